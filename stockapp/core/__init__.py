@@ -1,0 +1,1 @@
+"""numpy/pandas only: windows, splits, scalers, walk-forward, metrics and the trading rule."""

@@ -1,0 +1,153 @@
+"""Model inputs and targets: per-bar features, sliding windows and the next-bar target.
+
+Conventions used everywhere (and relied on for the no-look-ahead guarantee):
+
+* ``features[i]`` uses only bar ``i`` and earlier (row 0 is NaN for differenced features).
+* ``target[i]`` is the quantity to forecast *for* bar ``i``: the log return from ``i-1`` to ``i``
+  (``target="return"``) or the close of bar ``i`` (``target="price"``).
+* A sample that forecasts bar ``t`` has inputs ``features[t-W .. t-1]`` (a window that *ends* at
+  ``e = t-1``) and target ``target[t]``. For the all-steps loss, step ``k`` of the window is
+  paired with ``target[e-W+2+k]``, the bar after input row ``e-W+1+k``.
+
+All windows are views built in one vectorised step (no per-sample Python loop).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+from numpy.lib.stride_tricks import sliding_window_view
+
+from stockapp.errors import DataError
+
+#: Feature name -> what it means (shown as tooltips).
+FEATURES: dict[str, str] = {
+    "log_return": "log return of the close over the previous bar",
+    "close": "the close price level (scaled); pairs with the price target",
+    "log_volume_change": "log change of volume over the previous bar (needs Volume)",
+    "hl_range": "high-low range relative to the close (needs High/Low)",
+    "oc_return": "open-to-close log return of the bar (needs Open)",
+}
+#: Target name -> what it means.
+TARGETS: dict[str, str] = {
+    "return": "next bar's log return of the close; the price is rebuilt from the last close",
+    "price": "next bar's close (scaled): forecasts tend to lag the price, see for yourself",
+}
+_NEEDS = {"log_volume_change": ("Volume",), "hl_range": ("High", "Low"), "oc_return": ("Open",)}
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """What the model sees and what it forecasts."""
+
+    window: int = 60
+    features: tuple[str, ...] = ("log_return",)
+    target: str = "return"
+    adjusted: bool = True  # use split+dividend adjusted closes when the data has them
+
+    def __post_init__(self) -> None:
+        if self.window < 2:
+            raise DataError(f"The window must be at least 2 bars, not {self.window}.")
+        if not self.features:
+            raise DataError("Choose at least one input feature.")
+        for f in self.features:
+            if f not in FEATURES:
+                raise DataError(f"Unknown feature '{f}'; choose from {', '.join(FEATURES)}.")
+        if self.target not in TARGETS:
+            raise DataError(f"Unknown target '{self.target}'; choose 'return' or 'price'.")
+
+    @property
+    def n_features(self) -> int:
+        return len(self.features)
+
+    @property
+    def first_target(self) -> int:
+        """Index of the first bar that can be forecast (its whole window is defined)."""
+        return self.window + 1
+
+    def check_columns(self, columns: pd.Index | list[str]) -> None:
+        """Raise a one-sentence :class:`DataError` if the data lacks a column a feature needs."""
+        for f in self.features:
+            missing = [c for c in _NEEDS.get(f, ()) if c not in columns]
+            if missing:
+                raise DataError(
+                    f"The feature '{f}' needs a {'/'.join(missing)} column, which this data lacks."
+                )
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["features"] = list(self.features)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> FeatureSpec:
+        return cls(
+            window=int(d["window"]),
+            features=tuple(d["features"]),
+            target=str(d["target"]),
+            adjusted=bool(d.get("adjusted", True)),
+        )
+
+
+def feature_matrix(prices: pd.DataFrame, spec: FeatureSpec) -> np.ndarray:
+    """``(T, F)`` float64 features; row ``i`` uses bars ``<= i`` only."""
+    spec.check_columns(prices.columns)
+    close = prices["Close"].to_numpy(dtype=np.float64)
+    cols = []
+    for f in spec.features:
+        if f == "log_return":
+            col = np.empty_like(close)
+            col[0] = np.nan
+            col[1:] = np.diff(np.log(close))
+        elif f == "close":
+            col = close.copy()
+        elif f == "log_volume_change":
+            vol = np.log1p(prices["Volume"].to_numpy(dtype=np.float64))
+            col = np.empty_like(close)
+            col[0] = np.nan
+            col[1:] = np.diff(vol)
+        elif f == "hl_range":
+            col = (prices["High"].to_numpy(np.float64) - prices["Low"].to_numpy(np.float64)) / close
+        else:  # oc_return
+            col = np.log(close / prices["Open"].to_numpy(np.float64))
+        cols.append(col)
+    return np.stack(cols, axis=1)
+
+
+def target_vector(prices: pd.DataFrame, spec: FeatureSpec) -> np.ndarray:
+    """``(T,)`` float64; ``target[i]`` is what a forecast *for* bar ``i`` aims at."""
+    close = prices["Close"].to_numpy(dtype=np.float64)
+    if spec.target == "price":
+        return close.copy()
+    out = np.empty_like(close)
+    out[0] = np.nan
+    out[1:] = np.diff(np.log(close))
+    return out
+
+
+def windows(features: np.ndarray, ends: np.ndarray, window: int) -> np.ndarray:
+    """``(N, W, F)`` input windows whose last row is ``ends[n]`` (a gathered copy)."""
+    ends = np.asarray(ends, dtype=np.int64)
+    if ends.size and (ends.min() < window - 1 or ends.max() >= len(features)):
+        raise IndexError("window ends out of range")
+    view = sliding_window_view(features, window, axis=0)  # (T-W+1, F, W)
+    return np.ascontiguousarray(view[ends - window + 1].transpose(0, 2, 1))
+
+
+def step_targets(target: np.ndarray, ends: np.ndarray, window: int) -> np.ndarray:
+    """``(N, W)``: for each input row of each window, the target of the bar after it.
+
+    Column ``W-1`` is the sample's own target ``target[ends + 1]``.
+    """
+    ends = np.asarray(ends, dtype=np.int64)
+    view = sliding_window_view(target, window)  # (T-W+1, W)
+    return np.ascontiguousarray(view[ends - window + 2])
+
+
+def price_from_target(pred: np.ndarray, last_close: np.ndarray, spec: FeatureSpec) -> np.ndarray:
+    """Turn forecasts of the target back into forecasts of the close."""
+    if spec.target == "price":
+        return np.asarray(pred, dtype=np.float64)
+    return np.asarray(last_close, dtype=np.float64) * np.exp(np.asarray(pred, dtype=np.float64))

@@ -1,0 +1,141 @@
+"""The one validated price-series type that the whole app passes around."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+#: Canonical column names, in the order they are stored.
+PRICE_COLUMNS = ("Open", "High", "Low", "Close", "Adj Close", "Volume")
+
+
+@dataclass(frozen=True)
+class Gap:
+    """A stretch of more than a week without bars."""
+
+    start: pd.Timestamp  # last date before the gap
+    end: pd.Timestamp  # first date after the gap
+    days: int  # calendar days between them
+
+
+@dataclass(frozen=True)
+class QualityReport:
+    """What loading found in the data; produced on every load.
+
+    ``rows`` counts the rows kept. Problems that make the data unusable are raised as
+    :class:`stockapp.errors.DataError` instead of being reported here.
+    """
+
+    rows: int
+    first: pd.Timestamp
+    last: pd.Timestamp
+    dropped_missing: int = 0
+    duplicates_removed: int = 0
+    gaps: tuple[Gap, ...] = ()
+    ohlc_inconsistent: int = 0
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def warnings(self) -> list[str]:
+        """One short sentence per problem worth a user's attention."""
+        out: list[str] = []
+        if self.dropped_missing:
+            out.append(f"{self.dropped_missing} rows dropped for missing prices")
+        if self.duplicates_removed:
+            out.append(f"{self.duplicates_removed} duplicate dates removed")
+        if self.gaps:
+            longest = max(self.gaps, key=lambda g: g.days)
+            out.append(
+                f"{len(self.gaps)} gaps longer than a week "
+                f"(longest {longest.days} days after {longest.start:%Y-%m-%d})"
+            )
+        if self.ohlc_inconsistent:
+            out.append(f"{self.ohlc_inconsistent} rows with Open/High/Low inconsistent with Close")
+        out.extend(self.notes)
+        return out
+
+    def summary_lines(self) -> list[str]:
+        """The report as lines of text, for the CLI and tooltips."""
+        lines = [
+            f"rows: {self.rows}",
+            f"first date: {self.first:%Y-%m-%d}",
+            f"last date: {self.last:%Y-%m-%d}",
+        ]
+        warnings = self.warnings
+        lines.append("warnings: " + ("none" if not warnings else "; ".join(warnings)))
+        return lines
+
+
+def fingerprint_frame(frame: pd.DataFrame) -> str:
+    """A SHA-256 of the dates, column names and values: equal data, equal fingerprint."""
+    h = hashlib.sha256()
+    h.update(",".join(frame.columns).encode())
+    h.update(frame.index.values.astype("datetime64[ns]").astype(np.int64).tobytes())
+    h.update(np.ascontiguousarray(frame.to_numpy(dtype=np.float64)).tobytes())
+    return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class PriceSeries:
+    """Daily (or weekly) bars, validated.
+
+    ``frame`` has a tz-naive ``DatetimeIndex`` named ``Date`` (``datetime64[ns]``, sorted, unique)
+    and float64 columns drawn from :data:`PRICE_COLUMNS`, ``Close`` always among them. Prices are
+    finite and > 0. Build one with :func:`make_series` (or the loaders), not by hand.
+    """
+
+    frame: pd.DataFrame
+    name: str  # short label: a ticker or a file stem
+    source: str  # where it came from, for people: "sample AAPL", "CSV /x/y.csv", ...
+    report: QualityReport
+    fingerprint: str
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    @property
+    def dates(self) -> pd.DatetimeIndex:
+        return self.frame.index  # type: ignore[return-value]
+
+    @property
+    def has_adjusted(self) -> bool:
+        return "Adj Close" in self.frame.columns
+
+    @property
+    def has_ohlc(self) -> bool:
+        return all(c in self.frame.columns for c in ("Open", "High", "Low"))
+
+    @property
+    def has_volume(self) -> bool:
+        return "Volume" in self.frame.columns
+
+    def close(self, adjusted: bool = False) -> pd.Series:
+        """The close: split+dividend adjusted when asked and available, else the raw close."""
+        if adjusted and self.has_adjusted:
+            return self.frame["Adj Close"].rename("Close")
+        return self.frame["Close"]
+
+    def prices(self, adjusted: bool = False) -> pd.DataFrame:
+        """Open/High/Low/Close(/Volume) with ``Close`` adjusted when asked.
+
+        When adjusting, Open/High/Low are scaled by the same factor as the close so that bars stay
+        consistent; Volume is left as it is. The ``Adj Close`` column is not included.
+        """
+        cols = [c for c in ("Open", "High", "Low", "Close", "Volume") if c in self.frame.columns]
+        out = self.frame[cols].copy()
+        if adjusted and self.has_adjusted:
+            factor = self.frame["Adj Close"] / self.frame["Close"]
+            for c in ("Open", "High", "Low", "Close"):
+                if c in out.columns:
+                    out[c] = out[c] * factor
+        return out
+
+
+def make_series(frame: pd.DataFrame, name: str, source: str, report: QualityReport) -> PriceSeries:
+    """Wrap an already-cleaned frame (see :mod:`stockapp.data.quality`) with its fingerprint."""
+    return PriceSeries(
+        frame=frame, name=name, source=source, report=report, fingerprint=fingerprint_frame(frame)
+    )

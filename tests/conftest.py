@@ -1,0 +1,40 @@
+"""Shared test set-up: headless Qt, a private STOCKAPP_HOME, and the bundled real prices."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+SAMPLES = Path(__file__).resolve().parent.parent / "resources" / "samples"
+
+
+@pytest.fixture(autouse=True)
+def stockapp_home(tmp_path_factory, monkeypatch) -> Path:
+    """Every test gets its own cache/config/data folders; nothing touches the user's."""
+    home = tmp_path_factory.mktemp("stockapp_home")
+    monkeypatch.setenv("STOCKAPP_HOME", str(home))
+    return home
+
+
+@pytest.fixture
+def samples_dir() -> Path:
+    return SAMPLES
+
+
+@pytest.fixture
+def aapl_csv() -> Path:
+    return SAMPLES / "AAPL.csv"
+
+
+@pytest.fixture
+def no_leaked_threads():
+    """Fail a test that leaves Python threads running behind it."""
+    before = set(threading.enumerate())
+    yield
+    leaked = [t for t in threading.enumerate() if t not in before and t.is_alive()]
+    assert not leaked, f"leaked threads: {leaked}"
