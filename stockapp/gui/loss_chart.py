@@ -1,0 +1,170 @@
+"""Training and validation loss per epoch, on a log axis, updated live while a model trains."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+TRAIN_PEN = pg.mkPen("#1f77b4", width=2)
+VAL_PEN = pg.mkPen("#ff7f0e", width=2)
+RUNNING_PEN = pg.mkPen("#1f77b4", width=1, style=Qt.PenStyle.DotLine)
+BEST_PEN = pg.mkPen("#2ca02c", width=1, style=Qt.PenStyle.DashLine)
+
+
+def _finite(values: Sequence[float | None]) -> np.ndarray:
+    """Losses as float64; ``None``, non-finite and non-positive values become NaN gaps."""
+    arr = np.array([np.nan if v is None else float(v) for v in values], dtype=np.float64)
+    arr[~np.isfinite(arr) | (arr <= 0)] = np.nan
+    return arr
+
+
+class LossChart(QWidget):
+    """Loss curves of one training run.
+
+    Epochs are numbered from 1 on the x axis. The y axis is logarithmic because losses typically
+    fall by orders of magnitude in the first epochs and then flatten; on a linear axis the
+    interesting late part would be a flat line. The best epoch (lowest validation loss, the
+    weights the trainer keeps) is marked with a vertical line and a dot.
+
+    A thin dotted line can show the running train loss inside the current epoch (fed from batch
+    progress events) so that a slow first epoch is not a blank chart.
+    """
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.plot = pg.PlotWidget(self)
+        self.plot.setBackground("w")
+        self.plot.showGrid(x=True, y=True, alpha=0.25)
+        self.plot.setLabel("bottom", "epoch")
+        self.plot.setLabel("left", "loss (log scale)")
+        self.plot.setLogMode(x=False, y=True)
+        self.plot.addLegend(offset=(-10, 10))
+        self._train_curve = self.plot.plot(
+            [],
+            [],
+            pen=TRAIN_PEN,
+            name="train",
+            symbol="o",
+            symbolSize=5,
+            symbolBrush=TRAIN_PEN.color(),
+        )
+        self._val_curve = self.plot.plot(
+            [],
+            [],
+            pen=VAL_PEN,
+            name="validation",
+            symbol="o",
+            symbolSize=5,
+            symbolBrush=VAL_PEN.color(),
+        )
+        self._running_curve = self.plot.plot([], [], pen=RUNNING_PEN)
+        self._best_dot = self.plot.plot(
+            [], [], pen=None, symbol="star", symbolSize=14, symbolBrush="#2ca02c", name="best epoch"
+        )
+        self._best_line = pg.InfiniteLine(angle=90, movable=False, pen=BEST_PEN)
+        self._best_line.setVisible(False)
+        self.plot.addItem(self._best_line, ignoreBounds=True)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.plot)
+        self._train: list[float | None] = []
+        self._val: list[float | None] = []
+        self._running_x: list[float] = []
+        self._running_y: list[float] = []
+        self._best_epoch: int | None = None
+
+    # ------------------------------------------------------------------ state
+    def epoch_count(self) -> int:
+        """How many epochs the chart shows (one point each)."""
+        return len(self._train)
+
+    def best_epoch(self) -> int | None:
+        """The marked best epoch (1-based), or ``None``."""
+        return self._best_epoch
+
+    def clear(self) -> None:
+        """Forget the current run (called when a new training starts)."""
+        self._train.clear()
+        self._val.clear()
+        self._running_x.clear()
+        self._running_y.clear()
+        self._best_epoch = None
+        self._redraw()
+
+    def add_epoch(self, epoch: int, train_loss: float, val_loss: float | None) -> None:
+        """Append the losses of ``epoch`` (1-based) and move the best-epoch marker.
+
+        The best epoch is the one with the lowest validation loss, or the lowest train loss when
+        there is no validation set, matching what the trainer keeps.
+        """
+        del self._train[epoch - 1 :]
+        del self._val[epoch - 1 :]
+        while len(self._train) < epoch - 1:  # an epoch missed (never expected): leave a gap
+            self._train.append(None)
+            self._val.append(None)
+        self._train.append(train_loss)
+        self._val.append(val_loss)
+        self._running_x.clear()
+        self._running_y.clear()
+        self._best_epoch = self._lowest_epoch()
+        self._redraw()
+
+    def add_batch(self, epoch: int, batch: int, batches: int, running_loss: float) -> None:
+        """Extend the dotted in-epoch train-loss line at x = ``epoch - 1 + batch / batches``."""
+        if not (math.isfinite(running_loss) and running_loss > 0 and batches > 0):
+            return
+        x = epoch - 1 + batch / batches
+        if self._running_x and x <= self._running_x[-1]:
+            self._running_x.clear()
+            self._running_y.clear()
+        self._running_x.append(x)
+        self._running_y.append(running_loss)
+        self._running_curve.setData(self._running_x, self._running_y)
+
+    def set_history(
+        self,
+        train: Sequence[float],
+        val: Sequence[float | None],
+        best_epoch: int | None = None,
+    ) -> None:
+        """Show a whole finished run; ``best_epoch`` is 1-based (computed when omitted)."""
+        self._train = list(train)
+        self._val = list(val) + [None] * (len(self._train) - len(val))
+        self._val = self._val[: len(self._train)]
+        self._running_x.clear()
+        self._running_y.clear()
+        self._best_epoch = best_epoch if best_epoch is not None else self._lowest_epoch()
+        self._redraw()
+
+    # --------------------------------------------------------------- drawing
+    def _lowest_epoch(self) -> int | None:
+        for values in (self._val, self._train):
+            arr = _finite(values)
+            if np.isfinite(arr).any():
+                return int(np.nanargmin(arr)) + 1
+        return None
+
+    def _redraw(self) -> None:
+        epochs = np.arange(1, len(self._train) + 1, dtype=np.float64)
+        train = _finite(self._train)
+        val = _finite(self._val)
+        self._train_curve.setData(epochs, train, connect="finite")
+        if np.isfinite(val).any():
+            self._val_curve.setData(epochs, val, connect="finite")
+        else:
+            self._val_curve.setData([], [])
+        self._running_curve.setData(self._running_x, self._running_y)
+        best = self._best_epoch
+        if best is not None and 1 <= best <= len(self._train):
+            y = val[best - 1] if np.isfinite(val[best - 1]) else train[best - 1]
+            self._best_dot.setData([float(best)], [y])
+            self._best_line.setValue(float(best))
+            self._best_line.setVisible(True)
+        else:
+            self._best_dot.setData([], [])
+            self._best_line.setVisible(False)
