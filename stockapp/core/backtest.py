@@ -1,0 +1,165 @@
+"""The result of a walk-forward backtest: forecasts, scores, equity curves, and their tables."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from stockapp.core.baselines import BASELINE_LABELS
+from stockapp.core.metrics import (
+    ForecastMetrics,
+    describe_direction,
+    describe_significance,
+    forecast_metrics,
+)
+from stockapp.core.trading import EquityCurve, TradingRule, run_rule
+
+#: Forecast column in ``forecasts.csv`` for each forecaster key.
+COLUMNS = {"model": "forecast", "persistence": "naive", "drift": "drift", "ar": "ar"}
+
+
+@dataclass(frozen=True)
+class FitSummary:
+    """One (re)fit of the model during a backtest."""
+
+    first_test_date: str
+    epochs: int
+    epoch_seconds: list[float]
+    best_epoch: int
+    stop_reason: str
+    device: str
+    cuda_graphs: bool
+    message: str
+
+    @classmethod
+    def from_train_result(cls, result: Any, first_test_date: pd.Timestamp) -> FitSummary:
+        return cls(
+            first_test_date=f"{first_test_date:%Y-%m-%d}",
+            epochs=len(result.train_losses),
+            epoch_seconds=[float(s) for s in result.epoch_seconds],
+            best_epoch=int(result.best_epoch),
+            stop_reason=str(result.stop_reason),
+            device=str(result.device),
+            cuda_graphs=bool(result.cuda_graphs),
+            message=str(result.message),
+        )
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class BacktestResult:
+    """Everything a backtest produced, aligned on the test bars."""
+
+    dates: pd.DatetimeIndex
+    realised: np.ndarray  # close of each test bar
+    previous: np.ndarray  # close of the bar before (= the persistence forecast)
+    forecasts: dict[str, np.ndarray]  # "model", "persistence", "drift", "ar"
+    metrics: dict[str, ForecastMetrics]
+    strategy: EquityCurve
+    buy_and_hold: EquityCurve
+    rule: TradingRule
+    refit_dates: list[pd.Timestamp]
+    fits: list[FitSummary]
+
+    @property
+    def n(self) -> int:
+        return len(self.dates)
+
+    def segment_ids(self) -> np.ndarray:
+        """For each test bar, the index of the refit segment that forecast it."""
+        starts = pd.DatetimeIndex(self.refit_dates)
+        return np.searchsorted(starts.values, self.dates.values, side="right") - 1
+
+    def forecasts_frame(self) -> pd.DataFrame:
+        """One row per test bar: the layout of ``forecasts.csv``."""
+        cols: dict[str, Any] = {"date": self.dates.strftime("%Y-%m-%d"), "realised": self.realised}
+        for key, col in COLUMNS.items():
+            if key in self.forecasts:
+                cols[col] = self.forecasts[key]
+        cols["error"] = self.forecasts["model"] - self.realised
+        cols["position"] = self.strategy.positions
+        cols["strategy_equity"] = self.strategy.equity
+        cols["buyhold_equity"] = self.buy_and_hold.equity
+        cols["segment"] = self.segment_ids()
+        return pd.DataFrame(cols)
+
+    def sentences(self, model_name: str = "The model") -> list[str]:
+        """The significance results in plain words."""
+        m = self.metrics["model"]
+        return [describe_significance(model_name, m), describe_direction(model_name, m)]
+
+    def metrics_dict(self, model_name: str = "The model") -> dict:
+        """The layout of ``metrics.json``: the model's scores at the top level, then the rest."""
+        m = self.metrics["model"].to_dict()
+        out: dict[str, Any] = {
+            "rmse": m["rmse"],
+            "mae": m["mae"],
+            "mape": m["mape"],
+            "directional_accuracy": m["directional_accuracy"],
+            "direction_pvalue": m["direction_pvalue"],
+            "naive_rmse": self.metrics["persistence"].to_dict()["rmse"],
+            "skill": m["skill"],
+            "dm_stat": m["dm_stat"],
+            "dm_pvalue": m["dm_pvalue"],
+            "n": self.n,
+            "first_date": f"{self.dates[0]:%Y-%m-%d}",
+            "last_date": f"{self.dates[-1]:%Y-%m-%d}",
+            "strategy": self.strategy.stats.to_dict(),
+            "buy_and_hold": self.buy_and_hold.stats.to_dict(),
+            "rule": self.rule.to_dict(),
+            "forecasters": {k: v.to_dict() for k, v in self.metrics.items()},
+            "labels": forecaster_labels(model_name),
+            "summary": self.sentences(model_name),
+        }
+        if self.fits:
+            first = self.fits[0]
+            out["train"] = {
+                "epoch_seconds": first.epoch_seconds,
+                "device": first.device,
+                "epochs": first.epochs,
+                "best_epoch": first.best_epoch,
+                "stop_reason": first.stop_reason,
+                "cuda_graphs": first.cuda_graphs,
+                "refits": len(self.fits) - 1,
+                "total_fit_seconds": float(sum(sum(f.epoch_seconds) for f in self.fits)),
+            }
+        return out
+
+
+def forecaster_labels(model_name: str = "Model") -> dict[str, str]:
+    """Display names for every forecaster key."""
+    return {"model": model_name, **BASELINE_LABELS}
+
+
+def assemble_result(
+    dates: pd.DatetimeIndex,
+    realised: np.ndarray,
+    previous: np.ndarray,
+    forecasts: dict[str, np.ndarray],
+    rule: TradingRule,
+    refit_dates: list[pd.Timestamp],
+    fits: list[FitSummary],
+    periods_per_year: float = 252.0,
+) -> BacktestResult:
+    """Score every forecaster on the same bars and run the trading rule on the model."""
+    naive = forecasts["persistence"]
+    metrics = {k: forecast_metrics(realised, f, previous, naive) for k, f in forecasts.items()}
+    predicted_return = np.log(forecasts["model"] / previous)
+    strategy, buy_and_hold = run_rule(previous, realised, predicted_return, rule, periods_per_year)
+    return BacktestResult(
+        dates=pd.DatetimeIndex(dates),
+        realised=np.asarray(realised, dtype=np.float64),
+        previous=np.asarray(previous, dtype=np.float64),
+        forecasts={k: np.asarray(v, dtype=np.float64) for k, v in forecasts.items()},
+        metrics=metrics,
+        strategy=strategy,
+        buy_and_hold=buy_and_hold,
+        rule=rule,
+        refit_dates=list(refit_dates),
+        fits=list(fits),
+    )

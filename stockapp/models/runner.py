@@ -1,0 +1,105 @@
+"""A whole backtest job: train the recurrent model walk-forward on a price series and record it.
+
+Used alike by the command line and the desktop window. The series is duck-typed (anything with
+``prices(adjusted)``, ``name``, ``source``, ``fingerprint`` and ``dates``, i.e. a
+``stockapp.data.PriceSeries``) so this package does not depend on the data package.
+"""
+
+from __future__ import annotations
+
+import platform
+import time
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+import stockapp
+from stockapp.core.backtest import BacktestResult
+from stockapp.core.features import FeatureSpec
+from stockapp.core.runs import save_run
+from stockapp.core.trading import periods_per_year
+from stockapp.core.walkforward import BacktestSettings, walk_forward
+from stockapp.models.forecaster import RecurrentForecaster
+from stockapp.models.networks import MODEL_KINDS
+from stockapp.models.trainer import TrainConfig
+
+
+def library_versions() -> dict[str, str]:
+    return {
+        "stockapp": stockapp.__version__,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "pandas": pd.__version__,
+    }
+
+
+@dataclass
+class BacktestOutcome:
+    """A finished backtest with the model that made it and everything needed to save it."""
+
+    result: BacktestResult
+    manifest: dict
+    forecaster: RecurrentForecaster
+
+    @property
+    def model_name(self) -> str:
+        return MODEL_KINDS.get(self.manifest["train_config"]["model"], "Model")
+
+    def save(self, folder: Path) -> Path:
+        """Write the run folder (manifest, forecasts, metrics, model)."""
+        return save_run(folder, self.result, self.manifest, self.forecaster.save, self.model_name)
+
+
+def run_backtest(
+    series: Any,
+    spec: FeatureSpec,
+    cfg: TrainConfig,
+    settings: BacktestSettings,
+    should_stop: Callable[[], bool] | None = None,
+    forecaster: RecurrentForecaster | None = None,
+) -> Generator[Any, None, BacktestOutcome | None]:
+    """Train and backtest; yields progress; returns ``None`` when cancelled."""
+    started = time.perf_counter()
+    prices = series.prices(spec.adjusted)
+    spec.check_columns(prices.columns)
+    ppy = periods_per_year(prices.index)
+    if forecaster is None:
+        forecaster = RecurrentForecaster(spec, cfg)
+    forecaster.data_fingerprint = series.fingerprint
+    result = yield from walk_forward(prices, spec, forecaster, settings, should_stop, ppy)
+    if result is None:
+        return None
+    total = time.perf_counter() - started
+    fit_seconds = float(sum(sum(f.epoch_seconds) for f in result.fits))
+    manifest = {
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "data": {
+            "name": series.name,
+            "source": series.source,
+            "fingerprint": series.fingerprint,
+            "rows": len(prices),
+            "first_date": f"{prices.index[0]:%Y-%m-%d}",
+            "last_date": f"{prices.index[-1]:%Y-%m-%d}",
+            "adjusted": bool(spec.adjusted and getattr(series, "has_adjusted", False)),
+        },
+        "feature_spec": spec.to_dict(),
+        "train_config": cfg.to_dict(),
+        "backtest": settings.to_dict(),
+        "seed": cfg.seed,
+        "periods_per_year": ppy,
+        "device": result.fits[0].device if result.fits else cfg.device,
+        "versions": library_versions(),
+        "timings": {
+            "total_seconds": total,
+            "fit_seconds": fit_seconds,
+            "first_fit_seconds": float(sum(result.fits[0].epoch_seconds)) if result.fits else 0.0,
+        },
+    }
+    return BacktestOutcome(result, manifest, forecaster)

@@ -1,0 +1,142 @@
+"""The walk-forward engine: segments, refits, and no look-ahead as a property."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from stockapp.core.features import FeatureSpec
+from stockapp.core.walkforward import (
+    BacktestProgress,
+    BacktestSettings,
+    plan_segments,
+    test_start_index,
+    walk_forward,
+)
+from stockapp.errors import BacktestError
+
+
+class MeanReversion:
+    """A tiny stand-in for the network: fitted on its past, forecasts from the last return."""
+
+    def __init__(self) -> None:
+        self.fits: list[tuple[pd.Timestamp, bool, int | None, int]] = []
+        self.mu = 0.0
+
+    def fit(self, prices, should_stop=None, warm_start=False, epochs=None):
+        self.fits.append((prices.index[-1], warm_start, epochs, len(prices)))
+        self.mu = float(np.diff(np.log(prices["Close"].to_numpy())).mean())
+        yield "epoch"
+        return SimpleNamespace(
+            train_losses=[1.0],
+            epoch_seconds=[0.01],
+            best_epoch=1,
+            stop_reason="completed",
+            device="cpu",
+            cuda_graphs=False,
+            message="done",
+        )
+
+    def predict_next(self, prices, ends):
+        c = prices["Close"].to_numpy()
+        r = np.log(c[ends] / c[ends - 1])
+        return c[ends] * np.exp(self.mu - 0.3 * r)
+
+
+def _prices(n=400, seed=0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    close = 50 * np.exp(np.cumsum(rng.normal(0.0003, 0.015, n)))
+    idx = pd.bdate_range("2010-01-04", periods=n, name="Date")
+    return pd.DataFrame({"Close": close}, index=idx)
+
+
+def _run(prices, settings, spec=FeatureSpec(window=10)):
+    fc = MeanReversion()
+    gen = walk_forward(prices, spec, fc, settings)
+    events = []
+    try:
+        while True:
+            events.append(next(gen))
+    except StopIteration as stop:
+        return stop.value, fc, events
+
+
+def test_segments_cover_the_test_span_once():
+    s = BacktestSettings(refit_every=20)
+    segs = plan_segments(100, 45, s)
+    assert [(g.test_start, g.test_end) for g in segs] == [(45, 65), (65, 85), (85, 100)]
+    assert all(g.train_end == g.test_start and g.train_start == 0 for g in segs)
+    rolling = plan_segments(100, 45, BacktestSettings(refit_every=20, refit_mode="rolling",
+                                                      rolling_bars=30))
+    assert [g.train_start for g in rolling] == [15, 35, 55]
+    assert len(plan_segments(100, 45, BacktestSettings())) == 1
+
+
+def test_test_start_by_fraction_or_date():
+    dates = pd.bdate_range("2020-01-01", periods=200)
+    assert test_start_index(dates, BacktestSettings(test_fraction=0.25), 10) == 150
+    assert test_start_index(dates, BacktestSettings(test_start=str(dates[120].date())), 10) == 120
+    with pytest.raises(BacktestError, match="after the last bar"):
+        test_start_index(dates, BacktestSettings(test_start="2031-01-01"), 10)
+    with pytest.raises(BacktestError, match="Only 5 bars come before the test span"):
+        test_start_index(dates, BacktestSettings(test_start=str(dates[5].date())), 10)
+    with pytest.raises(BacktestError, match="not a date"):
+        test_start_index(dates, BacktestSettings(test_start="soon"), 10)
+
+
+@pytest.mark.parametrize("refit_every", [0, 20])
+def test_fits_see_only_bars_before_their_segment(refit_every):
+    prices = _prices()
+    result, fc, events = _run(prices, BacktestSettings(refit_every=refit_every, refit_epochs=2))
+    assert len(result.dates) == 80 and result.dates[0] == prices.index[320]
+    for (last_seen, _, _, _), first_test in zip(fc.fits, result.refit_dates):
+        assert last_seen < first_test
+    assert len(fc.fits) == (1 if refit_every == 0 else 4)
+    assert [f[1] for f in fc.fits] == [False] + [True] * (len(fc.fits) - 1)
+    assert [f[2] for f in fc.fits] == [None] + [2] * (len(fc.fits) - 1)
+    assert sum(isinstance(e, BacktestProgress) for e in events) == len(fc.fits)
+    np.testing.assert_allclose(result.forecasts["persistence"], prices["Close"].to_numpy()[319:-1])
+    assert set(result.metrics) == {"model", "persistence", "drift", "ar"}
+
+
+@pytest.mark.parametrize("refit_every", [0, 20])
+def test_no_look_ahead(refit_every):
+    """Changing any price after D leaves everything dated at or before D unchanged."""
+    prices = _prices()
+    settings = BacktestSettings(test_start=str(prices.index[320].date()), refit_every=refit_every)
+    base, _, _ = _run(prices, settings)
+    base_frame = base.forecasts_frame()
+    rng = np.random.default_rng(7)
+    for cut in (320, 333, 350, 399):
+        changed = prices.copy()
+        changed.iloc[cut + 1 :, 0] *= rng.uniform(0.5, 2.0, len(prices) - cut - 1)
+        other, _, _ = _run(changed, settings)
+        frame = other.forecasts_frame()
+        upto = base_frame["date"] <= f"{prices.index[cut]:%Y-%m-%d}"
+        cols = ["forecast", "naive", "drift", "ar", "position", "strategy_equity",
+                "buyhold_equity"]
+        pd.testing.assert_frame_equal(frame.loc[upto, cols], base_frame.loc[upto, cols])
+        if cut < 399:
+            assert not frame.loc[~upto, "realised"].equals(base_frame.loc[~upto, "realised"])
+
+
+def test_cancelling_returns_none():
+    prices = _prices()
+    fc = MeanReversion()
+    gen = walk_forward(prices, FeatureSpec(window=10), fc, BacktestSettings(), lambda: True)
+    with pytest.raises(StopIteration) as stop:
+        while True:
+            next(gen)
+    assert stop.value.value is None
+
+
+def test_settings_round_trip_and_validate():
+    s = BacktestSettings(test_fraction=0.3, refit_every=5, refit_mode="rolling")
+    assert BacktestSettings.from_dict(s.to_dict()) == s
+    with pytest.raises(BacktestError, match="test fraction"):
+        BacktestSettings(test_fraction=1.5)
+    with pytest.raises(BacktestError, match="refit mode"):
+        BacktestSettings(refit_mode="sometimes")
