@@ -1,0 +1,202 @@
+"""A simple trading rule driven by the forecasts, with costs, against buy-and-hold.
+
+A forecast error metric says little about money. This module turns each forecast return into a
+position (long, flat or short) held over the forecast bar, charges a cost on every change of
+position, and reports the equity curve and its usual statistics next to buy-and-hold.
+
+The position for bar ``t`` is decided at the close of bar ``t-1`` from the forecast for ``t``,
+and earns the return from close ``t-1`` to close ``t``: no bar's own price enters its decision.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+
+from stockapp.errors import DataError
+
+#: Trading mode -> what it means (shown as tooltips).
+MODES: dict[str, str] = {
+    "long_flat": "long when the forecast return beats the threshold, otherwise in cash",
+    "long_short": "long above +threshold, short below -threshold, otherwise in cash",
+}
+
+
+@dataclass(frozen=True)
+class TradingRule:
+    """How forecasts become positions and what each trade costs.
+
+    ``threshold`` is on the forecast log return: go long only above ``+threshold`` (and short,
+    in ``long_short`` mode, only below ``-threshold``). ``cost_bps`` is charged per unit of
+    turnover, so flipping from long to short pays twice.
+    """
+
+    mode: str = "long_flat"
+    threshold: float = 0.0
+    cost_bps: float = 5.0
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise DataError(
+                f"Unknown trading mode '{self.mode}'; choose 'long_flat' or 'long_short'."
+            )
+        if not (math.isfinite(self.threshold) and self.threshold >= 0.0):
+            raise DataError(f"The threshold must be zero or positive, not {self.threshold}.")
+        if not (math.isfinite(self.cost_bps) and self.cost_bps >= 0.0):
+            raise DataError(
+                f"The trading cost must be zero or more basis points, not {self.cost_bps}."
+            )
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> TradingRule:
+        return cls(
+            mode=str(d.get("mode", "long_flat")),
+            threshold=float(d.get("threshold", 0.0)),
+            cost_bps=float(d.get("cost_bps", 5.0)),
+        )
+
+
+@dataclass(frozen=True)
+class EquityStats:
+    """Summary of an equity curve; fractions, not percent (``max_drawdown`` is <= 0)."""
+
+    total_return: float
+    cagr: float
+    volatility: float
+    sharpe: float
+    max_drawdown: float
+    trades: int
+    time_in_market: float
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        return {k: int(v) if k == "trades" else float(v) for k, v in d.items()}
+
+
+@dataclass(frozen=True)
+class EquityCurve:
+    """One simulated strategy: per-bar positions, net returns, equity and its statistics.
+
+    ``equity[i]`` is the value at the close of bar ``i`` of a capital of 1.0 held just before
+    the first bar.
+    """
+
+    positions: np.ndarray
+    returns: np.ndarray
+    equity: np.ndarray
+    stats: EquityStats
+
+
+def positions(predicted_return: np.ndarray, rule: TradingRule) -> np.ndarray:
+    """1.0 / 0.0 / -1.0 for each bar from its forecast log return (NaN forecasts stay flat)."""
+    pred = np.asarray(predicted_return, dtype=np.float64)
+    pos = np.zeros_like(pred)
+    pos[pred > rule.threshold] = 1.0
+    if rule.mode == "long_short":
+        pos[pred < -rule.threshold] = -1.0
+    return pos
+
+
+def _stats(net: np.ndarray, equity: np.ndarray, pos: np.ndarray, turnover: np.ndarray, ppy: float):
+    n = net.size
+    end = float(equity[-1])
+    cagr = end ** (ppy / n) - 1.0 if end > 0.0 else -1.0
+    # np.ptp guards against a constant series whose std is rounding noise, not zero
+    std = float(np.std(net, ddof=1)) if n > 1 and np.ptp(net) > 0.0 else 0.0
+    sharpe = float(np.mean(net)) / std * math.sqrt(ppy) if std > 0.0 else 0.0
+    path = np.concatenate([[1.0], equity])
+    drawdown = float(np.min(path / np.maximum.accumulate(path) - 1.0))
+    return EquityStats(
+        total_return=end - 1.0,
+        cagr=cagr,
+        volatility=std * math.sqrt(ppy),
+        sharpe=sharpe,
+        max_drawdown=drawdown if drawdown < 0.0 else 0.0,
+        trades=int(np.count_nonzero(turnover)),
+        time_in_market=float(np.mean(pos != 0.0)),
+    )
+
+
+def simulate(
+    previous: np.ndarray,
+    realised: np.ndarray,
+    positions: np.ndarray,
+    cost_bps: float,
+    periods_per_year: float = 252.0,
+) -> EquityCurve:
+    """Equity of holding ``positions[t]`` from close ``previous[t]`` to close ``realised[t]``.
+
+    Each bar returns ``p_t * (realised_t / previous_t - 1) - cost_bps / 1e4 * |p_t - p_{t-1}|``
+    with ``p_{-1} = 0``; CAGR is ``equity_end ** (periods_per_year / n) - 1`` (-1 if ruined).
+    """
+    prev = np.asarray(previous, dtype=np.float64)
+    real = np.asarray(realised, dtype=np.float64)
+    pos = np.asarray(positions, dtype=np.float64)
+    n = real.size
+    if prev.size != n or pos.size != n:
+        raise DataError(
+            f"There are {n} realised closes, {prev.size} previous closes and {pos.size} "
+            "positions; they must cover the same bars."
+        )
+    if n == 0:
+        raise DataError("There are no test bars to trade; use a longer test period.")
+    if not (np.all(np.isfinite(prev)) and np.all(np.isfinite(real)) and prev.min() > 0.0):
+        raise DataError("The closes to trade on must be positive numbers with no gaps.")
+    turnover = np.abs(np.diff(pos, prepend=0.0))
+    net = pos * (real / prev - 1.0) - cost_bps / 1e4 * turnover
+    equity = np.cumprod(1.0 + net)
+    return EquityCurve(
+        positions=pos,
+        returns=net,
+        equity=equity,
+        stats=_stats(net, equity, pos, turnover, float(periods_per_year)),
+    )
+
+
+def run_rule(
+    previous: np.ndarray,
+    realised: np.ndarray,
+    predicted_return: np.ndarray,
+    rule: TradingRule,
+    periods_per_year: float = 252.0,
+) -> tuple[EquityCurve, EquityCurve]:
+    """``(strategy, buy_and_hold)``; buy-and-hold is long throughout and pays one entry cost."""
+    strategy = simulate(
+        previous, realised, positions(predicted_return, rule), rule.cost_bps, periods_per_year
+    )
+    hold = simulate(
+        previous, realised, np.ones(np.asarray(realised).size), rule.cost_bps, periods_per_year
+    )
+    return strategy, hold
+
+
+def periods_per_year(dates: pd.DatetimeIndex) -> float:
+    """Bars per year inferred from the median spacing of ``dates``.
+
+    Daily bars give 252, weekly 52, monthly 12, quarterly 4; intraday bars give 252 times the
+    median number of bars per trading day. Fewer than two dates give 252.
+    """
+    idx = pd.DatetimeIndex(dates)
+    if idx.size < 2:
+        return 252.0
+    days = float(np.median((idx[1:] - idx[:-1]).total_seconds())) / 86_400.0
+    if days <= 0.0:
+        raise DataError("The dates must be strictly increasing to infer the bar frequency.")
+    if days < 1.0:
+        per_day = idx.normalize().value_counts()
+        return 252.0 * float(np.median(per_day.to_numpy()))
+    if days <= 4.0:
+        return 252.0
+    if days <= 10.0:
+        return 52.0
+    if days <= 45.0:
+        return 12.0
+    if days <= 135.0:
+        return 4.0
+    return 365.25 / days

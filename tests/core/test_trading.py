@@ -1,0 +1,155 @@
+"""The trading rule: positions, costs, equity and statistics worked out by hand."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from stockapp.core.trading import (
+    TradingRule,
+    periods_per_year,
+    positions,
+    run_rule,
+    simulate,
+)
+from stockapp.errors import DataError
+
+# Asset returns +10%, -10%, 0%, +10%, -10% over five bars.
+PREVIOUS = np.array([100.0, 110.0, 99.0, 99.0, 108.9])
+REALISED = np.array([110.0, 99.0, 99.0, 108.9, 98.01])
+PREDICTED = np.array([0.02, -0.01, 0.005, 0.03, 0.001])
+
+
+def test_positions_long_flat_long_short_and_threshold():
+    np.testing.assert_array_equal(positions(PREDICTED, TradingRule()), [1, 0, 1, 1, 1])
+    np.testing.assert_array_equal(
+        positions(PREDICTED, TradingRule(threshold=0.01)), [1, 0, 0, 1, 0]
+    )
+    # 0.005 does not *exceed* a threshold of 0.005, so that bar stays flat
+    np.testing.assert_array_equal(
+        positions(PREDICTED, TradingRule(mode="long_short", threshold=0.005)), [1, -1, 0, 1, 0]
+    )
+    np.testing.assert_array_equal(positions(np.array([np.nan, 0.0]), TradingRule()), [0, 0])
+
+
+def test_long_flat_equity_and_costs_by_hand():
+    curve = simulate(PREVIOUS, REALISED, np.array([1.0, 0, 1, 1, 1]), cost_bps=10.0)
+    # turnover 1, 1, 1, 0, 0 at 0.1% each
+    net = [0.10 - 0.001, -0.001, -0.001, 0.10, -0.10]
+    np.testing.assert_allclose(curve.returns, net, atol=1e-15)
+    np.testing.assert_allclose(
+        curve.equity, [1.099, 1.097901, 1.096803099, 1.2064834089, 1.08583506801]
+    )
+    s = curve.stats
+    assert s.total_return == pytest.approx(0.08583506801)
+    assert s.trades == 3
+    assert s.time_in_market == pytest.approx(0.8)
+    assert s.max_drawdown == pytest.approx(-0.10)  # from the 1.2065 peak to 1.0858
+
+
+def test_long_short_pays_double_on_a_flip():
+    pos = positions(PREDICTED, TradingRule(mode="long_short", threshold=0.005))
+    curve = simulate(PREVIOUS, REALISED, pos, cost_bps=10.0)
+    # positions 1, -1, 0, 1, 0: turnover 1, 2, 1, 1, 1; the short earns +10% on the fall
+    net = [0.099, 0.10 - 0.002, -0.001, 0.099, -0.001]
+    np.testing.assert_allclose(curve.returns, net, atol=1e-15)
+    np.testing.assert_allclose(curve.equity, np.cumprod(1 + np.array(net)))
+    assert curve.stats.trades == 5
+    assert curve.stats.time_in_market == pytest.approx(0.6)
+
+
+def test_buy_and_hold_pays_the_entry_cost_once():
+    strategy, hold = run_rule(PREVIOUS, REALISED, PREDICTED, TradingRule(cost_bps=10.0))
+    np.testing.assert_array_equal(strategy.positions, [1, 0, 1, 1, 1])
+    np.testing.assert_array_equal(hold.positions, np.ones(5))
+    np.testing.assert_allclose(hold.returns, [0.099, -0.10, 0.0, 0.10, -0.10], atol=1e-15)
+    np.testing.assert_allclose(hold.equity, [1.099, 0.9891, 0.9891, 1.08801, 0.979209])
+    assert hold.stats.trades == 1 and hold.stats.time_in_market == 1.0
+    assert hold.stats.total_return == pytest.approx(-0.020791)
+    # worst point 0.979209 against the 1.099 peak: 0.891 - 1
+    assert hold.stats.max_drawdown == pytest.approx(-0.109)
+
+
+def test_sharpe_volatility_and_cagr_formulas():
+    curve = simulate(np.array([100.0, 100.0]), np.array([101.0, 103.0]), np.ones(2), 0.0)
+    # returns 1% and 3%: mean 0.02, std (ddof=1) sqrt(0.0002), so Sharpe = sqrt(2 * 252)
+    assert curve.stats.sharpe == pytest.approx(math.sqrt(504))
+    assert curve.stats.volatility == pytest.approx(math.sqrt(0.0002 * 252))
+    assert curve.stats.cagr == pytest.approx(1.0403 ** (252 / 2) - 1)  # equity_end = 1.01 * 1.03
+    assert curve.stats.max_drawdown == 0.0
+    # with as many bars as periods per year, CAGR is the total return; with half, its sqrt
+    five = simulate(PREVIOUS, REALISED, np.ones(5), 10.0, periods_per_year=5)
+    assert five.stats.cagr == pytest.approx(five.stats.total_return)
+    half = simulate(PREVIOUS, REALISED, np.ones(5), 10.0, periods_per_year=2.5)
+    assert half.stats.cagr == pytest.approx(math.sqrt(0.979209) - 1)
+
+
+def test_degenerate_curves_give_zeros_without_warnings():
+    flat = simulate(PREVIOUS, REALISED, np.zeros(5), 10.0)
+    s = flat.stats
+    assert (s.total_return, s.cagr, s.volatility, s.sharpe, s.max_drawdown) == (0, 0, 0, 0, 0)
+    assert s.trades == 0 and s.time_in_market == 0.0
+    np.testing.assert_array_equal(flat.equity, np.ones(5))
+    steady = simulate(np.full(4, 100.0), np.full(4, 101.0), np.ones(4), 0.0)
+    assert steady.stats.sharpe == 0.0 and steady.stats.volatility == 0.0
+    one = simulate(np.array([100.0]), np.array([101.0]), np.ones(1), 0.0)
+    assert one.stats.sharpe == 0.0 and one.stats.cagr == pytest.approx(1.01**252 - 1)
+    # a short through a tripling loses 200%: equity -1, so CAGR is -100% and the drawdown -200%
+    ruined = simulate(np.array([100.0]), np.array([300.0]), -np.ones(1), 0.0)
+    assert ruined.stats.cagr == -1.0 and ruined.stats.max_drawdown == pytest.approx(-2.0)
+
+
+def test_rule_validation_and_round_trip():
+    with pytest.raises(DataError, match="Unknown trading mode 'short_only'"):
+        TradingRule(mode="short_only")
+    with pytest.raises(DataError, match="threshold"):
+        TradingRule(threshold=-0.01)
+    with pytest.raises(DataError, match="cost"):
+        TradingRule(cost_bps=float("nan"))
+    rule = TradingRule(mode="long_short", threshold=0.002, cost_bps=2.5)
+    assert TradingRule.from_dict(rule.to_dict()) == rule
+    assert TradingRule.from_dict({}) == TradingRule()
+
+
+def test_stats_to_dict_is_plain():
+    d = simulate(PREVIOUS, REALISED, np.ones(5), 10.0).stats.to_dict()
+    assert set(d) == {
+        "total_return",
+        "cagr",
+        "volatility",
+        "sharpe",
+        "max_drawdown",
+        "trades",
+        "time_in_market",
+    }
+    assert type(d["trades"]) is int and type(d["sharpe"]) is float
+
+
+def test_simulate_rejects_mismatched_bars():
+    with pytest.raises(DataError, match="same bars"):
+        simulate(PREVIOUS, REALISED, np.ones(4), 5.0)
+    with pytest.raises(DataError, match="no test bars"):
+        simulate(np.array([]), np.array([]), np.array([]), 5.0)
+
+
+@pytest.mark.parametrize(
+    ("freq", "expected"),
+    [("B", 252.0), ("W-FRI", 52.0), ("ME", 12.0), ("QE", 4.0), ("YE", 1.0)],
+)
+def test_periods_per_year_from_spacing(freq, expected):
+    dates = pd.date_range("2020-01-01", periods=30, freq=freq)
+    assert periods_per_year(dates) == pytest.approx(expected, rel=0.01)
+
+
+def test_periods_per_year_intraday_and_real_daily(aapl_csv):
+    days = pd.bdate_range("2024-01-01", periods=5)
+    hours = pd.DatetimeIndex(
+        [d + pd.Timedelta(hours=9.5 + h) for d in days for h in range(7)], tz="America/New_York"
+    )
+    assert periods_per_year(hours) == 252.0 * 7
+    dates = pd.DatetimeIndex(pd.read_csv(aapl_csv, usecols=["Date"])["Date"])
+    assert periods_per_year(dates) == 252.0
+    assert periods_per_year(dates[:1]) == 252.0
