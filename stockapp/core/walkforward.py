@@ -61,7 +61,9 @@ class BacktestSettings:
         if self.refit_every < 0:
             raise BacktestError("Refit every must be 0 (train once) or a positive number of bars.")
         if self.refit_mode not in REFIT_MODES:
-            raise BacktestError(f"Unknown refit mode '{self.refit_mode}'; use expanding or rolling.")
+            raise BacktestError(
+                f"Unknown refit mode '{self.refit_mode}'; use expanding or rolling."
+            )
         if self.refit_epochs < 1:
             raise BacktestError("Each refit needs at least one epoch.")
 
@@ -79,7 +81,10 @@ class BacktestSettings:
 
 @dataclass(frozen=True)
 class Segment:
-    """Bars ``[test_start, test_end)`` forecast by a model fitted on ``[train_start, train_end)``."""
+    """Bars ``[test_start, test_end)``, forecast by a model fitted on ``[train_start, train_end)``.
+
+    Indices are bar positions in the price frame.
+    """
 
     train_start: int
     train_end: int
@@ -97,7 +102,7 @@ class BacktestProgress:
     refit: bool
 
 
-def test_start_index(dates: pd.DatetimeIndex, settings: BacktestSettings, min_train: int) -> int:
+def first_test_bar(dates: pd.DatetimeIndex, settings: BacktestSettings, min_train: int) -> int:
     """Index of the first test bar; at least ``min_train`` bars must come before it."""
     n = len(dates)
     if settings.test_start is not None:
@@ -149,7 +154,7 @@ def walk_forward(
     :class:`BacktestProgress` before each fit and whatever the forecaster's ``fit`` yields.
     """
     min_train = spec.window + 1 + 64
-    start = test_start_index(prices.index, settings, min_train)  # type: ignore[arg-type]
+    start = first_test_bar(prices.index, settings, min_train)  # type: ignore[arg-type]
     segments = plan_segments(len(prices), start, settings)
     close = prices["Close"].to_numpy(dtype=np.float64)
     n_test = len(prices) - start

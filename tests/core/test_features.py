@@ -64,7 +64,9 @@ def test_price_reconstruction():
     assert price_from_target(np.array([np.log(1.1)]), np.array([100.0]), spec)[0] == pytest.approx(
         110.0
     )
-    assert price_from_target(np.array([5.0]), np.array([100.0]), FeatureSpec(target="price"))[0] == 5
+    assert (
+        price_from_target(np.array([5.0]), np.array([100.0]), FeatureSpec(target="price"))[0] == 5
+    )
 
 
 def test_training_and_validation_split_chronologically_and_never_overlap():
@@ -96,7 +98,7 @@ def test_scaler_sees_only_training_rows():
     np.testing.assert_array_equal(other.x_train, base.x_train)
     np.testing.assert_array_equal(other.y_train, base.y_train)
     # ...and it was fitted on exactly the training rows.
-    r = np.diff(np.log(closes))[: last_train_target]
+    r = np.diff(np.log(closes))[:last_train_target]
     assert base.scaler.target_mean == pytest.approx(r.mean())
 
 
@@ -124,5 +126,7 @@ def test_bad_specs_and_short_data_give_sentences():
 
 
 def test_spec_round_trips():
-    spec = FeatureSpec(window=7, features=("log_return", "hl_range"), target="price", adjusted=False)
+    spec = FeatureSpec(
+        window=7, features=("log_return", "hl_range"), target="price", adjusted=False
+    )
     assert FeatureSpec.from_dict(spec.to_dict()) == spec

@@ -12,8 +12,8 @@ from stockapp.core.features import FeatureSpec
 from stockapp.core.walkforward import (
     BacktestProgress,
     BacktestSettings,
+    first_test_bar,
     plan_segments,
-    test_start_index,
     walk_forward,
 )
 from stockapp.errors import BacktestError
@@ -53,7 +53,8 @@ def _prices(n=400, seed=0) -> pd.DataFrame:
     return pd.DataFrame({"Close": close}, index=idx)
 
 
-def _run(prices, settings, spec=FeatureSpec(window=10)):
+def _run(prices, settings, spec=None):
+    spec = spec or FeatureSpec(window=10)
     fc = MeanReversion()
     gen = walk_forward(prices, spec, fc, settings)
     events = []
@@ -69,22 +70,23 @@ def test_segments_cover_the_test_span_once():
     segs = plan_segments(100, 45, s)
     assert [(g.test_start, g.test_end) for g in segs] == [(45, 65), (65, 85), (85, 100)]
     assert all(g.train_end == g.test_start and g.train_start == 0 for g in segs)
-    rolling = plan_segments(100, 45, BacktestSettings(refit_every=20, refit_mode="rolling",
-                                                      rolling_bars=30))
+    rolling = plan_segments(
+        100, 45, BacktestSettings(refit_every=20, refit_mode="rolling", rolling_bars=30)
+    )
     assert [g.train_start for g in rolling] == [15, 35, 55]
     assert len(plan_segments(100, 45, BacktestSettings())) == 1
 
 
 def test_test_start_by_fraction_or_date():
     dates = pd.bdate_range("2020-01-01", periods=200)
-    assert test_start_index(dates, BacktestSettings(test_fraction=0.25), 10) == 150
-    assert test_start_index(dates, BacktestSettings(test_start=str(dates[120].date())), 10) == 120
+    assert first_test_bar(dates, BacktestSettings(test_fraction=0.25), 10) == 150
+    assert first_test_bar(dates, BacktestSettings(test_start=str(dates[120].date())), 10) == 120
     with pytest.raises(BacktestError, match="after the last bar"):
-        test_start_index(dates, BacktestSettings(test_start="2031-01-01"), 10)
+        first_test_bar(dates, BacktestSettings(test_start="2031-01-01"), 10)
     with pytest.raises(BacktestError, match="Only 5 bars come before the test span"):
-        test_start_index(dates, BacktestSettings(test_start=str(dates[5].date())), 10)
+        first_test_bar(dates, BacktestSettings(test_start=str(dates[5].date())), 10)
     with pytest.raises(BacktestError, match="not a date"):
-        test_start_index(dates, BacktestSettings(test_start="soon"), 10)
+        first_test_bar(dates, BacktestSettings(test_start="soon"), 10)
 
 
 @pytest.mark.parametrize("refit_every", [0, 20])
@@ -92,7 +94,7 @@ def test_fits_see_only_bars_before_their_segment(refit_every):
     prices = _prices()
     result, fc, events = _run(prices, BacktestSettings(refit_every=refit_every, refit_epochs=2))
     assert len(result.dates) == 80 and result.dates[0] == prices.index[320]
-    for (last_seen, _, _, _), first_test in zip(fc.fits, result.refit_dates):
+    for (last_seen, _, _, _), first_test in zip(fc.fits, result.refit_dates, strict=True):
         assert last_seen < first_test
     assert len(fc.fits) == (1 if refit_every == 0 else 4)
     assert [f[1] for f in fc.fits] == [False] + [True] * (len(fc.fits) - 1)
@@ -116,8 +118,7 @@ def test_no_look_ahead(refit_every):
         other, _, _ = _run(changed, settings)
         frame = other.forecasts_frame()
         upto = base_frame["date"] <= f"{prices.index[cut]:%Y-%m-%d}"
-        cols = ["forecast", "naive", "drift", "ar", "position", "strategy_equity",
-                "buyhold_equity"]
+        cols = ["forecast", "naive", "drift", "ar", "position", "strategy_equity", "buyhold_equity"]
         pd.testing.assert_frame_equal(frame.loc[upto, cols], base_frame.loc[upto, cols])
         if cut < 399:
             assert not frame.loc[~upto, "realised"].equals(base_frame.loc[~upto, "realised"])
