@@ -1,0 +1,363 @@
+"""The model settings panel: what to train, how, on which device, and how far it has got."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from collections.abc import Iterable
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from stockapp.core.features import FEATURES, TARGETS, FeatureSpec
+from stockapp.errors import DataError
+from stockapp.gui.settings import app_settings
+from stockapp.models.device import available_devices
+from stockapp.models.networks import MODEL_KINDS
+from stockapp.models.trainer import TrainConfig, TrainProgress
+
+SETTINGS_KEY = "model/panel"
+_PROGRESS_STEPS = 1000
+
+_TIPS = {
+    "model": "The recurrent layer: LSTM and GRU remember over long windows; a plain RNN is the "
+    "simplest baseline and forgets quickly.",
+    "window": "How many past bars the network reads to forecast the next one.",
+    "hidden": "Units per recurrent layer: more can fit more patterns, and more noise.",
+    "layers": "Stacked recurrent layers.",
+    "dropout": "Share of units dropped between stacked layers while training (0 = none); "
+    "has no effect with one layer.",
+    "epochs": "Most passes over the training windows; early stopping may end sooner.",
+    "batch": "Windows per optimiser step.",
+    "lr": "Learning rate of the optimiser: too high diverges, too low learns slowly.",
+    "patience": "Stop after this many epochs without a better validation loss and keep the "
+    "best epoch's weights; 0 never stops early.",
+    "seed": "Random seed: the same seed, data and settings train the same model on the CPU.",
+    "device": "Where to train: 'auto' takes a GPU when there is one, else the CPU. Only devices "
+    "this machine has are listed.",
+}
+
+
+def _eta(seconds: float | None) -> str:
+    """``0:12``, ``12:05`` or ``1:02:03``; ``?`` when unknown."""
+    if seconds is None or not math.isfinite(seconds) or seconds < 0:
+        return "?"
+    s = int(round(seconds))
+    h, rest = divmod(s, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+def _feature_usable(name: str, columns: Iterable[str] | None) -> bool:
+    if columns is None:
+        return True
+    try:
+        FeatureSpec(features=(name,)).check_columns(list(columns))
+    except DataError:
+        return False
+    return True
+
+
+class ModelPanel(QWidget):
+    """Settings of the network and its training, with Train/Cancel and live progress.
+
+    Defaults come from :class:`FeatureSpec` and :class:`TrainConfig`; settings the panel does not
+    show (optimiser, weight decay, clipping, ...) are carried over from the last
+    :meth:`set_values` so they survive a round trip. Everything is remembered between launches
+    in the app's settings file, saved on every change.
+    """
+
+    train_requested = Signal()
+    cancel_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._base_spec = FeatureSpec()
+        self._base_cfg = TrainConfig()
+        self._columns: list[str] | None = None
+        self._has_data = False
+        self._busy = False
+        self._restoring = False
+        self._build()
+        self._apply(self._base_spec, self._base_cfg)
+        self._restore()
+        self._update_buttons()
+
+    # ------------------------------------------------------------------- layout
+    def _build(self) -> None:
+        self.model_combo = QComboBox()
+        for key, label in MODEL_KINDS.items():
+            self.model_combo.addItem(label, key)
+        self.window_spin = self._spin(2, 2000, "window")
+        self.feature_boxes: dict[str, QCheckBox] = {}
+        features = QGroupBox("Input features")
+        fl = QVBoxLayout(features)
+        for name, text in FEATURES.items():
+            box = QCheckBox(name)
+            box.setToolTip(text)
+            box.toggled.connect(self._changed)
+            self.feature_boxes[name] = box
+            fl.addWidget(box)
+        self.target_combo = QComboBox()
+        for i, (name, text) in enumerate(TARGETS.items()):
+            self.target_combo.addItem(name, name)
+            self.target_combo.setItemData(i, text, Qt.ItemDataRole.ToolTipRole)
+        self.target_combo.setToolTip(
+            "What the network forecasts:\n" + "\n".join(f"{k}: {v}" for k, v in TARGETS.items())
+        )
+        self.hidden_spin = self._spin(1, 4096, "hidden")
+        self.layers_spin = self._spin(1, 8, "layers")
+        self.dropout_spin = QDoubleSpinBox()
+        self.dropout_spin.setRange(0.0, 0.9)
+        self.dropout_spin.setSingleStep(0.05)
+        self.dropout_spin.setDecimals(2)
+        self.epochs_spin = self._spin(1, 10000, "epochs")
+        self.batch_spin = self._spin(1, 65536, "batch")
+        self.lr_spin = QDoubleSpinBox()
+        self.lr_spin.setDecimals(5)
+        self.lr_spin.setRange(0.00001, 1.0)
+        self.lr_spin.setSingleStep(0.0001)
+        self.patience_spin = self._spin(0, 10000, "patience")
+        self.seed_spin = self._spin(0, 2**31 - 1, "seed")
+        self.device_combo = QComboBox()
+        for name in ["auto", *available_devices()]:
+            self.device_combo.addItem(name, name)
+        for widget, tip in (
+            (self.model_combo, "model"),
+            (self.dropout_spin, "dropout"),
+            (self.lr_spin, "lr"),
+            (self.device_combo, "device"),
+        ):
+            widget.setToolTip(_TIPS[tip])
+        for combo in (self.model_combo, self.target_combo, self.device_combo):
+            combo.currentIndexChanged.connect(self._changed)
+        for dspin in (self.dropout_spin, self.lr_spin):
+            dspin.valueChanged.connect(self._changed)
+
+        form = QFormLayout()
+        form.addRow("Model", self.model_combo)
+        form.addRow("Window (bars)", self.window_spin)
+        form.addRow(features)
+        form.addRow("Target", self.target_combo)
+        form.addRow("Hidden size", self.hidden_spin)
+        form.addRow("Layers", self.layers_spin)
+        form.addRow("Dropout", self.dropout_spin)
+        form.addRow("Epochs", self.epochs_spin)
+        form.addRow("Batch size", self.batch_spin)
+        form.addRow("Learning rate", self.lr_spin)
+        form.addRow("Patience", self.patience_spin)
+        form.addRow("Seed", self.seed_spin)
+        form.addRow("Device", self.device_combo)
+
+        self.train_button = QPushButton("Train")
+        self.train_button.setToolTip("Train on the first part of the series (the past only).")
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Stop after the current batch and keep the best weights.")
+        self.train_button.clicked.connect(self.train_requested)
+        self.cancel_button.clicked.connect(self.cancel_requested)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.train_button)
+        buttons.addWidget(self.cancel_button)
+
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setRange(0, _PROGRESS_STEPS)
+        self.progress_bar.setValue(0)
+        self.progress_bar.setTextVisible(True)
+        self.progress_bar.setFormat("idle")
+        self.status_label = QLabel("")
+        self.status_label.setWordWrap(True)
+        self.result_label = QLabel("")
+        self.result_label.setWordWrap(True)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addLayout(buttons)
+        layout.addWidget(self.progress_bar)
+        layout.addWidget(self.status_label)
+        layout.addWidget(self.result_label)
+        layout.addStretch(1)
+
+    def _spin(self, low: int, high: int, tip: str) -> QSpinBox:
+        spin = QSpinBox()
+        spin.setRange(low, high)
+        spin.setToolTip(_TIPS[tip])
+        spin.valueChanged.connect(self._changed)
+        return spin
+
+    # ------------------------------------------------------------------ values
+    def spec(self) -> FeatureSpec:
+        """The feature spec shown; only checked features the current data supports count.
+
+        Raises :class:`DataError` (one sentence) when no usable feature is checked.
+        """
+        feats = tuple(
+            name for name, box in self.feature_boxes.items() if box.isChecked() and box.isEnabled()
+        )
+        return FeatureSpec(
+            window=self.window_spin.value(),
+            features=feats,
+            target=str(self.target_combo.currentData()),
+            adjusted=self._base_spec.adjusted,
+        )
+
+    def config(self) -> TrainConfig:
+        """The training configuration shown (hidden settings kept from the last set_values)."""
+        return dataclasses.replace(
+            self._base_cfg,
+            model=str(self.model_combo.currentData()),
+            hidden=self.hidden_spin.value(),
+            layers=self.layers_spin.value(),
+            dropout=float(self.dropout_spin.value()),
+            epochs=self.epochs_spin.value(),
+            batch_size=self.batch_spin.value(),
+            lr=float(self.lr_spin.value()),
+            patience=self.patience_spin.value(),
+            seed=self.seed_spin.value(),
+            device=str(self.device_combo.currentData()),
+        )
+
+    def set_values(self, spec: FeatureSpec, cfg: TrainConfig) -> None:
+        """Show ``spec`` and ``cfg`` (e.g. those of an opened model) and remember them."""
+        self._apply(spec, cfg)
+        self._changed()
+
+    def _apply(self, spec: FeatureSpec, cfg: TrainConfig) -> None:
+        self._base_spec = spec
+        self._base_cfg = cfg
+        self._restoring = True
+        try:
+            _select(self.model_combo, cfg.model)
+            self.window_spin.setValue(spec.window)
+            for name, box in self.feature_boxes.items():
+                box.setChecked(name in spec.features)
+            _select(self.target_combo, spec.target)
+            self.hidden_spin.setValue(cfg.hidden)
+            self.layers_spin.setValue(cfg.layers)
+            self.dropout_spin.setValue(cfg.dropout)
+            self.epochs_spin.setValue(cfg.epochs)
+            self.batch_spin.setValue(cfg.batch_size)
+            self.lr_spin.setValue(cfg.lr)
+            self.patience_spin.setValue(cfg.patience)
+            self.seed_spin.setValue(cfg.seed)
+            if not _select(self.device_combo, cfg.device):
+                _select(self.device_combo, "auto")
+        finally:
+            self._restoring = False
+
+    def set_columns(self, columns: Iterable[str] | None) -> None:
+        """Grey out the features the current series cannot provide (``None``: no series)."""
+        self._columns = None if columns is None else list(columns)
+        self._has_data = columns is not None
+        for name, box in self.feature_boxes.items():
+            usable = _feature_usable(name, self._columns)
+            box.setEnabled(usable)
+            tip = FEATURES[name]
+            box.setToolTip(tip if usable else f"{tip}; this series lacks the column it needs")
+        self._update_buttons()
+
+    # ---------------------------------------------------------------- progress
+    def set_busy(self, busy: bool) -> None:
+        """Switch between idle (Train enabled) and training (Cancel enabled)."""
+        self._busy = busy
+        if busy:
+            self.progress_bar.setValue(0)
+            self.progress_bar.setFormat("starting…")
+            self.status_label.setText("")
+            self.result_label.setText("")
+        else:
+            self.progress_bar.setFormat("idle" if self.progress_bar.value() == 0 else "done")
+        self._update_buttons()
+
+    def show_progress(self, p: TrainProgress) -> None:
+        """Move the bar to ``p`` and show epoch, ETA, device and speed."""
+        done = p.epoch - 1 + (p.batch / p.batches if p.kind == "batch" and p.batches else 1.0)
+        fraction = min(max(done / max(p.epochs, 1), 0.0), 1.0)
+        self.progress_bar.setValue(int(round(fraction * _PROGRESS_STEPS)))
+        self.progress_bar.setFormat(f"epoch {p.epoch}/{p.epochs} · ETA {_eta(p.eta_s)}")
+        speed = f"{p.samples_per_s:,.0f} samples/s" if p.samples_per_s else "measuring speed…"
+        self.status_label.setText(f"{p.device} · {speed}")
+
+    def show_result(self, message: str) -> None:
+        """Show how the last run ended (a sentence from the trainer or an error)."""
+        self.result_label.setText(message)
+
+    # --------------------------------------------------------------- internals
+    def _update_buttons(self) -> None:
+        try:
+            self.spec()
+            valid, why = True, ""
+        except DataError as exc:
+            valid, why = False, str(exc)
+        if not self._has_data:
+            why = "Load a price series first."
+        self.train_button.setEnabled(self._has_data and valid and not self._busy)
+        self.train_button.setToolTip(
+            why or "Train on the first part of the series (the past only)."
+        )
+        self.cancel_button.setEnabled(self._busy)
+
+    def _changed(self, *_: object) -> None:
+        if self._restoring:
+            return
+        self._update_buttons()
+        self._save()
+
+    def _state(self) -> dict:
+        cfg = self.config().to_dict()
+        checked = [n for n, box in self.feature_boxes.items() if box.isChecked()]
+        return {
+            "spec": {
+                "window": self.window_spin.value(),
+                "features": checked,
+                "target": str(self.target_combo.currentData()),
+                "adjusted": self._base_spec.adjusted,
+            },
+            "config": cfg,
+        }
+
+    def _save(self) -> None:
+        settings = app_settings()
+        settings.setValue(SETTINGS_KEY, json.dumps(self._state()))
+        settings.sync()
+
+    def _restore(self) -> None:
+        raw = app_settings().value(SETTINGS_KEY, "")
+        if not isinstance(raw, str) or not raw:
+            return
+        try:
+            state = json.loads(raw)
+            cfg = TrainConfig.from_dict({**self._base_cfg.to_dict(), **state["config"]})
+            checked = [f for f in state["spec"]["features"] if f in FEATURES]
+            window = int(state["spec"]["window"])
+            target = str(state["spec"]["target"])
+            spec = FeatureSpec(
+                window=window,
+                features=tuple(checked) or self._base_spec.features,
+                target=target,
+                adjusted=bool(state["spec"].get("adjusted", True)),
+            )
+        except (ValueError, KeyError, TypeError, DataError, AttributeError):
+            return  # unreadable or from an older version: keep the defaults
+        self._apply(spec, cfg)
+
+
+def _select(combo: QComboBox, data: str) -> bool:
+    index = combo.findData(data)
+    if index < 0:
+        return False
+    combo.setCurrentIndex(index)
+    return True
