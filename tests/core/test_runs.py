@@ -1,0 +1,78 @@
+"""Run folders: saving then reopening gives the same numbers; broken folders give one sentence."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from stockapp.core.runs import load_run, save_run
+from stockapp.core.trading import TradingRule
+from stockapp.core.walkforward import BacktestSettings
+from stockapp.errors import BacktestError
+from tests.core.test_walkforward import _prices, _run
+
+
+@pytest.fixture
+def result():
+    settings = BacktestSettings(refit_every=25, rule=TradingRule(mode="long_short", cost_bps=7.5))
+    res, _, _ = _run(_prices(), settings)
+    return res
+
+
+def test_save_then_open_gives_the_same_numbers(tmp_path, result):
+    saved = []
+    folder = save_run(
+        tmp_path / "run",
+        result,
+        {"periods_per_year": 252.0, "seed": 3},
+        save_model=lambda p: saved.append(p),
+        model_name="LSTM",
+    )
+    assert saved == [folder / "model"]
+    table = pd.read_csv(folder / "forecasts.csv")
+    for col in (
+        "date",
+        "realised",
+        "forecast",
+        "naive",
+        "position",
+        "strategy_equity",
+        "buyhold_equity",
+    ):
+        assert col in table.columns
+    assert len(table) == result.n
+    metrics = json.loads((folder / "metrics.json").read_text())
+    for key in ("rmse", "mae", "mape", "directional_accuracy", "naive_rmse", "skill", "dm_pvalue"):
+        assert key in metrics
+    for side in ("strategy", "buy_and_hold"):
+        assert {"total_return", "sharpe", "max_drawdown"} <= set(metrics[side])
+    assert metrics["train"]["epoch_seconds"] == [0.01]
+
+    again, manifest = load_run(folder)
+    assert manifest["seed"] == 3 and manifest["model_name"] == "LSTM"
+    assert again.rule == result.rule
+    assert again.refit_dates == result.refit_dates
+    for key in result.metrics:
+        assert again.metrics[key].to_dict() == result.metrics[key].to_dict()
+    assert again.strategy.stats.to_dict() == result.strategy.stats.to_dict()
+    np.testing.assert_array_equal(again.forecasts["model"], result.forecasts["model"])
+    assert again.metrics_dict("LSTM") == result.metrics_dict("LSTM")
+
+
+def test_broken_run_folders_give_one_sentence(tmp_path, result):
+    with pytest.raises(BacktestError, match="does not exist"):
+        load_run(tmp_path / "nope")
+    folder = save_run(tmp_path / "run", result, {})
+    (folder / "forecasts.csv").unlink()
+    with pytest.raises(BacktestError, match="it has no forecasts.csv"):
+        load_run(folder)
+    (folder / "manifest.json").write_text("{not json")
+    with pytest.raises(BacktestError, match="manifest.json is damaged"):
+        load_run(folder)
+    folder2 = save_run(tmp_path / "run2", result, {})
+    (folder2 / "forecasts.csv").write_text("date,realised\n2020-01-01,1\n")
+    with pytest.raises(BacktestError, match="lacks the column forecast"):
+        load_run(folder2)
