@@ -1,0 +1,352 @@
+"""Mini-batch BPTT for the recurrent networks, as a generator of progress events.
+
+:func:`train` is the one training loop of the app: the GUI adapts its events to signals, the CLI
+prints them, the tests drive it directly. Its per-batch work is what a minimal hand-written
+PyTorch loop does (gather a batch by index from tensors already on the device, forward, MSE,
+backward, clip, optimizer step) and nothing more: the loss is accumulated on the device and only
+read at reporting points, and progress is reported by wall time rather than per batch.
+
+On a CUDA device the whole step can be replayed from a CUDA graph (PyTorch's "whole network
+capture"), see :class:`stockapp.models.steps.GraphedStep`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable, Generator
+from dataclasses import asdict, dataclass, field, fields
+
+import torch
+from torch import nn
+
+from stockapp.core.dataset import TrainingSet
+from stockapp.errors import ModelError, TrainingDiverged
+from stockapp.models.device import describe_device, resolve_device
+from stockapp.models.networks import MODEL_KINDS
+from stockapp.models.steps import EagerStep, GraphedStep, Shuffler, loss_function, make_optimizer
+
+log = logging.getLogger(__name__)
+
+#: Least wall time between two "batch" progress events.
+REPORT_EVERY_S = 0.2
+#: Windows per no-grad forward when computing the validation loss.
+EVAL_CHUNK = 2048
+
+
+@dataclass
+class TrainConfig:
+    """How to build and train a network; every field is checked on creation."""
+
+    model: str = "lstm"
+    hidden: int = 64
+    layers: int = 2
+    dropout: float = 0.0
+    epochs: int = 20
+    batch_size: int = 64
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    optimizer: str = "adam"  # "adam" | "adamw"
+    patience: int = 5  # epochs without improvement before stopping; 0 = never stop early
+    clip_norm: float = 1.0  # gradient-norm clipping; 0 = off
+    seed: int = 0
+    device: str = "auto"
+    loss_on: str = "all"  # "all": every step of the window (as darts does); "last": last only
+    val_fraction: float = 0.15
+    cuda_graphs: bool = True
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise a one-sentence :class:`ModelError` for the first unusable value."""
+        if self.model not in MODEL_KINDS:
+            raise ModelError(f"Unknown model type '{self.model}'; choose lstm, gru or rnn.")
+        _at_least("hidden size", self.hidden, 1)
+        _at_least("number of layers", self.layers, 1)
+        _at_least("number of epochs", self.epochs, 1)
+        _at_least("batch size", self.batch_size, 1)
+        _at_least("patience", self.patience, 0)
+        _at_least("seed", self.seed, 0)
+        if not (_number(self.dropout) and 0.0 <= self.dropout < 1.0):
+            raise ModelError(f"The dropout must be at least 0 and below 1, not {self.dropout}.")
+        if not (_number(self.lr) and self.lr > 0):
+            raise ModelError(f"The learning rate must be a positive number, not {self.lr}.")
+        if not (_number(self.weight_decay) and self.weight_decay >= 0):
+            raise ModelError(f"The weight decay must be 0 or more, not {self.weight_decay}.")
+        if not (_number(self.clip_norm) and self.clip_norm >= 0):
+            raise ModelError(
+                f"The gradient clipping norm must be 0 (off) or more, not {self.clip_norm}."
+            )
+        if self.optimizer not in ("adam", "adamw"):
+            raise ModelError(f"Unknown optimizer '{self.optimizer}'; choose 'adam' or 'adamw'.")
+        if self.loss_on not in ("all", "last"):
+            raise ModelError(
+                f"The loss must be on 'all' steps or the 'last' one, not '{self.loss_on}'."
+            )
+        if not (_number(self.val_fraction) and 0.0 <= self.val_fraction < 0.9):
+            raise ModelError(
+                "The validation fraction must be at least 0 and below 0.9, "
+                f"not {self.val_fraction}."
+            )
+        if not isinstance(self.device, str) or not self.device:
+            raise ModelError("Name a device: 'auto', 'cpu', 'cuda' or 'mps'.")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> TrainConfig:
+        """Rebuild from :meth:`to_dict` output; keys this version does not know are ignored."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in known})
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _at_least(what: str, value: object, low: int) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < low:
+        raise ModelError(f"The {what} must be a whole number of at least {low}, not {value}.")
+
+
+@dataclass
+class TrainProgress:
+    """One progress report: after an epoch, or every ~0.2 s within one."""
+
+    kind: str  # "batch" | "epoch"
+    epoch: int  # 1-based
+    epochs: int
+    batch: int
+    batches: int
+    train_loss: float  # mean over the epoch's batches so far
+    val_loss: float | None
+    best_epoch: int
+    samples_per_s: float
+    elapsed_s: float
+    eta_s: float
+    device: str
+
+
+@dataclass
+class TrainResult:
+    """What a finished (or stopped) training run did; the network holds the kept weights."""
+
+    train_losses: list[float] = field(default_factory=list)
+    val_losses: list[float] = field(default_factory=list)
+    best_epoch: int = 0
+    best_loss: float = math.inf
+    stop_reason: str = "completed"  # "completed" | "early_stopped" | "cancelled"
+    epoch_seconds: list[float] = field(default_factory=list)
+    device: str = ""
+    cuda_graphs: bool = False
+    message: str = ""
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["best_loss"] = self.best_loss if math.isfinite(self.best_loss) else None
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> TrainResult:
+        known = {f.name for f in fields(cls)}
+        kw = {k: v for k, v in d.items() if k in known}
+        if kw.get("best_loss") is None:
+            kw["best_loss"] = math.inf
+        return cls(**kw)
+
+
+def device_tensors(data: TrainingSet, device: torch.device) -> tuple[torch.Tensor, ...]:
+    """``x_train, y_train, x_val, y_val`` as float32 tensors on ``device``, copied once."""
+    arrays = (data.x_train, data.y_train, data.x_val, data.y_val)
+    return tuple(torch.as_tensor(a, dtype=torch.float32).to(device) for a in arrays)
+
+
+@torch.no_grad()
+def validation_loss(
+    net: nn.Module, x: torch.Tensor, y: torch.Tensor, loss_on: str = "all", chunk: int = EVAL_CHUNK
+) -> float:
+    """Mean squared error of ``net`` on ``(x, y)`` in eval mode, in large no-grad batches."""
+    was_training = net.training
+    net.eval()
+    try:
+        total = 0.0
+        for i in range(0, x.shape[0], chunk):
+            pred, target = net(x[i : i + chunk]), y[i : i + chunk]
+            if loss_on == "last":
+                pred, target = pred[:, -1], target[:, -1]
+            total += float((pred - target).square().sum())
+        per_window = 1 if loss_on == "last" else y.shape[1]
+        return total / max(x.shape[0] * per_window, 1)
+    finally:
+        net.train(was_training)
+
+
+def _snapshot(net: nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in net.state_dict().items()}
+
+
+def _check_finite(value: float, which: str, epoch: int) -> float:
+    if math.isfinite(value):
+        return value
+    what = "NaN" if math.isnan(value) else "infinite"
+    if which == "validation":
+        raise TrainingDiverged(
+            f"The validation loss became {what} at epoch {epoch}; check the data for gaps or "
+            "extreme values, or try a lower learning rate."
+        )
+    raise TrainingDiverged(
+        f"The training loss became {what} at epoch {epoch}; try a lower learning rate or "
+        "stronger gradient clipping."
+    )
+
+
+def _outcome(reason: str, epoch: int, best_epoch: int, monitored: str) -> str:
+    if reason == "early_stopped":
+        return f"Stopped early at epoch {epoch}; restored the best weights from epoch {best_epoch}."
+    if reason == "cancelled":
+        if best_epoch == 0:
+            return (
+                f"Cancelled during epoch {epoch} before any epoch finished; the weights are only "
+                "partly trained."
+            )
+        return (
+            f"Cancelled during epoch {epoch}; kept the best weights so far, from epoch "
+            f"{best_epoch}."
+        )
+    return (
+        f"Completed {epoch} epoch{'s' if epoch != 1 else ''}; kept the weights from epoch "
+        f"{best_epoch}, which had the lowest {monitored} loss."
+    )
+
+
+def train(
+    net: nn.Module,
+    data: TrainingSet,
+    cfg: TrainConfig,
+    should_stop: Callable[[], bool] | None = None,
+) -> Generator[TrainProgress, None, TrainResult]:
+    """Train ``net`` in place on ``data``, yielding progress; returns a :class:`TrainResult`.
+
+    MSE on the standardised targets (every step or the last, per ``cfg.loss_on``), Adam/AdamW,
+    gradient-norm clipping, and early stopping on the validation loss (the training loss when
+    there are no validation windows) that restores the best epoch's weights, which are also kept
+    when training completes or is cancelled. ``should_stop`` is polled before every batch.
+
+    Raises
+    ------
+    TrainingDiverged
+        When a loss becomes NaN or infinite (the best weights so far are restored first).
+    ModelError
+        For an unusable device or data that does not fit the network.
+    """
+    cfg.validate()
+    device = resolve_device(cfg.device)
+    label = describe_device(device)
+    torch.manual_seed(cfg.seed)
+    net.to(device).train()
+    x, y, x_val, y_val = device_tensors(data, device)
+    n = x.shape[0]
+    if n == 0:
+        raise ModelError("There are no training windows; use more data or a shorter window.")
+    expected = getattr(net, "n_features", x.shape[2])
+    if x.shape[2] != expected:
+        raise ModelError(
+            f"The network takes {expected} feature(s) per bar but the data has {x.shape[2]}; "
+            "train a new model for these features."
+        )
+    batch = min(cfg.batch_size, n)
+    loss_fn = loss_function(cfg.loss_on)
+
+    def new_optimizer(capturable: bool = False) -> torch.optim.Optimizer:
+        return make_optimizer(net, cfg.optimizer, cfg.lr, cfg.weight_decay, device, capturable)
+
+    step: EagerStep | GraphedStep | None = None
+    graph_note = ""
+    if cfg.cuda_graphs and device.type == "cuda":
+        start = _snapshot(net)
+        try:
+            step = GraphedStep(
+                net, lambda: new_optimizer(True), loss_fn, cfg.clip_norm, x, y, batch
+            )
+        except Exception as exc:  # any capture failure: train eagerly instead
+            log.warning("CUDA graph capture failed; training eagerly", exc_info=True)
+            net.load_state_dict(start)
+            net.zero_grad(set_to_none=True)
+            graph_note = f"; CUDA graph capture failed ({type(exc).__name__}), so it ran eagerly"
+    graphed = step is not None
+    if step is None:
+        step = EagerStep(net, new_optimizer(), loss_fn, cfg.clip_norm, x, y)
+    order = Shuffler(n, batch, device, cfg.seed, full_only=graphed)
+
+    result = TrainResult(device=label, cuda_graphs=graphed)
+    has_val = x_val.shape[0] > 0
+    best_state: dict[str, torch.Tensor] | None = None
+    acc = torch.zeros((), device=device)
+    t0 = last_report = time.monotonic()
+    batches_est = -(-n // batch)
+    done_batches = 0
+    epoch = 0
+    try:
+        for epoch in range(1, cfg.epochs + 1):
+            t_epoch = time.monotonic()
+            batches = order.epoch()
+            acc.zero_()
+            seen = 0
+            for b, idx in enumerate(batches, 1):
+                if should_stop is not None and should_stop():
+                    result.stop_reason = "cancelled"
+                    break
+                acc += step(idx)
+                seen += idx.shape[0]
+                if time.monotonic() - last_report >= REPORT_EVERY_S:
+                    loss = _check_finite(acc.item() / b, "training", epoch)  # syncs the device
+                    last_report = now = time.monotonic()
+                    done = done_batches + b
+                    left = len(batches) - b + (cfg.epochs - epoch) * batches_est
+                    yield TrainProgress(
+                        "batch", epoch, cfg.epochs, b, len(batches), loss, None,
+                        result.best_epoch, seen / max(now - t_epoch, 1e-9), now - t0,
+                        (now - t0) / done * left, label,
+                    )  # fmt: skip
+            if result.stop_reason == "cancelled":
+                break
+            done_batches += len(batches)
+            train_loss = _check_finite(acc.item() / len(batches), "training", epoch)
+            val_loss = None
+            if has_val:
+                val_loss = validation_loss(net, x_val, y_val, cfg.loss_on)
+                _check_finite(val_loss, "validation", epoch)
+            monitored = val_loss if val_loss is not None else train_loss
+            if monitored < result.best_loss:
+                result.best_loss, result.best_epoch = monitored, epoch
+                best_state = _snapshot(net)
+            result.train_losses.append(train_loss)
+            if val_loss is not None:
+                result.val_losses.append(val_loss)
+            now = time.monotonic()
+            result.epoch_seconds.append(now - t_epoch)
+            last_report = now
+            yield TrainProgress(
+                "epoch", epoch, cfg.epochs, len(batches), len(batches), train_loss, val_loss,
+                result.best_epoch, seen / max(now - t_epoch, 1e-9), now - t0,
+                (now - t0) / epoch * (cfg.epochs - epoch), label,
+            )  # fmt: skip
+            if cfg.patience and epoch - result.best_epoch >= cfg.patience:
+                result.stop_reason = "early_stopped"
+                break
+    finally:
+        # Also on divergence or when the consumer abandons the generator: keep the best weights.
+        if best_state is not None:
+            net.load_state_dict(best_state)
+        net.zero_grad(set_to_none=True)
+    result.message = (
+        _outcome(
+            result.stop_reason, epoch, result.best_epoch, "validation" if has_val else "training"
+        ).removesuffix(".")
+        + graph_note
+        + "."
+    )
+    return result
