@@ -1,0 +1,212 @@
+"""The user-facing model: features + scaler + network + training, saved and loaded as one.
+
+A :class:`RecurrentForecaster` learns only from the prices it is given and forecasts from a
+slice it cuts itself, so a forecast for bar ``t`` cannot see bar ``t`` or later (house style
+habit 3). The network (:class:`RecurrentNet`) stays a plain module; this wrapper owns the
+feature spec, the scaler fitted on the training rows and the training settings.
+"""
+
+from __future__ import annotations
+
+import platform
+from collections.abc import Callable, Generator
+from dataclasses import replace
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+import stockapp
+from stockapp.core.dataset import input_windows, training_set
+from stockapp.core.features import FeatureSpec, price_from_target
+from stockapp.core.scaling import Scaler
+from stockapp.errors import DataError, ModelError
+from stockapp.models.checkpoint import FORMAT_VERSION, load_checkpoint, save_checkpoint
+from stockapp.models.device import describe_device, resolve_device
+from stockapp.models.networks import MODEL_KINDS, RecurrentNet
+from stockapp.models.trainer import TrainConfig, TrainProgress, TrainResult, train
+
+
+class RecurrentForecaster:
+    """Forecasts the next bar's target with an RNN/LSTM/GRU trained on past prices.
+
+    Parameters
+    ----------
+    spec
+        Window length, input features and target.
+    cfg
+        Network sizes and training settings.
+    """
+
+    def __init__(self, spec: FeatureSpec, cfg: TrainConfig):
+        self.spec = spec
+        self.cfg = cfg
+        #: Set by callers to identify the data the model was trained on (saved with it).
+        self.data_fingerprint: str | None = None
+        self._net: RecurrentNet | None = None
+        self._scaler: Scaler | None = None
+        self._last_result: TrainResult | None = None
+
+    @property
+    def is_fitted(self) -> bool:
+        return self._net is not None and self._scaler is not None
+
+    @property
+    def scaler(self) -> Scaler | None:
+        return self._scaler
+
+    @property
+    def last_result(self) -> TrainResult | None:
+        return self._last_result
+
+    @property
+    def net(self) -> RecurrentNet | None:
+        return self._net
+
+    @property
+    def device_name(self) -> str:
+        """Where the network lives (or would be trained): e.g. ``"CPU (2 threads)"``."""
+        if self._net is not None:
+            return describe_device(next(self._net.parameters()).device)
+        try:
+            return describe_device(resolve_device(self.cfg.device))
+        except ModelError:
+            return self.cfg.device
+
+    def _new_net(self) -> RecurrentNet:
+        return RecurrentNet(
+            self.cfg.model, self.spec.n_features, self.cfg.hidden, self.cfg.layers, self.cfg.dropout
+        )
+
+    def fit(
+        self,
+        prices: pd.DataFrame,
+        should_stop: Callable[[], bool] | None = None,
+        warm_start: bool = False,
+        epochs: int | None = None,
+    ) -> Generator[TrainProgress, None, TrainResult]:
+        """Train on ``prices`` (only the past it may learn from), yielding progress.
+
+        A fresh network (seeded by ``cfg.seed``) and a scaler fitted on the training rows are
+        made unless ``warm_start`` is set and the model is already fitted: then training
+        continues from the current weights and keeps the current scaling, so the weights keep
+        their meaning. ``epochs`` overrides ``cfg.epochs`` for this call.
+        """
+        self.check_compatible(prices.columns)
+        cfg = self.cfg if epochs is None else replace(self.cfg, epochs=int(epochs))
+        warm = warm_start and self.is_fitted
+        data = training_set(prices, self.spec, cfg.val_fraction, self._scaler if warm else None)
+        if not warm:
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(cfg.seed)
+                net = self._new_net()
+        else:
+            net = self._net
+        result = yield from train(net, data, cfg, should_stop)
+        self._net, self._scaler, self._last_result = net, data.scaler, result
+        return result
+
+    def check_compatible(self, columns: pd.Index | list[str]) -> None:
+        """Raise a :class:`ModelError` naming a column the model's features need but lack."""
+        if "Close" not in columns:
+            raise ModelError("The data has no Close column, which every model needs.")
+        try:
+            self.spec.check_columns(columns)
+        except DataError as exc:
+            raise ModelError(str(exc)) from None
+
+    def predict_target(self, prices: pd.DataFrame, ends: np.ndarray) -> np.ndarray:
+        """Unscaled forecasts of the target for bars ``ends + 1``, from windows ending at ``ends``.
+
+        The prices are cut after ``ends.max()`` first, so no later row can reach the inputs.
+        """
+        if not self.is_fitted:
+            raise ModelError("This model has not been trained yet; train it before forecasting.")
+        ends = np.asarray(ends, dtype=np.int64)
+        if ends.size == 0:
+            return np.empty(0, dtype=np.float64)
+        past = prices.iloc[: int(ends.max()) + 1]
+        self.check_compatible(past.columns)
+        x = input_windows(past, self.spec, self._scaler, ends)
+        net = self._net
+        device = next(net.parameters()).device
+        was_training = net.training
+        net.eval()
+        try:
+            with torch.no_grad():
+                out = net(torch.as_tensor(x, device=device))[:, -1]
+        finally:
+            net.train(was_training)
+        return self._scaler.inverse_target(out.double().cpu().numpy())
+
+    def predict_next(self, prices: pd.DataFrame, ends: np.ndarray) -> np.ndarray:
+        """Forecasts of the close of bars ``ends + 1`` (rebuilt from the last close if needed)."""
+        ends = np.asarray(ends, dtype=np.int64)
+        target = self.predict_target(prices, ends)
+        last_close = prices["Close"].to_numpy(dtype=np.float64)[ends]
+        return price_from_target(target, last_close, self.spec)
+
+    def save(self, folder: Path) -> None:
+        """Write the weights and everything needed to use or retrain them into ``folder``."""
+        if not self.is_fitted:
+            raise ModelError("This model has not been trained yet, so there is nothing to save.")
+        meta = {
+            "format": FORMAT_VERSION,
+            "model_type": self._net.kind,
+            "model_name": MODEL_KINDS[self._net.kind],
+            "sizes": self._net.sizes(),
+            "feature_spec": self.spec.to_dict(),
+            "scaler": self._scaler.to_dict(),
+            "train_config": self.cfg.to_dict(),
+            "data_fingerprint": self.data_fingerprint,
+            "last_training": None if self._last_result is None else self._last_result.to_dict(),
+            "versions": {
+                "stockapp": stockapp.__version__,
+                "torch": torch.__version__,
+                "numpy": np.__version__,
+                "pandas": pd.__version__,
+                "python": platform.python_version(),
+            },
+            "saved_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        }
+        save_checkpoint(Path(folder), self._net.state_dict(), meta)
+
+    @classmethod
+    def load(cls, folder: Path) -> RecurrentForecaster:
+        """Open a model written by :meth:`save`; the network starts on the CPU."""
+        folder = Path(folder)
+        state, meta = load_checkpoint(folder)
+        try:
+            spec = FeatureSpec.from_dict(meta["feature_spec"])
+            cfg = TrainConfig.from_dict(meta["train_config"])
+            scaler = Scaler.from_dict(meta["scaler"])
+            sizes = meta["sizes"]
+            net = RecurrentNet(
+                sizes["kind"], sizes["n_features"], sizes["hidden"], sizes["layers"],
+                sizes["dropout"],
+            )  # fmt: skip
+            last = meta.get("last_training")
+            result = None if last is None else TrainResult.from_dict(last)
+        except (KeyError, TypeError, ValueError, DataError, ModelError) as exc:
+            raise ModelError(
+                f"The description in {folder / 'model.json'} is incomplete or invalid "
+                f"({type(exc).__name__}: {exc}); the file is damaged."
+            ) from None
+        if net.n_features != spec.n_features or len(scaler.feature_mean) != spec.n_features:
+            raise ModelError(
+                f"The model in {folder} has {net.n_features} input(s) but its feature list has "
+                f"{spec.n_features}; the files do not belong together."
+            )
+        try:
+            net.load_state_dict(state, strict=True)
+        except RuntimeError:
+            raise ModelError(
+                f"The weights in {folder} do not fit a {MODEL_KINDS[net.kind]} with "
+                f"{net.layers} layer(s) of {net.hidden} units; the files do not belong together."
+            ) from None
+        model = cls(spec, cfg)
+        model._net, model._scaler, model._last_result = net, scaler, result
+        model.data_fingerprint = meta.get("data_fingerprint")
+        return model
