@@ -83,7 +83,7 @@ def find_gaps(index: pd.DatetimeIndex, max_days: int = GAP_DAYS) -> tuple[Gap, .
     """Stretches of more than ``max_days`` calendar days between consecutive bars."""
     if len(index) < 2:
         return ()
-    days = np.diff(index.normalize().asi8) // (86_400 * 10**9)
+    days = np.diff(index.normalize().values).astype("timedelta64[D]").astype(np.int64)
     return tuple(
         Gap(start=index[i], end=index[i + 1], days=int(days[i]))
         for i in np.flatnonzero(days > max_days)
