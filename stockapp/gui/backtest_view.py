@@ -1,0 +1,369 @@
+"""The backtest charts: forecasts against the realised close, their errors, and the equity curves.
+
+Three plots share one date axis (zooming or panning one moves all three):
+
+1. the realised close with the model's forecasts and the three baselines, refit dates marked;
+2. the residuals, forecast minus realised, of the model (and, on demand, of persistence);
+3. the equity of the trading rule driven by the model against buy-and-hold.
+
+Every series is one ``PlotDataItem`` with clipping to the view and automatic peak downsampling,
+so twenty years of daily bars pan smoothly; nothing is drawn per point. A crosshair follows the
+mouse and a readout line above the plots gives the date, the realised close and each visible
+forecast with its error.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
+
+from stockapp.core.backtest import BacktestResult, forecaster_labels
+from stockapp.gui.axes import date_axis, timestamps
+
+#: Series key -> (colour, line width, pen style). Red is the model and everything it drives,
+#: near-black the market itself, muted colours the baselines.
+STYLES: dict[str, tuple[str, float, Qt.PenStyle]] = {
+    "realised": ("#1a1a1a", 1.6, Qt.PenStyle.SolidLine),
+    "model": ("#d62728", 1.6, Qt.PenStyle.SolidLine),
+    "persistence": ("#8c8c8c", 1.2, Qt.PenStyle.DashLine),
+    "drift": ("#9467bd", 1.2, Qt.PenStyle.DotLine),
+    "ar": ("#2ca02c", 1.2, Qt.PenStyle.DashDotLine),
+    "refits": ("#1f77b4", 1.0, Qt.PenStyle.DashLine),
+    "residual_model": ("#d62728", 1.0, Qt.PenStyle.SolidLine),
+    "residual_persistence": ("#8c8c8c", 1.0, Qt.PenStyle.SolidLine),
+    "strategy": ("#d62728", 1.8, Qt.PenStyle.SolidLine),
+    "buy_and_hold": ("#1a1a1a", 1.4, Qt.PenStyle.SolidLine),
+}
+#: Forecaster keys in drawing and readout order.
+FORECASTERS = ("model", "persistence", "drift", "ar")
+#: Series a user can switch on and off, with the checkbox text for those that are not forecasts.
+TOGGLES = {
+    "persistence": "",
+    "drift": "",
+    "ar": "",
+    "model": "",
+    "refits": "refit dates",
+    "residual_persistence": "persistence residuals",
+}
+#: Series hidden until asked for (the persistence residuals double the noise in the pane).
+HIDDEN_BY_DEFAULT = {"residual_persistence"}
+
+_AXIS_FONT_PT = 9
+
+
+def _pen(key: str) -> pg.QtGui.QPen:
+    colour, width, style = STYLES[key]
+    pen = pg.mkPen(colour, width=width, style=style)
+    pen.setCosmetic(True)
+    return pen
+
+
+def _fmt_price(v: float) -> str:
+    if not math.isfinite(v):
+        return "n/a"
+    return f"{v:,.2f}" if abs(v) >= 100 else f"{v:.3f}" if abs(v) >= 1 else f"{v:.4f}"
+
+
+def _fmt_signed(v: float) -> str:
+    return "n/a" if not math.isfinite(v) else ("+" if v >= 0 else "−") + _fmt_price(abs(v))
+
+
+class BacktestView(QWidget):
+    """Linked price, residual and equity charts of one :class:`BacktestResult`.
+
+    Series can be switched with the checkboxes above the plots or by clicking their legend
+    entries (the two stay in step); :meth:`set_series_visible` does the same from code.
+    """
+
+    #: Emitted with ``(key, visible)`` when a series is shown or hidden, however it happened.
+    series_toggled = Signal(str, bool)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._result: BacktestResult | None = None
+        self._labels = forecaster_labels("Model")
+        self._x = np.empty(0)
+        self._checks: dict[str, QCheckBox] = {}
+
+        self.readout = QLabel(self)
+        self.readout.setTextFormat(Qt.TextFormat.RichText)
+        self.readout.setMinimumHeight(self.readout.fontMetrics().height() + 6)
+        self.readout.setWordWrap(True)
+
+        self.graphics = pg.GraphicsLayoutWidget(self)
+        self.graphics.setBackground("w")
+        self.graphics.ci.layout.setVerticalSpacing(2)
+        self._curves: dict[str, pg.PlotDataItem] = {}
+        # Each plot sits under its own legend row, so no legend ever hides data.
+        self.price_plot = self._add_plot(0, "close", stretch=5)
+        self.residual_plot = self._add_plot(1, "forecast − realised", stretch=2)
+        self.equity_plot = self._add_plot(2, "equity (start = 1)", stretch=3)
+        for plot in (self.residual_plot, self.equity_plot):
+            plot.setXLink(self.price_plot)
+        self.equity_plot.getAxis("bottom").setStyle(showValues=True)
+        self.equity_plot.setLabel("bottom", "date", color="#333333")
+
+        self._add_curve(self.price_plot, "realised", "Realised close")
+        for key in ("persistence", "drift", "ar", "model"):
+            self._add_curve(self.price_plot, key, self._labels[key])
+        self._add_curve(self.price_plot, "refits", "Refit dates")
+        self._add_curve(self.residual_plot, "residual_model", "Model")
+        self._add_curve(self.residual_plot, "residual_persistence", "Persistence")
+        zero = pg.InfiniteLine(pos=0.0, angle=0, movable=False, pen=pg.mkPen("#b0b0b0", width=1))
+        self.residual_plot.addItem(zero, ignoreBounds=True)
+        self._add_curve(self.equity_plot, "strategy", "Trading rule")
+        self._add_curve(self.equity_plot, "buy_and_hold", "Buy and hold")
+
+        self._crosshairs = []
+        for plot in (self.price_plot, self.residual_plot, self.equity_plot):
+            line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#606060", width=1))
+            line.setVisible(False)
+            plot.addItem(line, ignoreBounds=True)
+            self._crosshairs.append(line)
+        self.graphics.scene().sigMouseMoved.connect(self._mouse_moved)
+
+        self._toggle_row = QWidget(self)
+        toggles = QHBoxLayout(self._toggle_row)
+        toggles.setContentsMargins(0, 0, 0, 0)
+        toggles.addWidget(QLabel("Show:", self._toggle_row))
+        for key, text in TOGGLES.items():
+            box = QCheckBox(text or self._labels[key], self._toggle_row)
+            box.setChecked(key not in HIDDEN_BY_DEFAULT)
+            box.toggled.connect(lambda on, k=key: self.set_series_visible(k, on))
+            toggles.addWidget(box)
+            self._checks[key] = box
+        toggles.addStretch(1)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.setSpacing(2)
+        layout.addWidget(self._toggle_row)
+        layout.addWidget(self.readout)
+        layout.addWidget(self.graphics, 1)
+        self.clear()
+
+    # ------------------------------------------------------------------ construction
+    def _add_plot(self, row: int, ylabel: str, stretch: int) -> pg.PlotItem:
+        legend = pg.LegendItem(
+            offset=None,
+            labelTextSize=f"{_AXIS_FONT_PT}pt",
+            labelTextColor="#222222",
+            colCount=6,
+            verSpacing=-6,
+            horSpacing=18,
+        )
+        legend.layout.setContentsMargins(70, 0, 0, 0)  # start above the plot area, not the axis
+        legend.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Fixed)
+        self.graphics.addItem(legend, row=2 * row, col=0)
+        self.graphics.ci.layout.setAlignment(legend, Qt.AlignmentFlag.AlignLeft)
+        plot = self.graphics.addPlot(row=2 * row + 1, col=0, axisItems={"bottom": date_axis()})
+        self.graphics.ci.layout.setRowStretchFactor(2 * row, 0)
+        self.graphics.ci.layout.setRowStretchFactor(2 * row + 1, stretch)
+        plot.showGrid(x=True, y=True, alpha=0.2)
+        plot.setMenuEnabled(False)
+        # Draw only the visible span, about one min/max pair per pixel: decades stay smooth.
+        plot.setClipToView(True)
+        plot.setDownsampling(auto=True, mode="peak")
+        plot.legend = legend  # PlotItem.addItem lists named curves in ``plot.legend``
+        font = pg.QtGui.QFont()
+        font.setPointSize(_AXIS_FONT_PT)
+        for name in ("left", "bottom"):
+            ax = plot.getAxis(name)
+            ax.setTickFont(font)
+            ax.setTextPen("#333333")
+            ax.setPen("#888888")
+        plot.setLabel("left", ylabel, color="#333333")
+        plot.getAxis("left").setWidth(64)  # equal widths keep the three x axes aligned
+        if row < 2:
+            plot.getAxis("bottom").setStyle(showValues=False)
+        return plot
+
+    def _add_curve(self, plot: pg.PlotItem, key: str, name: str) -> pg.PlotDataItem:
+        curve = pg.PlotDataItem(
+            [], [], pen=_pen(key), name=name, connect="pairs" if key == "refits" else "finite"
+        )
+        curve.setVisible(key not in HIDDEN_BY_DEFAULT)
+        curve.visibleChanged.connect(lambda k=key: self._visibility_changed(k))
+        plot.addItem(curve)  # takes the plot's clipping and downsampling (see _add_plot)
+        if key == "refits":  # vertical pairs: clipping or downsampling would mis-pair them
+            curve.setClipToView(False)
+            curve.setDownsampling(ds=1, auto=False)
+        self._curves[key] = curve
+        return curve
+
+    # ------------------------------------------------------------------ public API
+    @property
+    def result(self) -> BacktestResult | None:
+        return self._result
+
+    def set_result(self, result: BacktestResult, model_name: str) -> None:
+        """Show ``result``; ``model_name`` labels the model's curves and the readout."""
+        self._result = result
+        self._labels = forecaster_labels(model_name)
+        self._rename("model", model_name)
+        self._rename("residual_model", model_name)
+        self._checks["model"].setText(model_name)
+        x = timestamps(result.dates)
+        self._x = x
+        self._curves["realised"].setData(x, result.realised)
+        for key in FORECASTERS:
+            y = result.forecasts.get(key)
+            if y is None:
+                self._curves[key].setData([], [])
+            else:
+                self._curves[key].setData(x, y)
+        self._curves["residual_model"].setData(x, result.forecasts["model"] - result.realised)
+        self._curves["residual_persistence"].setData(
+            x, result.forecasts["persistence"] - result.realised
+        )
+        self._curves["strategy"].setData(x, result.strategy.equity)
+        self._curves["buy_and_hold"].setData(x, result.buy_and_hold.equity)
+        self._set_refits(result)
+        for plot in (self.price_plot, self.residual_plot, self.equity_plot):
+            plot.enableAutoRange()
+        self.price_plot.setXRange(x[0], x[-1], padding=0.01)
+        self._show_readout(len(x) - 1)
+
+    def clear(self) -> None:
+        """Show nothing (before the first backtest or while a new one runs)."""
+        self._result = None
+        self._x = np.empty(0)
+        for curve in self._curves.values():
+            curve.setData([], [])
+        for line in self._crosshairs:
+            line.setVisible(False)
+        self.readout.setText(
+            "<span style='color:#666'>Run a backtest or open a saved run to see its charts.</span>"
+        )
+
+    def set_controls_visible(self, visible: bool) -> None:
+        """Show or hide the checkboxes and the crosshair readout (hidden in exported pictures)."""
+        self._toggle_row.setVisible(visible)
+        self.readout.setVisible(visible)
+
+    def drop_hidden_from_legends(self) -> None:
+        """Remove hidden series from the legends (a still picture cannot click them back on)."""
+        for plot in (self.price_plot, self.residual_plot, self.equity_plot):
+            for curve in self._curves.values():
+                if not curve.isVisible() and curve.getViewBox() is plot.vb:
+                    plot.legend.removeItem(curve)
+
+    def forecast_count(self) -> int:
+        """Number of finite points in the model-forecast curve (one per test bar)."""
+        y = self._curves["model"].yData
+        return 0 if y is None else int(np.isfinite(y).sum())
+
+    def series_keys(self) -> list[str]:
+        """Keys accepted by :meth:`set_series_visible`."""
+        return list(self._curves)
+
+    def set_series_visible(self, key: str, visible: bool) -> None:
+        """Show or hide one series (``"model"``, ``"persistence"``, ``"drift"``, ``"ar"``, ...)."""
+        self._curves[key].setVisible(visible)
+
+    def is_series_visible(self, key: str) -> bool:
+        return self._curves[key].isVisible()
+
+    def series_points(self, key: str) -> int:
+        """Number of finite points held by one series."""
+        y = self._curves[key].yData
+        return 0 if y is None else int(np.isfinite(y).sum())
+
+    def readout_text(self, index: int) -> str:
+        """The readout for test bar ``index`` as plain text (what the crosshair label shows)."""
+        return self._readout(index, rich=False)
+
+    def show_crosshair_at(self, index: int) -> None:
+        """Move the crosshair to test bar ``index`` and update the readout."""
+        if self._result is None or not len(self._x):
+            return
+        index = int(np.clip(index, 0, len(self._x) - 1))
+        for line in self._crosshairs:
+            line.setValue(self._x[index])
+            line.setVisible(True)
+        self._show_readout(index)
+
+    # ------------------------------------------------------------------ internals
+    def _rename(self, key: str, name: str) -> None:
+        curve = self._curves[key]
+        curve.opts["name"] = name
+        for plot in (self.price_plot, self.residual_plot):
+            for sample, label in plot.legend.items:
+                if sample.item is curve:
+                    label.setText(name)
+
+    def _set_refits(self, result: BacktestResult) -> None:
+        """Refit dates as vertical segments spanning the price range: one item, not one each."""
+        refits = [d for d in result.refit_dates if result.dates[0] < d <= result.dates[-1]]
+        if not refits:
+            self._curves["refits"].setData([], [])
+            return
+        xs = np.repeat(timestamps(pd.DatetimeIndex(refits)), 2)
+        finite = [a[np.isfinite(a)] for a in (result.realised, *result.forecasts.values())]
+        lo = float(min(a.min() for a in finite if a.size))
+        hi = float(max(a.max() for a in finite if a.size))
+        ys = np.tile([lo, hi], len(refits))
+        self._curves["refits"].setData(xs, ys)
+
+    def _visibility_changed(self, key: str) -> None:
+        visible = self._curves[key].isVisible()
+        box = self._checks.get(key)
+        if box is not None and box.isChecked() != visible:
+            box.blockSignals(True)
+            box.setChecked(visible)
+            box.blockSignals(False)
+        self.series_toggled.emit(key, visible)
+
+    def _mouse_moved(self, pos: QPointF) -> None:
+        if self._result is None or not len(self._x):
+            return
+        for plot in (self.price_plot, self.residual_plot, self.equity_plot):
+            if plot.sceneBoundingRect().contains(pos):
+                x = plot.vb.mapSceneToView(pos).x()
+                i = int(np.searchsorted(self._x, x))
+                if i > 0 and (i == len(self._x) or x - self._x[i - 1] < self._x[i] - x):
+                    i -= 1
+                self.show_crosshair_at(i)
+                return
+
+    def _show_readout(self, index: int) -> None:
+        self.readout.setText(self._readout(index, rich=True))
+
+    def _readout(self, index: int, rich: bool) -> str:
+        r = self._result
+        if r is None or not 0 <= index < r.n:
+            return ""
+
+        def name(key: str, text: str) -> str:
+            if not rich:
+                return text
+            return f"<b style='color:{STYLES[key][0]}'>{text}</b>"
+
+        realised = float(r.realised[index])
+        parts = [
+            f"{r.dates[index]:%Y-%m-%d}",
+            f"{name('realised', 'realised')} {_fmt_price(realised)}",
+        ]
+        for key in FORECASTERS:
+            if key not in r.forecasts or not self.is_series_visible(key):
+                continue
+            f = float(r.forecasts[key][index])
+            label = self._labels[key].split(" (")[0]
+            parts.append(f"{name(key, label)} {_fmt_price(f)} (error {_fmt_signed(f - realised)})")
+        parts.append(
+            f"{name('strategy', 'rule')} {r.strategy.equity[index]:.3f}, "
+            f"{name('buy_and_hold', 'buy and hold')} {r.buy_and_hold.equity[index]:.3f}"
+        )
+        return "  ·  ".join(parts)

@@ -1,0 +1,121 @@
+"""A backtest as a picture: the charts and a compact score summary, rendered off screen.
+
+Used by the window ("Export chart PNG…", "Save run…") and by the command line, which calls
+:func:`render_backtest_png` with ``QT_QPA_PLATFORM=offscreen`` when there is no display. The
+widget is laid out and painted without ever being shown, so no window flashes up and the
+offscreen platform has nothing to warn about.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QLabel, QVBoxLayout, QWidget
+
+from stockapp.core.backtest import BacktestResult, forecaster_labels
+from stockapp.core.metrics import format_pvalue
+from stockapp.errors import BacktestError
+from stockapp.gui.backtest_view import BacktestView
+from stockapp.gui.metrics_table import describe_rule, fmt_number, fmt_percent
+
+# A QApplication made here must outlive the call: Qt objects cannot outlive their application,
+# and making a second one in the same process is not allowed.
+_APP: QApplication | None = None
+
+
+def ensure_app() -> QApplication:
+    """The running ``QApplication``, or a new one when the caller (the CLI) has none."""
+    global _APP
+    app = QApplication.instance()
+    if app is None:
+        _APP = app = QApplication(["stockapp"])
+    return app  # type: ignore[return-value]
+
+
+def summary_html(result: BacktestResult, model_name: str) -> str:
+    """A few lines of scores under the chart: model vs baselines, rule vs buy-and-hold."""
+    labels = forecaster_labels(model_name)
+    cells = []
+    for key in ("model", "persistence", "drift", "ar"):
+        m = result.metrics.get(key)
+        if m is None:
+            continue
+        name = labels[key].split(" (")[0]
+        text = f"{name}: RMSE {fmt_number(m.rmse)}"
+        if key != "persistence":
+            text += f", skill {fmt_percent(m.skill, signed=True, digits=2)}"
+        if key == "model":
+            text = f"<b>{text}</b>"
+            if math.isfinite(m.directional_accuracy):
+                text += (
+                    f", direction {m.directional_accuracy * 100:.1f}% "
+                    f"({format_pvalue(m.direction_pvalue)})"
+                )
+        cells.append(text)
+    s, b = result.strategy.stats, result.buy_and_hold.stats
+    trading = (
+        f"Trading rule ({describe_rule(result.rule)}): total return {fmt_percent(s.total_return)}, "
+        f"Sharpe {s.sharpe:.2f}, max drawdown {fmt_percent(s.max_drawdown)}, {s.trades:,} trades. "
+        f"Buy and hold: total return {fmt_percent(b.total_return)}, Sharpe {b.sharpe:.2f}, "
+        f"max drawdown {fmt_percent(b.max_drawdown)}."
+    )
+    sentences = " ".join(result.sentences(model_name))
+    return "<br>".join([" &nbsp;·&nbsp; ".join(cells), trading, f"<i>{sentences}</i>"])
+
+
+class BacktestPicture(QWidget):
+    """Title, :class:`BacktestView` and the score summary in one widget, for rendering."""
+
+    def __init__(self, result: BacktestResult, model_name: str, title: str | None = None) -> None:
+        super().__init__()
+        self.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen, True)
+        self.setStyleSheet("background: white; color: #1a1a1a;")
+        heading = QLabel(
+            title
+            or (
+                f"<b>{model_name} walk-forward backtest</b> &nbsp; {result.dates[0]:%Y-%m-%d} to "
+                f"{result.dates[-1]:%Y-%m-%d}, {result.n:,} test bars, "
+                f"{max(len(result.refit_dates), 1)} fit(s)"
+            ),
+            self,
+        )
+        self.view = BacktestView(self)
+        self.view.set_result(result, model_name)
+        self.view.set_controls_visible(False)
+        self.view.drop_hidden_from_legends()
+        summary = QLabel(summary_html(result, model_name), self)
+        summary.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(10, 8, 10, 8)
+        layout.addWidget(heading)
+        layout.addWidget(self.view, 1)
+        layout.addWidget(summary)
+
+
+def render_backtest_png(
+    result: BacktestResult,
+    model_name: str,
+    path: str | Path,
+    width: int = 1400,
+    height: int = 900,
+) -> Path:
+    """Render the backtest charts with a score summary to a PNG file and return its path.
+
+    Works without a display (``QT_QPA_PLATFORM=offscreen``) and without a main window; creates a
+    ``QApplication`` when none exists.
+    """
+    ensure_app()
+    path = Path(path)
+    picture = BacktestPicture(result, model_name)
+    try:
+        picture.resize(width, height)
+        picture.layout().activate()
+        QApplication.processEvents()
+        image = picture.grab()
+        if image.isNull() or not image.save(str(path), "PNG"):
+            raise BacktestError(f"Could not write the picture {path}; check the folder exists.")
+    finally:
+        picture.deleteLater()
+    return path

@@ -1,0 +1,257 @@
+"""The backtest scores as tables and sentences: every forecaster, then the trading rule.
+
+The first table compares the model with the three baselines on the same test bars; the second
+compares the trading rule driven by the model with buy-and-hold. Below them, the significance
+results are spelled out in plain words, because "DM p = 0.41" means little to most readers.
+"""
+
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from stockapp.core.backtest import BacktestResult, forecaster_labels
+from stockapp.core.metrics import ForecastMetrics, format_pvalue
+from stockapp.core.trading import MODES, EquityStats, TradingRule
+
+#: Forecaster rows, model first.
+ROW_KEYS = ("model", "persistence", "drift", "ar")
+#: Forecast columns and what each one means (shown as header tooltips).
+FORECAST_COLUMNS: dict[str, str] = {
+    "RMSE": "root mean squared error of the forecast close, in price units",
+    "MAE": "mean absolute error of the forecast close, in price units",
+    "MAPE %": "mean absolute error as a percentage of the realised close",
+    "Direction % (p)": (
+        "share of bars where the forecast called the up/down move right, among bars where both "
+        "moved; p from an exact binomial test against a coin flip"
+    ),
+    "Skill vs persistence": (
+        "1 - MSE / MSE of persistence: above 0 beats 'tomorrow = today', below 0 is worse"
+    ),
+    "DM p-value": (
+        "Diebold-Mariano test of equal squared error against persistence (HLN-corrected); "
+        "below 0.05 the difference is unlikely to be luck"
+    ),
+}
+#: Trading statistics rows: (label, EquityStats field, tooltip).
+TRADING_ROWS: tuple[tuple[str, str, str], ...] = (
+    ("Total return", "total_return", "gain over the whole test span"),
+    ("CAGR", "cagr", "compound annual growth rate"),
+    ("Volatility", "volatility", "annualised standard deviation of the daily returns"),
+    ("Sharpe", "sharpe", "annualised mean return over volatility (no risk-free rate)"),
+    ("Max drawdown", "max_drawdown", "largest fall from a previous peak"),
+    ("Trades", "trades", "number of position changes, each paying the cost"),
+    ("Time in market", "time_in_market", "share of bars holding a position"),
+)
+_DASH = "–"
+
+
+def fmt_number(v: float) -> str:
+    """A price-like number with sensible precision; ``–`` for a missing value."""
+    if not math.isfinite(v):
+        return _DASH
+    a = abs(v)
+    if a >= 1000:
+        return f"{v:,.1f}"
+    if a >= 1:
+        return f"{v:.3f}"
+    return f"{v:.4f}"
+
+
+def fmt_percent(fraction: float, signed: bool = False, digits: int = 1) -> str:
+    """A fraction as a percentage: ``0.1234 -> "12.3%"``."""
+    if not math.isfinite(fraction):
+        return _DASH
+    return f"{fraction * 100:{'+' if signed else ''}.{digits}f}%"
+
+
+def fmt_p(p: float) -> str:
+    """A p-value without the ``p =`` prefix: ``0.41``, ``0.049``, ``<0.001``."""
+    if not math.isfinite(p):
+        return _DASH
+    return format_pvalue(p).removeprefix("p = ").replace("p < ", "<")
+
+
+def forecast_cells(m: ForecastMetrics) -> list[str]:
+    """The texts of one forecaster's row, in :data:`FORECAST_COLUMNS` order."""
+    if math.isfinite(m.directional_accuracy):
+        direction = f"{m.directional_accuracy * 100:.1f}% (p {fmt_p(m.direction_pvalue)})"
+    else:
+        direction = _DASH
+    return [
+        fmt_number(m.rmse),
+        fmt_number(m.mae),
+        f"{m.mape:.2f}" if math.isfinite(m.mape) else _DASH,
+        direction,
+        fmt_percent(m.skill, signed=True, digits=2),
+        fmt_p(m.dm_pvalue),
+    ]
+
+
+def trading_cell(field: str, stats: EquityStats) -> str:
+    v = getattr(stats, field)
+    if field == "trades":
+        return f"{int(v):,}"
+    if field == "sharpe":
+        return f"{v:.2f}" if math.isfinite(v) else _DASH
+    return fmt_percent(v)
+
+
+def describe_rule(rule: TradingRule) -> str:
+    """``"long/flat, threshold 0.10%, cost 5 bps"``."""
+    mode = rule.mode.replace("_", "/")
+    return f"{mode}, threshold {rule.threshold * 100:.2f}%, cost {rule.cost_bps:g} bps"
+
+
+def _table(rows: int, columns: list[str], tips: list[str]) -> QTableWidget:
+    table = QTableWidget(rows, len(columns))
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+    table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+    table.setAlternatingRowColors(True)
+    table.setWordWrap(False)  # one line per row, so the fitted height never depends on width
+    table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    for col, (name, tip) in enumerate(zip(columns, tips, strict=True)):
+        item = QTableWidgetItem(name)
+        item.setToolTip(tip)
+        table.setHorizontalHeaderItem(col, item)
+    table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+    table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    return table
+
+
+def _fit_height(table: QTableWidget) -> None:
+    """Make the table exactly as tall as its rows so no scroll bar or blank space appears."""
+    height = table.horizontalHeader().sizeHint().height() + 2 * table.frameWidth()
+    height += table.verticalHeader().length()
+    table.setFixedHeight(height)
+
+
+class MetricsTable(QWidget):
+    """Scores of one backtest: forecasters, the trading rule, and the verdicts in words."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.forecast_table = _table(
+            len(ROW_KEYS), list(FORECAST_COLUMNS), list(FORECAST_COLUMNS.values())
+        )
+        self.trading_table = _table(len(TRADING_ROWS), ["Trading rule", "Buy and hold"], ["", ""])
+        self.title = QLabel(self)
+        self.summary = QLabel(self)
+        self.summary.setWordWrap(True)
+        self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.summary.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        tables = QHBoxLayout()
+        top = Qt.AlignmentFlag.AlignTop
+        tables.addWidget(self.forecast_table, 3, top)
+        tables.addWidget(self.trading_table, 1, top)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.title)
+        layout.addLayout(tables)
+        layout.addWidget(self.summary, 1)
+        self._row_keys: list[str] = []
+        self.clear()
+
+    def clear(self) -> None:
+        """Empty tables and a hint on what to do."""
+        self._row_keys = []
+        for table in (self.forecast_table, self.trading_table):
+            table.clearContents()
+        self.title.setText("<b>Scores on the test bars</b>")
+        self.summary.setText("No backtest yet.")
+        self._fit()
+
+    def set_result(self, result: BacktestResult, model_name: str) -> None:
+        """Fill both tables and the sentences from ``result``."""
+        labels = forecaster_labels(model_name)
+        keys = [k for k in ROW_KEYS if k in result.metrics]
+        self._row_keys = keys
+        table = self.forecast_table
+        table.setRowCount(len(keys))
+        bold = QFont(self.font())
+        bold.setBold(True)
+        for row, key in enumerate(keys):
+            header = QTableWidgetItem(labels[key])
+            table.setVerticalHeaderItem(row, header)
+            for col, text in enumerate(forecast_cells(result.metrics[key])):
+                item = QTableWidgetItem(text)
+                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                if key == "model":
+                    item.setFont(bold)
+                table.setItem(row, col, item)
+        trading = self.trading_table
+        trading.horizontalHeaderItem(0).setToolTip(
+            f"{describe_rule(result.rule)}: {MODES[result.rule.mode]}"
+        )
+        trading.horizontalHeaderItem(1).setToolTip("always long; pays one entry cost")
+        for row, (label, field, tip) in enumerate(TRADING_ROWS):
+            header = QTableWidgetItem(label)
+            header.setToolTip(tip)
+            trading.setVerticalHeaderItem(row, header)
+            for col, stats in enumerate((result.strategy.stats, result.buy_and_hold.stats)):
+                item = QTableWidgetItem(trading_cell(field, stats))
+                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                trading.setItem(row, col, item)
+        self.title.setText(
+            f"<b>Scores on {result.n:,} test bars</b>, {result.dates[0]:%Y-%m-%d} to "
+            f"{result.dates[-1]:%Y-%m-%d}; trading rule {describe_rule(result.rule)}"
+        )
+        self.summary.setText("\n".join(f"• {s}" for s in result.sentences(model_name)))
+        self._fit()
+
+    # ------------------------------------------------------------------ reading back (tests)
+    def row_keys(self) -> list[str]:
+        """Forecaster keys in row order."""
+        return list(self._row_keys)
+
+    def row_label(self, key: str) -> str:
+        return self.forecast_table.verticalHeaderItem(self._row_keys.index(key)).text()
+
+    def cell_text(self, key: str, column: str) -> str:
+        """Text of forecaster ``key`` under ``column`` (a :data:`FORECAST_COLUMNS` name)."""
+        item = self.forecast_table.item(
+            self._row_keys.index(key), list(FORECAST_COLUMNS).index(column)
+        )
+        return "" if item is None else item.text()
+
+    def trading_text(self, label: str, strategy: bool = True) -> str:
+        """Text of a trading row (e.g. ``"Sharpe"``) for the rule or for buy-and-hold."""
+        row = [r[0] for r in TRADING_ROWS].index(label)
+        item = self.trading_table.item(row, 0 if strategy else 1)
+        return "" if item is None else item.text()
+
+    def as_text(self) -> str:
+        """Everything shown, as tab-separated lines (for comparisons and the clipboard)."""
+        lines = [self.title.text()]
+        for table in (self.forecast_table, self.trading_table):
+            heads = [table.horizontalHeaderItem(c).text() for c in range(table.columnCount())]
+            lines.append("\t".join(["", *heads]))
+            for r in range(table.rowCount()):
+                head = table.verticalHeaderItem(r)
+                cells = [table.item(r, c) for c in range(table.columnCount())]
+                lines.append(
+                    "\t".join(
+                        [head.text() if head else ""] + [c.text() if c else "" for c in cells]
+                    )
+                )
+        lines.append(self.summary.text())
+        return "\n".join(lines)
+
+    def _fit(self) -> None:
+        for table in (self.forecast_table, self.trading_table):
+            table.resizeRowsToContents()
+            _fit_height(table)

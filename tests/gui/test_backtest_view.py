@@ -1,0 +1,153 @@
+"""The backtest charts, the score tables and the exported picture, on a synthetic result."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from stockapp.core.backtest import BacktestResult, assemble_result
+from stockapp.core.trading import TradingRule
+from stockapp.gui.backtest_view import BacktestView
+from stockapp.gui.export import render_backtest_png
+from stockapp.gui.metrics_table import FORECAST_COLUMNS, MetricsTable, fmt_number, fmt_p
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def synthetic_result(n: int = 250, seed: int = 0) -> BacktestResult:
+    """A random-walk close with a noisy "model" and the three baselines, scored for real."""
+    rng = np.random.default_rng(seed)
+    dates = pd.bdate_range("2018-01-02", periods=n + 1)
+    close = 100.0 * np.exp(np.cumsum(rng.normal(0.0003, 0.015, n + 1)))
+    previous, realised = close[:-1], close[1:]
+    forecasts = {
+        "model": previous * np.exp(rng.normal(0.0005, 0.004, n)),
+        "persistence": previous.copy(),
+        "drift": previous * np.exp(0.0003),
+        "ar": previous * np.exp(rng.normal(0.0, 0.002, n)),
+    }
+    return assemble_result(
+        dates[1:],
+        realised,
+        previous,
+        forecasts,
+        TradingRule(),
+        refit_dates=[dates[1], dates[1 + n // 2]],
+        fits=[],
+    )
+
+
+@pytest.fixture
+def result() -> BacktestResult:
+    return synthetic_result()
+
+
+@pytest.fixture
+def view(qtbot) -> BacktestView:
+    w = BacktestView()
+    qtbot.addWidget(w)
+    return w
+
+
+def test_view_holds_one_forecast_per_test_bar(view, result):
+    assert view.forecast_count() == 0
+    view.set_result(result, "LSTM")
+    assert view.forecast_count() == result.n
+    for key in ("realised", "persistence", "drift", "ar", "residual_model", "strategy"):
+        assert view.series_points(key) == result.n
+    assert view.series_points("refits") == 2  # one refit inside the span, drawn as a segment
+    view.clear()
+    assert view.forecast_count() == 0
+
+
+def test_toggling_a_baseline_hides_it_and_keeps_the_checkbox_in_step(view, result, qtbot):
+    view.set_result(result, "LSTM")
+    assert view.is_series_visible("drift")
+    with qtbot.waitSignal(view.series_toggled) as sig:
+        view.set_series_visible("drift", False)
+    assert sig.args == ["drift", False]
+    assert not view.is_series_visible("drift")
+    assert not view._checks["drift"].isChecked()
+    assert "Drift" not in view.readout_text(10)
+    view._checks["drift"].setChecked(True)  # the checkbox drives the curve too
+    assert view.is_series_visible("drift")
+    assert "Drift" in view.readout_text(10)
+
+
+def test_persistence_residuals_start_hidden(view, result):
+    view.set_result(result, "LSTM")
+    assert view.is_series_visible("residual_model")
+    assert not view.is_series_visible("residual_persistence")
+
+
+def test_readout_gives_date_realised_and_errors(view, result):
+    view.set_result(result, "GRU")
+    text = view.readout_text(5)
+    assert text.startswith(f"{result.dates[5]:%Y-%m-%d}")
+    error = result.forecasts["model"][5] - result.realised[5]
+    assert "GRU" in text
+    assert f"{abs(error):.3f}" in text
+    view.show_crosshair_at(5)
+    assert "GRU" in view.readout.text()
+
+
+def test_legend_is_renamed_for_the_model(view, result):
+    view.set_result(result, "Transformer-ish")
+    names = [label.text for _, label in view.price_plot.legend.items]
+    assert "Transformer-ish" in names
+
+
+def test_metrics_table_shows_every_forecaster_with_its_numbers(qtbot, result):
+    table = MetricsTable()
+    qtbot.addWidget(table)
+    table.set_result(result, "LSTM")
+    assert table.row_keys() == ["model", "persistence", "drift", "ar"]
+    assert table.row_label("model") == "LSTM"
+    assert table.row_label("persistence").startswith("Persistence")
+    for key in table.row_keys():
+        m = result.metrics[key]
+        assert table.cell_text(key, "RMSE") == fmt_number(m.rmse)
+        assert table.cell_text(key, "MAE") == fmt_number(m.mae)
+        assert table.cell_text(key, "MAPE %") == f"{m.mape:.2f}"
+    model = result.metrics["model"]
+    assert table.cell_text("model", "DM p-value") == fmt_p(model.dm_pvalue)
+    assert table.cell_text("model", "Skill vs persistence") == f"{model.skill * 100:+.2f}%"
+    assert table.cell_text("model", "Direction % (p)").startswith(
+        f"{model.directional_accuracy * 100:.1f}%"
+    )
+    assert table.cell_text("persistence", "DM p-value") == "–"  # persistence vs itself
+    assert table.forecast_table.columnCount() == len(FORECAST_COLUMNS)
+
+
+def test_metrics_table_trading_section_and_sentences(qtbot, result):
+    table = MetricsTable()
+    qtbot.addWidget(table)
+    table.set_result(result, "LSTM")
+    s, b = result.strategy.stats, result.buy_and_hold.stats
+    assert table.trading_text("Total return") == f"{s.total_return * 100:.1f}%"
+    assert table.trading_text("Sharpe", strategy=False) == f"{b.sharpe:.2f}"
+    assert table.trading_text("Trades") == f"{s.trades:,}"
+    assert table.trading_text("Trades", strategy=False) == "1"
+    for sentence in result.sentences("LSTM"):
+        assert sentence in table.summary.text()
+    assert "Diebold-Mariano" in table.as_text()
+    table.clear()
+    assert table.row_keys() == []
+
+
+def test_render_backtest_png_writes_a_picture(qtbot, result, tmp_path):
+    path = render_backtest_png(result, "LSTM", tmp_path / "chart.png", width=900, height=600)
+    data = path.read_bytes()
+    assert data.startswith(PNG_MAGIC)
+    assert len(data) > 20_000  # three plots of lines, not a blank page
+
+
+def test_many_bars_stay_a_single_curve(view):
+    big = synthetic_result(n=5200, seed=3)  # ~20 years of daily bars
+    view.set_result(big, "LSTM")
+    assert view.forecast_count() == big.n
+    curve = view._curves["model"]
+    assert curve.opts["clipToView"] and curve.opts["autoDownsample"]
+    refits = view._curves["refits"]
+    assert not refits.opts["clipToView"] and not refits.opts["autoDownsample"]
