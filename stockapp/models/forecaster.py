@@ -203,8 +203,9 @@ class RecurrentForecaster:
             net.load_state_dict(state, strict=True)
         except RuntimeError:
             raise ModelError(
-                f"The weights in {folder} do not fit a {MODEL_KINDS[net.kind]} with "
-                f"{net.layers} layer(s) of {net.hidden} units; the files do not belong together."
+                f"The weights in {folder} do not fit the network it describes "
+                f"({MODEL_KINDS[net.kind]}, {net.layers} layer(s) of {net.hidden} units); the "
+                "files do not belong together."
             ) from None
         model = cls(spec, cfg)
         model._net, model._scaler, model._last_result = net, scaler, result
