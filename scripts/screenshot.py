@@ -1,0 +1,109 @@
+"""Save a PNG of the real stockapp window, headless if need be.
+
+    python scripts/screenshot.py --out shot.png [--sample AAPL] [--width 1400 --height 850]
+                                 [--stage data]
+
+Each stage is a function that takes the window to a state worth showing; ``data`` loads a bundled
+sample. Later stages (a finished training run, a backtest) go into :data:`STAGES`, each building
+on the one before it. Settings go to a throw-away folder unless ``--keep-settings`` is given, so
+a screenshot neither depends on nor changes the user's remembered choices.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+
+def headless_if_needed() -> None:
+    """Use Qt's offscreen platform when there is no display to draw on."""
+    if sys.platform.startswith("linux") and not (
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    ):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+def settle(seconds: float = 0.3) -> None:
+    """Let the event loop lay out and paint everything (and deliver queued results)."""
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        app.processEvents()
+        time.sleep(0.01)
+
+
+def open_window(args: argparse.Namespace):
+    """The real main window at the requested size, with nothing loaded yet."""
+    from stockapp.gui.app import application, create_main_window
+
+    application()
+    window = create_main_window(sample=args.sample, quiet=True)
+    window.resize(args.width, args.height)
+    window.show()
+    settle()
+    return window
+
+
+def stage_data(window, args: argparse.Namespace) -> None:
+    """Prices of a bundled sample on the chart (``create_main_window`` already loaded it)."""
+    if window.series is None or window.series.name != args.sample:
+        window.data_panel.load_sample(args.sample)
+    if window.series is None:
+        raise SystemExit(f"could not load the sample {args.sample!r}: {window.last_error}")
+    window.tabs.setCurrentIndex(0)
+    settle()
+
+
+#: Stage name -> function(window, args); stages run in this order up to the requested one.
+STAGES: dict[str, Callable] = {"data": stage_data}
+
+
+def save(window, out: Path) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if not window.grab().save(str(out)):
+        raise SystemExit(f"could not write {out}")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, required=True, help="PNG file to write")
+    parser.add_argument("--sample", default="AAPL", help="bundled sample to show (default AAPL)")
+    parser.add_argument("--width", type=int, default=1400)
+    parser.add_argument("--height", type=int, default=850)
+    parser.add_argument("--stage", choices=list(STAGES), default="data", help="what to show")
+    parser.add_argument(
+        "--keep-settings",
+        action="store_true",
+        help="use the real settings instead of a temp folder",
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    headless_if_needed()
+    with tempfile.TemporaryDirectory(prefix="stockapp-shot-") as home:
+        if not args.keep_settings:
+            os.environ["STOCKAPP_HOME"] = home
+        window = open_window(args)
+        for name, stage in STAGES.items():
+            stage(window, args)
+            if name == args.stage:
+                break
+        save(window, args.out)
+        window.close()
+    print(args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

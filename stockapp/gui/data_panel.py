@@ -1,0 +1,378 @@
+"""The data panel: choose which prices to study (a bundled sample, a CSV file or a ticker).
+
+Samples and CSV files are read on the GUI thread (a few thousand rows take milliseconds); ticker
+downloads run in a :class:`~stockapp.gui.workers.GeneratorWorker` announced through
+:attr:`DataPanel.worker_started`, so the window can show it as busy and wait for it on close. A
+failed load only emits :attr:`DataPanel.failed` with one sentence: whatever was loaded before stays.
+The last choice and the recent tickers are remembered in the app settings.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+from PySide6.QtCore import QDate, Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDateEdit,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from stockapp.data.csv_loader import load_csv
+from stockapp.data.samples import list_samples, load_sample
+from stockapp.data.series import PriceSeries
+from stockapp.data.yahoo import load_ticker
+from stockapp.errors import StockappError
+from stockapp.gui.settings import app_settings, read_bool, read_list, read_str
+from stockapp.gui.workers import GeneratorWorker, failure_message, run_in_background
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SAMPLE = "AAPL"
+INTERVALS = (("Daily", "1d"), ("Weekly", "1wk"))
+MAX_RECENT = 8
+
+
+@dataclass(frozen=True)
+class DataChoice:
+    """What the user chose to load, as remembered between launches.
+
+    ``kind`` is ``"sample"``, ``"csv"`` or ``"ticker"``; ``value`` the sample name, file path or
+    symbol; ``start``/``end`` (ISO dates, may be empty) and ``interval`` apply to tickers only.
+    """
+
+    kind: str
+    value: str
+    start: str = ""
+    end: str = ""
+    interval: str = "1d"
+
+    def save(self) -> None:
+        """Remember this choice; a sample or file keeps the last ticker's dates in the form."""
+        settings = app_settings()
+        keys = (
+            ("kind", "value", "start", "end", "interval")
+            if self.kind == "ticker"
+            else ("kind", "value")
+        )
+        for key in keys:
+            settings.setValue(f"data/last_{key}", getattr(self, key))
+
+    @classmethod
+    def last(cls) -> DataChoice | None:
+        """The remembered choice, or None when nothing (valid) was remembered."""
+        settings = app_settings()
+        kind = read_str(settings, "data/last_kind")
+        value = read_str(settings, "data/last_value")
+        if kind not in ("sample", "csv", "ticker") or not value:
+            return None
+        return cls(
+            kind,
+            value,
+            read_str(settings, "data/last_start"),
+            read_str(settings, "data/last_end"),
+            read_str(settings, "data/last_interval", "1d"),
+        )
+
+
+class DataPanel(QWidget):
+    """Pick a sample, open a CSV or download a ticker; say what was loaded or why not.
+
+    Signals
+    -------
+    series_loaded(PriceSeries, DataChoice)
+        a load succeeded; the choice has already been remembered.
+    failed(str)
+        a load failed; one sentence for a person.
+    worker_started(GeneratorWorker, str)
+        a background load began, with a short busy message ("Downloading MSFT…").
+    adjusted_changed(bool)
+        the "adjusted close" box was toggled.
+    """
+
+    series_loaded = Signal(object, object)
+    failed = Signal(str)
+    worker_started = Signal(object, str)
+    adjusted_changed = Signal(bool)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._ticker_worker: GeneratorWorker | None = None
+        self._build()
+        self._restore_form()
+
+    # ------------------------------------------------------------------ building
+
+    def _build(self) -> None:
+        self.sample_combo = QComboBox()
+        for info in list_samples():
+            self.sample_combo.addItem(info.name, info.name)
+            self.sample_combo.setItemData(
+                self.sample_combo.count() - 1, info.description, Qt.ItemDataRole.ToolTipRole
+            )
+        self.sample_combo.activated.connect(
+            lambda index: self.load_sample(self.sample_combo.itemData(index))
+        )
+        samples = QGroupBox("Bundled sample")
+        samples_layout = QVBoxLayout(samples)
+        samples_layout.addWidget(self.sample_combo)
+
+        self.open_csv_button = QPushButton("Open CSV…")
+        self.open_csv_button.setToolTip("Load daily prices from a CSV file (Yahoo Finance format)")
+        self.open_csv_button.clicked.connect(self.open_csv_dialog)
+        self.csv_label = QLabel("No file opened")
+        self.csv_label.setObjectName("hint")
+        self.csv_label.setWordWrap(True)
+        files = QGroupBox("CSV file")
+        files_layout = QVBoxLayout(files)
+        files_layout.addWidget(self.open_csv_button)
+        files_layout.addWidget(self.csv_label)
+
+        self.ticker_edit = QLineEdit()
+        self.ticker_edit.setPlaceholderText("Ticker, e.g. MSFT")
+        self.ticker_edit.returnPressed.connect(lambda: self.load_ticker())
+        self.start_edit = self._date_edit()
+        self.end_edit = self._date_edit()
+        self.interval_combo = QComboBox()
+        for label, code in INTERVALS:
+            self.interval_combo.addItem(label, code)
+        self.load_button = QPushButton("Load")
+        self.load_button.setDefault(True)
+        self.load_button.setToolTip("Download the prices from Yahoo Finance (cached on disk)")
+        self.load_button.clicked.connect(lambda: self.load_ticker())
+        self.recent_list = QListWidget()
+        self.recent_list.setToolTip("Click a ticker to load it again")
+        self.recent_list.setMaximumHeight(84)
+        self.recent_list.itemClicked.connect(lambda item: self.load_ticker(item.text()))
+        ticker_row = QHBoxLayout()
+        ticker_row.addWidget(self.ticker_edit, 1)
+        ticker_row.addWidget(self.load_button)
+        web = QGroupBox("Yahoo Finance")
+        form = QFormLayout(web)
+        form.addRow(ticker_row)
+        form.addRow("From", self.start_edit)
+        form.addRow("To", self.end_edit)
+        form.addRow("Bars", self.interval_combo)
+        self.recent_label = QLabel("Recent")
+        form.addRow(self.recent_label)
+        form.addRow(self.recent_list)
+
+        self.adjusted_check = QCheckBox("Adjusted close (splits and dividends)")
+        self.adjusted_check.setToolTip(
+            "Use the Adj Close column, and scale Open/High/Low with it, when the data has one"
+        )
+        self.adjusted_check.setEnabled(False)
+        self.adjusted_check.toggled.connect(self._adjusted_toggled)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        for box in (samples, files, web):
+            layout.addWidget(box)
+        layout.addWidget(self.adjusted_check)
+
+    @staticmethod
+    def _date_edit() -> QDateEdit:
+        edit = QDateEdit()
+        edit.setCalendarPopup(True)
+        edit.setDisplayFormat("yyyy-MM-dd")
+        edit.setMaximumDate(QDate.currentDate())
+        return edit
+
+    def _restore_form(self) -> None:
+        settings = app_settings()
+        today = QDate.currentDate()
+        start = QDate.fromString(read_str(settings, "data/last_start"), "yyyy-MM-dd")
+        end = QDate.fromString(read_str(settings, "data/last_end"), "yyyy-MM-dd")
+        self.start_edit.setDate(start if start.isValid() else today.addYears(-10))
+        self.end_edit.setDate(end if end.isValid() else today)
+        index = self.interval_combo.findData(read_str(settings, "data/last_interval", "1d"))
+        self.interval_combo.setCurrentIndex(max(index, 0))
+        self._show_recent(read_list(settings, "data/recent_tickers"))
+        self.adjusted_check.setChecked(read_bool(settings, "data/adjusted", True))
+
+    # ------------------------------------------------------------------ state
+
+    @property
+    def adjusted(self) -> bool:
+        """Whether adjusted prices are wanted (and the loaded series has them)."""
+        return self.adjusted_check.isEnabled() and self.adjusted_check.isChecked()
+
+    def is_loading(self) -> bool:
+        """Whether a ticker download is under way."""
+        return self._ticker_worker is not None and self._ticker_worker.is_running()
+
+    def recent_tickers(self) -> list[str]:
+        return [self.recent_list.item(i).text() for i in range(self.recent_list.count())]
+
+    # ------------------------------------------------------------------ loading
+
+    def load_choice(self, choice: DataChoice) -> bool:
+        """Load a remembered choice; False when it failed (or, for a ticker, could not start)."""
+        if choice.kind == "sample":
+            return self.load_sample(choice.value)
+        if choice.kind == "csv":
+            return self.load_csv_path(choice.value)
+        start = date.fromisoformat(choice.start) if choice.start else None
+        end = date.fromisoformat(choice.end) if choice.end else None
+        return self.load_ticker(choice.value, start, end, choice.interval) is not None
+
+    def restore_last(self) -> bool:
+        """Load the remembered choice; if there is none or it fails, the default sample."""
+        choice = DataChoice.last()
+        if choice is not None and self.load_choice(choice):
+            return True
+        return self.load_sample(DEFAULT_SAMPLE)
+
+    def load_sample(self, name: str) -> bool:
+        """Load a bundled sample now; False (and :attr:`failed`) when it cannot be read."""
+        series = self._load_now(lambda: load_sample(name))
+        if series is None:
+            return False
+        index = self.sample_combo.findData(series.name)
+        if index >= 0:
+            self.sample_combo.setCurrentIndex(index)
+        self._loaded(series, DataChoice("sample", series.name))
+        return True
+
+    def load_csv_path(self, path: str | Path) -> bool:
+        """Load a CSV file now; False (and :attr:`failed`) when it cannot be used."""
+        series = self._load_now(lambda: load_csv(path))
+        if series is None:
+            return False
+        self.csv_label.setText(Path(path).name)
+        self.csv_label.setToolTip(str(path))
+        app_settings().setValue("data/last_dir", str(Path(path).parent))
+        self._loaded(series, DataChoice("csv", str(Path(path).resolve())))
+        return True
+
+    def open_csv_dialog(self) -> None:
+        """Ask for a CSV file and load it."""
+        folder = read_str(app_settings(), "data/last_dir", str(Path.home()))
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Open price CSV", folder, "CSV files (*.csv *.txt);;All files (*)"
+        )
+        if path:
+            self.load_csv_path(path)
+
+    def load_ticker(
+        self,
+        symbol: str | None = None,
+        start: date | None = None,
+        end: date | None = None,
+        interval: str | None = None,
+    ) -> GeneratorWorker | None:
+        """Download ``symbol`` in the background (the form's values where not given).
+
+        Returns the worker, or None when the request was refused (no symbol, a bad date range,
+        or a download already running); a refusal is explained through :attr:`failed`.
+        """
+        if self.is_loading():
+            return None
+        symbol = (symbol or self.ticker_edit.text()).strip().upper()
+        if not symbol:
+            self.failed.emit("Type a ticker symbol such as MSFT, then press Load.")
+            return None
+        start = start or self.start_edit.date().toPython()
+        end = end or self.end_edit.date().toPython()
+        interval = interval or self.interval_combo.currentData()
+        if start >= end:
+            self.failed.emit(
+                f"The start date {start:%Y-%m-%d} must be before the end date {end:%Y-%m-%d}."
+            )
+            return None
+        self.ticker_edit.setText(symbol)
+        self.start_edit.setDate(QDate(start))
+        self.end_edit.setDate(QDate(end))
+        self.interval_combo.setCurrentIndex(max(self.interval_combo.findData(interval), 0))
+        choice = DataChoice("ticker", symbol, start.isoformat(), end.isoformat(), interval)
+        # Looked up at call time, so tests can replace the module's ``load_ticker``.
+        download = load_ticker
+        until = end + timedelta(days=1)  # the form's "To" is inclusive, the loader's end is not
+        worker = run_in_background(
+            lambda: download(symbol, start=start, end=until, interval=interval), self
+        )
+        worker.finished.connect(lambda series: self._ticker_loaded(worker, series, choice))
+        worker.failed.connect(lambda message: self._ticker_failed(worker, message))
+        self._ticker_worker = worker
+        self.load_button.setEnabled(False)
+        self.worker_started.emit(worker, f"Downloading {symbol} from Yahoo Finance…")
+        return worker
+
+    def cancel(self) -> None:
+        """Forget a running download: its result, when it comes, is dropped."""
+        if self._ticker_worker is not None:
+            self._ticker_worker.cancel()
+            self._ticker_worker = None
+        self.load_button.setEnabled(True)
+
+    # ------------------------------------------------------------------ internals
+
+    def _load_now(self, load: Callable[[], PriceSeries]) -> PriceSeries | None:
+        try:
+            series = load()
+        except StockappError as exc:
+            self.failed.emit(str(exc))
+            return None
+        except Exception as exc:  # a bug, not the user's fault: log it, say one sentence
+            log.error("loading prices failed", exc_info=exc)
+            self.failed.emit(failure_message(exc))
+            return None
+        self.cancel()  # a newer choice wins over a download still running
+        return series
+
+    def note_series(self, series: PriceSeries) -> None:
+        """Match the controls to the series on screen (adjusted close only when it has one)."""
+        self.adjusted_check.setEnabled(series.has_adjusted)
+
+    def _loaded(self, series: PriceSeries, choice: DataChoice) -> None:
+        choice.save()
+        self.note_series(series)
+        self.series_loaded.emit(series, choice)
+
+    def _ticker_loaded(self, worker: GeneratorWorker, series: object, choice: DataChoice) -> None:
+        if worker is not self._ticker_worker or worker.cancelled:
+            return
+        self._ticker_worker = None
+        self.load_button.setEnabled(True)
+        if not isinstance(series, PriceSeries):
+            self.failed.emit(f"The download of {choice.value} returned no prices.")
+            return
+        self._remember_ticker(choice.value)
+        self._loaded(series, choice)
+
+    def _ticker_failed(self, worker: GeneratorWorker, message: str) -> None:
+        if worker is not self._ticker_worker or worker.cancelled:
+            return
+        self._ticker_worker = None
+        self.load_button.setEnabled(True)
+        self.failed.emit(message)
+
+    def _remember_ticker(self, symbol: str) -> None:
+        recent = [symbol] + [t for t in self.recent_tickers() if t != symbol]
+        recent = recent[:MAX_RECENT]
+        self._show_recent(recent)
+        app_settings().setValue("data/recent_tickers", recent)
+
+    def _show_recent(self, tickers: list[str]) -> None:
+        self.recent_list.clear()
+        self.recent_list.addItems(tickers)
+        self.recent_label.setVisible(bool(tickers))
+        self.recent_list.setVisible(bool(tickers))
+
+    def _adjusted_toggled(self, checked: bool) -> None:
+        app_settings().setValue("data/adjusted", checked)
+        self.adjusted_changed.emit(checked)

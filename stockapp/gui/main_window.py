@@ -1,0 +1,346 @@
+"""The main window: side panels on the left, tabs of charts on the right, a status bar below.
+
+It owns the current :class:`PriceSeries` and announces it through :attr:`MainWindow.series_changed`.
+Other features plug in through :meth:`MainWindow.add_tab`, :meth:`MainWindow.add_side_panel`,
+:meth:`MainWindow.add_file_action` and :meth:`MainWindow.register_worker`; they need not know how
+the window is laid out.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import QByteArray, Qt, Signal
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QGroupBox,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QScrollArea,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from stockapp.data.series import PriceSeries
+from stockapp.gui.data_panel import DataChoice, DataPanel
+from stockapp.gui.price_chart import PriceChart
+from stockapp.gui.settings import app_settings, read_str
+from stockapp.gui.workers import GeneratorWorker
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SIZE = (1400, 850)
+SIDE_WIDTH = 310
+CLOSE_WAIT_MS = 5000
+
+
+class MainWindow(QMainWindow):
+    """The stockapp window.
+
+    Parameters
+    ----------
+    quiet
+        Report errors in the status bar and :attr:`last_error` only, without a message box
+        (tests and the screenshot script).
+
+    Signals
+    -------
+    series_changed(PriceSeries)
+        a new series was loaded.
+    adjusted_changed(bool)
+        the user switched between adjusted and raw prices.
+    """
+
+    series_changed = Signal(object)
+    adjusted_changed = Signal(bool)
+
+    def __init__(self, quiet: bool = False, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.quiet = quiet
+        self.last_error: str | None = None
+        self._series: PriceSeries | None = None
+        self._workers: dict[GeneratorWorker, str | None] = {}
+        self._error_box: QMessageBox | None = None
+        self.setWindowTitle("stockapp")
+
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.chart = PriceChart()
+        self.add_tab(self.chart, "Prices")
+
+        self.data_panel = DataPanel()
+        self._side = QWidget()
+        self._side_layout = QVBoxLayout(self._side)
+        self._side_layout.setContentsMargins(8, 8, 8, 8)
+        self._side_layout.setSpacing(10)
+        self._side_layout.addWidget(self.data_panel)
+        self._side_layout.addStretch(1)
+        side_scroll = QScrollArea()
+        side_scroll.setWidgetResizable(True)
+        side_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        side_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        side_scroll.setWidget(self._side)
+        side_scroll.setMinimumWidth(260)
+
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(side_scroll)
+        self.splitter.addWidget(self.tabs)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.setSizes([SIDE_WIDTH, DEFAULT_SIZE[0] - SIDE_WIDTH])
+        self.setCentralWidget(self.splitter)
+
+        self._build_menus()
+        self._build_status_bar()
+        self.data_panel.series_loaded.connect(self._series_loaded)
+        self.data_panel.failed.connect(self.show_error)
+        self.data_panel.worker_started.connect(self.register_worker)
+        self.data_panel.adjusted_changed.connect(self._adjusted_toggled)
+        self.chart.style_changed.connect(lambda s: app_settings().setValue("chart/style", s))
+        self._restore_settings()
+
+    # ------------------------------------------------------------------ extension points
+
+    @property
+    def series(self) -> PriceSeries | None:
+        """The series on screen, or None before the first successful load."""
+        return self._series
+
+    @property
+    def adjusted(self) -> bool:
+        """Whether prices are shown (and should be modelled) adjusted for splits and dividends."""
+        return self.data_panel.adjusted
+
+    def set_series(self, series: PriceSeries) -> None:
+        """Show ``series`` everywhere and announce it; the data panel calls this after a load.
+
+        Features that obtain prices elsewhere (an opened model or run) may call it too.
+        """
+        self._series = series
+        self.data_panel.note_series(series)
+        self.chart.set_series(series, self.adjusted)
+        self.setWindowTitle(f"{series.name} — stockapp")
+        self._show_series_status(series)
+        self.show_message(f"Loaded {series.source}.")
+        self.series_changed.emit(series)
+
+    def add_tab(self, widget: QWidget, title: str) -> int:
+        """Add a page to the central tabs (after "Prices"); returns its index."""
+        return self.tabs.addTab(widget, title)
+
+    def add_side_panel(self, widget: QWidget, title: str) -> QGroupBox:
+        """Add a titled panel to the left column, below the data panel and earlier panels."""
+        box = QGroupBox(title)
+        box.setObjectName("sidePanel")
+        layout = QVBoxLayout(box)
+        layout.setContentsMargins(8, 8, 8, 8)
+        layout.addWidget(widget)
+        self._side_layout.insertWidget(self._side_layout.count() - 1, box)
+        return box
+
+    def add_file_action(self, action: QAction) -> None:
+        """Put an action in the File menu, above the separator before Quit."""
+        self.file_menu.insertAction(self._quit_separator, action)
+
+    def register_worker(self, worker: GeneratorWorker, busy: str | None = None) -> None:
+        """Track background work: closing the window cancels it and waits for it.
+
+        With a ``busy`` message the status bar shows it and an indeterminate progress bar until
+        the worker is done.
+        """
+        if not worker.is_running():
+            return
+        self._workers[worker] = busy or None
+        worker.done.connect(lambda: self._worker_done(worker))
+        self._update_busy()
+
+    def running_workers(self) -> list[GeneratorWorker]:
+        return [w for w in self._workers if w.is_running()]
+
+    # ------------------------------------------------------------------ messages
+
+    def show_error(self, message: str) -> None:
+        """Tell the user what went wrong, in one sentence: status bar and a message box.
+
+        The box is window-modal but opened without blocking (``open()``, not ``exec()``); with
+        :attr:`quiet` it is skipped. The sentence stays readable in :attr:`last_error`.
+        """
+        self.last_error = message
+        self.message_label.setProperty("error", True)
+        self.message_label.setText(message)
+        self.message_label.setToolTip(message)
+        self._restyle(self.message_label)
+        if self.quiet:
+            return
+        if self._error_box is not None:
+            self._error_box.close()
+        box = QMessageBox(QMessageBox.Icon.Warning, "stockapp", message, parent=self)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.finished.connect(lambda _: setattr(self, "_error_box", None))
+        self._error_box = box
+        box.open()
+
+    def show_message(self, message: str) -> None:
+        """A neutral note in the status bar (replaces an earlier error there)."""
+        self.message_label.setProperty("error", False)
+        self.message_label.setText(message)
+        self.message_label.setToolTip(message)
+        self._restyle(self.message_label)
+
+    # ------------------------------------------------------------------ building
+
+    def _build_menus(self) -> None:
+        self.file_menu = self.menuBar().addMenu("&File")
+        self.open_csv_action = QAction("Open CSV…", self)
+        self.open_csv_action.setShortcut(QKeySequence.StandardKey.Open)
+        self.open_csv_action.triggered.connect(self.data_panel.open_csv_dialog)
+        self.file_menu.addAction(self.open_csv_action)
+        self._quit_separator = self.file_menu.addSeparator()
+        self.quit_action = QAction("Quit", self)
+        self.quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
+        self.quit_action.triggered.connect(self.close)
+        self.file_menu.addAction(self.quit_action)
+
+        self.view_menu = self.menuBar().addMenu("&View")
+        styles = QActionGroup(self)
+        self.style_actions: dict[str, QAction] = {}
+        for style, label in (("line", "Close line"), ("candles", "Candlesticks")):
+            action = QAction(label, self, checkable=True)
+            action.triggered.connect(lambda _=False, s=style: self.chart.set_style(s))
+            styles.addAction(action)
+            self.view_menu.addAction(action)
+            self.style_actions[style] = action
+        self.chart.style_changed.connect(lambda s: self.style_actions[s].setChecked(True))
+        self.style_actions[self.chart.style].setChecked(True)
+        self.view_menu.addSeparator()
+        reset = QAction("Reset zoom", self)
+        reset.setShortcut(QKeySequence("Ctrl+0"))
+        reset.triggered.connect(self.chart.reset_view)
+        self.view_menu.addAction(reset)
+
+        self.help_menu = self.menuBar().addMenu("&Help")
+        about = QAction("About stockapp", self)
+        about.setMenuRole(QAction.MenuRole.AboutRole)
+        about.triggered.connect(self._about)
+        self.help_menu.addAction(about)
+
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.message_label = QLabel()
+        self.message_label.setObjectName("statusMessage")
+        self.message_label.setContentsMargins(6, 0, 6, 0)
+        self.busy_label = QLabel()
+        self.busy_bar = QProgressBar()
+        self.busy_bar.setRange(0, 0)  # indeterminate
+        self.busy_bar.setMaximumWidth(140)
+        self.busy_bar.setMaximumHeight(14)
+        self.busy_bar.setTextVisible(False)
+        self.source_label = QLabel()
+        self.source_label.setObjectName("sourceLabel")
+        self.rows_label = QLabel()
+        self.rows_label.setObjectName("rowsLabel")
+        self.warnings_label = QLabel()
+        self.warnings_label.setObjectName("dataWarnings")
+        bar.addWidget(self.message_label, 1)
+        for label in (self.source_label, self.rows_label, self.warnings_label):
+            label.setContentsMargins(10, 0, 6, 0)
+        for widget in (
+            self.busy_label,
+            self.busy_bar,
+            self.source_label,
+            self.rows_label,
+            self.warnings_label,
+        ):
+            bar.addPermanentWidget(widget)
+        self._update_busy()
+
+    def _restore_settings(self) -> None:
+        settings = app_settings()
+        geometry = settings.value("window/geometry")
+        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(*DEFAULT_SIZE)
+        state = settings.value("window/state")
+        if isinstance(state, QByteArray) and not state.isEmpty():
+            self.restoreState(state)
+        splitter = settings.value("window/splitter")
+        if isinstance(splitter, QByteArray) and not splitter.isEmpty():
+            self.splitter.restoreState(splitter)
+        style = read_str(settings, "chart/style", "line")
+        self.chart.set_style(style if style in self.style_actions else "line")
+
+    # ------------------------------------------------------------------ reactions
+
+    def _series_loaded(self, series: PriceSeries, _choice: DataChoice) -> None:
+        self.set_series(series)
+
+    def _adjusted_toggled(self, _checked: bool) -> None:
+        if self._series is not None:
+            self.chart.set_series(self._series, self.adjusted)
+        self.adjusted_changed.emit(self.adjusted)
+
+    def _show_series_status(self, series: PriceSeries) -> None:
+        report = series.report
+        self.source_label.setText(series.source if len(series.source) < 48 else series.name)
+        self.source_label.setToolTip(series.source)
+        self.rows_label.setText(
+            f"{report.rows:,} rows · {report.first:%Y-%m-%d} to {report.last:%Y-%m-%d}"
+        )
+        warnings = report.warnings
+        if not warnings:
+            text = "No data warnings"
+        elif len(warnings) == 1:
+            text = f"⚠ {warnings[0]}"
+        else:
+            text = f"⚠ {len(warnings)} data warnings"
+        self.warnings_label.setText(text if len(text) < 70 else text[:67] + "…")
+        self.warnings_label.setToolTip("\n".join(report.summary_lines()))
+        self.warnings_label.setProperty("warn", bool(warnings))
+        self._restyle(self.warnings_label)
+
+    def _worker_done(self, worker: GeneratorWorker) -> None:
+        self._workers.pop(worker, None)
+        self._update_busy()
+
+    def _update_busy(self) -> None:
+        messages = [m for w, m in self._workers.items() if m and w.is_running()]
+        self.busy_label.setText(messages[-1] if messages else "")
+        self.busy_label.setVisible(bool(messages))
+        self.busy_bar.setVisible(bool(messages))
+
+    def _about(self) -> None:
+        QMessageBox.about(
+            self,
+            "About stockapp",
+            "stockapp: a workbench for honestly testing whether a recurrent network can "
+            "forecast a stock, against naive baselines and with walk-forward backtests.",
+        )
+
+    @staticmethod
+    def _restyle(widget: QWidget) -> None:
+        widget.style().unpolish(widget)
+        widget.style().polish(widget)
+
+    # ------------------------------------------------------------------ closing
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        """Remember the layout, then stop all background work before the window goes."""
+        settings = app_settings()
+        settings.setValue("window/geometry", self.saveGeometry())
+        settings.setValue("window/state", self.saveState())
+        settings.setValue("window/splitter", self.splitter.saveState())
+        settings.sync()
+        self.data_panel.cancel()
+        workers = list(self._workers)
+        for worker in workers:
+            worker.cancel()
+        for worker in workers:
+            if not worker.wait(CLOSE_WAIT_MS):
+                log.warning("background work %r still running after closing the window", worker)
+        super().closeEvent(event)
