@@ -162,3 +162,32 @@ class FakeYahooSession(curl_requests.Session):
         response.reason = "OK" if status < 400 else "Error"
         response.content = content
         return response
+
+
+def reset_yfinance() -> None:
+    """Forget yfinance's process-wide state, as if the next call were a fresh process's first.
+
+    yfinance keeps a session singleton (with its cookie and crumb), an ``lru_cache`` of chart
+    responses, handles to its sqlite caches and a counter of timezone look-ups; and stockapp
+    remembers where it pointed those caches.
+    """
+    import yfinance.base
+    import yfinance.cache
+    import yfinance.data
+
+    from stockapp.data import yahoo
+
+    yfinance.data.SingletonMeta._instances.pop(yfinance.data.YfData, None)
+    yfinance.data.YfData.cache_get.cache_clear()
+    yfinance.base._tz_info_fetch_ctr = 0
+    for manager in (
+        yfinance.cache._TzDBManager,
+        yfinance.cache._CookieDBManager,
+        yfinance.cache._ISINDBManager,
+    ):
+        manager.close_db()
+        manager._db = None
+    yfinance.cache._TzCacheManager._tz_cache = None
+    yfinance.cache._CookieCacheManager._Cookie_cache = None
+    yfinance.cache._ISINCacheManager._isin_cache = None
+    yahoo._yf_cache_location = None

@@ -11,7 +11,7 @@ from stockapp.data import yahoo
 from stockapp.data.cache import cache_path, read_cache
 from stockapp.data.yahoo import load_ticker
 from stockapp.errors import DataError
-from tests.data.fake_yahoo import SAMPLES, TZ, FakeYahooSession
+from tests.data.fake_yahoo import SAMPLES, TZ, FakeYahooSession, reset_yfinance
 
 
 def _midnight(day: str) -> int:
@@ -21,30 +21,9 @@ def _midnight(day: str) -> int:
 
 @pytest.fixture(autouse=True)
 def fresh_yfinance(stockapp_home):
-    """Forget yfinance's process-wide state so every test starts as a fresh process would."""
-    import yfinance.base
-    import yfinance.cache
-    import yfinance.data
-
-    def reset():
-        yfinance.data.SingletonMeta._instances.pop(yfinance.data.YfData, None)
-        yfinance.data.YfData.cache_get.cache_clear()
-        yfinance.base._tz_info_fetch_ctr = 0
-        for manager in (
-            yfinance.cache._TzDBManager,
-            yfinance.cache._CookieDBManager,
-            yfinance.cache._ISINDBManager,
-        ):
-            manager.close_db()
-            manager._db = None
-        yfinance.cache._TzCacheManager._tz_cache = None
-        yfinance.cache._CookieCacheManager._Cookie_cache = None
-        yfinance.cache._ISINCacheManager._isin_cache = None
-        yahoo._yf_cache_location = None
-
-    reset()
+    reset_yfinance()
     yield
-    reset()
+    reset_yfinance()
 
 
 @pytest.fixture
