@@ -79,9 +79,9 @@ def _today() -> date:
     return date.today()
 
 
-def _complete_until(interval: str, today: date) -> date:
-    """The first date whose bar may still change: today's, or this week's Monday."""
-    return today if interval == "1d" else today - timedelta(days=today.weekday())
+def _bar_start(day: date, interval: str) -> date:
+    """The date of the bar that ``day`` falls in: itself, or its week's Monday."""
+    return day if interval == "1d" else day - timedelta(days=day.weekday())
 
 
 def _yfinance():
@@ -89,11 +89,11 @@ def _yfinance():
     global _yf_cache_location
     import yfinance as yf
 
-    # yfinance 1.7 still calls pandas with inplace=True, which pandas 3 deprecates: noise for
-    # users. Re-added on each call (it replaces itself) because test runners reset the filters.
-    warnings.filterwarnings(
-        "ignore", "The inplace keyword", DeprecationWarning, module=r"yfinance(\.|$)"
-    )
+    # yfinance 1.7 still calls pandas with inplace=True, which pandas 3 deprecates: warnings
+    # raised inside yfinance are noise to users. Re-added on each call (a filter replaces its
+    # twin) because test runners reset the filters.
+    for category in (DeprecationWarning, FutureWarning):
+        warnings.filterwarnings("ignore", category=category, module=r"yfinance(\.|$)")
     location = cache_dir() / "yfinance"
     if location != _yf_cache_location:
         location.mkdir(parents=True, exist_ok=True)
@@ -214,7 +214,9 @@ def _cached_notice(failure: _Failure, frame: pd.DataFrame, backwards: bool) -> s
     return f"Showing cached data up to {frame.index[-1]:%Y-%m-%d}: {reason}."
 
 
-def _missing_ranges(cached: CachedPrices | None, want_from: date, want_to: date):
+def _missing_ranges(cached: CachedPrices | None, want_from: date, want_to: date, interval: str):
+    """The date ranges to download: what the cache lacks, starting on bar boundaries."""
+    want_from = _bar_start(want_from, interval)
     if cached is None:
         return [(want_from, want_to)]
     ranges = []
@@ -225,7 +227,7 @@ def _missing_ranges(cached: CachedPrices | None, want_from: date, want_to: date)
     return ranges
 
 
-def _refresh(symbol, interval, want_from, want_to, settled, session):
+def _refresh(symbol, interval, want_from, want_to, today, session):
     """Cached bars plus freshly downloaded missing ones; the cache file is updated.
 
     Returns the merged bars (possibly empty), the failure that stopped a download (``None``
@@ -235,14 +237,16 @@ def _refresh(symbol, interval, want_from, want_to, settled, session):
     parts = [cached.frame] if cached is not None else []
     before = covered = (cached.covered_from, cached.covered_to) if cached is not None else None
     failure, failed_backwards = None, False
-    for a, b in _missing_ranges(cached, want_from, want_to):
+    settled = _bar_start(today, interval)  # bars from here on may still change
+    for a, b in _missing_ranges(cached, want_from, want_to, interval):
         bars, why = _download(symbol, a, b, interval, session)
         if why is not None and why.kind != "empty":
             failure, failed_backwards = why, cached is not None and a < cached.covered_from
             break  # Yahoo is unreachable or refusing: do not ask again for the other range
         if bars is not None:
             parts.append(bars)
-        done = max(a, min(b, settled))  # the current, unfinished bar is not cached
+        # Only whole bars are cached: not the current one, nor a week cut short by ``end``.
+        done = max(a, min(_bar_start(b, interval), settled))
         covered = (a, done) if covered is None else (min(covered[0], a), max(covered[1], done))
     if not parts:
         return pd.DataFrame(index=pd.DatetimeIndex([], name="Date")), failure, failed_backwards
@@ -250,9 +254,9 @@ def _refresh(symbol, interval, want_from, want_to, settled, session):
     merged = pd.concat(parts).sort_index()
     merged = merged[~merged.index.duplicated(keep="last")]
     if covered != before:
-        settled_rows = merged[merged.index < pd.Timestamp(settled)]
-        if len(settled_rows):
-            write_cache(symbol, interval, CachedPrices(settled_rows, *covered))
+        whole = merged[merged.index < pd.Timestamp(covered[1])]
+        if len(whole):
+            write_cache(symbol, interval, CachedPrices(whole, *covered))
     return merged, failure, failed_backwards
 
 
@@ -294,7 +298,7 @@ def load_ticker(
         )
 
     merged, failure, failed_backwards = _refresh(
-        symbol, interval, want_from, want_to, _complete_until(interval, today), session
+        symbol, interval, want_from, want_to, today, session
     )
     wanted = merged[
         (merged.index >= pd.Timestamp(want_from)) & (merged.index < pd.Timestamp(want_to))

@@ -244,3 +244,24 @@ def test_todays_unfinished_bar_is_shown_but_not_cached(aapl, monkeypatch):
     again = load_ticker("AAPL", session=session)
     assert [r["period1"] for r in session.price_requests] == [_midnight("2017-06-01")]
     assert again.report.last == pd.Timestamp("2017-06-01")
+
+
+def test_weekly_cache_keeps_only_whole_weeks(aapl):
+    # 2016-01-06 and 2017-01-04 are Wednesdays: the loader asks from the Monday, and does not
+    # cache the week that `end` cut short.
+    first = FakeYahooSession()
+    load_ticker("AAPL", start="2016-01-06", end="2017-01-04", interval="1wk", session=first)
+    assert first.price_requests[0]["period1"] == _midnight("2016-01-04")
+    cached = read_cache("AAPL", "1wk")
+    assert (str(cached.covered_from), str(cached.covered_to)) == ("2016-01-04", "2017-01-02")
+    assert str(cached.last_date) == "2016-12-26"
+
+    second = FakeYahooSession()
+    series = load_ticker(
+        "AAPL", start="2016-01-06", end="2018-01-01", interval="1wk", session=second
+    )
+    assert [r["period1"] for r in second.price_requests] == [_midnight("2017-01-02")]
+    week = series.frame.loc["2017-01-02"]
+    daily = _rows(aapl, "2017-01-02", "2017-01-09")
+    assert week["Close"] == daily["Close"].iloc[-1]  # the whole week, not just its Tuesday
+    assert week["Volume"] == daily["Volume"].sum()
