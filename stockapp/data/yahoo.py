@@ -34,8 +34,8 @@ from stockapp.data.series import PRICE_COLUMNS, PriceSeries, make_series
 from stockapp.errors import DataError
 from stockapp.paths import cache_dir
 
-#: Supported bar lengths: Yahoo's interval name -> the calendar span of one bar.
-INTERVALS = {"1d": timedelta(days=1), "1wk": timedelta(days=7)}
+#: Supported bar lengths, as Yahoo names them: daily and weekly (bars dated on Mondays).
+INTERVALS = ("1d", "1wk")
 #: Where a load without a start date begins: before the first bar of any listed stock.
 EARLIEST = date(1920, 1, 1)
 #: Seconds yfinance waits for the price request itself.
