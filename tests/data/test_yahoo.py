@@ -149,8 +149,8 @@ def test_rate_limited_with_a_cache():
     )
 
 
-def test_yfinance_log_is_read_not_printed(caplog):
-    # The reason reaches the user through the DataError; yfinance's own lines go to logging only.
+def test_yfinance_log_still_reaches_logging(caplog):
+    # The loader reads yfinance's log to explain failures but does not swallow it.
     with caplog.at_level(logging.WARNING, logger="yfinance"):
         _error(symbol="XXXX", start="2017-01-01", session=FakeYahooSession())
     assert any("no timezone found" in r.getMessage() for r in caplog.records)
