@@ -1,0 +1,619 @@
+"""Run a walk-forward backtest from the window, show it, and save, reopen or export it.
+
+:class:`BacktestController` adds a "Backtest" tab (charts above, scores below) and a settings
+side panel to the main window, plus File menu entries. The backtest itself is
+:func:`stockapp.models.runner.run_backtest`, a plain generator run by a
+:class:`~stockapp.gui.workers.GeneratorWorker`; the network and training settings come from the
+training controller's model panel so both tabs describe the same model.
+
+Every action that can fail for a person's reason (no data, a broken run folder, an unwritable
+file) ends in one sentence shown by the window, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QDate, QObject, Qt, Signal
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDateEdit,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from stockapp.core.backtest import BacktestResult
+from stockapp.core.runs import load_run, save_run
+from stockapp.core.trading import MODES, TradingRule
+from stockapp.core.walkforward import BacktestProgress, BacktestSettings
+from stockapp.errors import StockappError
+from stockapp.gui.backtest_view import BacktestView
+from stockapp.gui.export import render_backtest_png
+from stockapp.gui.loss_chart import LossChart
+from stockapp.gui.metrics_table import MetricsTable
+from stockapp.gui.settings import app_settings
+from stockapp.gui.workers import GeneratorWorker
+from stockapp.models.runner import BacktestOutcome, run_backtest
+from stockapp.models.trainer import TrainProgress
+from stockapp.paths import runs_dir
+
+SETTINGS_KEY = "backtest/panel"
+_STEPS = 1000
+_TIPS = {
+    "span": "Which bars are forecast: the last share of the series, or every bar from a date. "
+    "The model is trained only on the bars before them.",
+    "refit": "Refit the model every this many test bars on all data before them "
+    "(0 = train once before the test span).",
+    "mode": "expanding: each refit trains on all earlier bars; rolling: only on the most recent "
+    "bars (the rolling length).",
+    "rolling": "How many of the most recent bars a rolling refit trains on.",
+    "epochs": "Epochs of each refit, continuing from the previous weights.",
+    "rule": "\n".join(f"{k.replace('_', '/')}: {v}" for k, v in MODES.items()),
+    "threshold": "Trade only when the forecast return is larger than this (in percent).",
+    "cost": "Cost of every change of position, in basis points (1 bp = 0.01%).",
+}
+
+
+class BacktestPanel(QWidget):
+    """Backtest settings with Run/Cancel and progress; remembered between launches."""
+
+    run_requested = Signal()
+    cancel_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._restoring = False
+        self._busy = False
+        self._has_data = False
+        self.span_combo = QComboBox()
+        self.span_combo.addItem("last share of bars", "fraction")
+        self.span_combo.addItem("from a date", "date")
+        self.fraction_spin = QDoubleSpinBox()
+        self.fraction_spin.setRange(1.0, 95.0)
+        self.fraction_spin.setDecimals(1)
+        self.fraction_spin.setSuffix(" %")
+        self.start_edit = QDateEdit()
+        self.start_edit.setCalendarPopup(True)
+        self.start_edit.setDisplayFormat("yyyy-MM-dd")
+        self.refit_spin = QSpinBox()
+        self.refit_spin.setRange(0, 1_000_000)
+        self.refit_spin.setSpecialValueText("never (train once)")
+        self.refit_spin.setSuffix(" bars")
+        self.mode_combo = QComboBox()
+        self.mode_combo.addItems(["expanding", "rolling"])
+        self.rolling_spin = QSpinBox()
+        self.rolling_spin.setRange(100, 1_000_000)
+        self.rolling_spin.setSuffix(" bars")
+        self.epochs_spin = QSpinBox()
+        self.epochs_spin.setRange(1, 10_000)
+        self.rule_combo = QComboBox()
+        self.rule_combo.addItem("long / flat", "long_flat")
+        self.rule_combo.addItem("long / short", "long_short")
+        self.threshold_spin = QDoubleSpinBox()
+        self.threshold_spin.setRange(0.0, 20.0)
+        self.threshold_spin.setDecimals(3)
+        self.threshold_spin.setSingleStep(0.05)
+        self.threshold_spin.setSuffix(" %")
+        self.cost_spin = QDoubleSpinBox()
+        self.cost_spin.setRange(0.0, 1000.0)
+        self.cost_spin.setDecimals(1)
+        self.cost_spin.setSuffix(" bps")
+        for widget, tip in (
+            (self.span_combo, "span"),
+            (self.fraction_spin, "span"),
+            (self.start_edit, "span"),
+            (self.refit_spin, "refit"),
+            (self.mode_combo, "mode"),
+            (self.rolling_spin, "rolling"),
+            (self.epochs_spin, "epochs"),
+            (self.rule_combo, "rule"),
+            (self.threshold_spin, "threshold"),
+            (self.cost_spin, "cost"),
+        ):
+            widget.setToolTip(_TIPS[tip])
+        for combo in (self.span_combo, self.mode_combo, self.rule_combo):
+            combo.currentIndexChanged.connect(self._changed)
+        for spin in (
+            self.fraction_spin,
+            self.refit_spin,
+            self.rolling_spin,
+            self.epochs_spin,
+            self.threshold_spin,
+            self.cost_spin,
+        ):
+            spin.valueChanged.connect(self._changed)
+        self.start_edit.dateChanged.connect(self._changed)
+
+        form = QFormLayout()
+        form.addRow("Test span", self.span_combo)
+        form.addRow("Test share", self.fraction_spin)
+        form.addRow("Test from", self.start_edit)
+        form.addRow("Refit every", self.refit_spin)
+        form.addRow("Refit on", self.mode_combo)
+        form.addRow("Rolling length", self.rolling_spin)
+        form.addRow("Refit epochs", self.epochs_spin)
+        form.addRow("Trading rule", self.rule_combo)
+        form.addRow("Threshold", self.threshold_spin)
+        form.addRow("Cost", self.cost_spin)
+
+        self.run_button = QPushButton("Run backtest")
+        self.run_button.setToolTip("Train on the past and forecast every test bar.")
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Stop at the next batch; nothing is kept.")
+        self.run_button.clicked.connect(self.run_requested)
+        self.cancel_button.clicked.connect(self.cancel_requested)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.run_button)
+        buttons.addWidget(self.cancel_button)
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setRange(0, _STEPS)
+        self.progress_bar.setFormat("idle")
+        self.status_label = QLabel("")
+        self.status_label.setWordWrap(True)
+        self.loss_chart = LossChart()
+        self.loss_chart.setMinimumHeight(140)
+        self.loss_chart.setToolTip("Loss of the fit in progress (each refit starts a new one).")
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addLayout(buttons)
+        layout.addWidget(self.progress_bar)
+        layout.addWidget(self.status_label)
+        layout.addWidget(self.loss_chart, 1)
+        self._apply(BacktestSettings())
+        self._restore()
+        self._update_enabled()
+
+    # ------------------------------------------------------------------ values
+    def settings(self) -> BacktestSettings:
+        """The settings shown; raises a one-sentence error for an unusable combination."""
+        by_date = self.span_combo.currentData() == "date"
+        return BacktestSettings(
+            test_fraction=self.fraction_spin.value() / 100.0,
+            test_start=self.start_edit.date().toString("yyyy-MM-dd") if by_date else None,
+            refit_every=self.refit_spin.value(),
+            refit_mode=self.mode_combo.currentText(),
+            rolling_bars=self.rolling_spin.value(),
+            refit_epochs=self.epochs_spin.value(),
+            rule=TradingRule(
+                mode=str(self.rule_combo.currentData()),
+                threshold=self.threshold_spin.value() / 100.0,
+                cost_bps=self.cost_spin.value(),
+            ),
+        )
+
+    def set_settings(self, s: BacktestSettings) -> None:
+        """Show ``s`` and remember it for the next launch."""
+        self._apply(s)
+        self._save()
+
+    def _apply(self, s: BacktestSettings) -> None:
+        self._restoring = True
+        try:
+            self.span_combo.setCurrentIndex(1 if s.test_start else 0)
+            self.fraction_spin.setValue(s.test_fraction * 100.0)
+            start = QDate.fromString(s.test_start or "2015-01-02", "yyyy-MM-dd")
+            self.start_edit.setDate(start if start.isValid() else QDate(2015, 1, 2))
+            self.refit_spin.setValue(s.refit_every)
+            self.mode_combo.setCurrentText(s.refit_mode)
+            self.rolling_spin.setValue(s.rolling_bars)
+            self.epochs_spin.setValue(s.refit_epochs)
+            self.rule_combo.setCurrentIndex(max(self.rule_combo.findData(s.rule.mode), 0))
+            self.threshold_spin.setValue(s.rule.threshold * 100.0)
+            self.cost_spin.setValue(s.rule.cost_bps)
+        finally:
+            self._restoring = False
+        self._update_enabled()
+
+    # ---------------------------------------------------------------- state
+    def set_has_data(self, has_data: bool) -> None:
+        self._has_data = has_data
+        self._update_enabled()
+
+    def set_busy(self, busy: bool) -> None:
+        """Switch between idle (Run enabled) and running (Cancel enabled)."""
+        self._busy = busy
+        if busy:
+            self.progress_bar.setValue(0)
+            self.progress_bar.setFormat("starting…")
+            self.status_label.setText("")
+            self.loss_chart.clear()
+        self._update_enabled()
+
+    def show_progress(self, fraction: float, text: str) -> None:
+        self.progress_bar.setValue(int(round(min(max(fraction, 0.0), 1.0) * _STEPS)))
+        self.progress_bar.setFormat(text)
+
+    def show_status(self, message: str, done: bool = False) -> None:
+        self.status_label.setText(message)
+        if done:
+            self.progress_bar.setFormat(message.split(".")[0][:40] if message else "idle")
+
+    def _update_enabled(self) -> None:
+        by_date = self.span_combo.currentData() == "date"
+        self.fraction_spin.setEnabled(not by_date)
+        self.start_edit.setEnabled(by_date)
+        refits = self.refit_spin.value() > 0
+        self.mode_combo.setEnabled(refits)
+        self.rolling_spin.setEnabled(refits and self.mode_combo.currentText() == "rolling")
+        self.epochs_spin.setEnabled(refits)
+        self.run_button.setEnabled(self._has_data and not self._busy)
+        self.run_button.setToolTip(
+            "Train on the past and forecast every test bar."
+            if self._has_data
+            else "Load a price series first."
+        )
+        self.cancel_button.setEnabled(self._busy)
+
+    def _changed(self, *_: object) -> None:
+        self._update_enabled()
+        if not self._restoring:
+            self._save()
+
+    def _save(self) -> None:
+        try:
+            state = self.settings().to_dict()
+        except StockappError:
+            return  # an unusable combination is not worth remembering
+        settings = app_settings()
+        settings.setValue(SETTINGS_KEY, json.dumps(state))
+        settings.sync()
+
+    def _restore(self) -> None:
+        raw = app_settings().value(SETTINGS_KEY, "")
+        if not isinstance(raw, str) or not raw:
+            return
+        try:
+            restored = BacktestSettings.from_dict(json.loads(raw))
+        except (ValueError, TypeError, KeyError, StockappError):
+            return  # unreadable or from another version: keep the defaults
+        self._apply(restored)
+
+
+def _progress_text(seg: BacktestProgress | None, p: TrainProgress | None) -> tuple[float, str]:
+    """Overall fraction done and a short label, from the latest segment and epoch reports."""
+    if seg is None:
+        return 0.0, "starting…"
+    done = 0.0
+    label = f"fit {seg.index}/{seg.count}"
+    if p is not None:
+        inside = p.batch / p.batches if p.kind == "batch" and p.batches else 1.0
+        done = min((p.epoch - 1 + inside) / max(p.epochs, 1), 1.0)
+        label += f" · epoch {p.epoch}/{p.epochs}"
+    return (seg.index - 1 + done) / max(seg.count, 1), label
+
+
+class BacktestController(QObject):
+    """Owns the Backtest tab, its settings panel and the last backtest of one main window.
+
+    Attributes
+    ----------
+    outcome
+        The last finished backtest with its model, or ``None`` (none yet, cancelled, or a run
+        opened from disk, which has no model in memory).
+    result, model_name, manifest
+        What the tab shows: from the last backtest or from an opened run folder.
+    """
+
+    backtest_started = Signal()
+    #: The finished :class:`BacktestOutcome`, or ``None`` when cancelled or failed.
+    backtest_finished = Signal(object)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.outcome: BacktestOutcome | None = None
+        self.result: BacktestResult | None = None
+        self.model_name = "Model"
+        self.manifest: dict = {}
+        self._source_folder: Path | None = None
+        self._window: Any = None
+        self._training: Any = None
+        self._worker: GeneratorWorker | None = None
+        self._segment: BacktestProgress | None = None
+        self._fit: TrainProgress | None = None
+
+        self.panel = BacktestPanel()
+        self.view = BacktestView()
+        self.table = MetricsTable()
+        self.tab = QSplitter(Qt.Orientation.Vertical)
+        self.tab.addWidget(self.view)
+        self.tab.addWidget(self.table)
+        self.tab.setStretchFactor(0, 3)
+        self.tab.setStretchFactor(1, 1)
+        self.panel.run_requested.connect(self.start_backtest)
+        self.panel.cancel_requested.connect(self.cancel)
+        self.panel.fraction_spin.valueChanged.connect(self._share_split)
+
+        self.save_action = QAction("Save run…", self)
+        self.open_action = QAction("Open run…", self)
+        self.csv_action = QAction("Export forecasts CSV…", self)
+        self.png_action = QAction("Export chart PNG…", self)
+        self.save_action.triggered.connect(self._save_dialog)
+        self.open_action.triggered.connect(self._open_dialog)
+        self.csv_action.triggered.connect(self._csv_dialog)
+        self.png_action.triggered.connect(self._png_dialog)
+        self._update_actions()
+
+    # ------------------------------------------------------------------ window
+    def attach(self, window: Any, training_controller: Any) -> None:
+        """Put the tab, the side panel and the File menu entries into ``window``."""
+        self._window = window
+        self._training = training_controller
+        if self.parent() is None:
+            self.setParent(window)
+        window.add_tab(self.tab, "Backtest")
+        window.add_side_panel(self.panel, "Backtest")
+        for action in (self.open_action, self.save_action, self.csv_action, self.png_action):
+            window.add_file_action(action)
+        window.series_changed.connect(self._series_changed)
+        self._series_changed(window.series)
+        self._share_split()
+
+    def _series_changed(self, series: Any) -> None:
+        self.panel.set_has_data(series is not None)
+
+    def _share_split(self, *_: object) -> None:
+        """Training from the Training tab keeps out the same share of bars as the backtest."""
+        if self._training is not None and hasattr(self._training, "test_fraction"):
+            self._training.test_fraction = self.panel.fraction_spin.value() / 100.0
+
+    def _error(self, message: str) -> None:
+        self.panel.show_status(message)
+        if self._window is not None:
+            self._window.show_error(message)
+
+    # ---------------------------------------------------------------- running
+    def is_running(self) -> bool:
+        return self._worker is not None and self._worker.is_running()
+
+    def wait(self, timeout_ms: int = 5000) -> bool:
+        """Block until the last job's thread has ended; False if it is still running."""
+        return self._worker is None or self._worker.wait(timeout_ms)
+
+    def cancel(self) -> None:
+        """Ask the running backtest to stop at its next batch."""
+        if self._worker is not None:
+            self._worker.cancel()
+
+    def start_backtest(self) -> bool:
+        """Backtest the window's series with the model panel's network and this panel's settings.
+
+        Returns False (after one sentence) when there is nothing to run on or a setting is
+        unusable; errors while running arrive later through the worker.
+        """
+        if self.is_running():
+            return False
+        series = None if self._window is None else self._window.series
+        if series is None:
+            self._error("Load a price series before running a backtest.")
+            return False
+        if self._training is None:
+            self._error("The backtest needs the model settings panel; attach it to a window.")
+            return False
+        try:
+            settings = self.panel.settings()
+            spec = self._training.panel.spec()
+            cfg = self._training.panel.config()
+            spec.check_columns(series.frame.columns)
+        except StockappError as exc:
+            self._error(str(exc))
+            return False
+        worker = GeneratorWorker(
+            lambda should_stop: run_backtest(series, spec, cfg, settings, should_stop), self
+        )
+        worker.progress.connect(self._on_progress)
+        worker.finished.connect(self._on_finished)
+        worker.failed.connect(self._on_failed)
+        self._worker = worker
+        self._segment = None
+        self._fit = None
+        self.outcome = None
+        self._show(None)
+        self.panel.set_busy(True)
+        self.panel.show_status(f"Backtesting {series.name}…")
+        worker.start()
+        self._window.register_worker(worker, f"Backtesting {series.name}…")
+        self.backtest_started.emit()
+        return True
+
+    def _on_progress(self, p: object) -> None:
+        if isinstance(p, BacktestProgress):
+            self._segment, self._fit = p, None
+            self.panel.loss_chart.clear()
+            what = "Refitting" if p.refit else "Training"
+            self.panel.show_status(
+                f"{what} for the bars from {p.first_date:%Y-%m-%d} (fit {p.index} of {p.count})…"
+            )
+        elif isinstance(p, TrainProgress):
+            self._fit = p
+            if p.kind == "epoch":
+                self.panel.loss_chart.add_epoch(p.epoch, p.train_loss, p.val_loss)
+            else:
+                self.panel.loss_chart.add_batch(p.epoch, p.batch, p.batches, p.train_loss)
+        fraction, text = _progress_text(self._segment, self._fit)
+        self.panel.show_progress(fraction, text)
+
+    def _on_finished(self, outcome: object) -> None:
+        self.panel.set_busy(False)
+        if isinstance(outcome, BacktestOutcome) and not self._worker_cancelled():
+            self.outcome = outcome
+            self.manifest = outcome.manifest
+            self._source_folder = None
+            self._show(outcome.result, outcome.model_name)
+            self.panel.show_progress(1.0, "done")
+            self.panel.show_status(self._done_text(outcome))
+            self.backtest_finished.emit(outcome)
+            return
+        self.outcome = None
+        self.panel.show_progress(0.0, "cancelled")
+        self.panel.show_status("The backtest was cancelled; nothing was kept.")
+        self.backtest_finished.emit(None)
+
+    def _on_failed(self, message: str) -> None:
+        self.panel.set_busy(False)
+        self.outcome = None
+        self.panel.show_progress(0.0, "failed")
+        self._error(message)
+        self.backtest_finished.emit(None)
+
+    def _worker_cancelled(self) -> bool:
+        return self._worker is not None and self._worker.cancelled
+
+    @staticmethod
+    def _done_text(outcome: BacktestOutcome) -> str:
+        r = outcome.result
+        seconds = outcome.manifest.get("timings", {}).get("total_seconds", 0.0)
+        return (
+            f"Forecast {r.n:,} bars from {r.dates[0]:%Y-%m-%d} to {r.dates[-1]:%Y-%m-%d} with "
+            f"{len(r.fits)} fit(s) on {outcome.manifest.get('device', '?')} in {seconds:.1f} s."
+        )
+
+    # ---------------------------------------------------------------- showing
+    def _show(self, result: BacktestResult | None, model_name: str = "Model") -> None:
+        self.result = result
+        self.model_name = model_name
+        if result is None:
+            self.view.clear()
+            self.table.clear()
+        else:
+            self.view.set_result(result, model_name)
+            self.table.set_result(result, model_name)
+        self._update_actions()
+
+    def _update_actions(self) -> None:
+        shown = self.result is not None
+        for action in (self.save_action, self.csv_action, self.png_action):
+            action.setEnabled(shown)
+
+    # ------------------------------------------------------- save, open, export
+    def save_run_to(self, path: str | Path) -> bool:
+        """Save what is shown as a run folder at ``path`` with its picture ``backtest.png``."""
+        folder = Path(path)
+        if self.result is None:
+            self._error("There is no backtest to save; run one or open a saved run first.")
+            return False
+        try:
+            if self.outcome is not None and self.outcome.result is self.result:
+                self.outcome.save(folder)
+            else:
+                save_run(folder, self.result, self.manifest, None, self.model_name)
+                self._copy_model(folder)
+            render_backtest_png(self.result, self.model_name, folder / "backtest.png")
+        except StockappError as exc:
+            self._error(str(exc))
+            return False
+        except OSError as exc:
+            self._error(f"Could not save the run in {folder}: {exc.strerror or exc}.")
+            return False
+        self._source_folder = folder
+        self.panel.show_status(f"Saved the run in {folder}.")
+        return True
+
+    def _copy_model(self, folder: Path) -> None:
+        """A reopened run re-saved elsewhere keeps its model files."""
+        src = None if self._source_folder is None else self._source_folder / "model"
+        if src is not None and src.is_dir() and src.resolve() != (folder / "model").resolve():
+            shutil.copytree(src, folder / "model", dirs_exist_ok=True)
+
+    def open_run_from(self, path: str | Path) -> bool:
+        """Show the run saved in folder ``path`` without retraining; one sentence if broken."""
+        if self.is_running():
+            self._error("Wait for the running backtest to finish or cancel it first.")
+            return False
+        try:
+            result, manifest = load_run(Path(path))
+        except StockappError as exc:
+            self._error(str(exc))
+            return False
+        self.outcome = None
+        self.manifest = manifest
+        self._source_folder = Path(path)
+        self._show(result, str(manifest.get("model_name", "Model")))
+        data = manifest.get("data", {})
+        self.panel.show_status(
+            f"Opened the run saved in {path}"
+            + (f" ({data['name']}, {data.get('source', '')})." if "name" in data else ".")
+        )
+        return True
+
+    def export_csv_to(self, path: str | Path) -> bool:
+        """Write the forecasts table (one row per test bar) to ``path``."""
+        if self.result is None:
+            self._error("There is no backtest to export; run one or open a saved run first.")
+            return False
+        try:
+            self.result.forecasts_frame().to_csv(Path(path), index=False)
+        except OSError as exc:
+            self._error(f"Could not write {path}: {exc.strerror or exc}.")
+            return False
+        self.panel.show_status(f"Wrote the forecasts to {path}.")
+        return True
+
+    def export_png_to(self, path: str | Path) -> bool:
+        """Render the charts and a score summary to the PNG file ``path``."""
+        if self.result is None:
+            self._error("There is no backtest to export; run one or open a saved run first.")
+            return False
+        try:
+            render_backtest_png(self.result, self.model_name, Path(path))
+        except StockappError as exc:
+            self._error(str(exc))
+            return False
+        self.panel.show_status(f"Wrote the chart to {path}.")
+        return True
+
+    # ---------------------------------------------------------------- dialogs
+    def _dialog_parent(self) -> QWidget | None:
+        return self._window if isinstance(self._window, QWidget) else None
+
+    def _runs_folder(self) -> str:
+        folder = runs_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        return str(folder)
+
+    def _save_dialog(self) -> None:
+        folder = QFileDialog.getExistingDirectory(
+            self._dialog_parent(), "Choose or create a folder for the run", self._runs_folder()
+        )
+        if folder:
+            self.save_run_to(folder)
+
+    def _open_dialog(self) -> None:
+        folder = QFileDialog.getExistingDirectory(
+            self._dialog_parent(), "Open a saved backtest run", self._runs_folder()
+        )
+        if folder:
+            self.open_run_from(folder)
+
+    def _csv_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(
+            self._dialog_parent(),
+            "Export forecasts",
+            str(Path(self._runs_folder()) / "forecasts.csv"),
+            "CSV files (*.csv)",
+        )
+        if path:
+            self.export_csv_to(path)
+
+    def _png_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(
+            self._dialog_parent(),
+            "Export chart",
+            str(Path(self._runs_folder()) / "backtest.png"),
+            "PNG images (*.png)",
+        )
+        if path:
+            self.export_png_to(path)
