@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from stockapp.data.series import PriceSeries
+from stockapp.gui import pyside_fix  # noqa: F401  (a work-around applied on import)
 from stockapp.gui.axes import CompactAxis, compact_number, date_axis, timestamps
 from stockapp.gui.candlesticks import CandlestickItem, VolumeBarsItem
 
@@ -96,7 +97,7 @@ class PriceChart(QWidget):
         self.graphics.ci.layout.setRowStretchFactor(1, 1)
         self._configure_plots()
 
-        self.curve = pg.PlotDataItem(pen=pg.mkPen(LINE_COLOR, width=1.5))
+        self.curve = pg.PlotDataItem(pen=pg.mkPen(LINE_COLOR, width=1))
         self.curve.setClipToView(True)
         self.curve.setDownsampling(auto=True, method="peak")
         self.candles = CandlestickItem()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import sys
 import threading
 
 import pytest
@@ -130,3 +131,19 @@ def test_run_in_background_reports_failures(qtbot, no_leaked_threads):
     worker = run_in_background(fails, on_failed=messages.append)
     qtbot.waitUntil(lambda: messages == ["No prices in 'x.csv'; pick another file."], timeout=5000)
     assert worker.wait(1000)
+
+
+def test_many_signals_and_void_calls_do_not_exhaust_none_or_bools():
+    """shiboken6 6.12.0 on Python 3.11 drops a reference to None per void call and to a bool
+    per emit; without stockapp.gui.pyside_fix this loop aborts the interpreter."""
+    from PySide6.QtCore import QObject
+
+    from stockapp.gui import pyside_fix
+
+    probe = QObject()
+    for _ in range(50_000):
+        probe.setObjectName("probe")
+        probe.objectNameChanged.emit("probe")
+    if pyside_fix.refcount_bug_present():
+        assert pyside_fix.protect_singletons()
+        assert sys.getrefcount(None) > 1 << 30
