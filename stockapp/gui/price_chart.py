@@ -78,9 +78,7 @@ class PriceChart(QWidget):
 
         header = QHBoxLayout()
         header.setContentsMargins(4, 0, 4, 0)
-        header.addWidget(self.title)
-        header.addSpacing(12)
-        header.addWidget(self.readout, 1)
+        header.addWidget(self.title, 1)
         for button in (self.line_button, self.candles_button, self.reset_button):
             header.addWidget(button)
 
@@ -111,6 +109,8 @@ class PriceChart(QWidget):
         layout.setContentsMargins(0, 6, 0, 0)
         layout.setSpacing(4)
         layout.addLayout(header)
+        self.readout.setContentsMargins(4, 0, 4, 0)
+        layout.addWidget(self.readout)
         layout.addWidget(self.graphics, 1)
         self._apply_style()
         self._show_readout(None)
