@@ -7,7 +7,6 @@ import sys
 import pyqtgraph as pg
 from PySide6.QtWidgets import QApplication
 
-from stockapp.gui import pyside_fix  # noqa: F401  (a work-around applied on import)
 from stockapp.gui.main_window import MainWindow
 
 #: A light touch over the platform style: quieter hints, emphasised panel titles and errors.

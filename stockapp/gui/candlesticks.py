@@ -14,8 +14,6 @@ import pyqtgraph as pg
 from PySide6.QtCore import QLineF, QPointF, QRectF
 from PySide6.QtGui import QColor, QPainter, QPicture
 
-from stockapp.gui import pyside_fix  # noqa: F401  (a work-around applied on import)
-
 UP_COLOR = "#26a69a"
 DOWN_COLOR = "#ef5350"
 DENSE_VOLUME_COLOR = "#7d8fa6"

@@ -37,7 +37,6 @@ from stockapp.data.samples import list_samples, load_sample
 from stockapp.data.series import PriceSeries
 from stockapp.data.yahoo import load_ticker
 from stockapp.errors import StockappError
-from stockapp.gui import pyside_fix  # noqa: F401  (a work-around applied on import)
 from stockapp.gui.settings import app_settings, read_bool, read_list, read_str
 from stockapp.gui.workers import GeneratorWorker, failure_message, run_in_background
 

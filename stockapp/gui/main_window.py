@@ -26,7 +26,6 @@ from PySide6.QtWidgets import (
 )
 
 from stockapp.data.series import PriceSeries
-from stockapp.gui import pyside_fix  # noqa: F401  (a work-around applied on import)
 from stockapp.gui.data_panel import DataChoice, DataPanel
 from stockapp.gui.price_chart import PriceChart
 from stockapp.gui.settings import app_settings, read_str

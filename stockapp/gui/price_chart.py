@@ -24,7 +24,6 @@ from PySide6.QtWidgets import (
 )
 
 from stockapp.data.series import PriceSeries
-from stockapp.gui import pyside_fix  # noqa: F401  (a work-around applied on import)
 from stockapp.gui.axes import CompactAxis, compact_number, date_axis, timestamps
 from stockapp.gui.candlesticks import CandlestickItem, VolumeBarsItem
 

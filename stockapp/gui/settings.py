@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from PySide6.QtCore import QSettings
 
-from stockapp.gui import pyside_fix  # noqa: F401  (a work-around applied on import)
 from stockapp.paths import config_dir
 
 

@@ -28,7 +28,6 @@ from typing import Any
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 
 from stockapp.errors import StockappError
-from stockapp.gui import pyside_fix  # noqa: F401  (a work-around applied on import)
 
 log = logging.getLogger(__name__)
 

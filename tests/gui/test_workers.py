@@ -133,17 +133,18 @@ def test_run_in_background_reports_failures(qtbot, no_leaked_threads):
     assert worker.wait(1000)
 
 
-def test_many_signals_and_void_calls_do_not_exhaust_none_or_bools():
-    """shiboken6 6.12.0 on Python 3.11 drops a reference to None per void call and to a bool
-    per emit; without stockapp.gui.pyside_fix this loop aborts the interpreter."""
+def test_installed_pyside_keeps_references_to_none_and_bools():
+    """shiboken6 6.12.0 on Python 3.11 drops a reference to None per void call and to a bool per
+    emit, aborting the interpreter within seconds of mouse movement; pyproject.toml excludes it.
+    This fails if such a build is installed anyway."""
     from PySide6.QtCore import QObject
 
-    from stockapp.gui import pyside_fix
-
     probe = QObject()
-    for _ in range(50_000):
+    none_before = sys.getrefcount(None)
+    bools_before = sys.getrefcount(True) + sys.getrefcount(False)
+    for _ in range(1000):
         probe.setObjectName("probe")
         probe.objectNameChanged.emit("probe")
-    if pyside_fix.refcount_bug_present():
-        assert pyside_fix.protect_singletons()
-        assert sys.getrefcount(None) > 1 << 30
+    if sys.version_info < (3, 12):
+        assert none_before - sys.getrefcount(None) < 100
+        assert bools_before - (sys.getrefcount(True) + sys.getrefcount(False)) < 100
