@@ -1,7 +1,8 @@
 """The ``stockapp`` command: headless commands over the same core, and the GUI launcher.
 
 ``stockapp`` alone (or ``stockapp gui``) opens the window; ``stockapp data`` loads prices and
-prints their quality report; ``stockapp samples`` lists the bundled price histories. Every user
+prints their quality report; ``stockapp samples`` lists the bundled price histories;
+``stockapp backtest`` trains a model walk-forward and writes a run folder. Every user
 error (a bad file, an unknown ticker, a wrong option) ends as exactly one line on stderr and
 exit status 2, never a traceback.
 
@@ -94,6 +95,126 @@ def _cmd_samples(args: argparse.Namespace) -> int:
     return 0
 
 
+def _backtest_inputs(args: argparse.Namespace):
+    """The feature spec, training config and backtest settings the options ask for."""
+    from stockapp.core.features import FeatureSpec
+    from stockapp.core.trading import TradingRule
+    from stockapp.core.walkforward import BacktestSettings
+    from stockapp.models.trainer import TrainConfig
+
+    spec = FeatureSpec().to_dict()
+    if args.window is not None:
+        spec["window"] = args.window
+    if args.target is not None:
+        spec["target"] = args.target
+        if args.target == "price" and not args.features:
+            spec["features"] = ["close"]
+    if args.features:
+        spec["features"] = [f.strip() for f in args.features.split(",") if f.strip()]
+    if args.raw_close:
+        spec["adjusted"] = False
+    cfg = TrainConfig().to_dict()
+    for key in (
+        "model",
+        "hidden",
+        "layers",
+        "dropout",
+        "epochs",
+        "batch_size",
+        "lr",
+        "seed",
+        "patience",
+        "device",
+    ):
+        value = getattr(args, key)
+        if value is not None:
+            cfg[key] = value
+    rule = TradingRule(
+        mode="long_short" if args.long_short else "long_flat",
+        threshold=args.threshold,
+        cost_bps=args.cost_bps,
+    )
+    settings = BacktestSettings(
+        test_fraction=args.test_fraction,
+        test_start=args.test_start,
+        refit_every=args.refit_every,
+        refit_mode=args.refit_mode,
+        refit_epochs=args.refit_epochs,
+        rule=rule,
+    )
+    return FeatureSpec.from_dict(spec), TrainConfig.from_dict(cfg), settings
+
+
+def _progress_line(event) -> str | None:
+    """One stderr line per epoch and per refit segment; batch events are skipped."""
+    if getattr(event, "kind", None) == "epoch":
+        val = "" if event.val_loss is None else f"  val {event.val_loss:.4f}"
+        return (
+            f"  epoch {event.epoch}/{event.epochs}  train {event.train_loss:.4f}{val}"
+            f"  ({event.samples_per_s:,.0f} samples/s on {event.device})"
+        )
+    if hasattr(event, "count") and hasattr(event, "first_date"):
+        what = "refit" if event.refit else "fit"
+        return f"{what} {event.index}/{event.count} for bars from {event.first_date:%Y-%m-%d}"
+    return None
+
+
+def _cmd_backtest(args: argparse.Namespace) -> int:
+    """Train, backtest walk-forward, write the run folder and print a summary."""
+    import os
+    from pathlib import Path
+
+    from stockapp.models.runner import run_backtest
+
+    spec, cfg, settings = _backtest_inputs(args)
+    series = _load_source(args, args.parser)
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise StockappError(f"--out {out} is a file; give a folder for the run.")
+    gen = run_backtest(series, spec, cfg, settings)
+    try:
+        while True:
+            line = _progress_line(next(gen))
+            if line and not args.quiet:
+                print(line, file=sys.stderr, flush=True)
+    except StopIteration as stop:
+        outcome = stop.value
+    outcome.save(out)
+    if not args.no_png:
+        if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+            os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+        from stockapp.gui.export import render_backtest_png
+
+        render_backtest_png(outcome.result, outcome.model_name, out / "backtest.png")
+    _print_summary(outcome, series, out)
+    return 0
+
+
+def _print_summary(outcome, series: PriceSeries, out) -> None:
+    from stockapp.core.backtest import forecaster_labels
+
+    result = outcome.result
+    labels = forecaster_labels(outcome.model_name)
+    first, last = result.dates[0], result.dates[-1]
+    print(f"{series.name}: {result.n} test bars {first:%Y-%m-%d} .. {last:%Y-%m-%d}")
+    print(f"{'forecaster':32} {'RMSE':>10} {'MAE':>10} {'MAPE %':>8} {'skill':>8} {'DM p':>7}")
+    for key, m in result.metrics.items():
+        dm = "" if m.dm_pvalue != m.dm_pvalue else f"{m.dm_pvalue:.3f}"
+        print(
+            f"{labels[key][:32]:32} {m.rmse:10.4f} {m.mae:10.4f} {m.mape:8.3f} "
+            f"{m.skill:8.4f} {dm:>7}"
+        )
+    for name, curve in (("strategy", result.strategy), ("buy and hold", result.buy_and_hold)):
+        s = curve.stats
+        print(
+            f"{name:14} total return {s.total_return:+.1%}  Sharpe {s.sharpe:.2f}  "
+            f"max drawdown {s.max_drawdown:.1%}  trades {s.trades}"
+        )
+    for sentence in result.sentences(outcome.model_name):
+        print(sentence)
+    print(f"run written to {out}")
+
+
 def _cmd_gui(args: argparse.Namespace) -> int:
     """Open the window, optionally with prices already loaded."""
     from stockapp.gui.app import run  # Qt is imported only when the window is wanted
@@ -120,7 +241,57 @@ def _build_parser() -> argparse.ArgumentParser:
 
     samples = commands.add_parser("samples", help="list the bundled price histories")
     samples.set_defaults(func=_cmd_samples, parser=samples)
+
+    backtest = commands.add_parser(
+        "backtest", help="train a model, backtest it walk-forward and write a run folder"
+    )
+    _add_source_options(backtest, required=True, dates=True)
+    _add_backtest_options(backtest)
+    backtest.set_defaults(func=_cmd_backtest, parser=backtest)
     return parser
+
+
+def _add_backtest_options(p: argparse.ArgumentParser) -> None:
+    """The model, training, backtest and trading options of ``stockapp backtest``."""
+    p.add_argument("--model", choices=("lstm", "gru", "rnn"), help="network type")
+    p.add_argument("--window", type=int, metavar="N", help="input window in bars")
+    p.add_argument("--hidden", type=int, metavar="N", help="hidden units per layer")
+    p.add_argument("--layers", type=int, metavar="N", help="recurrent layers")
+    p.add_argument("--dropout", type=float, metavar="X", help="dropout between layers")
+    p.add_argument("--epochs", type=int, metavar="N", help="most epochs of the first fit")
+    p.add_argument("--batch-size", type=int, metavar="N")
+    p.add_argument("--lr", type=float, metavar="X", help="learning rate")
+    p.add_argument("--patience", type=int, metavar="N", help="early-stopping patience (0 = off)")
+    p.add_argument("--seed", type=int, metavar="N")
+    p.add_argument("--target", choices=("return", "price"), help="what the network forecasts")
+    p.add_argument("--features", metavar="A,B", help="e.g. log_return,hl_range")
+    p.add_argument("--raw-close", action="store_true", help="raw instead of adjusted closes")
+    p.add_argument("--test-fraction", type=float, default=0.2, metavar="F")
+    p.add_argument(
+        "--test-start", metavar="YYYY-MM-DD", help="first test date (beats the fraction)"
+    )
+    p.add_argument("--refit-every", type=int, default=0, metavar="K", help="0 = train once")
+    p.add_argument("--refit-mode", choices=("expanding", "rolling"), default="expanding")
+    p.add_argument("--refit-epochs", type=int, default=1, metavar="N", help="epochs per refit")
+    p.add_argument("--long-short", action="store_true", help="trade long/short, not long/flat")
+    p.add_argument(
+        "--threshold",
+        type=float,
+        default=0.0,
+        metavar="X",
+        help="predicted log return needed to take a position",
+    )
+    p.add_argument(
+        "--cost-bps",
+        type=float,
+        default=5.0,
+        metavar="X",
+        help="costs in basis points per unit of turnover",
+    )
+    p.add_argument("--device", help="auto, cpu, cuda, cuda:1 or mps")
+    p.add_argument("--out", required=True, metavar="DIR", help="the run folder to write")
+    p.add_argument("--no-png", action="store_true", help="skip backtest.png")
+    p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
 
 
 def _one_line(text: str) -> str:

@@ -25,6 +25,7 @@ from stockapp.core.features import FeatureSpec
 from stockapp.core.runs import save_run
 from stockapp.core.trading import periods_per_year
 from stockapp.core.walkforward import BacktestSettings, walk_forward
+from stockapp.models.device import resolve_device
 from stockapp.models.forecaster import RecurrentForecaster
 from stockapp.models.networks import MODEL_KINDS
 from stockapp.models.trainer import TrainConfig
@@ -69,6 +70,7 @@ def run_backtest(
     started = time.perf_counter()
     prices = series.prices(spec.adjusted)
     spec.check_columns(prices.columns)
+    resolve_device(cfg.device)  # an absent device is refused before any work starts
     ppy = periods_per_year(prices.index)
     if forecaster is None:
         forecaster = RecurrentForecaster(spec, cfg)
