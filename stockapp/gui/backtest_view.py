@@ -63,6 +63,11 @@ HIDDEN_BY_DEFAULT = {"residual_persistence"}
 _AXIS_FONT_PT = 9
 
 
+def short_labels(model_name: str) -> dict[str, str]:
+    """Legend names: the forecaster labels without their explanation in brackets."""
+    return {k: v.split(" (")[0] for k, v in forecaster_labels(model_name).items()}
+
+
 def _pen(key: str) -> pg.QtGui.QPen:
     colour, width, style = STYLES[key]
     pen = pg.mkPen(colour, width=width, style=style)
@@ -93,7 +98,7 @@ class BacktestView(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._result: BacktestResult | None = None
-        self._labels = forecaster_labels("Model")
+        self._labels = short_labels("Model")
         self._x = np.empty(0)
         self._checks: dict[str, QCheckBox] = {}
 
@@ -108,8 +113,10 @@ class BacktestView(QWidget):
         self._curves: dict[str, pg.PlotDataItem] = {}
         # Each plot sits under its own legend row, so no legend ever hides data.
         self.price_plot = self._add_plot(0, "close", stretch=5)
-        self.residual_plot = self._add_plot(1, "forecast − realised", stretch=2)
-        self.equity_plot = self._add_plot(2, "equity (start = 1)", stretch=3)
+        self.residual_plot = self._add_plot(1, "error", stretch=2)
+        self.equity_plot = self._add_plot(2, "equity", stretch=3)
+        self.residual_plot.getAxis("left").setToolTip("forecast − realised close")
+        self.equity_plot.getAxis("left").setToolTip("value of 1 invested at the start")
         for plot in (self.residual_plot, self.equity_plot):
             plot.setXLink(self.price_plot)
         self.equity_plot.getAxis("bottom").setStyle(showValues=True)
@@ -140,6 +147,8 @@ class BacktestView(QWidget):
         toggles.addWidget(QLabel("Show:", self._toggle_row))
         for key, text in TOGGLES.items():
             box = QCheckBox(text or self._labels[key], self._toggle_row)
+            if key in FORECASTERS:
+                box.setToolTip(forecaster_labels("the model")[key])
             box.setChecked(key not in HIDDEN_BY_DEFAULT)
             box.toggled.connect(lambda on, k=key: self.set_series_visible(k, on))
             toggles.addWidget(box)
@@ -165,7 +174,9 @@ class BacktestView(QWidget):
             horSpacing=18,
         )
         legend.layout.setContentsMargins(70, 0, 0, 0)  # start above the plot area, not the axis
-        legend.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Fixed)
+        # Ignored: a long legend on a narrow window is cut at the right instead of widening the
+        # whole layout past the window (which would push the plots' right edge out of sight).
+        legend.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         self.graphics.addItem(legend, row=2 * row, col=0)
         self.graphics.ci.layout.setAlignment(legend, Qt.AlignmentFlag.AlignLeft)
         plot = self.graphics.addPlot(row=2 * row + 1, col=0, axisItems={"bottom": date_axis()})
@@ -211,7 +222,7 @@ class BacktestView(QWidget):
     def set_result(self, result: BacktestResult, model_name: str) -> None:
         """Show ``result``; ``model_name`` labels the model's curves and the readout."""
         self._result = result
-        self._labels = forecaster_labels(model_name)
+        self._labels = short_labels(model_name)
         self._rename("model", model_name)
         self._rename("residual_model", model_name)
         self._checks["model"].setText(model_name)
@@ -360,7 +371,7 @@ class BacktestView(QWidget):
             if key not in r.forecasts or not self.is_series_visible(key):
                 continue
             f = float(r.forecasts[key][index])
-            label = self._labels[key].split(" (")[0]
+            label = self._labels[key]
             parts.append(f"{name(key, label)} {_fmt_price(f)} (error {_fmt_signed(f - realised)})")
         parts.append(
             f"{name('strategy', 'rule')} {r.strategy.equity[index]:.3f}, "

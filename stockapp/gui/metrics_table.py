@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QFont
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QFont, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QSizePolicy,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -33,11 +34,11 @@ FORECAST_COLUMNS: dict[str, str] = {
     "RMSE": "root mean squared error of the forecast close, in price units",
     "MAE": "mean absolute error of the forecast close, in price units",
     "MAPE %": "mean absolute error as a percentage of the realised close",
-    "Direction % (p)": (
+    "Direction %\n(p)": (
         "share of bars where the forecast called the up/down move right, among bars where both "
         "moved; p from an exact binomial test against a coin flip"
     ),
-    "Skill vs persistence": (
+    "Skill vs\npersistence": (
         "1 - MSE / MSE of persistence: above 0 beats 'tomorrow = today', below 0 is worse"
     ),
     "DM p-value": (
@@ -115,28 +116,55 @@ def describe_rule(rule: TradingRule) -> str:
     return f"{mode}, threshold {rule.threshold * 100:.2f}%, cost {rule.cost_bps:g} bps"
 
 
-def _table(rows: int, columns: list[str], tips: list[str]) -> QTableWidget:
-    table = QTableWidget(rows, len(columns))
+class _FittedTable(QTableWidget):
+    """A table that asks its layout for exactly the width of its columns."""
+
+    def __init__(self, rows: int, columns: int) -> None:
+        super().__init__(rows, columns)
+        # At most as wide as the columns; narrower (with a scroll bar) when space is short.
+        self.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Fixed)
+        # Columns fit their contents again whenever shown or restyled: follow them.
+        self.horizontalHeader().sectionResized.connect(self._columns_changed)
+        self.verticalHeader().sectionResized.connect(self._columns_changed)
+
+    def content_width(self) -> int:
+        header = self.verticalHeader()
+        width = 0 if header.isHidden() else header.sizeHint().width()
+        return width + self.horizontalHeader().length() + 2 * self.frameWidth()
+
+    def _columns_changed(self, *_: object) -> None:
+        self.updateGeometry()
+        _fit_height(self)
+
+    def sizeHint(self) -> QSize:
+        hint = super().sizeHint()
+        return QSize(self.content_width(), hint.height())
+
+
+def _table(rows: int, columns: list[str], tips: list[str]) -> _FittedTable:
+    table = _FittedTable(rows, len(columns))
     table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
     table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
     table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
     table.setAlternatingRowColors(True)
     table.setWordWrap(False)  # one line per row, so the fitted height never depends on width
     table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-    table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
     for col, (name, tip) in enumerate(zip(columns, tips, strict=True)):
         item = QTableWidgetItem(name)
         item.setToolTip(tip)
         table.setHorizontalHeaderItem(col, item)
-    table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+    table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
     table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
     return table
 
 
-def _fit_height(table: QTableWidget) -> None:
-    """Make the table exactly as tall as its rows so no scroll bar or blank space appears."""
+def _fit_height(table: _FittedTable) -> None:
+    """Make the table exactly as tall as its rows so no vertical scroll bar or blank shows."""
     height = table.horizontalHeader().sizeHint().height() + 2 * table.frameWidth()
     height += table.verticalHeader().length()
+    if table.content_width() > table.width():  # the horizontal scroll bar will show
+        height += table.horizontalScrollBar().sizeHint().height()
     table.setFixedHeight(height)
 
 
@@ -156,8 +184,9 @@ class MetricsTable(QWidget):
         self.summary.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         tables = QHBoxLayout()
         top = Qt.AlignmentFlag.AlignTop
-        tables.addWidget(self.forecast_table, 3, top)
-        tables.addWidget(self.trading_table, 1, top)
+        tables.addWidget(self.forecast_table, 0, top)
+        tables.addWidget(self.trading_table, 0, top)
+        tables.addStretch(1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.title)
@@ -251,7 +280,14 @@ class MetricsTable(QWidget):
         lines.append(self.summary.text())
         return "\n".join(lines)
 
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        for table in (self.forecast_table, self.trading_table):
+            _fit_height(table)
+
     def _fit(self) -> None:
         for table in (self.forecast_table, self.trading_table):
+            table.resizeColumnsToContents()
             table.resizeRowsToContents()
+            table.updateGeometry()
             _fit_height(table)

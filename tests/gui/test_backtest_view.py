@@ -112,8 +112,8 @@ def test_metrics_table_shows_every_forecaster_with_its_numbers(qtbot, result):
         assert table.cell_text(key, "MAPE %") == f"{m.mape:.2f}"
     model = result.metrics["model"]
     assert table.cell_text("model", "DM p-value") == fmt_p(model.dm_pvalue)
-    assert table.cell_text("model", "Skill vs persistence") == f"{model.skill * 100:+.2f}%"
-    assert table.cell_text("model", "Direction % (p)").startswith(
+    assert table.cell_text("model", "Skill vs\npersistence") == f"{model.skill * 100:+.2f}%"
+    assert table.cell_text("model", "Direction %\n(p)").startswith(
         f"{model.directional_accuracy * 100:.1f}%"
     )
     assert table.cell_text("persistence", "DM p-value") == "–"  # persistence vs itself
