@@ -1,7 +1,7 @@
 """Save a PNG of the real stockapp window, headless if need be.
 
     python scripts/screenshot.py --out shot.png [--sample AAPL] [--width 1400 --height 850]
-                                 [--stage data]
+                                 [--stage data|backtest]
 
 Each stage is a function that takes the window to a state worth showing; ``data`` loads a bundled
 sample. Later stages (a finished training run, a backtest) go into :data:`STAGES`, each building
@@ -20,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(1, str(Path(__file__).resolve().parent))
 
 
 def headless_if_needed() -> None:
@@ -63,8 +64,15 @@ def stage_data(window, args: argparse.Namespace) -> None:
     settle()
 
 
+def stage_backtest(window, args: argparse.Namespace) -> None:
+    """A finished backtest with a tiny model on the Backtest tab (see screenshot_backtest.py)."""
+    from screenshot_backtest import stage_backtest as run_stage  # scripts/ is on sys.path
+
+    run_stage(window, args)
+
+
 #: Stage name -> function(window, args); stages run in this order up to the requested one.
-STAGES: dict[str, Callable] = {"data": stage_data}
+STAGES: dict[str, Callable] = {"data": stage_data, "backtest": stage_backtest}
 
 
 def save(window, out: Path) -> None:
