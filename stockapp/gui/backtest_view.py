@@ -264,11 +264,13 @@ class BacktestView(QWidget):
         self._toggle_row.setVisible(visible)
         self.readout.setVisible(visible)
 
-    def drop_hidden_from_legends(self) -> None:
-        """Remove hidden series from the legends (a still picture cannot click them back on)."""
+    def drop_unused_from_legends(self) -> None:
+        """Remove hidden or empty series from the legends (for still pictures, which cannot
+        click a series back on and should not list refit dates when there were none)."""
         for plot in (self.price_plot, self.residual_plot, self.equity_plot):
-            for curve in self._curves.values():
-                if not curve.isVisible() and curve.getViewBox() is plot.vb:
+            for key, curve in self._curves.items():
+                unused = not curve.isVisible() or self.series_points(key) == 0
+                if unused and curve.getViewBox() is plot.vb:
                     plot.legend.removeItem(curve)
 
     def forecast_count(self) -> int:

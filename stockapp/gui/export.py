@@ -55,9 +55,10 @@ def summary_html(result: BacktestResult, model_name: str) -> str:
                 )
         cells.append(text)
     s, b = result.strategy.stats, result.buy_and_hold.stats
+    trades = f"{s.trades:,} trade" + ("" if s.trades == 1 else "s")
     trading = (
         f"Trading rule ({describe_rule(result.rule)}): total return {fmt_percent(s.total_return)}, "
-        f"Sharpe {s.sharpe:.2f}, max drawdown {fmt_percent(s.max_drawdown)}, {s.trades:,} trades. "
+        f"Sharpe {s.sharpe:.2f}, max drawdown {fmt_percent(s.max_drawdown)}, {trades}. "
         f"Buy and hold: total return {fmt_percent(b.total_return)}, Sharpe {b.sharpe:.2f}, "
         f"max drawdown {fmt_percent(b.max_drawdown)}."
     )
@@ -84,7 +85,7 @@ class BacktestPicture(QWidget):
         self.view = BacktestView(self)
         self.view.set_result(result, model_name)
         self.view.set_controls_visible(False)
-        self.view.drop_hidden_from_legends()
+        self.view.drop_unused_from_legends()
         summary = QLabel(summary_html(result, model_name), self)
         summary.setWordWrap(True)
         layout = QVBoxLayout(self)

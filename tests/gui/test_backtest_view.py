@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -151,3 +153,21 @@ def test_many_bars_stay_a_single_curve(view):
     assert curve.opts["clipToView"] and curve.opts["autoDownsample"]
     refits = view._curves["refits"]
     assert not refits.opts["clipToView"] and not refits.opts["autoDownsample"]
+
+
+def test_picture_legends_list_only_what_is_drawn(qtbot, result):
+    from stockapp.gui.export import BacktestPicture
+
+    def legend_names(picture) -> list[str]:
+        return [label.text for _, label in picture.view.price_plot.legend.items]
+
+    with_refit = BacktestPicture(result, "LSTM")
+    qtbot.addWidget(with_refit)
+    assert "Refit dates" in legend_names(with_refit)
+    residuals = [label.text for _, label in with_refit.view.residual_plot.legend.items]
+    assert residuals == ["LSTM"]  # persistence residuals are hidden, so not listed
+
+    once = dataclasses.replace(result, refit_dates=[result.dates[0]])
+    trained_once = BacktestPicture(once, "LSTM")
+    qtbot.addWidget(trained_once)
+    assert "Refit dates" not in legend_names(trained_once)
