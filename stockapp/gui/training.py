@@ -13,13 +13,15 @@ engine chooses it).
 
 from __future__ import annotations
 
+import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QFileDialog, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFileDialog, QLabel, QTabWidget, QVBoxLayout, QWidget
 
 from stockapp.core.features import FeatureSpec
 from stockapp.core.walkforward import BacktestSettings, first_test_bar
@@ -27,13 +29,36 @@ from stockapp.errors import StockappError
 from stockapp.gui.loss_chart import LossChart
 from stockapp.gui.model_panel import ModelPanel
 from stockapp.gui.workers import GeneratorWorker
+from stockapp.models.device import resolve_device
 from stockapp.models.forecaster import RecurrentForecaster
-from stockapp.models.networks import MODEL_KINDS
+from stockapp.models.networks import MODEL_KINDS, RecurrentNet
+from stockapp.models.steps import make_optimizer
 from stockapp.models.trainer import TrainConfig, TrainProgress, TrainResult
 from stockapp.paths import data_dir
 
-#: Least time between two redraws of the progress widgets while training (ms).
-UI_REFRESH_MS = 150
+#: Least time between two updates of the progress bar and new epoch points (ms).
+UI_REFRESH_MS = 200
+#: Least time between two redraws of the in-epoch running loss line (s). Every chart redraw
+#: runs pyqtgraph's Python paint code, which must win the GIL back from the training thread
+#: item by item, so the chart is redrawn rarely and the cheap C++ progress bar often.
+RUNNING_LINE_S = 1.0
+
+
+_warmed_up = False
+
+
+def warm_up_torch() -> None:
+    """Pay torch's one-off lazy imports now, on the GUI thread, once per process.
+
+    The first optimizer torch builds imports ``torch._dynamo`` (and sympy) on the spot, about
+    two seconds of module loading. In the training thread that import holds the GIL in long
+    stretches and freezes the window for up to ~0.2 s at a time; done once at start-up, before
+    the window shows, it costs nothing later.
+    """
+    global _warmed_up
+    if not _warmed_up:
+        make_optimizer(RecurrentNet("lstm", 1, 1, 1, 0.0), "adam", 1e-3, 0.0, resolve_device("cpu"))
+        _warmed_up = True
 
 
 def training_prices(series: Any, spec: FeatureSpec, test_fraction: float = 0.2) -> pd.DataFrame:
@@ -69,6 +94,7 @@ class TrainingController(QObject):
 
     def __init__(self, parent: QObject | None = None, test_fraction: float = 0.2) -> None:
         super().__init__(parent)
+        warm_up_torch()
         self.test_fraction = test_fraction
         self.forecaster: RecurrentForecaster | None = None
         self.result: TrainResult | None = None
@@ -85,6 +111,7 @@ class TrainingController(QObject):
         self._pending_epochs: list[TrainProgress] = []
         self._pending_batch: TrainProgress | None = None
         self._last_progress: TrainProgress | None = None
+        self._running_drawn = 0.0
         self._job: dict[str, Any] = {}
         self._flush_timer = QTimer(self)
         self._flush_timer.setSingleShot(True)
@@ -106,8 +133,8 @@ class TrainingController(QObject):
             self.setParent(window)
         window.add_side_panel(self.panel, "Model")
         window.add_tab(self.tab, "Training")
-        window.file_menu.addAction(self.open_action)
-        window.file_menu.addAction(self.save_action)
+        for action in (self.open_action, self.save_action):
+            window.add_file_action(action)
         window.series_changed.connect(self._series_changed)
         self._series_changed(window.series)
 
@@ -122,10 +149,16 @@ class TrainingController(QObject):
             self._window.show_error(message)
 
     # --------------------------------------------------------------- training
+    def spec(self) -> FeatureSpec:
+        """The panel's feature spec, with adjusted prices as the window shows them."""
+        adjusted = bool(getattr(self._window, "adjusted", self.panel.spec().adjusted))
+        return replace(self.panel.spec(), adjusted=adjusted)
+
     def train_prices(self, series: Any = None, spec: FeatureSpec | None = None) -> pd.DataFrame:
-        """The training past of ``series`` (default: the window's) for ``spec`` (the panel's)."""
+        """The training past of ``series`` (default: the window's) for ``spec`` (default:
+        :meth:`spec`): the bars before the backtest's test span."""
         series = self._window.series if series is None else series
-        spec = self.panel.spec() if spec is None else spec
+        spec = self.spec() if spec is None else spec
         return training_prices(series, spec, self.test_fraction)
 
     def is_running(self) -> bool:
@@ -145,7 +178,7 @@ class TrainingController(QObject):
             self._error("Load a price series before training a model.")
             return False
         try:
-            spec = self.panel.spec()
+            spec = self.spec()
             cfg = self.panel.config()
             spec.check_columns(series.frame.columns)
             prices = self.train_prices(series, spec)
@@ -166,15 +199,21 @@ class TrainingController(QObject):
         self.chart.clear()
         self.summary.setText(f"Training on {series.name}: {self._span_text(prices)}…")
         self.panel.set_busy(True)
+        worker.start()  # before registering: the window only tracks running work
         if self._window is not None:
-            self._window.register_worker(worker)
-        worker.start()
+            self._window.register_worker(worker, "Training the model…")
+            self._show_tab()
         self.training_started.emit()
         return True
 
     def wait(self, timeout_ms: int = 5000) -> bool:
         """Block until the last job's thread has ended; False if it is still running."""
         return self._worker is None or self._worker.wait(timeout_ms)
+
+    def _show_tab(self) -> None:
+        tabs = getattr(self._window, "tabs", None)
+        if isinstance(tabs, QTabWidget) and tabs.indexOf(self.tab) >= 0:
+            tabs.setCurrentWidget(self.tab)
 
     def cancel(self) -> None:
         """Ask the running job to stop; it ends within a batch and keeps the best weights."""
@@ -199,8 +238,10 @@ class TrainingController(QObject):
             self.chart.add_epoch(p.epoch, p.train_loss, p.val_loss)
         self._pending_epochs.clear()
         b = self._pending_batch
-        if b is not None:
+        now = time.monotonic()
+        if b is not None and (new_epochs or now - self._running_drawn >= RUNNING_LINE_S):
             self.chart.add_batch(b.epoch, b.batch, b.batches, b.train_loss)
+            self._running_drawn = now
             self._pending_batch = None
         if self._last_progress is not None and self.is_running():
             self.panel.show_progress(self._last_progress)
