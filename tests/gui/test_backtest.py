@@ -234,3 +234,14 @@ def test_panel_settings_are_remembered(qtbot):
 def test_the_backtest_share_is_the_training_share(backtest, training):
     backtest.panel.fraction_spin.setValue(25.0)
     assert training.test_fraction == pytest.approx(0.25)
+
+
+@pytest.mark.usefixtures("no_leaked_threads")
+def test_closing_the_window_mid_run_stops_the_backtest(qtbot, window, backtest):
+    assert backtest.start_backtest()
+    assert backtest._worker in window.running_workers()
+    window.close()  # cancels and waits for registered workers
+    assert backtest.wait(5000)
+    with qtbot.waitSignal(backtest.backtest_finished, timeout=10000) as done:
+        pass
+    assert done.args[0] is None

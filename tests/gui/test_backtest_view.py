@@ -6,6 +6,7 @@ import dataclasses
 
 import numpy as np
 import pandas as pd
+import pyqtgraph as pg
 import pytest
 
 from stockapp.core.backtest import BacktestResult, assemble_result
@@ -171,3 +172,16 @@ def test_picture_legends_list_only_what_is_drawn(qtbot, result):
     trained_once = BacktestPicture(once, "LSTM")
     qtbot.addWidget(trained_once)
     assert "Refit dates" not in legend_names(trained_once)
+
+
+def test_crosshair_follows_the_mouse(qtbot, view, result):
+    view.resize(900, 600)
+    view.show()
+    qtbot.waitExposed(view)
+    view.set_result(result, "LSTM")
+    x = view._x[40]
+    y = float(result.realised[40])
+    pos = view.price_plot.vb.mapViewToScene(pg.Point(x, y))
+    view.graphics.scene().sigMouseMoved.emit(pos)
+    assert view._crosshairs[0].value() == pytest.approx(x)
+    assert f"{result.dates[40]:%Y-%m-%d}" in view.readout.text()
