@@ -234,13 +234,13 @@ class BacktestPanel(QWidget):
         self._update_enabled()
 
     def show_progress(self, fraction: float, text: str) -> None:
+        """Move the bar to ``fraction`` (0..1) of the whole backtest, labelled ``text``."""
         self.progress_bar.setValue(int(round(min(max(fraction, 0.0), 1.0) * _STEPS)))
         self.progress_bar.setFormat(text)
 
-    def show_status(self, message: str, done: bool = False) -> None:
+    def show_status(self, message: str) -> None:
+        """One sentence under the progress bar: what is happening or how it ended."""
         self.status_label.setText(message)
-        if done:
-            self.progress_bar.setFormat(message.split(".")[0][:40] if message else "idle")
 
     def _update_enabled(self) -> None:
         by_date = self.span_combo.currentData() == "date"
