@@ -233,7 +233,16 @@ def train(
     MSE on the standardised targets (every step or the last, per ``cfg.loss_on``), Adam/AdamW,
     gradient-norm clipping, and early stopping on the validation loss (the training loss when
     there are no validation windows) that restores the best epoch's weights, which are also kept
-    when training completes or is cancelled. ``should_stop`` is polled before every batch.
+    when training completes or is cancelled. The validation loss uses the same steps
+    (``loss_on``) as the training loss, so the two curves are comparable. ``should_stop`` is
+    polled before every batch.
+
+    The data are copied to the device once; each epoch a seeded ``randperm`` (on the device)
+    orders the windows and batches are gathered by index there. On CUDA with
+    ``cfg.cuda_graphs`` the step is replayed from a CUDA graph, which needs full batches: the
+    windows left over after an epoch's last full batch are carried into the next epoch's
+    order (so every window is used, and epochs differ by less than a batch). If capture fails,
+    training runs eagerly and the result's message says so (``cuda_graphs`` is then False).
 
     Raises
     ------

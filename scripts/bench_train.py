@@ -1,0 +1,202 @@
+"""Training speed: the app's ``train`` against a minimal plain PyTorch loop doing the same work.
+
+The standard workload: the bundled AAPL sample (unadjusted Close), trained on its first 80% of
+bars; windows of 60 bars of one feature (log return); an LSTM of 2 x 64 units; batches of 64;
+Adam; MSE with gradient-norm clipping at 1; no validation windows, so both loops see the same
+~2,642 windows. Both use the same network class, start from the same seeded weights and keep
+their tensors on the device, and they run interleaved in one process (alternating which goes
+first in turn) epoch by epoch, so that both see the same load on a shared machine; each epoch
+is timed from outside in the same way, the first epoch of every run is a warm-up and is
+dropped, and the report gives the medians of the epoch times and of the paired ratios.
+
+On CUDA the app is timed twice, eagerly and replaying each step from a CUDA graph, both against
+the plain eager loop. ``--windows N`` tiles the windows to N (e.g. 5000) for a GPU-sized epoch.
+
+    python scripts/bench_train.py --device cpu --epochs 4 --repeats 3 [--threads 1]
+
+On a machine shared with other work, ``--threads 1`` avoids torch's worker threads spinning
+against other processes, which otherwise swamps the comparison with noise; the CPU seconds
+(``*_cpu_s``) of this process are reported next to the wall seconds for the same reason.
+    python scripts/bench_train.py --device cuda --windows 5000 --epochs 6 --repeats 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from torch.nn import functional as F
+from torch.nn.utils import clip_grad_norm_
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from stockapp.core.dataset import TrainingSet, training_set  # noqa: E402
+from stockapp.core.features import FeatureSpec  # noqa: E402
+from stockapp.models.device import describe_device, resolve_device  # noqa: E402
+from stockapp.models.networks import RecurrentNet  # noqa: E402
+from stockapp.models.trainer import TrainConfig, device_tensors, train  # noqa: E402
+from stockapp.paths import resources_dir  # noqa: E402
+
+
+def standard_data(windows: int | None) -> TrainingSet:
+    """The AAPL 80% training windows, tiled to ``windows`` if given."""
+    csv = resources_dir() / "samples" / "AAPL.csv"
+    prices = pd.read_csv(csv, parse_dates=["Date"], index_col="Date")
+    prices = prices[["Open", "High", "Low", "Close", "Volume"]]
+    train_rows = prices.iloc[: int(len(prices) * 0.8)]
+    data = training_set(train_rows, FeatureSpec(window=60, features=("log_return",)), 0.0)
+    if windows:
+        reps = -(-windows // len(data.x_train))
+        data = replace(
+            data,
+            x_train=np.concatenate([data.x_train] * reps)[:windows],
+            y_train=np.concatenate([data.y_train] * reps)[:windows],
+        )
+    return data
+
+
+def new_net(cfg: TrainConfig) -> RecurrentNet:
+    torch.manual_seed(cfg.seed)
+    return RecurrentNet(cfg.model, 1, cfg.hidden, cfg.layers, cfg.dropout)
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def plain_loop(data: TrainingSet, cfg: TrainConfig, device: torch.device) -> Iterator[None]:
+    """The reference: the simplest correct loop a PyTorch user would write; yields per epoch."""
+    net = new_net(cfg).to(device).train()
+    x, y, _, _ = device_tensors(data, device)
+    params = list(net.parameters())
+    extra = {"foreach": True} if device.type == "cuda" else {}
+    opt = torch.optim.Adam(params, lr=cfg.lr, **extra)
+    gen = torch.Generator(device=device if device.type == "cuda" else "cpu")
+    gen.manual_seed(cfg.seed)
+    last = cfg.loss_on == "last"
+    for _ in range(cfg.epochs):
+        perm = torch.randperm(x.shape[0], generator=gen, device=gen.device).to(device)
+        total = torch.zeros((), device=device)
+        batches = perm.split(cfg.batch_size)
+        for idx in batches:
+            xb, yb = x[idx], y[idx]
+            opt.zero_grad(set_to_none=True)
+            pred = net(xb)
+            loss = F.mse_loss(pred[:, -1], yb[:, -1]) if last else F.mse_loss(pred, yb)
+            loss.backward()
+            clip_grad_norm_(params, cfg.clip_norm)
+            opt.step()
+            total += loss.detach()
+        total.item()  # read the epoch's loss once (a device sync), as the app does
+        yield
+
+
+def app_loop(data: TrainingSet, cfg: TrainConfig, replayed: list[bool]) -> Iterator[None]:
+    """The app's ``train``, advanced one epoch per step."""
+    gen = train(new_net(cfg), data, cfg)
+    while True:
+        try:
+            event = next(gen)
+        except StopIteration as done:
+            replayed.append(done.value.cuda_graphs)
+            return
+        if event.kind == "epoch":
+            yield
+
+
+def timed_epochs(
+    loops: dict[str, Iterator[None]], order: list[str]
+) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Advance the loops epoch by epoch in turn, timing each epoch from outside the same way.
+
+    Returns wall seconds and CPU seconds of this process (steadier on a shared machine).
+    """
+    seconds: dict[str, list[float]] = {name: [] for name in loops}
+    cpu: dict[str, list[float]] = {name: [] for name in loops}
+    while True:
+        for name in order:
+            start, start_cpu = time.perf_counter(), time.process_time()
+            if next(loops[name], StopIteration) is StopIteration:
+                return seconds, cpu
+            seconds[name].append(time.perf_counter() - start)
+            cpu[name].append(time.process_time() - start_cpu)
+        order = order[::-1]
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N | mps | auto")
+    parser.add_argument("--epochs", type=int, default=3, help="epochs per run (first dropped)")
+    parser.add_argument("--repeats", type=int, default=3, help="interleaved runs of each loop")
+    parser.add_argument("--windows", type=int, default=None, help="tile the windows to N")
+    parser.add_argument("--loss-on", choices=["all", "last"], default="all")
+    parser.add_argument("--no-graphs", action="store_true", help="skip the CUDA-graph app runs")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+
+    device = resolve_device(args.device)
+    data = standard_data(args.windows)
+    cfg = TrainConfig(
+        epochs=args.epochs, patience=0, val_fraction=0.0, device=str(device),
+        loss_on=args.loss_on, cuda_graphs=False,
+    )  # fmt: skip
+    use_graphs = device.type == "cuda" and not args.no_graphs
+    keep = slice(1, None) if args.epochs > 1 else slice(None)
+    times: dict[str, list[float]] = {"app": [], "plain": [], "graph": []}
+    cpu_times: dict[str, list[float]] = {"app": [], "plain": [], "graph": []}
+    replayed: list[bool] = []
+    for r in range(args.repeats):
+        loops = {"app": app_loop(data, cfg, []), "plain": plain_loop(data, cfg, device)}
+        if use_graphs:
+            loops["graph"] = app_loop(data, replace(cfg, cuda_graphs=True), replayed)
+        order = list(loops) if r % 2 == 0 else list(loops)[::-1]
+        wall, cpu = timed_epochs(loops, order)
+        for name in loops:
+            times[name] += wall[name][keep]
+            cpu_times[name] += cpu[name][keep]
+    pairs = [a / p for a, p in zip(times["app"], times["plain"], strict=True)]
+    app, plain = statistics.median(times["app"]), statistics.median(times["plain"])
+    report = {
+        "device": describe_device(device),
+        "windows": int(len(data.x_train)),
+        "batch_size": cfg.batch_size,
+        "loss_on": cfg.loss_on,
+        "epochs_timed": len(times["plain"]),
+        "app_epoch_s": round(app, 4),
+        "plain_epoch_s": round(plain, 4),
+        "ratio": round(app / plain, 4),
+        "paired_ratio_median": round(statistics.median(pairs), 4),
+        "app_epoch_cpu_s": round(statistics.median(cpu_times["app"]), 4),
+        "plain_epoch_cpu_s": round(statistics.median(cpu_times["plain"]), 4),
+    }
+    report["cpu_ratio"] = round(report["app_epoch_cpu_s"] / report["plain_epoch_cpu_s"], 4)
+    if use_graphs:
+        graph = statistics.median(times["graph"])
+        report.update(
+            app_graph_epoch_s=round(graph, 4),
+            graph_ratio=round(graph / plain, 4),
+            graph_speedup_vs_plain=round(plain / graph, 2),
+            cuda_graphs_replayed=all(replayed) and bool(replayed),
+        )
+    report.update(
+        torch=torch.__version__, threads=torch.get_num_threads(), python=platform.python_version()
+    )
+    print(json.dumps(report, indent=2))
+    return report
+
+
+if __name__ == "__main__":
+    main()
