@@ -75,8 +75,11 @@ def sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def plain_loop(data: TrainingSet, cfg: TrainConfig, device: torch.device) -> Iterator[None]:
-    """The reference: the simplest correct loop a PyTorch user would write; yields per epoch."""
+def plain_loop(data: TrainingSet, cfg: TrainConfig, device: torch.device) -> Iterator[float]:
+    """The reference: the simplest correct loop a PyTorch user would write.
+
+    Yields each epoch's mean batch loss, read once per epoch (a device sync), as the app does.
+    """
     net = new_net(cfg).to(device).train()
     x, y, _, _ = device_tensors(data, device)
     params = list(net.parameters())
@@ -98,12 +101,11 @@ def plain_loop(data: TrainingSet, cfg: TrainConfig, device: torch.device) -> Ite
             clip_grad_norm_(params, cfg.clip_norm)
             opt.step()
             total += loss.detach()
-        total.item()  # read the epoch's loss once (a device sync), as the app does
-        yield
+        yield total.item() / len(batches)
 
 
-def app_loop(data: TrainingSet, cfg: TrainConfig, replayed: list[bool]) -> Iterator[None]:
-    """The app's ``train``, advanced one epoch per step."""
+def app_loop(data: TrainingSet, cfg: TrainConfig, replayed: list[bool]) -> Iterator[float]:
+    """The app's ``train``, advanced one epoch per step; yields each epoch's training loss."""
     gen = train(new_net(cfg), data, cfg)
     while True:
         try:
@@ -112,11 +114,11 @@ def app_loop(data: TrainingSet, cfg: TrainConfig, replayed: list[bool]) -> Itera
             replayed.append(done.value.cuda_graphs)
             return
         if event.kind == "epoch":
-            yield
+            yield event.train_loss
 
 
 def timed_epochs(
-    loops: dict[str, Iterator[None]], order: list[str]
+    loops: dict[str, Iterator[float]], order: list[str]
 ) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
     """Advance the loops epoch by epoch in turn, timing each epoch from outside the same way.
 
