@@ -21,11 +21,13 @@ from stockapp.models.runner import run_backtest
 from stockapp.models.trainer import TrainConfig
 
 
-def run_one(name: str, epochs: int | None, device: str) -> dict:
+def run_one(name: str, epochs: int | None, device: str, overrides: dict | None = None) -> dict:
     series = load_sample(name)
     cfg = TrainConfig(device=device)
+    changes = dict(overrides or {})
     if epochs is not None:
-        cfg = TrainConfig.from_dict({**cfg.to_dict(), "epochs": epochs})
+        changes["epochs"] = epochs
+    cfg = TrainConfig.from_dict({**cfg.to_dict(), **changes})
     started = time.perf_counter()
     gen = run_backtest(series, FeatureSpec(), cfg, BacktestSettings())
     try:
@@ -71,11 +73,22 @@ def main() -> int:
     ap.add_argument("--samples", default=None, help="comma-separated (default: all)")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--json", default=None)
+    ap.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a TrainConfig default, e.g. --set hidden=32 (to try other defaults)",
+    )
     args = ap.parse_args()
+    overrides = {}
+    for item in args.set:
+        key, _, value = item.partition("=")
+        overrides[key] = json.loads(value) if value[:1] in "0123456789-[{tf" else value
     names = args.samples.split(",") if args.samples else [s.name for s in list_samples()]
     rows = []
     for name in names:
-        rows.append(run_one(name, args.epochs, args.device))
+        rows.append(run_one(name, args.epochs, args.device, overrides))
         print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
     print(markdown(rows))
     if args.json:

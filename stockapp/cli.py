@@ -140,6 +140,7 @@ def _backtest_inputs(args: argparse.Namespace):
         refit_every=args.refit_every,
         refit_mode=args.refit_mode,
         refit_epochs=args.refit_epochs,
+        refit_bars=args.refit_bars,
         rule=rule,
     )
     return FeatureSpec.from_dict(spec), TrainConfig.from_dict(cfg), settings
@@ -273,6 +274,9 @@ def _add_backtest_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--refit-every", type=int, default=0, metavar="K", help="0 = train once")
     p.add_argument("--refit-mode", choices=("expanding", "rolling"), default="expanding")
     p.add_argument("--refit-epochs", type=int, default=1, metavar="N", help="epochs per refit")
+    p.add_argument(
+        "--refit-bars", type=int, default=250, metavar="N", help="recent bars a refit tunes on"
+    )
     p.add_argument("--long-short", action="store_true", help="trade long/short, not long/flat")
     p.add_argument(
         "--threshold",

@@ -3,6 +3,9 @@
 The test span is the last fraction of the bars (or starts at a chosen date). It is cut into
 segments; before each segment the forecaster is (re)fitted on the bars *before* the segment only,
 then forecasts every bar of the segment in one batched pass from inputs that end the bar before.
+The first fit trains from scratch; each refit warm-starts from the previous weights and scaling
+and fine-tunes for ``refit_epochs`` on the windows of the last ``refit_bars`` bars, which keeps
+refitting every 20 bars within a few times the cost of one training.
 Look-ahead is impossible by construction: :func:`walk_forward` hands the forecaster and the
 baselines slices of the data that stop before the bars they forecast.
 
@@ -51,6 +54,7 @@ class BacktestSettings:
     refit_mode: str = "expanding"  # or "rolling": train on the last `rolling_bars` bars only
     rolling_bars: int = 1000
     refit_epochs: int = 1  # epochs of each warm-started refit
+    refit_bars: int = 250  # a warm refit fine-tunes on the windows forecasting these last bars
     rule: TradingRule = field(default_factory=TradingRule)
 
     def __post_init__(self) -> None:
@@ -66,6 +70,8 @@ class BacktestSettings:
             )
         if self.refit_epochs < 1:
             raise BacktestError("Each refit needs at least one epoch.")
+        if self.refit_bars < 60:
+            raise BacktestError("A refit needs at least 60 recent bars to fine-tune on.")
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -163,7 +169,10 @@ def walk_forward(
     fits: list[FitSummary] = []
     for k, seg in enumerate(segments):
         yield BacktestProgress(k + 1, len(segments), prices.index[seg.test_start], k > 0)
-        past = prices.iloc[seg.train_start : seg.train_end]
+        first = seg.train_start
+        if k > 0:  # warm start: fine-tune on the most recent past only, keeping the scaler
+            first = max(first, seg.train_end - settings.refit_bars - spec.window - 1)
+        past = prices.iloc[first : seg.train_end]
         result = yield from forecaster.fit(
             past,
             should_stop,

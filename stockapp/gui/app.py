@@ -47,15 +47,24 @@ def create_main_window(
     ticker: str | None = None,
     quiet: bool = False,
 ) -> MainWindow:
-    """Make the window and start loading the requested data, without entering the event loop.
+    """Make the window with its training and backtest parts and start loading the data.
+
+    The event loop is not entered. The controllers are children of the window
+    (``window.findChild(TrainingController)`` finds them).
 
     At most one of ``sample``/``csv``/``ticker`` is used (in that order); with none, the last
     choice of the previous session is reloaded (the AAPL sample the first time). A ticker is
     downloaded in the background, so the window may show it only after events are processed.
     """
+    from stockapp.gui.backtest import BacktestController
+    from stockapp.gui.training import TrainingController
+
     application()
     window = MainWindow(quiet=quiet)
     window.setStyleSheet(STYLE_SHEET)
+    training = TrainingController(window)
+    training.attach(window)
+    BacktestController(window).attach(window, training)
     panel = window.data_panel
     if sample:
         panel.load_sample(sample)

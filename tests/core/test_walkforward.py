@@ -99,6 +99,8 @@ def test_fits_see_only_bars_before_their_segment(refit_every):
     assert len(fc.fits) == (1 if refit_every == 0 else 4)
     assert [f[1] for f in fc.fits] == [False] + [True] * (len(fc.fits) - 1)
     assert [f[2] for f in fc.fits] == [None] + [2] * (len(fc.fits) - 1)
+    # The first fit sees the whole past; refits fine-tune on the last refit_bars (+ a window).
+    assert [f[3] for f in fc.fits] == [320] + [250 + 10 + 1] * (len(fc.fits) - 1)
     assert sum(isinstance(e, BacktestProgress) for e in events) == len(fc.fits)
     np.testing.assert_allclose(result.forecasts["persistence"], prices["Close"].to_numpy()[319:-1])
     assert set(result.metrics) == {"model", "persistence", "drift", "ar"}
