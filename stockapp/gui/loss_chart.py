@@ -77,6 +77,8 @@ class LossChart(QWidget):
         self._running_x: list[float] = []
         self._running_y: list[float] = []
         self._best_epoch: int | None = None
+        self._max_epochs: int | None = None
+        self._x_span = 0
 
     # ------------------------------------------------------------------ state
     def epoch_count(self) -> int:
@@ -87,14 +89,25 @@ class LossChart(QWidget):
         """The marked best epoch (1-based), or ``None``."""
         return self._best_epoch
 
-    def clear(self) -> None:
-        """Forget the current run (called when a new training starts)."""
+    def clear(self, max_epochs: int | None = None) -> None:
+        """Forget the current run (called when a new training starts).
+
+        With ``max_epochs`` (the run's epoch budget) the x axis stops following the data: it
+        shows whole blocks of epochs (10, 20, 40, ... up to ``max_epochs``) and only grows when
+        a point falls outside. A live update then leaves the axis as it is, which makes
+        redrawing during training much cheaper than re-laying-out the ticks on every point.
+        """
         self._train.clear()
         self._val.clear()
         self._running_x.clear()
         self._running_y.clear()
         self._best_epoch = None
+        self._max_epochs = max_epochs
+        self._x_span = 0
+        self._fit_x(1.0)
         self._redraw()
+        if max_epochs is None:
+            self.plot.enableAutoRange(x=True)
 
     def add_epoch(self, epoch: int, train_loss: float, val_loss: float | None) -> None:
         """Append the losses of ``epoch`` (1-based) and move the best-epoch marker.
@@ -122,6 +135,7 @@ class LossChart(QWidget):
         if self._running_x and x <= self._running_x[-1]:
             self._running_x.clear()
             self._running_y.clear()
+        self._fit_x(x)
         self._running_x.append(x)
         self._running_y.append(running_loss)
         self._running_curve.setData(self._running_x, self._running_y)
@@ -139,7 +153,9 @@ class LossChart(QWidget):
         self._running_x.clear()
         self._running_y.clear()
         self._best_epoch = best_epoch if best_epoch is not None else self._lowest_epoch()
+        self._max_epochs = None
         self._redraw()
+        self.plot.enableAutoRange(x=True)  # after the data is set, so the range fits it now
 
     # --------------------------------------------------------------- drawing
     def _lowest_epoch(self) -> int | None:
@@ -149,7 +165,19 @@ class LossChart(QWidget):
                 return int(np.nanargmin(arr)) + 1
         return None
 
+    def _fit_x(self, x: float) -> None:
+        """Grow the fixed x range (only while a run with an epoch budget is live)."""
+        if self._max_epochs is None or x <= self._x_span:
+            return
+        span = max(self._x_span, 10)
+        while span < x:
+            span *= 2
+        self._x_span = min(span, max(self._max_epochs, math.ceil(x)))
+        self.plot.enableAutoRange(x=False)
+        self.plot.setXRange(0.5, self._x_span + 0.5, padding=0)
+
     def _redraw(self) -> None:
+        self._fit_x(float(len(self._train)))
         epochs = np.arange(1, len(self._train) + 1, dtype=np.float64)
         train = _finite(self._train)
         val = _finite(self._val)

@@ -196,7 +196,7 @@ class TrainingController(QObject):
         self._pending_epochs.clear()
         self._pending_batch = None
         self._last_progress = None
-        self.chart.clear()
+        self.chart.clear(max_epochs=cfg.epochs)
         self.summary.setText(f"Training on {series.name}: {self._span_text(prices)}…")
         self.panel.set_busy(True)
         worker.start()  # before registering: the window only tracks running work

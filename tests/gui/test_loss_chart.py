@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from stockapp.gui.loss_chart import LossChart
 
@@ -57,3 +58,21 @@ def test_running_batch_line_resets_each_epoch(qtbot):
     assert len(_ydata(chart._running_curve)) == 2
     chart.add_epoch(1, 1.2, 1.1)
     assert len(_ydata(chart._running_curve)) == 0
+
+
+def test_live_x_axis_grows_in_blocks_and_history_fits_the_data(qtbot):
+    chart = LossChart()
+    qtbot.addWidget(chart)
+    chart.clear(max_epochs=100)
+    for epoch in (1, 2, 3):
+        chart.add_epoch(epoch, 1.0 / epoch, 1.1 / epoch)
+    assert chart.plot.viewRange()[0] == pytest.approx([0.5, 10.5])
+    chart.add_batch(11, 1, 4, 0.2)  # the running line of epoch 11 needs more room
+    assert chart.plot.viewRange()[0] == pytest.approx([0.5, 20.5])
+    chart.clear(max_epochs=5)
+    chart.add_epoch(1, 1.0, 1.0)
+    assert chart.plot.viewRange()[0] == pytest.approx([0.5, 5.5])
+    chart.show()
+    chart.set_history([1.0, 0.5, 0.4], [1.1, 0.6, 0.5])
+    # autorange is applied when the view repaints: it follows the data again
+    qtbot.waitUntil(lambda: 3 < chart.plot.viewRange()[0][1] < 5, timeout=2000)
