@@ -33,13 +33,18 @@ class LossChart(QWidget):
 
     A thin dotted line can show the running train loss inside the current epoch (fed from batch
     progress events) so that a slow first epoch is not a blank chart.
+
+    While a run is live (:meth:`clear` with an epoch budget) the curves are drawn without point
+    markers and the x axis stays put: every redraw competes with the training thread for the
+    GIL, item by item, so a live chart is kept to a few cheap items. A finished run
+    (:meth:`set_history`) gets its markers.
     """
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.plot = pg.PlotWidget(self)
         self.plot.setBackground("w")
-        self.plot.showGrid(x=True, y=True, alpha=0.25)
+        self.plot.showGrid(x=False, y=True, alpha=0.25)  # y only: each grid costs a redraw
         self.plot.setLabel("bottom", "epoch")
         self.plot.setLabel("left", "loss (log scale)")
         self.plot.setLogMode(x=False, y=True)
@@ -105,6 +110,7 @@ class LossChart(QWidget):
         self._max_epochs = max_epochs
         self._x_span = 0
         self._fit_x(1.0)
+        self._set_markers(max_epochs is None)
         self._redraw()
         if max_epochs is None:
             self.plot.enableAutoRange(x=True)
@@ -154,6 +160,7 @@ class LossChart(QWidget):
         self._running_y.clear()
         self._best_epoch = best_epoch if best_epoch is not None else self._lowest_epoch()
         self._max_epochs = None
+        self._set_markers(True)
         self._redraw()
         self.plot.enableAutoRange(x=True)  # after the data is set, so the range fits it now
 
@@ -164,6 +171,11 @@ class LossChart(QWidget):
             if np.isfinite(arr).any():
                 return int(np.nanargmin(arr)) + 1
         return None
+
+    def _set_markers(self, on: bool) -> None:
+        for curve in (self._train_curve, self._val_curve):
+            if (curve.opts["symbol"] is not None) != on:
+                curve.setSymbol("o" if on else None)
 
     def _fit_x(self, x: float) -> None:
         """Grow the fixed x range (only while a run with an epoch budget is live)."""

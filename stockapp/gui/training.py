@@ -199,10 +199,13 @@ class TrainingController(QObject):
         self.chart.clear(max_epochs=cfg.epochs)
         self.summary.setText(f"Training on {series.name}: {self._span_text(prices)}…")
         self.panel.set_busy(True)
+        self._show_tab()
+        if self.tab.isVisible():
+            # Paint the emptied chart now, before the training thread competes for the GIL.
+            self.tab.repaint()
         worker.start()  # before registering: the window only tracks running work
         if self._window is not None:
             self._window.register_worker(worker, "Training the model…")
-            self._show_tab()
         self.training_started.emit()
         return True
 

@@ -76,3 +76,14 @@ def test_live_x_axis_grows_in_blocks_and_history_fits_the_data(qtbot):
     chart.set_history([1.0, 0.5, 0.4], [1.1, 0.6, 0.5])
     # autorange is applied when the view repaints: it follows the data again
     qtbot.waitUntil(lambda: 3 < chart.plot.viewRange()[0][1] < 5, timeout=2000)
+
+
+def test_live_curves_have_no_markers_and_finished_ones_do(qtbot):
+    chart = LossChart()
+    qtbot.addWidget(chart)
+    chart.clear(max_epochs=10)
+    chart.add_epoch(1, 1.0, 0.9)
+    assert chart._train_curve.opts["symbol"] is None
+    chart.set_history([1.0, 0.5], [0.9, 0.4], best_epoch=2)
+    assert chart._train_curve.opts["symbol"] == "o"
+    assert chart._val_curve.opts["symbol"] == "o"
