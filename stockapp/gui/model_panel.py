@@ -258,6 +258,12 @@ class ModelPanel(QWidget):
         finally:
             self._restoring = False
 
+    def set_adjusted(self, adjusted: bool) -> None:
+        """Model split+dividend adjusted prices or raw ones (the window's data choice)."""
+        if adjusted != self._base_spec.adjusted:
+            self._base_spec = dataclasses.replace(self._base_spec, adjusted=bool(adjusted))
+            self._changed()
+
     def set_columns(self, columns: Iterable[str] | None) -> None:
         """Grey out the features the current series cannot provide (``None``: no series)."""
         self._columns = None if columns is None else list(columns)

@@ -14,7 +14,6 @@ engine chooses it).
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -136,6 +135,9 @@ class TrainingController(QObject):
         for action in (self.open_action, self.save_action):
             window.add_file_action(action)
         window.series_changed.connect(self._series_changed)
+        if hasattr(window, "adjusted_changed"):
+            window.adjusted_changed.connect(self.panel.set_adjusted)
+        self.panel.set_adjusted(bool(getattr(window, "adjusted", True)))
         self._series_changed(window.series)
 
     def _series_changed(self, series: Any) -> None:
@@ -150,9 +152,8 @@ class TrainingController(QObject):
 
     # --------------------------------------------------------------- training
     def spec(self) -> FeatureSpec:
-        """The panel's feature spec, with adjusted prices as the window shows them."""
-        adjusted = bool(getattr(self._window, "adjusted", self.panel.spec().adjusted))
-        return replace(self.panel.spec(), adjusted=adjusted)
+        """The panel's feature spec (adjusted prices or not as the window shows them)."""
+        return self.panel.spec()
 
     def train_prices(self, series: Any = None, spec: FeatureSpec | None = None) -> pd.DataFrame:
         """The training past of ``series`` (default: the window's) for ``spec`` (default:
@@ -346,6 +347,7 @@ class TrainingController(QObject):
         self.forecaster = forecaster
         self.result = forecaster.last_result
         self.panel.set_values(forecaster.spec, forecaster.cfg)
+        self.panel.set_adjusted(bool(getattr(self._window, "adjusted", forecaster.spec.adjusted)))
         if isinstance(self.result, TrainResult):
             self.chart.set_history(
                 self.result.train_losses, self.result.val_losses, self.result.best_epoch or None

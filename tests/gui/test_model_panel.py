@@ -122,3 +122,10 @@ def test_busy_switches_buttons_and_progress_text(qtbot, panel):
         panel.cancel_button.click()
     panel.set_busy(False)
     assert panel.train_button.isEnabled() and not panel.cancel_button.isEnabled()
+
+
+def test_adjusted_choice_is_carried_into_the_spec(panel):
+    panel.set_adjusted(False)
+    assert panel.spec().adjusted is False
+    panel.set_adjusted(True)
+    assert panel.spec().adjusted is True

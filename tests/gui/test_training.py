@@ -200,3 +200,14 @@ def test_a_model_needing_missing_columns_is_refused(
     assert not fresh.open_model_from(folder)
     assert len(errors) == 1 and "Volume" in errors[0]
     assert fresh.forecaster is None
+
+
+def test_the_spec_follows_the_windows_adjusted_choice(controller, window, aapl):
+    assert controller.spec().adjusted == window.adjusted
+    window.adjusted_changed.emit(False)
+    assert controller.spec().adjusted is False
+    raw = controller.train_prices()
+    assert raw["Close"].iloc[0] == pytest.approx(aapl.frame["Close"].iloc[0])
+    window.adjusted_changed.emit(True)
+    adjusted = controller.train_prices()
+    assert adjusted["Close"].iloc[0] == pytest.approx(aapl.frame["Adj Close"].iloc[0])
