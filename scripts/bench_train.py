@@ -142,7 +142,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--epochs", type=int, default=3, help="epochs per run (first dropped)")
     parser.add_argument("--repeats", type=int, default=3, help="interleaved runs of each loop")
     parser.add_argument("--windows", type=int, default=None, help="tile the windows to N")
-    parser.add_argument("--loss-on", choices=["all", "last"], default="all")
+    parser.add_argument("--loss-on", choices=["all", "last"], default=TrainConfig.loss_on)
     parser.add_argument("--no-graphs", action="store_true", help="skip the CUDA-graph app runs")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     args = parser.parse_args(argv)

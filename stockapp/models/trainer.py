@@ -52,7 +52,10 @@ class TrainConfig:
     clip_norm: float = 1.0  # gradient-norm clipping; 0 = off
     seed: int = 0
     device: str = "auto"
-    loss_on: str = "all"  # "all": every step of the window (as darts does); "last": last only
+    # "last": MSE on each window's last step, the forecast that is used; "all": on every step, as
+    # darts does. "last" won on AAPL (80/20, return target, 3 seeds): RMSE 1.003x persistence
+    # against 1.010x; "all" did better for the price target (6.5x against 9.8x, both far worse).
+    loss_on: str = "last"
     val_fraction: float = 0.15
     cuda_graphs: bool = True
 
@@ -343,7 +346,7 @@ def train(
                 result.best_epoch, seen / max(now - t_epoch, 1e-9), now - t0,
                 (now - t0) / epoch * (cfg.epochs - epoch), label,
             )  # fmt: skip
-            if cfg.patience and epoch - result.best_epoch >= cfg.patience:
+            if cfg.patience and epoch - result.best_epoch >= cfg.patience and epoch < cfg.epochs:
                 result.stop_reason = "early_stopped"
                 break
     finally:

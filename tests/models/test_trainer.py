@@ -52,7 +52,8 @@ def test_early_stopping_restores_the_best_epoch(sine):
         f"{result.best_epoch}."
     )
     _, _, x_val, y_val = device_tensors(data, CPU)
-    assert validation_loss(net, x_val, y_val, "all") == pytest.approx(result.best_loss, rel=1e-6)
+    loss_on = tiny_cfg().loss_on
+    assert validation_loss(net, x_val, y_val, loss_on) == pytest.approx(result.best_loss, rel=1e-6)
 
 
 def test_without_validation_windows_the_training_loss_decides(sine):
@@ -63,17 +64,26 @@ def test_without_validation_windows_the_training_loss_decides(sine):
     assert "lowest training loss" in result.message
 
 
-def test_loss_on_last_step_only(sine):
+@pytest.mark.parametrize("loss_on", ["all", "last"])
+def test_validation_loss_uses_the_training_steps(sine, loss_on):
     net = tiny_net()
-    _, result = run(train(net, sine, tiny_cfg(epochs=2, loss_on="last")))
+    _, result = run(train(net, sine, tiny_cfg(epochs=2, loss_on=loss_on)))
     _, _, x_val, y_val = device_tensors(sine, CPU)
-    assert result.val_losses[-1] == pytest.approx(validation_loss(net, x_val, y_val, "last"))
+    assert result.val_losses[-1] == pytest.approx(validation_loss(net, x_val, y_val, loss_on))
+    other = "last" if loss_on == "all" else "all"
+    assert result.val_losses[-1] != pytest.approx(validation_loss(net, x_val, y_val, other))
+
+
+def test_patience_running_out_at_the_last_epoch_is_completion(sine):
+    data = replace(sine, y_val=-sine.y_val)  # validation only gets worse after epoch 1
+    _, result = run(train(tiny_net(), data, tiny_cfg(epochs=4, patience=3)))
+    assert result.best_epoch == 1 and result.stop_reason == "completed"
 
 
 @pytest.mark.parametrize(("part", "bad"), [("y_train", np.inf), ("x_train", np.nan)])
 def test_a_non_finite_loss_stops_with_a_sentence(sine, part, bad):
     values = getattr(sine, part).copy()
-    values[5, 3] = bad
+    values[5, -1] = bad  # the last step: counted by either loss
     data = replace(sine, **{part: values})
     with pytest.raises(TrainingDiverged) as err:
         run(train(tiny_net(), data, tiny_cfg()))
@@ -123,7 +133,8 @@ def test_cancel_from_another_thread_stops_fast_and_keeps_best(no_leaked_threads)
     assert result.best_epoch >= 1
     assert result.message.startswith("Cancelled during epoch ")
     _, _, x_val, y_val = device_tensors(data, CPU)
-    assert validation_loss(net, x_val, y_val, "all") == pytest.approx(result.best_loss, rel=1e-6)
+    loss_on = tiny_cfg().loss_on
+    assert validation_loss(net, x_val, y_val, loss_on) == pytest.approx(result.best_loss, rel=1e-6)
     # "batch" events are paced by wall time, not sent for every batch.
     batch_events = [i for i, e in enumerate(events) if e.kind == "batch"]
     assert batch_events, "an epoch of 256 batches should report progress within it"
