@@ -21,6 +21,21 @@ def stockapp_home(tmp_path_factory, monkeypatch) -> Path:
     return home
 
 
+@pytest.fixture(scope="session", autouse=True)
+def one_torch_thread():
+    """The tests train tiny networks, which gain nothing from threads; on a shared 2-core
+    machine, spinning intra-op threads make them 10-100x slower."""
+    try:
+        import torch
+    except ImportError:  # pragma: no cover - torch is a dependency
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture
 def samples_dir() -> Path:
     return SAMPLES

@@ -283,13 +283,16 @@ def test_closing_during_long_work_cancels_and_waits(make_window, qtbot, no_leake
 
 
 def test_extension_points(window, qtbot):
-    extra = QLabel("loss chart")
-    assert window.add_tab(extra, "Training") == 1
+    tabs = [window.tabs.tabText(i) for i in range(window.tabs.count())]
+    assert tabs == ["Prices", "Training", "Backtest"]
+    extra = QLabel("more")
+    assert window.add_tab(extra, "Extra") == 3
     panel = QLabel("model settings")
-    box = window.add_side_panel(panel, "Model")
-    assert box.title() == "Model" and panel.parent() is box
     side = window.data_panel.parentWidget().layout()
-    assert side.indexOf(box) == side.indexOf(window.data_panel) + 1
+    before = side.count()
+    box = window.add_side_panel(panel, "More")
+    assert box.title() == "More" and panel.parent() is box
+    assert side.count() == before + 1 and side.indexOf(box) == before - 1  # above the stretch
     action = QAction("Save model…", window)
     window.add_file_action(action)
     actions = window.file_menu.actions()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-import torch
 
 from stockapp.core.features import FeatureSpec
 from stockapp.data.csv_loader import load_csv
@@ -16,16 +15,6 @@ from stockapp.models.trainer import TrainConfig, TrainResult
 
 TINY_SPEC = FeatureSpec(window=10, features=("log_return",))
 TINY_CFG = TrainConfig(hidden=4, layers=1, epochs=3, batch_size=32, device="cpu", patience=0)
-
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Tiny models train fastest on one thread; on a busy machine several threads of a
-    4-unit LSTM spend seconds waiting for each other at every op."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def _short(series: PriceSeries, bars: int) -> PriceSeries:
