@@ -1,12 +1,13 @@
 """Save a PNG of the real stockapp window, headless if need be.
 
     python scripts/screenshot.py --out shot.png [--sample AAPL] [--width 1400 --height 850]
-                                 [--stage data|backtest]
+                                 [--stage data|train|backtest]
 
-Each stage is a function that takes the window to a state worth showing; ``data`` loads a bundled
-sample. Later stages (a finished training run, a backtest) go into :data:`STAGES`, each building
-on the one before it. Settings go to a throw-away folder unless ``--keep-settings`` is given, so
-a screenshot neither depends on nor changes the user's remembered choices.
+Each stage is a function that takes the window to a state worth showing: ``data`` loads a bundled
+sample, ``train`` trains the default model for a few epochs and shows its loss chart, and
+``backtest`` shows a finished walk-forward backtest; each stage builds on the one before it.
+Settings go to a throw-away folder unless ``--keep-settings`` is given, so a screenshot neither
+depends on nor changes the user's remembered choices.
 """
 
 from __future__ import annotations
@@ -64,6 +65,25 @@ def stage_data(window, args: argparse.Namespace) -> None:
     settle()
 
 
+def stage_train(window, args: argparse.Namespace) -> None:
+    """A finished training run of the default model (fewer epochs) on the Training tab."""
+    import dataclasses
+
+    from screenshot_backtest import controllers, wait_for  # scripts/ is on sys.path
+
+    training, _ = controllers(window)
+    panel = training.panel
+    cfg = dataclasses.replace(panel.config(), epochs=args.train_epochs, device="cpu", seed=0)
+    panel.set_values(panel.spec(), cfg)
+    if not training.start_training():
+        raise SystemExit(f"could not start training: {window.last_error}")
+    wait_for(training.training_ended, timeout_s=600)
+    if training.forecaster is None:
+        raise SystemExit(f"training did not finish: {window.last_error}")
+    window.tabs.setCurrentIndex(window.tabs.indexOf(training.tab))
+    settle()
+
+
 def stage_backtest(window, args: argparse.Namespace) -> None:
     """A finished backtest with a tiny model on the Backtest tab (see screenshot_backtest.py)."""
     from screenshot_backtest import stage_backtest as run_stage  # scripts/ is on sys.path
@@ -72,7 +92,11 @@ def stage_backtest(window, args: argparse.Namespace) -> None:
 
 
 #: Stage name -> function(window, args); stages run in this order up to the requested one.
-STAGES: dict[str, Callable] = {"data": stage_data, "backtest": stage_backtest}
+STAGES: dict[str, Callable] = {
+    "data": stage_data,
+    "train": stage_train,
+    "backtest": stage_backtest,
+}
 
 
 def save(window, out: Path) -> None:
@@ -88,6 +112,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--width", type=int, default=1400)
     parser.add_argument("--height", type=int, default=850)
     parser.add_argument("--stage", choices=list(STAGES), default="data", help="what to show")
+    parser.add_argument(
+        "--train-epochs", type=int, default=8, help="epochs of the train stage (default 8)"
+    )
     parser.add_argument(
         "--keep-settings",
         action="store_true",

@@ -1,9 +1,9 @@
-"""The ``backtest`` stage of ``scripts/screenshot.py``: a finished backtest with a tiny, fast model.
+"""The ``backtest`` stage of ``scripts/screenshot.py``: a finished walk-forward backtest.
 
 Kept apart from ``screenshot.py`` so each stage has one owner; ``screenshot.py`` lists
-:func:`stage_backtest` in its ``STAGES``. The stage forecasts the last year of the sample with a
-small LSTM (refitted once half-way, so a refit line shows) and opens the Backtest tab. It takes a
-few seconds on a CPU.
+:func:`stage_backtest` in its ``STAGES``. The stage forecasts the last year of the sample with the
+default model, trained for a few epochs and refitted once half-way (so a refit line shows), and
+opens the Backtest tab. It takes a minute or so on a CPU.
 """
 
 from __future__ import annotations
@@ -11,8 +11,6 @@ from __future__ import annotations
 import argparse
 import time
 
-#: A network small enough to train in seconds on any CPU; the picture shows the tool, not skill.
-TINY_MODEL = {"window": 20, "hidden": 8, "layers": 1, "epochs": 3}
 TEST_BARS = 250
 REFIT_EVERY = 125
 
@@ -60,14 +58,9 @@ def stage_backtest(window, args: argparse.Namespace) -> None:
         raise SystemExit("the backtest stage needs a loaded series (run the data stage first)")
     training, backtest = controllers(window)
     panel = training.panel
-    spec = dataclasses.replace(panel.spec(), window=TINY_MODEL["window"])
+    spec = panel.spec()
     cfg = dataclasses.replace(
-        panel.config(),
-        hidden=TINY_MODEL["hidden"],
-        layers=TINY_MODEL["layers"],
-        epochs=TINY_MODEL["epochs"],
-        device="cpu",
-        seed=0,
+        panel.config(), epochs=getattr(args, "train_epochs", 8), device="cpu", seed=0
     )
     panel.set_values(spec, cfg)
     start = window.series.dates[-TEST_BARS]
