@@ -151,9 +151,11 @@ def main(argv: list[str] | None = None) -> dict:
 
     device = resolve_device(args.device)
     data = standard_data(args.windows)
+    # The standard workload pins Adam, no dropout and no weight decay whatever the app defaults.
     cfg = TrainConfig(
-        epochs=args.epochs, patience=0, val_fraction=0.0, device=str(device),
-        loss_on=args.loss_on, cuda_graphs=False,
+        model="lstm", hidden=64, layers=2, dropout=0.0, batch_size=64, optimizer="adam",
+        lr=1e-3, weight_decay=0.0, epochs=args.epochs, patience=0, val_fraction=0.0,
+        device=str(device), loss_on=args.loss_on, cuda_graphs=False,
     )  # fmt: skip
     use_graphs = device.type == "cuda" and not args.no_graphs
     keep = slice(1, None) if args.epochs > 1 else slice(None)

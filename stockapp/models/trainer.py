@@ -39,16 +39,19 @@ EVAL_CHUNK = 2048
 class TrainConfig:
     """How to build and train a network; every field is checked on creation."""
 
+    # The defaults are regularised so that, on every bundled sample, the default model loses to
+    # "tomorrow = today" by less than 1% of RMSE (see README and scripts/defaults_table.py).
+    # Unregularised (dropout 0, Adam, lr 1e-3, patience 5) it lost by 3% on ^GSPC.
     model: str = "lstm"
     hidden: int = 64
     layers: int = 2
-    dropout: float = 0.0
+    dropout: float = 0.2
     epochs: int = 20
     batch_size: int = 64
-    lr: float = 1e-3
-    weight_decay: float = 0.0
-    optimizer: str = "adam"  # "adam" | "adamw"
-    patience: int = 5  # epochs without improvement before stopping; 0 = never stop early
+    lr: float = 5e-4
+    weight_decay: float = 0.01
+    optimizer: str = "adamw"  # "adam" | "adamw"
+    patience: int = 3  # epochs without improvement before stopping; 0 = never stop early
     clip_norm: float = 1.0  # gradient-norm clipping; 0 = off
     seed: int = 0
     device: str = "auto"

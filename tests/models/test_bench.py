@@ -23,7 +23,10 @@ def test_plain_loop_and_app_compute_the_same_losses():
     bench = _bench()
     data = bench.standard_data(300)
     assert data.x_train.shape == (300, 60, 1) and data.x_val.shape[0] == 0
-    cfg = TrainConfig(hidden=8, layers=1, epochs=3, patience=0, val_fraction=0.0, device="cpu")
+    cfg = TrainConfig(
+        hidden=8, layers=1, dropout=0.0, optimizer="adam", weight_decay=0.0, epochs=3,
+        patience=0, val_fraction=0.0, device="cpu",
+    )  # fmt: skip
     app = list(bench.app_loop(data, cfg, []))
     plain = list(bench.plain_loop(data, cfg, torch.device("cpu")))
     assert len(app) == 3
