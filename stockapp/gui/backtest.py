@@ -1,8 +1,9 @@
 """Run a walk-forward backtest from the window, show it, and save, reopen or export it.
 
-:class:`BacktestController` adds a "Backtest" tab (charts above, scores below) and a settings
-side panel to the main window, plus File menu entries. The backtest itself is
-:func:`stockapp.models.runner.run_backtest`, a plain generator run by a
+:class:`BacktestController` adds a "Backtest" tab (charts above, scores below), the
+:class:`~stockapp.gui.backtest_panel.BacktestPanel` side panel and File menu entries to the main
+window. The backtest itself is :func:`stockapp.models.runner.run_backtest`, a plain generator
+run by a
 :class:`~stockapp.gui.workers.GeneratorWorker`; the network and training settings come from the
 training controller's model panel so both tabs describe the same model.
 
@@ -12,275 +13,26 @@ file) ends in one sentence shown by the window, never a traceback.
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QDate, QObject, Qt, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import (
-    QComboBox,
-    QDateEdit,
-    QDoubleSpinBox,
-    QFileDialog,
-    QFormLayout,
-    QHBoxLayout,
-    QLabel,
-    QProgressBar,
-    QPushButton,
-    QSpinBox,
-    QSplitter,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QFileDialog, QSplitter, QWidget
 
 from stockapp.core.backtest import BacktestResult
 from stockapp.core.runs import load_run, save_run
-from stockapp.core.trading import MODES, TradingRule
-from stockapp.core.walkforward import BacktestProgress, BacktestSettings
+from stockapp.core.walkforward import BacktestProgress
 from stockapp.errors import StockappError
+from stockapp.gui.backtest_panel import BacktestPanel
 from stockapp.gui.backtest_view import BacktestView
 from stockapp.gui.export import render_backtest_png
-from stockapp.gui.loss_chart import LossChart
 from stockapp.gui.metrics_table import MetricsTable
-from stockapp.gui.settings import app_settings
 from stockapp.gui.workers import GeneratorWorker
 from stockapp.models.runner import BacktestOutcome, run_backtest
 from stockapp.models.trainer import TrainProgress
 from stockapp.paths import runs_dir
-
-SETTINGS_KEY = "backtest/panel"
-_STEPS = 1000
-_TIPS = {
-    "span": "Which bars are forecast: the last share of the series, or every bar from a date. "
-    "The model is trained only on the bars before them.",
-    "refit": "Refit the model every this many test bars on all data before them "
-    "(0 = train once before the test span).",
-    "mode": "expanding: each refit trains on all earlier bars; rolling: only on the most recent "
-    "bars (the rolling length).",
-    "rolling": "How many of the most recent bars a rolling refit trains on.",
-    "epochs": "Epochs of each refit, continuing from the previous weights.",
-    "rule": "\n".join(f"{k.replace('_', '/')}: {v}" for k, v in MODES.items()),
-    "threshold": "Trade only when the forecast return is larger than this (in percent).",
-    "cost": "Cost of every change of position, in basis points (1 bp = 0.01%).",
-}
-
-
-class BacktestPanel(QWidget):
-    """Backtest settings with Run/Cancel and progress; remembered between launches."""
-
-    run_requested = Signal()
-    cancel_requested = Signal()
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self._restoring = False
-        self._busy = False
-        self._has_data = False
-        self.span_combo = QComboBox()
-        self.span_combo.addItem("last share of bars", "fraction")
-        self.span_combo.addItem("from a date", "date")
-        self.fraction_spin = QDoubleSpinBox()
-        self.fraction_spin.setRange(1.0, 95.0)
-        self.fraction_spin.setDecimals(1)
-        self.fraction_spin.setSuffix(" %")
-        self.start_edit = QDateEdit()
-        self.start_edit.setCalendarPopup(True)
-        self.start_edit.setDisplayFormat("yyyy-MM-dd")
-        self.refit_spin = QSpinBox()
-        self.refit_spin.setRange(0, 1_000_000)
-        self.refit_spin.setSpecialValueText("never (train once)")
-        self.refit_spin.setSuffix(" bars")
-        self.mode_combo = QComboBox()
-        self.mode_combo.addItems(["expanding", "rolling"])
-        self.rolling_spin = QSpinBox()
-        self.rolling_spin.setRange(100, 1_000_000)
-        self.rolling_spin.setSuffix(" bars")
-        self.epochs_spin = QSpinBox()
-        self.epochs_spin.setRange(1, 10_000)
-        self.rule_combo = QComboBox()
-        self.rule_combo.addItem("long / flat", "long_flat")
-        self.rule_combo.addItem("long / short", "long_short")
-        self.threshold_spin = QDoubleSpinBox()
-        self.threshold_spin.setRange(0.0, 20.0)
-        self.threshold_spin.setDecimals(3)
-        self.threshold_spin.setSingleStep(0.05)
-        self.threshold_spin.setSuffix(" %")
-        self.cost_spin = QDoubleSpinBox()
-        self.cost_spin.setRange(0.0, 1000.0)
-        self.cost_spin.setDecimals(1)
-        self.cost_spin.setSuffix(" bps")
-        for widget, tip in (
-            (self.span_combo, "span"),
-            (self.fraction_spin, "span"),
-            (self.start_edit, "span"),
-            (self.refit_spin, "refit"),
-            (self.mode_combo, "mode"),
-            (self.rolling_spin, "rolling"),
-            (self.epochs_spin, "epochs"),
-            (self.rule_combo, "rule"),
-            (self.threshold_spin, "threshold"),
-            (self.cost_spin, "cost"),
-        ):
-            widget.setToolTip(_TIPS[tip])
-        for combo in (self.span_combo, self.mode_combo, self.rule_combo):
-            combo.currentIndexChanged.connect(self._changed)
-        for spin in (
-            self.fraction_spin,
-            self.refit_spin,
-            self.rolling_spin,
-            self.epochs_spin,
-            self.threshold_spin,
-            self.cost_spin,
-        ):
-            spin.valueChanged.connect(self._changed)
-        self.start_edit.dateChanged.connect(self._changed)
-
-        form = QFormLayout()
-        form.addRow("Test span", self.span_combo)
-        form.addRow("Test share", self.fraction_spin)
-        form.addRow("Test from", self.start_edit)
-        form.addRow("Refit every", self.refit_spin)
-        form.addRow("Refit on", self.mode_combo)
-        form.addRow("Rolling length", self.rolling_spin)
-        form.addRow("Refit epochs", self.epochs_spin)
-        form.addRow("Trading rule", self.rule_combo)
-        form.addRow("Threshold", self.threshold_spin)
-        form.addRow("Cost", self.cost_spin)
-
-        self.run_button = QPushButton("Run backtest")
-        self.run_button.setToolTip("Train on the past and forecast every test bar.")
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setToolTip("Stop at the next batch; nothing is kept.")
-        self.run_button.clicked.connect(self.run_requested)
-        self.cancel_button.clicked.connect(self.cancel_requested)
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.run_button)
-        buttons.addWidget(self.cancel_button)
-        self.progress_bar = QProgressBar()
-        self.progress_bar.setRange(0, _STEPS)
-        self.progress_bar.setFormat("idle")
-        self.status_label = QLabel("")
-        self.status_label.setWordWrap(True)
-        self.loss_chart = LossChart()
-        self.loss_chart.setMinimumHeight(140)
-        self.loss_chart.setToolTip("Loss of the fit in progress (each refit starts a new one).")
-
-        layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addLayout(buttons)
-        layout.addWidget(self.progress_bar)
-        layout.addWidget(self.status_label)
-        layout.addWidget(self.loss_chart, 1)
-        self._apply(BacktestSettings())
-        self._restore()
-        self._update_enabled()
-
-    # ------------------------------------------------------------------ values
-    def settings(self) -> BacktestSettings:
-        """The settings shown; raises a one-sentence error for an unusable combination."""
-        by_date = self.span_combo.currentData() == "date"
-        return BacktestSettings(
-            test_fraction=self.fraction_spin.value() / 100.0,
-            test_start=self.start_edit.date().toString("yyyy-MM-dd") if by_date else None,
-            refit_every=self.refit_spin.value(),
-            refit_mode=self.mode_combo.currentText(),
-            rolling_bars=self.rolling_spin.value(),
-            refit_epochs=self.epochs_spin.value(),
-            rule=TradingRule(
-                mode=str(self.rule_combo.currentData()),
-                threshold=self.threshold_spin.value() / 100.0,
-                cost_bps=self.cost_spin.value(),
-            ),
-        )
-
-    def set_settings(self, s: BacktestSettings) -> None:
-        """Show ``s`` and remember it for the next launch."""
-        self._apply(s)
-        self._save()
-
-    def _apply(self, s: BacktestSettings) -> None:
-        self._restoring = True
-        try:
-            self.span_combo.setCurrentIndex(1 if s.test_start else 0)
-            self.fraction_spin.setValue(s.test_fraction * 100.0)
-            start = QDate.fromString(s.test_start or "2015-01-02", "yyyy-MM-dd")
-            self.start_edit.setDate(start if start.isValid() else QDate(2015, 1, 2))
-            self.refit_spin.setValue(s.refit_every)
-            self.mode_combo.setCurrentText(s.refit_mode)
-            self.rolling_spin.setValue(s.rolling_bars)
-            self.epochs_spin.setValue(s.refit_epochs)
-            self.rule_combo.setCurrentIndex(max(self.rule_combo.findData(s.rule.mode), 0))
-            self.threshold_spin.setValue(s.rule.threshold * 100.0)
-            self.cost_spin.setValue(s.rule.cost_bps)
-        finally:
-            self._restoring = False
-        self._update_enabled()
-
-    # ---------------------------------------------------------------- state
-    def set_has_data(self, has_data: bool) -> None:
-        self._has_data = has_data
-        self._update_enabled()
-
-    def set_busy(self, busy: bool) -> None:
-        """Switch between idle (Run enabled) and running (Cancel enabled)."""
-        self._busy = busy
-        if busy:
-            self.progress_bar.setValue(0)
-            self.progress_bar.setFormat("starting…")
-            self.status_label.setText("")
-            self.loss_chart.clear()
-        self._update_enabled()
-
-    def show_progress(self, fraction: float, text: str) -> None:
-        """Move the bar to ``fraction`` (0..1) of the whole backtest, labelled ``text``."""
-        self.progress_bar.setValue(int(round(min(max(fraction, 0.0), 1.0) * _STEPS)))
-        self.progress_bar.setFormat(text)
-
-    def show_status(self, message: str) -> None:
-        """One sentence under the progress bar: what is happening or how it ended."""
-        self.status_label.setText(message)
-
-    def _update_enabled(self) -> None:
-        by_date = self.span_combo.currentData() == "date"
-        self.fraction_spin.setEnabled(not by_date)
-        self.start_edit.setEnabled(by_date)
-        refits = self.refit_spin.value() > 0
-        self.mode_combo.setEnabled(refits)
-        self.rolling_spin.setEnabled(refits and self.mode_combo.currentText() == "rolling")
-        self.epochs_spin.setEnabled(refits)
-        self.run_button.setEnabled(self._has_data and not self._busy)
-        self.run_button.setToolTip(
-            "Train on the past and forecast every test bar."
-            if self._has_data
-            else "Load a price series first."
-        )
-        self.cancel_button.setEnabled(self._busy)
-
-    def _changed(self, *_: object) -> None:
-        self._update_enabled()
-        if not self._restoring:
-            self._save()
-
-    def _save(self) -> None:
-        try:
-            state = self.settings().to_dict()
-        except StockappError:
-            return  # an unusable combination is not worth remembering
-        settings = app_settings()
-        settings.setValue(SETTINGS_KEY, json.dumps(state))
-        settings.sync()
-
-    def _restore(self) -> None:
-        raw = app_settings().value(SETTINGS_KEY, "")
-        if not isinstance(raw, str) or not raw:
-            return
-        try:
-            restored = BacktestSettings.from_dict(json.loads(raw))
-        except (ValueError, TypeError, KeyError, StockappError):
-            return  # unreadable or from another version: keep the defaults
-        self._apply(restored)
 
 
 def _progress_text(seg: BacktestProgress | None, p: TrainProgress | None) -> tuple[float, str]:

@@ -14,10 +14,7 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFormLayout,
     QGroupBox,
-    QHBoxLayout,
     QLabel,
-    QProgressBar,
-    QPushButton,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -25,13 +22,14 @@ from PySide6.QtWidgets import (
 
 from stockapp.core.features import FEATURES, TARGETS, FeatureSpec
 from stockapp.errors import DataError
+from stockapp.gui.run_controls import RunControls
 from stockapp.gui.settings import app_settings
 from stockapp.models.device import available_devices
 from stockapp.models.networks import MODEL_KINDS
 from stockapp.models.trainer import TrainConfig, TrainProgress
 
 SETTINGS_KEY = "model/panel"
-_PROGRESS_STEPS = 1000
+_TRAIN_TIP = "Train on the first part of the series (the past only)."
 
 _TIPS = {
     "model": "The recurrent layer: LSTM and GRU remember over long windows; a plain RNN is the "
@@ -90,7 +88,6 @@ class ModelPanel(QWidget):
         self._base_cfg = TrainConfig()
         self._columns: list[str] | None = None
         self._has_data = False
-        self._busy = False
         self._restoring = False
         self._build()
         self._apply(self._base_spec, self._base_cfg)
@@ -163,31 +160,24 @@ class ModelPanel(QWidget):
         form.addRow("Seed", self.seed_spin)
         form.addRow("Device", self.device_combo)
 
-        self.train_button = QPushButton("Train")
-        self.train_button.setToolTip("Train on the first part of the series (the past only).")
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setToolTip("Stop after the current batch and keep the best weights.")
-        self.train_button.clicked.connect(self.train_requested)
-        self.cancel_button.clicked.connect(self.cancel_requested)
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.train_button)
-        buttons.addWidget(self.cancel_button)
-
-        self.progress_bar = QProgressBar()
-        self.progress_bar.setRange(0, _PROGRESS_STEPS)
-        self.progress_bar.setValue(0)
-        self.progress_bar.setTextVisible(True)
-        self.progress_bar.setFormat("idle")
-        self.status_label = QLabel("")
-        self.status_label.setWordWrap(True)
+        self.controls = RunControls(
+            "Train",
+            _TRAIN_TIP,
+            "Stop after the current batch and keep the best weights.",
+        )
+        self.controls.run_clicked.connect(self.train_requested)
+        self.controls.cancel_clicked.connect(self.cancel_requested)
+        # The names the controllers, tests and scripts use.
+        self.train_button = self.controls.run_button
+        self.cancel_button = self.controls.cancel_button
+        self.progress_bar = self.controls.progress_bar
+        self.status_label = self.controls.status_label
         self.result_label = QLabel("")
         self.result_label.setWordWrap(True)
 
         layout = QVBoxLayout(self)
         layout.addLayout(form)
-        layout.addLayout(buttons)
-        layout.addWidget(self.progress_bar)
-        layout.addWidget(self.status_label)
+        layout.addWidget(self.controls)
         layout.addWidget(self.result_label)
         layout.addStretch(1)
 
@@ -278,24 +268,20 @@ class ModelPanel(QWidget):
     # ---------------------------------------------------------------- progress
     def set_busy(self, busy: bool) -> None:
         """Switch between idle (Train enabled) and training (Cancel enabled)."""
-        self._busy = busy
+        self.controls.set_running(busy)
         if busy:
-            self.progress_bar.setValue(0)
-            self.progress_bar.setFormat("starting…")
-            self.status_label.setText("")
             self.result_label.setText("")
         else:
             self.progress_bar.setFormat("idle" if self.progress_bar.value() == 0 else "done")
-        self._update_buttons()
 
     def show_progress(self, p: TrainProgress) -> None:
         """Move the bar to ``p`` and show epoch, ETA, device and speed."""
         done = p.epoch - 1 + (p.batch / p.batches if p.kind == "batch" and p.batches else 1.0)
-        fraction = min(max(done / max(p.epochs, 1), 0.0), 1.0)
-        self.progress_bar.setValue(int(round(fraction * _PROGRESS_STEPS)))
-        self.progress_bar.setFormat(f"epoch {p.epoch}/{p.epochs} · ETA {_eta(p.eta_s)}")
+        self.controls.set_progress(
+            done / max(p.epochs, 1), f"epoch {p.epoch}/{p.epochs} · ETA {_eta(p.eta_s)}"
+        )
         speed = f"{p.samples_per_s:,.0f} samples/s" if p.samples_per_s else "measuring speed…"
-        self.status_label.setText(f"{p.device} · {speed}")
+        self.controls.set_status(f"{p.device} · {speed}")
 
     def show_result(self, message: str) -> None:
         """Show how the last run ended (a sentence from the trainer or an error)."""
@@ -310,11 +296,7 @@ class ModelPanel(QWidget):
             valid, why = False, str(exc)
         if not self._has_data:
             why = "Load a price series first."
-        self.train_button.setEnabled(self._has_data and valid and not self._busy)
-        self.train_button.setToolTip(
-            why or "Train on the first part of the series (the past only)."
-        )
-        self.cancel_button.setEnabled(self._busy)
+        self.controls.set_ready(self._has_data and valid, why)
 
     def _changed(self, *_: object) -> None:
         if self._restoring:

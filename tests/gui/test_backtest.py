@@ -14,7 +14,8 @@ from stockapp.core.trading import TradingRule
 from stockapp.core.walkforward import BacktestSettings
 from stockapp.data.csv_loader import load_csv
 from stockapp.data.series import PriceSeries, make_series
-from stockapp.gui.backtest import BacktestController, BacktestPanel
+from stockapp.gui.backtest import BacktestController
+from stockapp.gui.backtest_panel import BacktestPanel
 from stockapp.gui.training import TrainingController
 from stockapp.models.runner import BacktestOutcome
 from stockapp.models.trainer import TrainConfig
