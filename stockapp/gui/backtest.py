@@ -3,9 +3,8 @@
 :class:`BacktestController` adds a "Backtest" tab (charts above, scores below), the
 :class:`~stockapp.gui.backtest_panel.BacktestPanel` side panel and File menu entries to the main
 window. The backtest itself is :func:`stockapp.models.runner.run_backtest`, a plain generator
-run by a
-:class:`~stockapp.gui.workers.GeneratorWorker`; the network and training settings come from the
-training controller's model panel so both tabs describe the same model.
+run by a :class:`~stockapp.gui.workers.GeneratorWorker`; the network and training settings come
+from the training controller's model panel so both tabs describe the same model.
 
 Every action that can fail for a person's reason (no data, a broken run folder, an unwritable
 file) ends in one sentence shown by the window, never a traceback.
@@ -28,6 +27,7 @@ from stockapp.errors import StockappError
 from stockapp.gui.backtest_panel import BacktestPanel
 from stockapp.gui.backtest_view import BacktestView
 from stockapp.gui.export import render_backtest_png
+from stockapp.gui.failures import failure_sentence
 from stockapp.gui.metrics_table import MetricsTable
 from stockapp.gui.workers import GeneratorWorker
 from stockapp.models.runner import BacktestOutcome, run_backtest
@@ -264,11 +264,8 @@ class BacktestController(QObject):
                 save_run(folder, self.result, self.manifest, None, self.model_name)
                 self._copy_model(folder)
             render_backtest_png(self.result, self.model_name, folder / "backtest.png")
-        except StockappError as exc:
-            self._error(str(exc))
-            return False
-        except OSError as exc:
-            self._error(f"Could not save the run in {folder}: {exc.strerror or exc}.")
+        except (StockappError, OSError) as exc:
+            self._error(failure_sentence(exc, f"save the run in {folder}"))
             return False
         self._source_folder = folder
         self.panel.show_status(f"Saved the run in {folder}.")
@@ -309,7 +306,7 @@ class BacktestController(QObject):
         try:
             self.result.forecasts_frame().to_csv(Path(path), index=False)
         except OSError as exc:
-            self._error(f"Could not write {path}: {exc.strerror or exc}.")
+            self._error(failure_sentence(exc, f"write {path}"))
             return False
         self.panel.show_status(f"Wrote the forecasts to {path}.")
         return True

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import QFileDialog, QLabel, QTabWidget, QVBoxLayout, QWid
 from stockapp.core.features import FeatureSpec
 from stockapp.core.walkforward import BacktestSettings, first_test_bar
 from stockapp.errors import StockappError
+from stockapp.gui.failures import failure_sentence
 from stockapp.gui.loss_chart import LossChart
 from stockapp.gui.model_panel import ModelPanel
 from stockapp.gui.workers import GeneratorWorker
@@ -318,11 +319,8 @@ class TrainingController(QObject):
             return False
         try:
             self.forecaster.save(Path(path))
-        except StockappError as exc:
-            self._error(str(exc))
-            return False
-        except OSError as exc:
-            self._error(f"Could not save the model in {path}: {exc.strerror or exc}.")
+        except (StockappError, OSError) as exc:
+            self._error(failure_sentence(exc, f"save the model in {path}"))
             return False
         self.panel.show_result(f"Saved the model in {path}.")
         return True
@@ -338,11 +336,8 @@ class TrainingController(QObject):
             series = None if self._window is None else self._window.series
             if series is not None:
                 forecaster.check_compatible(series.frame.columns)
-        except StockappError as exc:
-            self._error(str(exc))
-            return False
-        except OSError as exc:
-            self._error(f"Could not open the model in {path}: {exc.strerror or exc}.")
+        except (StockappError, OSError) as exc:
+            self._error(failure_sentence(exc, f"open the model in {path}"))
             return False
         self.forecaster = forecaster
         self.result = forecaster.last_result
