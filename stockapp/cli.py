@@ -173,10 +173,12 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
     if out.exists() and not out.is_dir():
         raise StockappError(f"--out {out} is a file; give a folder for the run.")
     gen = run_backtest(series, spec, cfg, settings)
+    # Progress goes to a terminal only: a script reading stderr sees just an error, if any.
+    show = not args.quiet and sys.stderr.isatty()
     try:
         while True:
             line = _progress_line(next(gen))
-            if line and not args.quiet:
+            if line and show:
                 print(line, file=sys.stderr, flush=True)
     except StopIteration as stop:
         outcome = stop.value
@@ -295,7 +297,9 @@ def _add_backtest_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", help="auto, cpu, cuda, cuda:1 or mps")
     p.add_argument("--out", required=True, metavar="DIR", help="the run folder to write")
     p.add_argument("--no-png", action="store_true", help="skip backtest.png")
-    p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    p.add_argument(
+        "--quiet", action="store_true", help="no progress lines (shown on a terminal only)"
+    )
 
 
 def _one_line(text: str) -> str:

@@ -82,6 +82,10 @@ def test_refits_are_recorded(tmp_path):
         (["--sample", "AAPL", "--device", "cuda"], "CUDA"),
         (["--sample", "AAPL", "--window", "5000"], "Only"),
         (["--csv", "missing.csv"], "missing.csv"),
+        (
+            ["--sample", "SPY", "--window", "10", "--hidden", "4", "--layers", "1", "--lr", "1e30"],
+            "The training loss became NaN",
+        ),
     ],
 )
 def test_bad_input_exits_2_with_one_line(tmp_path, capsys, argv, message):
