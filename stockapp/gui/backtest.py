@@ -111,11 +111,20 @@ class BacktestController(QObject):
         for action in (self.open_action, self.save_action, self.csv_action, self.png_action):
             window.add_file_action(action)
         window.series_changed.connect(self._series_changed)
+        training_controller.model_trained.connect(self._hint_backtest)
         self._series_changed(window.series)
         self._share_split()
 
     def _series_changed(self, series: Any) -> None:
         self.panel.set_has_data(series is not None)
+
+    def _hint_backtest(self, _model: object) -> None:
+        """After a training, point at the next step without taking the Model page away."""
+        if self._window is not None and not self.is_running():
+            self._window.show_message(
+                "Model ready. Run backtest (Backtest page) tests these settings walk-forward "
+                "on the held-out bars."
+            )
 
     def _share_split(self, *_: object) -> None:
         """Training from the Training tab keeps out the same share of bars as the backtest."""
@@ -176,6 +185,7 @@ class BacktestController(QObject):
         self._show(None)
         self.panel.set_busy(True)
         self.panel.show_status(f"Backtesting {series.name}…")
+        self._window.show_side_panel(self.panel)
         worker.start()
         self._window.register_worker(worker, f"Backtesting {series.name}…")
         self.backtest_started.emit()

@@ -1,4 +1,8 @@
-"""The main window: side panels on the left, tabs of charts on the right, a status bar below.
+"""The main window: side pages on the left, tabs of charts on the right, a status bar below.
+
+The side column is a tab widget of settings pages ("Data" first, then one per feature: "Model",
+"Backtest"), each scrolling on its own, so every panel's Run button is reachable without
+scrolling past the panels above it.
 
 It owns the current :class:`PriceSeries` and announces it through :attr:`MainWindow.series_changed`.
 Other features plug in through :meth:`MainWindow.add_tab`, :meth:`MainWindow.add_side_panel`,
@@ -13,7 +17,6 @@ import logging
 from PySide6.QtCore import QByteArray, Qt, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
-    QGroupBox,
     QLabel,
     QMainWindow,
     QMessageBox,
@@ -73,21 +76,14 @@ class MainWindow(QMainWindow):
         self.add_tab(self.chart, "Prices")
 
         self.data_panel = DataPanel()
-        self._side = QWidget()
-        self._side_layout = QVBoxLayout(self._side)
-        self._side_layout.setContentsMargins(8, 8, 8, 8)
-        self._side_layout.setSpacing(10)
-        self._side_layout.addWidget(self.data_panel)
-        self._side_layout.addStretch(1)
-        side_scroll = QScrollArea()
-        side_scroll.setWidgetResizable(True)
-        side_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        side_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        side_scroll.setWidget(self._side)
-        side_scroll.setMinimumWidth(260)
+        self.side_tabs = QTabWidget()
+        self.side_tabs.setDocumentMode(True)
+        self.side_tabs.setMinimumWidth(260)
+        self._wanted_side_page = ""
+        self.side_tabs.addTab(self._side_page(self.data_panel), "Data")
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.addWidget(side_scroll)
+        self.splitter.addWidget(self.side_tabs)
         self.splitter.addWidget(self.tabs)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setChildrenCollapsible(False)
@@ -132,15 +128,24 @@ class MainWindow(QMainWindow):
         """Add a page to the central tabs (after "Prices"); returns its index."""
         return self.tabs.addTab(widget, title)
 
-    def add_side_panel(self, widget: QWidget, title: str) -> QGroupBox:
-        """Add a titled panel to the left column, below the data panel and earlier panels."""
-        box = QGroupBox(title)
-        box.setObjectName("sidePanel")
-        layout = QVBoxLayout(box)
-        layout.setContentsMargins(8, 8, 8, 8)
-        layout.addWidget(widget)
-        self._side_layout.insertWidget(self._side_layout.count() - 1, box)
-        return box
+    def add_side_panel(self, widget: QWidget, title: str) -> int:
+        """Add ``widget`` as a side page titled ``title`` (after "Data" and earlier pages).
+
+        The page scrolls vertically on its own when the window is too short for it. Returns the
+        page's index.
+        """
+        index = self.side_tabs.addTab(self._side_page(widget), title)
+        if title == self._wanted_side_page:
+            self.side_tabs.setCurrentIndex(index)  # the page open when the window last closed
+        return index
+
+    def show_side_panel(self, widget: QWidget) -> bool:
+        """Bring the side page holding ``widget`` to the front; False if none holds it."""
+        for index in range(self.side_tabs.count()):
+            if self.side_tabs.widget(index).isAncestorOf(widget):
+                self.side_tabs.setCurrentIndex(index)
+                return True
+        return False
 
     def add_file_action(self, action: QAction) -> None:
         """Put an action in the File menu, above the separator before Quit."""
@@ -192,6 +197,21 @@ class MainWindow(QMainWindow):
         self._restyle(self.message_label)
 
     # ------------------------------------------------------------------ building
+
+    @staticmethod
+    def _side_page(widget: QWidget) -> QScrollArea:
+        """``widget`` at the top of a page that scrolls vertically, never sideways."""
+        inner = QWidget()
+        layout = QVBoxLayout(inner)
+        layout.setContentsMargins(8, 8, 8, 8)
+        layout.addWidget(widget)
+        layout.addStretch(1)
+        page = QScrollArea()
+        page.setWidgetResizable(True)
+        page.setFrameShape(QScrollArea.Shape.NoFrame)
+        page.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        page.setWidget(inner)
+        return page
 
     def _build_menus(self) -> None:
         self.file_menu = self.menuBar().addMenu("&File")
@@ -272,6 +292,7 @@ class MainWindow(QMainWindow):
         splitter = settings.value("window/splitter")
         if isinstance(splitter, QByteArray) and not splitter.isEmpty():
             self.splitter.restoreState(splitter)
+        self._wanted_side_page = read_str(settings, "window/side_page", "")
         style = read_str(settings, "chart/style", "line")
         self.chart.set_style(style if style in self.style_actions else "line")
 
@@ -335,6 +356,7 @@ class MainWindow(QMainWindow):
         settings.setValue("window/geometry", self.saveGeometry())
         settings.setValue("window/state", self.saveState())
         settings.setValue("window/splitter", self.splitter.saveState())
+        settings.setValue("window/side_page", self.side_tabs.tabText(self.side_tabs.currentIndex()))
         settings.sync()
         self.data_panel.cancel()
         workers = list(self._workers)

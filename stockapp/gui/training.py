@@ -201,6 +201,7 @@ class TrainingController(QObject):
         self.chart.clear(max_epochs=cfg.epochs)
         self.summary.setText(f"Training on {series.name}: {self._span_text(prices)}…")
         self.panel.set_busy(True)
+        self._window.show_side_panel(self.panel)  # Cancel and the progress stay in sight
         self._show_tab()
         if self.tab.isVisible():
             # Paint the emptied chart now, before the training thread competes for the GIL.

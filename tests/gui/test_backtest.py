@@ -80,8 +80,12 @@ def test_train_then_backtest_shows_one_forecast_per_test_bar(qtbot, window, trai
         assert training.start_training()
     assert training.wait(5000)
     assert training.forecaster is not None
+    pages = window.side_tabs
+    assert pages.currentWidget().isAncestorOf(training.panel)  # training kept the Model page
+    assert "Run backtest" in window.message_label.text()  # and points at the next step
 
     outcome = _run(qtbot, backtest)
+    assert pages.currentWidget().isAncestorOf(backtest.panel)
     assert isinstance(outcome, BacktestOutcome)
     assert backtest.outcome is outcome
     n_test = BARS - int(BARS * (1 - 0.2))

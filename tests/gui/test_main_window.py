@@ -221,6 +221,7 @@ def test_choices_and_layout_are_remembered(make_window, qtbot, blocking_download
     with qtbot.waitSignal(first.series_changed, timeout=5000):
         first.data_panel.load_ticker("SPY", date(2010, 1, 4), date(2012, 1, 4))
     first.data_panel.load_sample("INTC")
+    first.side_tabs.setCurrentIndex(2)
     first.close()
 
     second = make_window()
@@ -230,6 +231,7 @@ def test_choices_and_layout_are_remembered(make_window, qtbot, blocking_download
     assert second.data_panel.recent_tickers() == ["SPY"]
     assert second.data_panel.start_edit.date().toPython() == date(2010, 1, 4)
     assert (second.width(), second.height()) == (760, 540)
+    assert second.side_tabs.tabText(second.side_tabs.currentIndex()) == "Backtest"
 
 
 def test_last_ticker_is_downloaded_again_on_start(make_window, qtbot, blocking_download):
@@ -282,17 +284,44 @@ def test_closing_during_long_work_cancels_and_waits(make_window, qtbot, no_leake
     assert window.busy_bar.isHidden()
 
 
+def test_every_side_page_shows_its_run_button_without_scrolling(window, qtbot):
+    """At the default 1400x850 the Train and Run backtest buttons need no scrolling."""
+    from stockapp.gui.backtest import BacktestController
+    from stockapp.gui.training import TrainingController
+
+    training = window.findChild(TrainingController)
+    backtest = window.findChild(BacktestController)
+    window.resize(1400, 850)
+    window.show()
+    qtbot.waitExposed(window)
+    pages = window.side_tabs
+    for title, button in (
+        ("Data", window.data_panel.load_button),
+        ("Model", training.panel.train_button),
+        ("Backtest", backtest.panel.run_button),
+    ):
+        pages.setCurrentIndex([pages.tabText(i) for i in range(pages.count())].index(title))
+        viewport = pages.currentWidget().viewport()
+        assert viewport.isAncestorOf(button)
+        corner = button.mapTo(viewport, button.rect().bottomRight())
+        assert viewport.rect().contains(corner), f"{title}: {button.text()} is below the fold"
+        assert pages.currentWidget().verticalScrollBar().value() == 0
+
+
 def test_extension_points(window, qtbot):
     tabs = [window.tabs.tabText(i) for i in range(window.tabs.count())]
     assert tabs == ["Prices", "Training", "Backtest"]
     extra = QLabel("more")
     assert window.add_tab(extra, "Extra") == 3
     panel = QLabel("model settings")
-    side = window.data_panel.parentWidget().layout()
-    before = side.count()
-    box = window.add_side_panel(panel, "More")
-    assert box.title() == "More" and panel.parent() is box
-    assert side.count() == before + 1 and side.indexOf(box) == before - 1  # above the stretch
+    pages = window.side_tabs
+    index = window.add_side_panel(panel, "More")
+    titles = [pages.tabText(i) for i in range(pages.count())]
+    assert titles == ["Data", "Model", "Backtest", "More"] and index == 3
+    assert pages.widget(index).isAncestorOf(panel)
+    assert pages.currentIndex() == 0  # adding a page does not take the user away from theirs
+    assert window.show_side_panel(panel) and pages.currentIndex() == index
+    assert not window.show_side_panel(QLabel("elsewhere"))
     action = QAction("Save model…", window)
     window.add_file_action(action)
     actions = window.file_menu.actions()
