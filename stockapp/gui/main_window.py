@@ -200,12 +200,19 @@ class MainWindow(QMainWindow):
 
     @staticmethod
     def _side_page(widget: QWidget) -> QScrollArea:
-        """``widget`` at the top of a page that scrolls vertically, never sideways."""
+        """``widget`` at the top of a page that scrolls vertically, never sideways.
+
+        A panel with something that likes to grow (a chart) gets the page's spare height; any
+        other keeps its natural height, with the spare space below it.
+        """
         inner = QWidget()
         layout = QVBoxLayout(inner)
         layout.setContentsMargins(8, 8, 8, 8)
-        layout.addWidget(widget)
-        layout.addStretch(1)
+        own = widget.layout()
+        grows = own is not None and bool(own.expandingDirections() & Qt.Orientation.Vertical)
+        layout.addWidget(widget, 1 if grows else 0)
+        if not grows:
+            layout.addStretch(1)
         page = QScrollArea()
         page.setWidgetResizable(True)
         page.setFrameShape(QScrollArea.Shape.NoFrame)
