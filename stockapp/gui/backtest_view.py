@@ -61,6 +61,10 @@ TOGGLES = {
 HIDDEN_BY_DEFAULT = {"residual_persistence"}
 
 _AXIS_FONT_PT = 9
+_LABEL_COLOUR = "#222222"
+#: A hidden series keeps its legend entry, drawn faded, so a click can bring it back.
+_HIDDEN_LABEL_COLOUR = "#a0a0a0"
+_HIDDEN_ALPHA = 70
 
 
 def short_labels(model_name: str) -> dict[str, str]:
@@ -83,6 +87,25 @@ def _fmt_price(v: float) -> str:
 
 def _fmt_signed(v: float) -> str:
     return "n/a" if not math.isfinite(v) else ("+" if v >= 0 else "−") + _fmt_price(abs(v))
+
+
+class ToggleSample(pg.ItemSample):
+    """A legend sample that stays a line sample when its series is hidden, only faded.
+
+    pyqtgraph's own sample swaps in a crossed-out eye icon for a hidden item, which reads as an
+    error in a chart legend; a faded line reads as "switched off" and clicks back on the same.
+    """
+
+    def paint(self, p: pg.QtGui.QPainter, *args: object) -> None:
+        if self.item.isVisible():
+            super().paint(p, *args)
+            return
+        pen = pg.mkPen(self.item.opts["pen"])
+        colour = pen.color()
+        colour.setAlpha(_HIDDEN_ALPHA)
+        pen.setColor(colour)
+        p.setPen(pen)
+        p.drawLine(0, 11, 20, 11)
 
 
 class BacktestView(QWidget):
@@ -168,10 +191,11 @@ class BacktestView(QWidget):
         legend = pg.LegendItem(
             offset=None,
             labelTextSize=f"{_AXIS_FONT_PT}pt",
-            labelTextColor="#222222",
+            labelTextColor=_LABEL_COLOUR,
             colCount=6,
             verSpacing=-6,
             horSpacing=18,
+            sampleType=ToggleSample,
         )
         legend.layout.setContentsMargins(70, 0, 0, 0)  # start above the plot area, not the axis
         # Ignored: a long legend on a narrow window is cut at the right instead of widening the
@@ -212,6 +236,7 @@ class BacktestView(QWidget):
             curve.setClipToView(False)
             curve.setDownsampling(ds=1, auto=False)
         self._curves[key] = curve
+        self._style_legend_entry(key)
         return curve
 
     # ------------------------------------------------------------------ public API
@@ -317,6 +342,24 @@ class BacktestView(QWidget):
                 if sample.item is curve:
                     label.setText(name)
 
+    def _legend_entry(self, key: str) -> tuple[pg.ItemSample, pg.LabelItem] | None:
+        curve = self._curves[key]
+        for plot in (self.price_plot, self.residual_plot, self.equity_plot):
+            for sample, label in plot.legend.items:
+                if sample.item is curve:
+                    return sample, label
+        return None
+
+    def _style_legend_entry(self, key: str) -> None:
+        """Grey a hidden series' legend label (its sample fades by itself)."""
+        entry = self._legend_entry(key)
+        if entry is None:
+            return
+        sample, label = entry
+        hidden = not self._curves[key].isVisible()
+        label.setText(label.text, color=_HIDDEN_LABEL_COLOUR if hidden else _LABEL_COLOUR)
+        sample.update()
+
     def _set_refits(self, result: BacktestResult) -> None:
         """Refit dates as vertical segments spanning the price range: one item, not one each."""
         refits = [d for d in result.refit_dates if result.dates[0] < d <= result.dates[-1]]
@@ -332,6 +375,7 @@ class BacktestView(QWidget):
 
     def _visibility_changed(self, key: str) -> None:
         visible = self._curves[key].isVisible()
+        self._style_legend_entry(key)
         box = self._checks.get(key)
         if box is not None and box.isChecked() != visible:
             box.blockSignals(True)

@@ -84,6 +84,30 @@ def test_persistence_residuals_start_hidden(view, result):
     assert not view.is_series_visible("residual_persistence")
 
 
+def _sample_rows(sample) -> set[int]:
+    """The pixel rows a legend sample paints on a transparent 20x20 image."""
+    from PySide6.QtGui import QImage, QPainter
+
+    image = QImage(20, 20, QImage.Format.Format_ARGB32)
+    image.fill(0)
+    painter = QPainter(image)
+    sample.paint(painter)
+    painter.end()
+    return {y for y in range(20) for x in range(20) if image.pixelColor(x, y).alpha() > 0}
+
+
+def test_a_hidden_series_is_a_faded_line_in_its_legend(view, result):
+    view.set_result(result, "LSTM")
+    entries = {label.text: (sample, label) for sample, label in view.residual_plot.legend.items}
+    sample, label = entries["Persistence"]
+    hidden_rows = _sample_rows(sample)
+    assert hidden_rows and max(hidden_rows) - min(hidden_rows) <= 3  # a line, not an icon
+    assert label.opts["color"] != entries["LSTM"][1].opts["color"]  # greyed
+    view.set_series_visible("residual_persistence", True)
+    assert label.opts["color"] == entries["LSTM"][1].opts["color"]
+    assert _sample_rows(sample) == hidden_rows  # the same line, now at full strength
+
+
 def test_readout_gives_date_realised_and_errors(view, result):
     view.set_result(result, "GRU")
     text = view.readout_text(5)
