@@ -186,6 +186,7 @@ class BacktestController(QObject):
         self.panel.set_busy(True)
         self.panel.show_status(f"Backtesting {series.name}…")
         self._window.show_side_panel(self.panel)
+        self._window.show_message("")  # the "Model ready" hint has been followed
         worker.start()
         self._window.register_worker(worker, f"Backtesting {series.name}…")
         self.backtest_started.emit()

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QDateEdit,
     QDoubleSpinBox,
     QFormLayout,
+    QSizePolicy,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -126,7 +127,7 @@ class BacktestPanel(QWidget):
         form.addRow("Cost", self.cost_spin)
 
         self.controls = RunControls(
-            "Run backtest", _RUN_TIP, "Stop at the next batch; nothing is kept."
+            "Run backtest", _RUN_TIP, "Stop at the next batch; nothing is kept.", status_lines=3
         )
         self.controls.run_clicked.connect(self.run_requested)
         self.controls.cancel_clicked.connect(self.cancel_requested)
@@ -137,6 +138,8 @@ class BacktestPanel(QWidget):
         self.status_label = self.controls.status_label
         self.loss_chart = LossChart()
         self.loss_chart.setMinimumHeight(140)
+        # Its spare height only: a chart full of points must not squeeze the status sentence.
+        self.loss_chart.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Ignored)
         self.loss_chart.setToolTip("Loss of the fit in progress (each refit starts a new one).")
 
         layout = QVBoxLayout(self)

@@ -7,7 +7,7 @@ why it may not start, is the owning panel's business.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
 #: Resolution of the progress bar: fractions are shown to a thousandth.
@@ -25,6 +25,10 @@ class RunControls(QWidget):
         The run button's tooltip while a run may start.
     cancel_tip
         The cancel button's tooltip: what cancelling keeps.
+    status_lines
+        Lines of height kept for the status sentence, so that a long one is not squeezed by a
+        growing neighbour (a word-wrapped label's height is not always asked for) and the
+        panel does not jump as the sentence changes.
 
     Signals
     -------
@@ -36,7 +40,12 @@ class RunControls(QWidget):
     cancel_clicked = Signal()
 
     def __init__(
-        self, run_text: str, run_tip: str, cancel_tip: str, parent: QWidget | None = None
+        self,
+        run_text: str,
+        run_tip: str,
+        cancel_tip: str,
+        status_lines: int = 1,
+        parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self._run_tip = run_tip
@@ -55,6 +64,9 @@ class RunControls(QWidget):
         self.progress_bar.setFormat("idle")
         self.status_label = QLabel("")
         self.status_label.setWordWrap(True)
+        self.status_label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        metrics = self.status_label.fontMetrics()
+        self.status_label.setMinimumHeight(status_lines * metrics.lineSpacing() + 2)
 
         buttons = QHBoxLayout()
         buttons.addWidget(self.run_button)
