@@ -195,14 +195,17 @@ class BacktestController(QObject):
     def _on_progress(self, p: object) -> None:
         if isinstance(p, BacktestProgress):
             self._segment, self._fit = p, None
-            self.panel.loss_chart.clear()
+            if not p.refit:  # the chart keeps the first, full fit; refits are short fine-tunes
+                self.panel.loss_chart.clear()
             what = "Refitting" if p.refit else "Training"
             self.panel.show_status(
                 f"{what} for the bars from {p.first_date:%Y-%m-%d} (fit {p.index} of {p.count})…"
             )
         elif isinstance(p, TrainProgress):
             self._fit = p
-            if p.kind == "epoch":
+            if self._segment is not None and self._segment.refit:
+                pass
+            elif p.kind == "epoch":
                 self.panel.loss_chart.add_epoch(p.epoch, p.train_loss, p.val_loss)
             else:
                 self.panel.loss_chart.add_batch(p.epoch, p.batch, p.batches, p.train_loss)

@@ -140,7 +140,7 @@ class BacktestPanel(QWidget):
         self.loss_chart.setMinimumHeight(140)
         # Its spare height only: a chart full of points must not squeeze the status sentence.
         self.loss_chart.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Ignored)
-        self.loss_chart.setToolTip("Loss of the fit in progress (each refit starts a new one).")
+        self.loss_chart.setToolTip("Loss of the first fit (refits only fine-tune it).")
 
         layout = QVBoxLayout(self)
         layout.addLayout(form)
