@@ -16,6 +16,20 @@ RUNNING_PEN = pg.mkPen("#1f77b4", width=1, style=Qt.PenStyle.DotLine)
 BEST_PEN = pg.mkPen("#2ca02c", width=1, style=Qt.PenStyle.DashLine)
 
 
+class EpochAxis(pg.AxisItem):
+    """An x axis that labels whole epochs only (no "2.5")."""
+
+    def tickValues(self, minVal, maxVal, size):  # noqa: N802 (pyqtgraph's name)
+        levels = []
+        for spacing, values in super().tickValues(minVal, maxVal, size):
+            if spacing >= 1:
+                levels.append((spacing, [v for v in values if float(v).is_integer()]))
+        if not levels:  # zoomed in below one epoch: label the epochs in view
+            first, last = math.ceil(minVal), math.floor(maxVal)
+            levels.append((1.0, [float(v) for v in range(first, last + 1)]))
+        return levels
+
+
 def _finite(values: Sequence[float | None]) -> np.ndarray:
     """Losses as float64; ``None``, non-finite and non-positive values become NaN gaps."""
     arr = np.array([np.nan if v is None else float(v) for v in values], dtype=np.float64)
@@ -42,7 +56,7 @@ class LossChart(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.plot = pg.PlotWidget(self)
+        self.plot = pg.PlotWidget(self, axisItems={"bottom": EpochAxis("bottom")})
         self.plot.setBackground("w")
         self.plot.showGrid(x=False, y=True, alpha=0.25)  # y only: each grid costs a redraw
         self.plot.setLabel("bottom", "epoch")

@@ -266,6 +266,13 @@ class TrainingController(QObject):
             return
         self.chart.set_history(result.train_losses, result.val_losses, result.best_epoch or None)
         self.panel.show_result(result.message)
+        epochs = len(result.train_losses)
+        if result.stop_reason == "early_stopped":
+            self.panel.controls.set_progress(1.0, f"stopped early after epoch {epochs}")
+        elif result.stop_reason == "completed":
+            self.panel.controls.set_progress(1.0, "done")
+        else:
+            self.panel.controls.set_progress(0.0, f"cancelled after {epochs} epoch(s)")
         if result.best_epoch == 0:
             # Cancelled before one epoch finished: nothing worth keeping.
             self.summary.setText(result.message)
