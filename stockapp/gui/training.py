@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QAction
@@ -29,11 +30,9 @@ from stockapp.gui.failures import failure_sentence
 from stockapp.gui.loss_chart import LossChart
 from stockapp.gui.model_panel import ModelPanel
 from stockapp.gui.workers import GeneratorWorker
-from stockapp.models.device import resolve_device
 from stockapp.models.forecaster import RecurrentForecaster
-from stockapp.models.networks import MODEL_KINDS, RecurrentNet
-from stockapp.models.steps import make_optimizer
-from stockapp.models.trainer import TrainConfig, TrainProgress, TrainResult
+from stockapp.models.networks import MODEL_KINDS
+from stockapp.models.trainer import TrainConfig, TrainProgress, TrainResult, warm_up
 from stockapp.paths import data_dir
 
 #: Least time between two updates of the progress bar and new epoch points (ms).
@@ -42,23 +41,6 @@ UI_REFRESH_MS = 200
 #: runs pyqtgraph's Python paint code, which must win the GIL back from the training thread
 #: item by item, so the chart is redrawn rarely and the cheap C++ progress bar often.
 RUNNING_LINE_S = 1.0
-
-
-_warmed_up = False
-
-
-def warm_up_torch() -> None:
-    """Pay torch's one-off lazy imports now, on the GUI thread, once per process.
-
-    The first optimizer torch builds imports ``torch._dynamo`` (and sympy) on the spot, about
-    two seconds of module loading. In the training thread that import holds the GIL in long
-    stretches and freezes the window for up to ~0.2 s at a time; done once at start-up, before
-    the window shows, it costs nothing later.
-    """
-    global _warmed_up
-    if not _warmed_up:
-        make_optimizer(RecurrentNet("lstm", 1, 1, 1, 0.0), "adam", 1e-3, 0.0, resolve_device("cpu"))
-        _warmed_up = True
 
 
 def training_prices(series: Any, spec: FeatureSpec, test_fraction: float = 0.2) -> pd.DataFrame:
@@ -94,7 +76,7 @@ class TrainingController(QObject):
 
     def __init__(self, parent: QObject | None = None, test_fraction: float = 0.2) -> None:
         super().__init__(parent)
-        warm_up_torch()
+        warm_up()  # torch's lazy imports now, not in the training thread
         self.test_fraction = test_fraction
         self.forecaster: RecurrentForecaster | None = None
         self.result: TrainResult | None = None
@@ -316,7 +298,29 @@ class TrainingController(QObject):
                 f"{len(result.train_losses)} epoch(s), {per_epoch:.2f} s per epoch; best "
                 f"{monitored} loss {result.best_loss:.4g} at epoch {result.best_epoch}.",
                 result.message,
+                self._next_bar_text(job["forecaster"]),
             ]
+        ).strip()
+
+    def _next_bar_text(self, forecaster: RecurrentForecaster) -> str:
+        """The model's forecast for the bar after the last one loaded ("" if it cannot make one).
+
+        Made from the latest window, with the model as trained (on the past before the test span).
+        """
+        series = None if self._window is None else self._window.series
+        if series is None:
+            return ""
+        try:
+            prices = series.prices(forecaster.spec.adjusted)
+            last = len(prices) - 1
+            forecast = float(forecaster.predict_next(prices, np.array([last]))[0])
+        except StockappError:
+            return ""
+        close = float(prices["Close"].iloc[-1])
+        return (
+            f"Forecast for the bar after {prices.index[-1]:%Y-%m-%d}: {forecast:,.2f} "
+            f"({forecast / close - 1:+.2%} on the last close {close:,.2f}); judge it by the "
+            "backtest, not by this number."
         )
 
     # ---------------------------------------------------------- save and open
@@ -358,7 +362,9 @@ class TrainingController(QObject):
         else:
             self.chart.clear()
         self.save_action.setEnabled(True)
-        self.summary.setText(f"Opened the model saved in {path}.")
+        self.summary.setText(
+            f"Opened the model saved in {path}.\n{self._next_bar_text(forecaster)}".strip()
+        )
         self.panel.show_result(f"Opened the model saved in {path}.")
         self.model_trained.emit(forecaster)
         return True

@@ -24,7 +24,7 @@ from torch import nn
 from stockapp.core.dataset import TrainingSet
 from stockapp.errors import ModelError, TrainingDiverged
 from stockapp.models.device import describe_device, resolve_device
-from stockapp.models.networks import MODEL_KINDS
+from stockapp.models.networks import MODEL_KINDS, RecurrentNet
 from stockapp.models.steps import EagerStep, GraphedStep, Shuffler, loss_function, make_optimizer
 
 log = logging.getLogger(__name__)
@@ -365,3 +365,19 @@ def train(
         + "."
     )
     return result
+
+
+_warmed_up = False
+
+
+def warm_up() -> None:
+    """Pay torch's one-off lazy imports now, once per process.
+
+    The first optimizer torch builds imports ``torch._dynamo`` (and sympy) on the spot, about two
+    seconds of module loading. In a background training thread that import holds the GIL in long
+    stretches and freezes a GUI for up to ~0.2 s at a time; a GUI calls this at start-up instead.
+    """
+    global _warmed_up
+    if not _warmed_up:
+        make_optimizer(RecurrentNet("lstm", 1, 1, 1, 0.0), "adam", 1e-3, 0.0, torch.device("cpu"))
+        _warmed_up = True

@@ -74,6 +74,7 @@ def test_train_finishes_with_one_point_per_epoch(qtbot, controller):
     assert controller.panel.train_button.isEnabled()
     assert not controller.panel.cancel_button.isEnabled()
     assert "Completed 3 epochs" in controller.panel.result_label.text()
+    assert "Forecast for the bar after" in controller.summary.text()
     bar = controller.panel.progress_bar
     assert bar.value() == bar.maximum() and bar.format() == "done"
     assert "CPU" in controller.summary.text()
