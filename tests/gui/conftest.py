@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from stockapp.data.csv_loader import load_csv
-from stockapp.data.series import PriceSeries
+from stockapp.data.series import PriceSeries, make_series
 
 SAMPLES = Path(__file__).resolve().parents[2] / "resources" / "samples"
 
@@ -45,3 +45,25 @@ def close_only_series(tmp_path) -> PriceSeries:
     lines = ["Date,Close"] + [f"{day},{100 + i}.5" for i, day in enumerate(dates)]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return load_csv(path)
+
+
+#: Bars of the short AAPL series the training and backtest tests use (320 to train, 80 to test).
+SHORT_BARS = 400
+
+
+@pytest.fixture
+def aapl(aapl_csv) -> PriceSeries:
+    """The first 400 bars of the AAPL sample: tiny models train on it in a second."""
+    full = load_csv(aapl_csv)
+    return make_series(full.frame.iloc[:SHORT_BARS], full.name, full.source, full.report)
+
+
+@pytest.fixture
+def window(qtbot, aapl):
+    """A quiet main window (no modal dialogs) holding the short AAPL series."""
+    from stockapp.gui.main_window import MainWindow
+
+    win = MainWindow(quiet=True)
+    qtbot.addWidget(win)
+    win.set_series(aapl)
+    return win

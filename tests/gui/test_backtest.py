@@ -12,8 +12,6 @@ from PySide6.QtCore import QDate
 from stockapp.core.features import FeatureSpec
 from stockapp.core.trading import TradingRule
 from stockapp.core.walkforward import BacktestSettings
-from stockapp.data.csv_loader import load_csv
-from stockapp.data.series import PriceSeries, make_series
 from stockapp.gui.backtest import BacktestController
 from stockapp.gui.backtest_panel import BacktestPanel
 from stockapp.gui.training import TrainingController
@@ -22,7 +20,8 @@ from stockapp.models.trainer import TrainConfig
 
 TINY_SPEC = FeatureSpec(window=10, features=("log_return",))
 TINY_CFG = TrainConfig(hidden=4, layers=1, epochs=2, batch_size=32, device="cpu", patience=0)
-BARS = 400  # 320 to train on, 80 test bars at the default 20% share
+from tests.gui.conftest import SHORT_BARS as BARS  # noqa: E402  (320 to train, 80 to test)
+
 REQUIRED_CSV = [
     "date",
     "realised",
@@ -32,22 +31,6 @@ REQUIRED_CSV = [
     "strategy_equity",
     "buyhold_equity",
 ]
-
-
-@pytest.fixture
-def aapl(aapl_csv) -> PriceSeries:
-    full = load_csv(aapl_csv)
-    return make_series(full.frame.iloc[:BARS], full.name, full.source, full.report)
-
-
-@pytest.fixture
-def window(qtbot, aapl):
-    from stockapp.gui.main_window import MainWindow
-
-    win = MainWindow(quiet=True)
-    qtbot.addWidget(win)
-    win.set_series(aapl)
-    return win
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ import dataclasses
 import pytest
 
 from stockapp.core.features import FeatureSpec
-from stockapp.data.csv_loader import load_csv
 from stockapp.data.series import PriceSeries, make_series
 from stockapp.gui.training import TrainingController, training_prices
 from stockapp.models.forecaster import RecurrentForecaster
@@ -20,21 +19,6 @@ TINY_CFG = TrainConfig(hidden=4, layers=1, epochs=3, batch_size=32, device="cpu"
 def _short(series: PriceSeries, bars: int) -> PriceSeries:
     frame = series.frame.iloc[:bars]
     return make_series(frame, series.name, series.source, series.report)
-
-
-@pytest.fixture
-def aapl(aapl_csv) -> PriceSeries:
-    return _short(load_csv(aapl_csv), 400)
-
-
-@pytest.fixture
-def window(qtbot, aapl):
-    from stockapp.gui.main_window import MainWindow
-
-    win = MainWindow(quiet=True)
-    qtbot.addWidget(win)
-    win.set_series(aapl)
-    return win
 
 
 @pytest.fixture
