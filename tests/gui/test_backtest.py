@@ -17,10 +17,10 @@ from stockapp.gui.backtest_panel import BacktestPanel
 from stockapp.gui.training import TrainingController
 from stockapp.models.runner import BacktestOutcome
 from stockapp.models.trainer import TrainConfig
+from tests.gui.conftest import SHORT_BARS as BARS  # 320 bars to train on, 80 to test
 
 TINY_SPEC = FeatureSpec(window=10, features=("log_return",))
 TINY_CFG = TrainConfig(hidden=4, layers=1, epochs=2, batch_size=32, device="cpu", patience=0)
-from tests.gui.conftest import SHORT_BARS as BARS  # noqa: E402  (320 to train, 80 to test)
 
 REQUIRED_CSV = [
     "date",
