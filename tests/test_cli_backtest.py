@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 
-import pandas as pd
 import pytest
 
 from stockapp.cli import main
+from tests.contracts import check_run_files
 
 TINY = ["--window", "10", "--hidden", "4", "--layers", "1", "--epochs", "2", "--seed", "1"]
 
@@ -20,25 +20,10 @@ def test_backtest_writes_the_run_folder(tmp_path, capsys):
     assert code == 0
     printed = capsys.readouterr().out
     assert "Persistence (tomorrow = today)" in printed and "Diebold-Mariano" in printed
-    table = pd.read_csv(out / "forecasts.csv")
-    for col in (
-        "date",
-        "realised",
-        "forecast",
-        "naive",
-        "position",
-        "strategy_equity",
-        "buyhold_equity",
-    ):
-        assert col in table.columns
+    table, metrics = check_run_files(out)
     assert len(table) == round(2553 * 0.2)
     # `naive` is the previous close and `forecast` was made the bar before.
     assert (table["naive"].iloc[1:].to_numpy() == table["realised"].iloc[:-1].to_numpy()).all()
-    metrics = json.loads((out / "metrics.json").read_text())
-    for key in ("rmse", "mae", "mape", "directional_accuracy", "naive_rmse", "skill", "dm_pvalue"):
-        assert key in metrics
-    for side in ("strategy", "buy_and_hold"):
-        assert {"total_return", "sharpe", "max_drawdown"} <= set(metrics[side])
     assert len(metrics["train"]["epoch_seconds"]) == 2
     assert metrics["train"]["device"].startswith("CPU")
     manifest = json.loads((out / "manifest.json").read_text())

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
-import pandas as pd
 import pytest
 
 from stockapp.core.runs import load_run, save_run
 from stockapp.core.trading import TradingRule
 from stockapp.core.walkforward import BacktestSettings
 from stockapp.errors import BacktestError
+from tests.contracts import check_run_files
 from tests.core.test_walkforward import _prices, _run
 
 
@@ -32,23 +30,8 @@ def test_save_then_open_gives_the_same_numbers(tmp_path, result):
         model_name="LSTM",
     )
     assert saved == [folder / "model"]
-    table = pd.read_csv(folder / "forecasts.csv")
-    for col in (
-        "date",
-        "realised",
-        "forecast",
-        "naive",
-        "position",
-        "strategy_equity",
-        "buyhold_equity",
-    ):
-        assert col in table.columns
+    table, metrics = check_run_files(folder)
     assert len(table) == result.n
-    metrics = json.loads((folder / "metrics.json").read_text())
-    for key in ("rmse", "mae", "mape", "directional_accuracy", "naive_rmse", "skill", "dm_pvalue"):
-        assert key in metrics
-    for side in ("strategy", "buy_and_hold"):
-        assert {"total_return", "sharpe", "max_drawdown"} <= set(metrics[side])
     assert metrics["train"]["epoch_seconds"] == [0.01]
 
     again, manifest = load_run(folder)

@@ -17,20 +17,11 @@ from stockapp.gui.backtest_panel import BacktestPanel
 from stockapp.gui.training import TrainingController
 from stockapp.models.runner import BacktestOutcome
 from stockapp.models.trainer import TrainConfig
+from tests.contracts import FORECAST_COLUMNS
 from tests.gui.conftest import SHORT_BARS as BARS  # 320 bars to train on, 80 to test
 
 TINY_SPEC = FeatureSpec(window=10, features=("log_return",))
 TINY_CFG = TrainConfig(hidden=4, layers=1, epochs=2, batch_size=32, device="cpu", patience=0)
-
-REQUIRED_CSV = [
-    "date",
-    "realised",
-    "forecast",
-    "naive",
-    "position",
-    "strategy_equity",
-    "buyhold_equity",
-]
 
 
 @pytest.fixture
@@ -146,7 +137,7 @@ def test_export_csv_has_the_required_columns(qtbot, backtest, tmp_path):
     path = tmp_path / "forecasts.csv"
     assert backtest.export_csv_to(path)
     table = pd.read_csv(path)
-    assert set(REQUIRED_CSV) <= set(table.columns)
+    assert set(FORECAST_COLUMNS) <= set(table.columns)
     assert len(table) == outcome.result.n
     np.testing.assert_allclose(table["forecast"], outcome.result.forecasts["model"])
     png = tmp_path / "chart.png"
