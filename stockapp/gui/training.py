@@ -372,20 +372,18 @@ class TrainingController(QObject):
     def _dialog_parent(self) -> QWidget | None:
         return self._window if isinstance(self._window, QWidget) else None
 
-    def _save_dialog(self) -> None:
+    def _pick_model_folder(self, title: str) -> str:
+        """A folder chosen in a dialog that starts in the models folder ("" if cancelled)."""
         start = data_dir() / "models"
         start.mkdir(parents=True, exist_ok=True)
-        folder = QFileDialog.getExistingDirectory(
-            self._dialog_parent(), "Choose or create a folder for the model", str(start)
-        )
+        return QFileDialog.getExistingDirectory(self._dialog_parent(), title, str(start))
+
+    def _save_dialog(self) -> None:
+        folder = self._pick_model_folder("Choose or create a folder for the model")
         if folder:
             self.save_model_to(folder)
 
     def _open_dialog(self) -> None:
-        start = data_dir() / "models"
-        start.mkdir(parents=True, exist_ok=True)
-        folder = QFileDialog.getExistingDirectory(
-            self._dialog_parent(), "Open a saved model folder", str(start)
-        )
+        folder = self._pick_model_folder("Open a saved model folder")
         if folder:
             self.open_model_from(folder)
