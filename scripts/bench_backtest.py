@@ -16,19 +16,12 @@ import time
 import numpy as np
 
 from stockapp.core.features import FeatureSpec
+from stockapp.core.progress import drain
 from stockapp.core.walkforward import BacktestSettings
 from stockapp.data import load_sample
 from stockapp.models.forecaster import RecurrentForecaster
 from stockapp.models.runner import run_backtest
 from stockapp.models.trainer import TrainConfig
-
-
-def drain(gen):
-    try:
-        while True:
-            next(gen)
-    except StopIteration as stop:
-        return stop.value
 
 
 def main() -> int:

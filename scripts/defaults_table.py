@@ -15,6 +15,7 @@ import sys
 import time
 
 from stockapp.core.features import FeatureSpec
+from stockapp.core.progress import drain
 from stockapp.core.walkforward import BacktestSettings
 from stockapp.data import list_samples, load_sample
 from stockapp.models.runner import run_backtest
@@ -29,12 +30,7 @@ def run_one(name: str, epochs: int | None, device: str, overrides: dict | None =
         changes["epochs"] = epochs
     cfg = TrainConfig.from_dict({**cfg.to_dict(), **changes})
     started = time.perf_counter()
-    gen = run_backtest(series, FeatureSpec(), cfg, BacktestSettings())
-    try:
-        while True:
-            next(gen)
-    except StopIteration as stop:
-        outcome = stop.value
+    outcome = drain(run_backtest(series, FeatureSpec(), cfg, BacktestSettings()))
     m = outcome.result.metrics
     naive = m["persistence"].rmse
     return {

@@ -165,6 +165,7 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
     import os
     from pathlib import Path
 
+    from stockapp.core.progress import drain
     from stockapp.models.runner import run_backtest
 
     spec, cfg, settings = _backtest_inputs(args)
@@ -172,16 +173,15 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise StockappError(f"--out {out} is a file; give a folder for the run.")
-    gen = run_backtest(series, spec, cfg, settings)
     # Progress goes to a terminal only: a script reading stderr sees just an error, if any.
     show = not args.quiet and sys.stderr.isatty()
-    try:
-        while True:
-            line = _progress_line(next(gen))
-            if line and show:
-                print(line, file=sys.stderr, flush=True)
-    except StopIteration as stop:
-        outcome = stop.value
+
+    def report(event) -> None:
+        line = _progress_line(event)
+        if line and show:
+            print(line, file=sys.stderr, flush=True)
+
+    outcome = drain(run_backtest(series, spec, cfg, settings), report)
     outcome.save(out)
     if not args.no_png:
         if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from stockapp.core.features import FeatureSpec
+from stockapp.core.progress import drain
 from stockapp.core.walkforward import (
     BacktestProgress,
     BacktestSettings,
@@ -56,13 +57,9 @@ def _prices(n=400, seed=0) -> pd.DataFrame:
 def _run(prices, settings, spec=None):
     spec = spec or FeatureSpec(window=10)
     fc = MeanReversion()
-    gen = walk_forward(prices, spec, fc, settings)
-    events = []
-    try:
-        while True:
-            events.append(next(gen))
-    except StopIteration as stop:
-        return stop.value, fc, events
+    events: list = []
+    result = drain(walk_forward(prices, spec, fc, settings), events.append)
+    return result, fc, events
 
 
 def test_segments_cover_the_test_span_once():

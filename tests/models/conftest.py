@@ -9,6 +9,7 @@ import torch
 
 from stockapp.core.dataset import TrainingSet
 from stockapp.core.features import step_targets, windows
+from stockapp.core.progress import drain
 from stockapp.core.scaling import Scaler
 from stockapp.models.networks import RecurrentNet
 from stockapp.models.trainer import TrainConfig
@@ -39,12 +40,9 @@ def tiny_cfg(**kw) -> TrainConfig:
 
 def run(gen):
     """Drive a training generator to the end; return (events, result)."""
-    events = []
-    while True:
-        try:
-            events.append(next(gen))
-        except StopIteration as stop:
-            return events, stop.value
+    events: list = []
+    result = drain(gen, events.append)
+    return events, result
 
 
 @pytest.fixture

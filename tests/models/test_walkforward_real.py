@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from stockapp.core.features import FeatureSpec
+from stockapp.core.progress import drain
 from stockapp.core.walkforward import BacktestSettings, walk_forward
 from stockapp.models.forecaster import RecurrentForecaster
 from stockapp.models.trainer import TrainConfig
@@ -23,12 +24,9 @@ def _prices(n: int = 260) -> pd.DataFrame:
 
 
 def _frame(prices: pd.DataFrame, settings: BacktestSettings) -> pd.DataFrame:
-    gen = walk_forward(prices, SPEC, RecurrentForecaster(SPEC, CFG), settings)
-    try:
-        while True:
-            next(gen)
-    except StopIteration as stop:
-        return stop.value.forecasts_frame()
+    return drain(
+        walk_forward(prices, SPEC, RecurrentForecaster(SPEC, CFG), settings)
+    ).forecasts_frame()
 
 
 @pytest.mark.parametrize("refit_every", [0, 15])
