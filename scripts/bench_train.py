@@ -42,15 +42,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from stockapp.core.dataset import TrainingSet, training_set  # noqa: E402
 from stockapp.core.features import FeatureSpec  # noqa: E402
+from stockapp.data.samples import samples_dir  # noqa: E402
 from stockapp.models.device import describe_device, resolve_device  # noqa: E402
 from stockapp.models.networks import RecurrentNet  # noqa: E402
 from stockapp.models.trainer import TrainConfig, device_tensors, train  # noqa: E402
-from stockapp.paths import resources_dir  # noqa: E402
 
 
 def standard_data(windows: int | None) -> TrainingSet:
     """The AAPL 80% training windows, tiled to ``windows`` if given."""
-    csv = resources_dir() / "samples" / "AAPL.csv"
+    csv = samples_dir() / "AAPL.csv"
     prices = pd.read_csv(csv, parse_dates=["Date"], index_col="Date")
     prices = prices[["Open", "High", "Low", "Close", "Volume"]]
     train_rows = prices.iloc[: int(len(prices) * 0.8)]

@@ -1,19 +1,20 @@
 """The real price histories bundled with stockapp, so it works without a network or a file.
 
-They live in ``resources/samples`` (see its ``SOURCES.md`` for where each came from and under
-which licence); the file stem is the sample's name (``AAPL``, ``^GSPC``).
+They live in the package, in ``stockapp/resources/samples`` (see its ``SOURCES.md`` for where
+each came from and under which licence), so a wheel install carries them; the file stem is the
+sample's name (``AAPL``, ``^GSPC``).
 """
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 from stockapp.data.csv_loader import load_csv
 from stockapp.data.series import PriceSeries
 from stockapp.errors import DataError
-from stockapp.paths import resources_dir
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,14 @@ class SampleInfo:
 
 
 def samples_dir() -> Path:
-    return resources_dir() / "samples"
+    """The installed package's sample folder, found through :mod:`importlib.resources`."""
+    folder = resources.files("stockapp") / "resources" / "samples"
+    if not isinstance(folder, Path):  # a zipped install: the CSV reader needs real files
+        raise DataError(
+            "stockapp is installed as a zip archive, so its bundled samples cannot be read;"
+            " install it as a normal (unzipped) package."
+        )
+    return folder
 
 
 def _descriptions(folder: Path) -> dict[str, str]:
@@ -46,6 +54,11 @@ def _descriptions(folder: Path) -> dict[str, str]:
 def list_samples() -> list[SampleInfo]:
     """The bundled samples, sorted by name."""
     folder = samples_dir()
+    if not folder.is_dir():
+        raise DataError(
+            f"The bundled samples are missing from this install ({folder});"
+            " reinstall stockapp from a wheel or the source checkout."
+        )
     descriptions = _descriptions(folder)
     paths = sorted(folder.glob("*.csv"), key=lambda p: p.stem.lstrip("^").upper())
     return [SampleInfo(p.stem, p, descriptions.get(p.name, "")) for p in paths]

@@ -4,7 +4,8 @@ yfinance accepts ``session=`` on every public call and sends all its HTTP throug
 fake lets the tests run yfinance's real request building, JSON parsing and error handling with
 no network. It answers only what a price download asks for: the cookie (``fc.yahoo.com``), the
 crumb (``/v1/test/getcrumb``) and the v8 chart (``/v8/finance/chart/{SYMBOL}``), built from
-``resources/samples/{SYMBOL}.csv`` for the requested ``period1``/``period2``/``interval``.
+``stockapp/resources/samples/{SYMBOL}.csv`` for the requested ``period1``/``period2``/
+``interval``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import pandas as pd
 from curl_cffi import requests as curl_requests
 from curl_cffi.requests.exceptions import DNSError
 
-SAMPLES = Path(__file__).resolve().parents[2] / "resources" / "samples"
+SAMPLES = Path(__file__).resolve().parents[2] / "stockapp" / "resources" / "samples"
 TZ = "America/New_York"
 
 NOT_FOUND = {

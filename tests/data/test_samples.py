@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
+from stockapp.data import samples
 from stockapp.data.samples import list_samples, load_sample
 from stockapp.errors import DataError
 
@@ -50,3 +53,19 @@ def test_unknown_sample_lists_the_available_ones():
     assert str(err.value) == (
         "There is no sample named 'TSLA'; the samples are: AAPL, GOOG, ^GSPC, INTC, MSFT, SPY."
     )
+
+
+def test_missing_sample_folder_is_one_sentence_not_an_empty_list(monkeypatch, tmp_path):
+    monkeypatch.setattr(samples, "samples_dir", lambda: tmp_path / "gone")
+    with pytest.raises(DataError) as err:
+        list_samples()
+    assert str(err.value) == (
+        f"The bundled samples are missing from this install ({tmp_path / 'gone'});"
+        " reinstall stockapp from a wheel or the source checkout."
+    )
+
+
+def test_samples_are_found_inside_the_installed_package():
+    import stockapp
+
+    assert samples.samples_dir() == Path(stockapp.__file__).parent / "resources" / "samples"

@@ -9,7 +9,7 @@ import pytest
 from stockapp.data.csv_loader import load_csv
 from stockapp.data.series import PriceSeries, make_series
 
-SAMPLES = Path(__file__).resolve().parents[2] / "resources" / "samples"
+SAMPLES = Path(__file__).resolve().parents[2] / "stockapp" / "resources" / "samples"
 
 
 def pytest_collection_modifyitems(items):

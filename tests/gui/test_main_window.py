@@ -17,7 +17,7 @@ from stockapp.gui import data_panel as data_panel_module
 from stockapp.gui.app import create_main_window
 from stockapp.gui.workers import GeneratorWorker
 
-SAMPLES = Path(__file__).resolve().parents[2] / "resources" / "samples"
+SAMPLES = Path(__file__).resolve().parents[2] / "stockapp" / "resources" / "samples"
 
 
 @pytest.fixture(autouse=True)
