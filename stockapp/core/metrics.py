@@ -4,8 +4,11 @@ A forecaster is only interesting if it beats the naive "tomorrow = today" (persi
 forecast, and only believable if the difference survives a test. This module measures:
 
 * the usual errors (RMSE, MAE, MAPE) of the forecast closes;
-* directional accuracy on the bars where both the forecast and the market moved, with an exact
-  binomial test against a coin flip;
+* directional accuracy on the bars where both the forecast and the market moved, with the
+  Pesaran-Timmermann (1992) test of directional predictability, which compares the hit rate
+  with what forecasts independent of the market would score given how often each side moved
+  (in a rising market "always up" scores above 50% without any skill). The exact binomial test
+  against a coin flip is kept as ``direction_pvalue`` for what it is: hit rate vs 50%;
 * skill against persistence (``1 - MSE / MSE_persistence``) and the Diebold-Mariano test of equal
   squared error, with the Harvey-Leybourne-Newbold small-sample correction.
 
@@ -31,7 +34,11 @@ class ForecastMetrics:
     """Accuracy of one forecaster over the test bars.
 
     ``directional_accuracy`` is a fraction (0..1) and NaN when the forecaster makes no
-    directional calls (persistence never does); ``mape`` is in percent. ``skill`` and the
+    directional calls (persistence never does); ``mape`` is in percent. On the same
+    ``direction_n`` bars, ``up_share`` is the share that rose (what "always up" would score),
+    ``forecast_up_share`` the share the forecaster called up, and ``pt_stat``/``pt_pvalue`` the
+    Pesaran-Timmermann test (one-sided, NaN when undefined, see :func:`pesaran_timmermann`);
+    ``direction_pvalue`` is the binomial test of the hit rate against 50%. ``skill`` and the
     Diebold-Mariano fields compare against the persistence forecast; for persistence itself
     ``skill`` is 0 and ``dm_stat``/``dm_pvalue`` are NaN. A positive ``dm_stat`` means larger
     errors than persistence.
@@ -47,6 +54,10 @@ class ForecastMetrics:
     dm_stat: float
     dm_pvalue: float
     n: int
+    up_share: float = math.nan
+    forecast_up_share: float = math.nan
+    pt_stat: float = math.nan
+    pt_pvalue: float = math.nan
 
     def to_dict(self) -> dict:
         """Plain Python numbers, NaN as ``None``, so the result is valid JSON."""
@@ -62,15 +73,18 @@ class ForecastMetrics:
 
     @classmethod
     def from_dict(cls, d: dict) -> ForecastMetrics:
-        """Inverse of :meth:`to_dict` (``None`` back to NaN)."""
+        """Inverse of :meth:`to_dict` (``None`` back to NaN; keys added later may be absent)."""
         kw = {}
         for f in fields(cls):
-            v = d[f.name]
+            v = d.get(f.name) if f.name in _ADDED_KEYS else d[f.name]
             if f.name in ("n", "direction_n"):
                 kw[f.name] = int(v)
             else:
                 kw[f.name] = math.nan if v is None else float(v)
         return cls(**kw)
+
+
+_ADDED_KEYS = ("up_share", "forecast_up_share", "pt_stat", "pt_pvalue")
 
 
 def _as_1d(name: str, a: np.ndarray) -> np.ndarray:
@@ -120,6 +134,65 @@ def diebold_mariano(e_model: np.ndarray, e_bench: np.ndarray, h: int = 1) -> tup
     return dm, p
 
 
+def pesaran_timmermann(forecast_up: np.ndarray, realised_up: np.ndarray) -> tuple[float, float]:
+    """Pesaran-Timmermann (1992) test that forecast directions predict realised ones.
+
+    With ``P`` the hit rate, ``Px``/``Py`` the shares of forecast and realised up moves, the hit
+    rate of a forecaster independent of the market is ``P* = Py Px + (1 - Py)(1 - Px)``, and
+    ``PT = (P - P*) / sqrt(V(P) - V(P*))`` with ``V(P) = P*(1 - P*)/n`` and
+    ``V(P*) = (2Py - 1)^2 Px(1 - Px)/n + (2Px - 1)^2 Py(1 - Py)/n + 4 Py Px (1 - Py)(1 - Px)/n^2``
+    is asymptotically standard normal under independence. (``PT^2`` equals Pearson's chi-square
+    of independence of the 2x2 table times ``n / (n - 1)``.)
+
+    Returns
+    -------
+    (stat, pvalue)
+        ``pvalue`` is one-sided, ``P(Z >= stat)``: small when the calls beat chance. ``(nan,
+        nan)`` when the test is undefined: the forecaster called the same direction on every
+        bar (then ``P = P*`` exactly: its hits are just the market's share of that move), the
+        market moved one way on every bar, or there are fewer than two bars. Deciding "undefined"
+        rather than ``p = 1`` keeps "no test possible" apart from "tested and found nothing".
+    """
+    x = np.asarray(forecast_up, dtype=bool).reshape(-1)
+    y = np.asarray(realised_up, dtype=bool).reshape(-1)
+    if x.shape != y.shape:
+        raise DataError(
+            f"There are {x.size} forecast directions but {y.size} realised ones; "
+            "compare them over the same bars."
+        )
+    n = x.size
+    if n < 2:
+        return math.nan, math.nan
+    px, py = float(x.mean()), float(y.mean())
+    if px in (0.0, 1.0) or py in (0.0, 1.0):
+        return math.nan, math.nan
+    hit = float(np.mean(x == y))
+    p_star = py * px + (1.0 - py) * (1.0 - px)
+    var_p = p_star * (1.0 - p_star) / n
+    var_p_star = (
+        (2.0 * py - 1.0) ** 2 * px * (1.0 - px) / n
+        + (2.0 * px - 1.0) ** 2 * py * (1.0 - py) / n
+        + 4.0 * py * px * (1.0 - py) * (1.0 - px) / n**2
+    )
+    var = var_p - var_p_star
+    if not var > 0.0:
+        return math.nan, math.nan
+    stat = (hit - p_star) / math.sqrt(var)
+    return stat, float(stats.norm.sf(stat))
+
+
+def _scaled(*arrays: np.ndarray) -> tuple[float, list[np.ndarray]]:
+    """``(s, [a / s, ...])`` with ``s`` the largest absolute value (1 if all are zero).
+
+    Squares of errors of prices near 1e300 overflow float64; squared-error ratios and the
+    Diebold-Mariano statistic do not depend on the unit, so they are computed on scaled errors.
+    """
+    s = max(float(np.max(np.abs(a), initial=0.0)) for a in arrays)
+    if not (s > 0.0 and math.isfinite(s)):
+        s = 1.0
+    return s, [a / s for a in arrays]
+
+
 def forecast_metrics(
     realised: np.ndarray, forecast: np.ndarray, previous: np.ndarray, naive: np.ndarray
 ) -> ForecastMetrics:
@@ -159,8 +232,16 @@ def forecast_metrics(
             f"{first}); check the prices and the model's output."
         )
 
-    err = forecast - realised
-    mse = float(np.mean(err**2))
+    with np.errstate(over="ignore"):  # prices near 1e300: a difference can overflow to inf
+        err = forecast - realised
+        bench_err = naive - realised
+    if not (np.all(np.isfinite(err)) and np.all(np.isfinite(bench_err))):
+        raise DataError(
+            "The forecast errors are too large to represent (a price near 1e308?); "
+            "check the prices for a bad value."
+        )
+    scale, (err_s, bench_s) = _scaled(err, bench_err)
+    mse_s = float(np.mean(err_s**2))  # MSE / scale**2
     with np.errstate(divide="ignore", invalid="ignore"):
         mape = float(np.mean(np.abs(err) / np.abs(realised)) * 100.0)
 
@@ -168,23 +249,27 @@ def forecast_metrics(
     real_move = np.sign(realised - previous)
     called = (fc_move != 0) & (real_move != 0)
     direction_n = int(called.sum())
+    up_share = fc_up_share = pt = pt_p = math.nan
     if direction_n:
         hits = int((fc_move[called] == real_move[called]).sum())
         accuracy = hits / direction_n
         dir_p = float(stats.binomtest(hits, direction_n, 0.5).pvalue)
+        fc_up, real_up = fc_move[called] > 0, real_move[called] > 0
+        up_share, fc_up_share = float(real_up.mean()), float(fc_up.mean())
+        pt, pt_p = pesaran_timmermann(fc_up, real_up)
     else:
         accuracy = dir_p = math.nan
 
     if np.array_equal(forecast, naive):
         skill, dm, dm_p = 0.0, math.nan, math.nan
     else:
-        mse_naive = float(np.mean((naive - realised) ** 2))
-        skill = 1.0 - mse / mse_naive if mse_naive > 0.0 else math.nan
-        dm, dm_p = diebold_mariano(err, naive - realised)
+        mse_naive_s = float(np.mean(bench_s**2))
+        skill = 1.0 - mse_s / mse_naive_s if mse_naive_s > 0.0 else math.nan
+        dm, dm_p = diebold_mariano(err_s, bench_s)
 
     return ForecastMetrics(
-        rmse=math.sqrt(mse),
-        mae=float(np.mean(np.abs(err))),
+        rmse=scale * math.sqrt(mse_s),
+        mae=scale * float(np.mean(np.abs(err_s))),
         mape=mape,
         directional_accuracy=accuracy,
         direction_n=direction_n,
@@ -193,6 +278,10 @@ def forecast_metrics(
         dm_stat=dm,
         dm_pvalue=dm_p,
         n=n,
+        up_share=up_share,
+        forecast_up_share=fc_up_share,
+        pt_stat=pt,
+        pt_pvalue=pt_p,
     )
 
 
@@ -215,9 +304,11 @@ def describe_significance(name: str, m: ForecastMetrics, bench: str = "persisten
     if math.isnan(p):
         if m.skill == 0.0:
             return f"{name} makes the same squared errors as {bench}, so there is nothing to test."
+        if m.n < 2:
+            return f"{name} cannot be tested against {bench}: there is only {m.n} test bar."
         return (
-            f"{name} cannot be tested against {bench}: there are too few test bars "
-            "or their errors differ by a constant."
+            f"{name} cannot be tested against {bench}: its squared errors differ from {bench}'s "
+            f"by the same amount on every one of the {m.n} test bars."
         )
     if p >= ALPHA:
         return f"{name} is not distinguishable from {bench} (Diebold-Mariano {format_pvalue(p)})."
@@ -234,18 +325,45 @@ def describe_significance(name: str, m: ForecastMetrics, bench: str = "persisten
 
 
 def describe_direction(name: str, m: ForecastMetrics) -> str:
-    """One sentence on how often ``name`` calls the direction right, against a coin flip."""
+    """One sentence on whether ``name`` calls the direction better than chance.
+
+    The verdict is the Pesaran-Timmermann test, which allows for how often the market rose: in a
+    market that rose on 55% of bars, "always up" is right 55% of the time with no skill at all.
+    """
     acc = m.directional_accuracy
     if math.isnan(acc):
         return (
             f"{name} never forecasts a move on a bar that moved, so its direction cannot be scored."
         )
-    head = f"{name} calls the direction right {acc * 100:.1f}% of the time"
-    p = m.direction_pvalue
-    if p >= ALPHA:
-        verdict = "which is not distinguishable from a coin flip"
-    elif acc > 0.5:
-        verdict = "which is better than a coin flip"
+    up = m.up_share
+    if m.forecast_up_share in (0.0, 1.0):
+        side, moves = ("rise", "up") if m.forecast_up_share == 1.0 else ("fall", "down")
+        share = up if side == "rise" else 1.0 - up
+        return (
+            f"{name} forecast a {side} on every bar it called, so its hit rate of {acc * 100:.1f}% "
+            f"is just the share of {moves} moves ({share * 100:.1f}%) and says nothing about "
+            "skill at calling direction."
+        )
+    head = f"{name} calls the direction right {acc * 100:.1f}% of the time ({m.direction_n} calls)"
+    if up in (0.0, 1.0):
+        return (
+            f"{head}, but the market {'rose' if up == 1.0 else 'fell'} on every scored bar, so "
+            "skill at calling direction cannot be tested."
+        )
+    head += f" where always up would score {up * 100:.1f}%"
+    p = m.pt_pvalue
+    if math.isnan(p):
+        return f"{head}; the Pesaran-Timmermann test is undefined on these bars."
+    if p < ALPHA:
+        verdict = "which is better than chance given how often the market rose"
+        shown = p
+    elif m.pt_stat < 0 and 1.0 - p < ALPHA:
+        verdict = (
+            "which is worse than chance given how often the market rose: its calls go "
+            "against the market's moves"
+        )
+        shown = 1.0 - p
     else:
-        verdict = "which is worse than a coin flip"
-    return f"{head} ({m.direction_n} calls), {verdict} ({format_pvalue(p)})."
+        verdict = "which is no better than chance given how often the market rose"
+        shown = p
+    return f"{head}, {verdict} (Pesaran-Timmermann {format_pvalue(shown)})."

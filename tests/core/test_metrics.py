@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -16,6 +17,7 @@ from stockapp.core.metrics import (
     diebold_mariano,
     forecast_metrics,
     format_pvalue,
+    pesaran_timmermann,
 )
 from stockapp.errors import DataError
 
@@ -73,6 +75,10 @@ def test_to_dict_is_valid_json_and_round_trips():
     json.dumps(d, allow_nan=False)
     back = ForecastMetrics.from_dict(json.loads(json.dumps(d)))
     assert back.rmse == m.rmse and back.n == m.n and math.isnan(back.dm_pvalue)
+    assert {"up_share", "forecast_up_share", "pt_stat", "pt_pvalue"} <= set(d)
+    # metrics written before the Pesaran-Timmermann keys existed still read back
+    old = {k: v for k, v in d.items() if not k.startswith(("pt_", "up_", "forecast_up"))}
+    assert math.isnan(ForecastMetrics.from_dict(old).pt_pvalue)
 
 
 def test_dm_by_hand_h1_and_h2():
@@ -152,6 +158,10 @@ def _metrics(**kw) -> ForecastMetrics:
         dm_stat=0.5,
         dm_pvalue=0.41,
         n=251,
+        up_share=0.52,
+        forecast_up_share=0.6,
+        pt_stat=-0.3,
+        pt_pvalue=0.62,
     )
     base.update(kw)
     return ForecastMetrics(**base)
@@ -177,15 +187,159 @@ def test_describe_significance_sentences():
 
 def test_describe_direction_sentences():
     assert describe_direction("LSTM", _metrics()) == (
-        "LSTM calls the direction right 51.2% of the time (250 calls), "
-        "which is not distinguishable from a coin flip (p = 0.62)."
+        "LSTM calls the direction right 51.2% of the time (250 calls) where always up would "
+        "score 52.0%, which is no better than chance given how often the market rose "
+        "(Pesaran-Timmermann p = 0.62)."
     )
-    good = describe_direction("LSTM", _metrics(directional_accuracy=0.58, direction_pvalue=0.011))
-    assert "better than a coin flip (p = 0.011)" in good
-    bad = describe_direction("LSTM", _metrics(directional_accuracy=0.42, direction_pvalue=0.012))
-    assert "worse than a coin flip" in bad
+    good = describe_direction(
+        "LSTM", _metrics(directional_accuracy=0.58, pt_stat=2.3, pt_pvalue=0.011)
+    )
+    assert (
+        "better than chance given how often the market rose (Pesaran-Timmermann p = 0.011)" in good
+    )
+    assert "no better" not in good
+    bad = describe_direction(
+        "LSTM", _metrics(directional_accuracy=0.42, pt_stat=-2.6, pt_pvalue=0.995)
+    )
+    assert "worse than chance" in bad and "against the market's moves" in bad
+    always = describe_direction(
+        "Drift", _metrics(forecast_up_share=1.0, pt_stat=math.nan, pt_pvalue=math.nan)
+    )
+    assert always == (
+        "Drift forecast a rise on every bar it called, so its hit rate of 51.2% is just the "
+        "share of up moves (52.0%) and says nothing about skill at calling direction."
+    )
+    one_way = describe_direction(
+        "LSTM", _metrics(up_share=1.0, pt_stat=math.nan, pt_pvalue=math.nan)
+    )
+    assert "the market rose on every scored bar" in one_way
     none = describe_direction("Persistence", _metrics(directional_accuracy=math.nan, direction_n=0))
     assert "cannot be scored" in none
+    # the coin-flip test is not the verdict any more
+    assert all("coin flip" not in t for t in (good, bad, always, one_way))
+
+
+def test_describe_significance_names_the_real_reason_it_cannot_test():
+    one = describe_significance(
+        "LSTM", _metrics(n=1, skill=0.1, dm_stat=math.nan, dm_pvalue=math.nan)
+    )
+    assert one == "LSTM cannot be tested against persistence: there is only 1 test bar."
+    const = describe_significance("LSTM", _metrics(skill=0.1, dm_stat=math.nan, dm_pvalue=math.nan))
+    assert const == (
+        "LSTM cannot be tested against persistence: its squared errors differ from persistence's "
+        "by the same amount on every one of the 251 test bars."
+    )
+    assert "too few" not in const
+
+
+# --- Pesaran-Timmermann (1992) test of directional predictability -----------------------------
+
+
+def _counts_to_moves(both_up: int, fc_up_real_down: int, fc_down_real_up: int, both_down: int):
+    """Forecast and realised closes (from a previous close of 100) with these 2x2 counts."""
+    fc = [1] * both_up + [1] * fc_up_real_down + [-1] * fc_down_real_up + [-1] * both_down
+    real = [1] * both_up + [-1] * fc_up_real_down + [1] * fc_down_real_up + [-1] * both_down
+    previous = np.full(len(fc), 100.0)
+    return previous + np.array(real, dtype=float), previous + 0.5 * np.array(fc), previous
+
+
+def test_pesaran_timmermann_by_hand():
+    # 10 bars: 5 up/up, 1 forecast up/realised down, 1 down/up, 3 down/down.
+    # Px = Py = 0.6, P = 0.8, P* = 0.36 + 0.16 = 0.52, V(P) = 0.52*0.48/10 = 0.02496,
+    # V(P*) = 0.2^2*0.24/10 * 2 + 4*0.36*0.16/100 = 0.004224, so the denominator is
+    # sqrt(0.020736) = 0.144 and PT = 0.28 / 0.144 = 35/18.
+    realised, forecast, previous = _counts_to_moves(5, 1, 1, 3)
+    stat, p = pesaran_timmermann(forecast > previous, realised > previous)
+    assert stat == pytest.approx(35 / 18, rel=1e-12)
+    assert p == pytest.approx(stats.norm.sf(35 / 18), rel=1e-12)  # one-sided: 0.0259
+    m = forecast_metrics(realised, forecast, previous, previous)
+    assert m.up_share == pytest.approx(0.6) and m.forecast_up_share == pytest.approx(0.6)
+    assert m.pt_stat == pytest.approx(35 / 18) and m.pt_pvalue == pytest.approx(p)
+
+
+def _pt_by_fractions(a: int, b: int, c: int, d: int) -> float:
+    """Pesaran & Timmermann (1992), eq. 3-6, transcribed from the 2x2 counts in exact arithmetic:
+    a = both up, b = forecast up / realised down, c = forecast down / realised up, d = both down."""
+    n = Fraction(a + b + c + d)
+    py, px = (a + c) / n, (a + b) / n
+    hit = (a + d) / n
+    p_star = py * px + (1 - py) * (1 - px)
+    var_p = p_star * (1 - p_star) / n
+    var_p_star = (
+        (2 * py - 1) ** 2 * px * (1 - px) / n
+        + (2 * px - 1) ** 2 * py * (1 - py) / n
+        + 4 * py * px * (1 - py) * (1 - px) / n**2
+    )
+    return float(hit - p_star) / math.sqrt(float(var_p - var_p_star))
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_pesaran_timmermann_against_two_independent_forms(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(30, 400))
+    realised_up = rng.random(n) < rng.uniform(0.3, 0.7)
+    informed = rng.random(n) < rng.uniform(0.0, 0.3)
+    forecast_up = np.where(informed, realised_up, rng.random(n) < rng.uniform(0.2, 0.9))
+    stat, p = pesaran_timmermann(forecast_up, realised_up)
+    a = int(np.sum(forecast_up & realised_up))
+    b = int(np.sum(forecast_up & ~realised_up))
+    c = int(np.sum(~forecast_up & realised_up))
+    d = int(np.sum(~forecast_up & ~realised_up))
+    assert stat == pytest.approx(_pt_by_fractions(a, b, c, d), rel=1e-10)
+    # PT^2 is Pearson's chi-square of independence of the 2x2 table times n / (n - 1),
+    # with the sign of a*d - b*c (scipy as the reference).
+    chi2 = stats.chi2_contingency([[a, b], [c, d]], correction=False)[0]
+    assert stat**2 == pytest.approx(chi2 * n / (n - 1), rel=1e-10)
+    assert math.copysign(1.0, stat) == math.copysign(1.0, a * d - b * c)
+    assert p == pytest.approx(stats.norm.sf(stat), rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("forecast_up", "realised_up"),
+    [
+        ([True] * 8, [True, False] * 4),  # always up: P = P* and no variance left
+        ([False] * 8, [True, False] * 4),  # always down
+        ([True, False] * 4, [True] * 8),  # the market only rose
+        ([True], [True]),  # a single bar
+        ([], []),
+    ],
+)
+def test_pesaran_timmermann_undefined_is_nan_without_warnings(forecast_up, realised_up):
+    stat, p = pesaran_timmermann(np.array(forecast_up, bool), np.array(realised_up, bool))
+    assert math.isnan(stat) and math.isnan(p)
+
+
+def test_always_up_in_a_rising_market_is_not_called_skill():
+    """Issue 8.3: "up" on 98% of bars, hit rate 55.2% where always up scores 55.0%."""
+    # a = 541 up/up, b = 439 forecast up/realised down, c = 9 down/up, d = 11 down/down:
+    # 980 "up" calls of 1000, 550 realised up moves, 552 hits.
+    realised, forecast, previous = _counts_to_moves(541, 439, 9, 11)
+    m = forecast_metrics(realised, forecast, previous, previous)
+    assert m.directional_accuracy == pytest.approx(0.552)
+    assert m.up_share == pytest.approx(0.55) and m.forecast_up_share == pytest.approx(0.98)
+    assert m.direction_pvalue < 0.002  # the binomial test against 50% "finds" skill
+    # P* = 0.98*0.55 + 0.02*0.45 = 0.548; PT = 0.004 / sqrt(1.93846e-5) = 0.9085, p = 0.18
+    assert m.pt_stat == pytest.approx(_pt_by_fractions(541, 439, 9, 11))
+    assert m.pt_pvalue == pytest.approx(0.1818, abs=1e-3)
+    sentence = describe_direction("LSTM", m)
+    assert "no better than chance" in sentence and "always up would score 55.0%" in sentence
+    assert "better than a coin flip" not in sentence
+
+
+def test_metrics_survive_absurd_prices_without_overflow():
+    """A close of 1e300 on one bar: errors too large to square in float64 (issue 7.5)."""
+    previous = np.array([100.0, 101.0, 1e300, 102.0, 103.0])
+    realised = np.array([101.0, 1e300, 102.0, 103.0, 101.0])
+    forecast = previous * 1.001
+    m = forecast_metrics(realised, forecast, previous, previous)  # warnings are errors here
+    err = forecast - realised
+    scale = 1e300
+    assert m.rmse == pytest.approx(scale * math.sqrt(np.mean((err / scale) ** 2)), rel=1e-12)
+    assert math.isfinite(m.rmse) and math.isfinite(m.mae) and math.isfinite(m.skill)
+    # the DM statistic does not depend on the unit of the prices
+    stat, p = diebold_mariano(err / scale, (previous - realised) / scale)
+    assert m.dm_stat == pytest.approx(stat) and m.dm_pvalue == pytest.approx(p)
+    assert "too few" not in describe_significance("LSTM", m)
 
 
 def test_format_pvalue_never_rounds_across_five_percent():
