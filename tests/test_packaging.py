@@ -130,3 +130,25 @@ def test_installed_command_lists_and_loads_samples(installed, tmp_path):
     assert loaded.returncode == 0, loaded.stderr
     assert loaded.stdout.startswith("AAPL: sample AAPL\n")
     assert "3379" in loaded.stdout
+
+
+def test_pytest_runs_without_pytest_qt():
+    """The GPU check runs the model tests on a bare machine: pytest-qt's settings in pyproject
+    must not stop pytest (exit 3, "Unknown config option: qt_api") when the plugin is absent."""
+    env = {**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    done = _run(
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "-m",
+        "cuda",
+        "--collect-only",
+        "tests/models",
+        cwd=ROOT,
+        env=env,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "Unknown config option" not in done.stdout + done.stderr
