@@ -33,10 +33,19 @@ class FitSummary:
     device: str
     cuda_graphs: bool
     message: str
+    # The bars whose targets the fit used (ISO; a full timestamp for intraday bars): from the
+    # first training target through the last target seen in training or in early stopping's
+    # validation slice, which starts at ``validated_from`` (None for a refit: no validation).
+    trained_from: str | None = None
+    trained_through: str | None = None
+    validated_from: str | None = None
 
     @classmethod
     def from_train_result(cls, result: Any, first_test_date: pd.Timestamp) -> FitSummary:
         return cls(
+            trained_from=getattr(result, "trained_from", None),
+            trained_through=getattr(result, "trained_through", None),
+            validated_from=getattr(result, "validated_from", None),
             first_test_date=f"{first_test_date:%Y-%m-%d}",
             epochs=len(result.train_losses),
             epoch_seconds=[float(s) for s in result.epoch_seconds],
