@@ -8,16 +8,42 @@ from collections.abc import Sequence
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+from stockapp.gui.empty_state import EmptyState
+from stockapp.gui.log_axis import PlainLogAxis, plain_number
 
 TRAIN_PEN = pg.mkPen("#1f77b4", width=2)
 VAL_PEN = pg.mkPen("#ff7f0e", width=2)
 RUNNING_PEN = pg.mkPen("#1f77b4", width=1, style=Qt.PenStyle.DotLine)
 BEST_PEN = pg.mkPen("#2ca02c", width=1, style=Qt.PenStyle.DashLine)
+REFERENCE_PEN = pg.mkPen("#7f7f7f", width=1.5, style=Qt.PenStyle.DashLine)
+
+#: What the chart says while it has nothing to show.
+EMPTY_TEXT = "Train a model (Model page → Train) to see its loss here, epoch by epoch."
+#: Why the validation curve usually sits below the training curve (tooltip and note).
+VALIDATION_BELOW_TRAIN = (
+    "Validation loss below training loss is expected here: dropout is on while training (the "
+    "network works with parts of itself switched off) and off while validating, and the "
+    "validation span may simply be calmer than the training span."
+)
+_TOOLTIP = (
+    "Loss per epoch: mean squared error of the standardised target, on a log scale.\n"
+    "Train: the training bars, with dropout on. Validation: the held-out bars after them, "
+    "dropout off.\n"
+    "Validation below training is expected: dropout only acts while training, and the "
+    "validation span may be calmer.\n"
+    "The grey dashed line, when shown, is the loss of predicting no change (persistence): "
+    "a network worth keeping ends below it."
+)
 
 
 class EpochAxis(pg.AxisItem):
-    """An x axis that labels whole epochs only (no "2.5")."""
+    """An x axis that labels whole epochs only (no "2.5"), never with an SI scale factor."""
+
+    def __init__(self, orientation: str = "bottom", **kwargs) -> None:
+        super().__init__(orientation, **kwargs)
+        self.enableAutoSIPrefix(False)
 
     def tickValues(self, minVal, maxVal, size):  # noqa: N802 (pyqtgraph's name)
         levels = []
@@ -54,15 +80,21 @@ class LossChart(QWidget):
     (:meth:`set_history`) gets its markers.
     """
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, empty_text: str = EMPTY_TEXT) -> None:
         super().__init__(parent)
-        self.plot = pg.PlotWidget(self, axisItems={"bottom": EpochAxis("bottom")})
+        self.plot = pg.PlotWidget(
+            self, axisItems={"bottom": EpochAxis("bottom"), "left": PlainLogAxis("left")}
+        )
         self.plot.setBackground("w")
         self.plot.showGrid(x=False, y=True, alpha=0.25)  # y only: each grid costs a redraw
         self.plot.setLabel("bottom", "epoch")
         self.plot.setLabel("left", "loss (log scale)")
         self.plot.setLogMode(x=False, y=True)
-        self.plot.addLegend(offset=(-10, 10))
+        self.plot.setToolTip(_TOOLTIP)
+        # A white, framed legend: the curves pass under it instead of through its text.
+        self.legend = self.plot.addLegend(
+            offset=(-10, 10), brush=pg.mkBrush(255, 255, 255, 225), pen=pg.mkPen("#c8c8c8")
+        )
         self._train_curve = self.plot.plot(
             [],
             [],
@@ -88,9 +120,21 @@ class LossChart(QWidget):
         self._best_line = pg.InfiniteLine(angle=90, movable=False, pen=BEST_PEN)
         self._best_line.setVisible(False)
         self.plot.addItem(self._best_line, ignoreBounds=True)
+        self._reference_curve = pg.PlotDataItem([], [], pen=REFERENCE_PEN)
+        self.plot.addItem(self._reference_curve)
+        self._reference: float | None = None
+        self._reference_label = ""
+        self.note = QLabel(VALIDATION_BELOW_TRAIN, self)
+        self.note.setObjectName("lossNote")
+        self.note.setWordWrap(True)
+        self.note.setStyleSheet("color: #555555;")
+        self.note.setVisible(False)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.plot)
+        layout.setSpacing(2)
+        layout.addWidget(self.plot, 1)
+        layout.addWidget(self.note)
+        self.empty_state = EmptyState(self.plot, [self.plot.getPlotItem()], empty_text)
         self._train: list[float | None] = []
         self._val: list[float | None] = []
         self._running_x: list[float] = []
@@ -98,6 +142,7 @@ class LossChart(QWidget):
         self._best_epoch: int | None = None
         self._max_epochs: int | None = None
         self._x_span = 0
+        self._redraw()
 
     # ------------------------------------------------------------------ state
     def epoch_count(self) -> int:
@@ -107,6 +152,43 @@ class LossChart(QWidget):
     def best_epoch(self) -> int | None:
         """The marked best epoch (1-based), or ``None``."""
         return self._best_epoch
+
+    def is_empty(self) -> bool:
+        """Whether the chart shows its empty-state note instead of curves."""
+        return self.empty_state.is_empty()
+
+    def set_empty_text(self, text: str) -> None:
+        """What the empty chart says will appear there, and how to get it."""
+        self.empty_state.set_text(text)
+
+    def reference(self) -> float | None:
+        """The reference loss drawn as a dashed line (see :meth:`set_reference`), or ``None``."""
+        return self._reference
+
+    def set_reference(self, value: float | None, label: str = "persistence (no change)") -> None:
+        """Draw the loss of a reference forecast (``None`` removes it) as a dashed line.
+
+        The caller computes ``value`` on the same data and scale as the validation loss (for
+        persistence: the loss of forecasting no change), so a glance tells whether the network
+        beats it. The legend shows ``label`` with the value.
+        """
+        if value is not None and not (math.isfinite(value) and value > 0):
+            value = None  # a log axis cannot show it; better no line than a wrong one
+        if self._reference is not None:
+            self.legend.removeItem(self._reference_curve)
+        self._reference = value
+        self._reference_label = label
+        if value is not None:
+            self.legend.addItem(self._reference_curve, f"{label}: {plain_number(value, 4)}")
+        self._redraw()
+
+    def reset_zoom(self) -> None:
+        """Fit every epoch and loss again (the live x range of a running fit stays put)."""
+        if self._max_epochs is not None and self._x_span:
+            self.plot.setXRange(0.5, self._x_span + 0.5, padding=0)
+            self.plot.enableAutoRange(y=True)
+        else:
+            self.plot.enableAutoRange()
 
     def clear(self, max_epochs: int | None = None) -> None:
         """Forget the current run (called when a new training starts).
@@ -159,6 +241,7 @@ class LossChart(QWidget):
         self._running_x.append(x)
         self._running_y.append(running_loss)
         self._running_curve.setData(self._running_x, self._running_y)
+        self.empty_state.set_empty(False)
 
     def set_history(
         self,
@@ -222,3 +305,11 @@ class LossChart(QWidget):
         else:
             self._best_dot.setData([], [])
             self._best_line.setVisible(False)
+        if self._reference is None:
+            self._reference_curve.setData([], [])
+        else:
+            right = float(max(len(self._train), self._x_span, 1))
+            self._reference_curve.setData([1.0, right], [self._reference] * 2)
+        both = np.isfinite(train) & np.isfinite(val)
+        self.note.setVisible(bool(both.any()) and bool(val[both][-1] < train[both][-1]))
+        self.empty_state.set_empty(not len(self._train) and not self._running_x)
