@@ -36,9 +36,32 @@ QUOTE_NOT_FOUND = {
 }
 
 
-def _bars(symbol: str, period1: int, period2: int, interval: str) -> pd.DataFrame:
+def adjusted(daily: pd.DataFrame, events=()) -> pd.DataFrame:
+    """``daily`` as Yahoo re-adjusts it after corporate actions.
+
+    ``events`` holds ``("split", "YYYY-MM-DD", ratio)`` and ``("dividend", "YYYY-MM-DD",
+    amount)``, applied in order. The samples stand for prices that never split: after a split
+    the shares trade at ``1/ratio`` of them and Yahoo divides the older prices by the ratio too
+    (volumes multiplied), so every price is divided. A dividend scales Adj Close before the
+    ex-date by ``1 - amount / the close before it``.
+    """
+    daily = daily.copy()
+    for kind, day, value in events:
+        before = daily.index < pd.Timestamp(day)
+        if kind == "split":
+            for column in ("Open", "High", "Low", "Close", "Adj Close"):
+                daily[column] = daily[column] / value
+            daily["Volume"] = daily["Volume"] * value
+        else:
+            factor = 1.0 - value / daily.loc[before, "Close"].iloc[-1]
+            daily.loc[before, "Adj Close"] = daily.loc[before, "Adj Close"] * factor
+    return daily
+
+
+def _bars(symbol: str, period1: int, period2: int, interval: str, events=()) -> pd.DataFrame:
     """The sample's daily rows in [period1, period2), or weekly bars made from them."""
     daily = pd.read_csv(SAMPLES / f"{symbol}.csv", index_col="Date", parse_dates=True)
+    daily = adjusted(daily, events)
     # Yahoo stamps a daily bar with the market open, 09:30 New York time.
     opens = daily.index.tz_localize(TZ) + pd.Timedelta(hours=9, minutes=30)
     daily = daily.assign(ts=opens.as_unit("s").asi8)
@@ -61,9 +84,9 @@ def _bars(symbol: str, period1: int, period2: int, interval: str) -> pd.DataFram
     return weekly.assign(ts=monday.as_unit("s").asi8)
 
 
-def chart_json(symbol: str, period1: int, period2: int, interval: str) -> dict:
+def chart_json(symbol: str, period1: int, period2: int, interval: str, events=()) -> dict:
     """The body Yahoo's v8 chart endpoint answers for a known symbol."""
-    bars = _bars(symbol, period1, period2, interval)
+    bars = _bars(symbol, period1, period2, interval, events)
     meta = {
         "currency": "USD",
         "symbol": symbol,
@@ -95,6 +118,25 @@ def chart_json(symbol: str, period1: int, period2: int, interval: str) -> dict:
             "adjclose": [{"adjclose": bars["Adj Close"].tolist()}],
         },
     }
+    actions = {"dividends": {}, "splits": {}}
+    for kind, day, value in events:
+        ts = int(
+            (pd.Timestamp(day).tz_localize(TZ) + pd.Timedelta(hours=9, minutes=30)).timestamp()
+        )
+        if not period1 <= ts < period2 or interval != "1d":
+            continue
+        if kind == "split":
+            ratio = {
+                "date": ts,
+                "numerator": value,
+                "denominator": 1.0,
+                "splitRatio": f"{value:g}:1",
+            }
+            actions["splits"][str(ts)] = ratio
+        else:
+            actions["dividends"][str(ts)] = {"amount": value, "date": ts}
+    if any(actions.values()):
+        result["events"] = {k: v for k, v in actions.items() if v}
     if bars.empty:
         # Yahoo leaves out the arrays when a range holds no bars.
         del result["timestamp"]
@@ -106,12 +148,15 @@ class FakeYahooSession(curl_requests.Session):
     """Answers yfinance from local CSVs; ``mode`` is "ok", "offline" or "ratelimit".
 
     ``urls`` records every request and ``chart_requests`` the query of every chart request, so
-    tests can check whether and for which dates Yahoo was asked.
+    tests can check whether and for which dates Yahoo was asked. ``events`` are corporate
+    actions since the samples were saved (see :func:`adjusted`): the history Yahoo serves is
+    re-adjusted for them, as the real one is.
     """
 
-    def __init__(self, mode: str = "ok") -> None:
+    def __init__(self, mode: str = "ok", events=()) -> None:
         super().__init__()
         self.mode = mode
+        self.events = tuple(events)
         self.urls: list[str] = []
         self.chart_requests: list[dict] = []
 
@@ -151,7 +196,7 @@ class FakeYahooSession(curl_requests.Session):
             period1 = period2 - 7 * 86400
         else:
             period1, period2 = int(params["period1"]), int(params["period2"])
-        body = chart_json(symbol, period1, period2, params.get("interval", "1d"))
+        body = chart_json(symbol, period1, period2, params.get("interval", "1d"), self.events)
         return self._answer(url, 200, json.dumps(body).encode())
 
     @staticmethod
