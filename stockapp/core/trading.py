@@ -6,6 +6,9 @@ position, and reports the equity curve and its usual statistics next to buy-and-
 
 The position for bar ``t`` is decided at the close of bar ``t-1`` from the forecast for ``t``,
 and earns the return from close ``t-1`` to close ``t``: no bar's own price enters its decision.
+Any position still open at the end of the test span is closed at the last close and pays its
+exit cost there, for the rule and for buy-and-hold alike, so both curves are net of every cost
+(a rule that is long on every bar *is* buy-and-hold, to the last digit).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
+from stockapp.core.bars import median_spacing_days
 from stockapp.errors import DataError
 
 #: Trading mode -> what it means (shown as tooltips).
@@ -64,7 +68,10 @@ class TradingRule:
 
 @dataclass(frozen=True)
 class EquityStats:
-    """Summary of an equity curve; fractions, not percent (``max_drawdown`` is <= 0)."""
+    """Summary of an equity curve; fractions, not percent (``max_drawdown`` is <= 0).
+
+    ``trades`` counts position changes, the final exit at the last close included.
+    """
 
     total_return: float
     cagr: float
@@ -107,8 +114,10 @@ def _stats(net: np.ndarray, equity: np.ndarray, pos: np.ndarray, turnover: np.nd
     n = net.size
     end = float(equity[-1])
     cagr = end ** (ppy / n) - 1.0 if end > 0.0 else -1.0
-    # np.ptp guards against a constant series whose std is rounding noise, not zero
-    std = float(np.std(net, ddof=1)) if n > 1 and np.ptp(net) > 0.0 else 0.0
+    # np.ptp guards against a constant series whose std is rounding noise, not zero; the
+    # returns are scaled first so a bad tick's return of 1e298 does not overflow when squared
+    scale = float(np.max(np.abs(net)))
+    std = scale * float(np.std(net / scale, ddof=1)) if n > 1 and np.ptp(net) > 0.0 else 0.0
     sharpe = float(np.mean(net)) / std * math.sqrt(ppy) if std > 0.0 else 0.0
     path = np.concatenate([[1.0], equity])
     drawdown = float(np.min(path / np.maximum.accumulate(path) - 1.0))
@@ -133,7 +142,9 @@ def simulate(
     """Equity of holding ``positions[t]`` from close ``previous[t]`` to close ``realised[t]``.
 
     Each bar returns ``p_t * (realised_t / previous_t - 1) - cost_bps / 1e4 * |p_t - p_{t-1}|``
-    with ``p_{-1} = 0``; CAGR is ``equity_end ** (periods_per_year / n) - 1`` (-1 if ruined).
+    with ``p_{-1} = 0``, and the last bar also pays ``cost_bps / 1e4 * |p_{n-1}|`` to close the
+    position at the last close; CAGR is ``equity_end ** (periods_per_year / n) - 1`` (-1 if
+    ruined).
     """
     prev = np.asarray(previous, dtype=np.float64)
     real = np.asarray(realised, dtype=np.float64)
@@ -148,9 +159,17 @@ def simulate(
         raise DataError("There are no test bars to trade; use a longer test period.")
     if not (np.all(np.isfinite(prev)) and np.all(np.isfinite(real)) and prev.min() > 0.0):
         raise DataError("The closes to trade on must be positive numbers with no gaps.")
-    turnover = np.abs(np.diff(pos, prepend=0.0))
-    net = pos * (real / prev - 1.0) - cost_bps / 1e4 * turnover
-    equity = np.cumprod(1.0 + net)
+    turnover = np.abs(np.diff(pos, prepend=0.0, append=0.0))  # the last entry is the exit
+    with np.errstate(over="ignore"):
+        gross = pos * (real / prev - 1.0)
+        net = gross - cost_bps / 1e4 * turnover[:-1]
+        net[-1] -= cost_bps / 1e4 * turnover[-1]
+        equity = np.cumprod(1.0 + net)
+    if not np.all(np.isfinite(equity)):
+        raise DataError(
+            "The trading returns are too large to represent (a close jumps by a factor near "
+            "1e300?); check the prices for a bad value."
+        )
     return EquityCurve(
         positions=pos,
         returns=net,
@@ -166,7 +185,7 @@ def run_rule(
     rule: TradingRule,
     periods_per_year: float = 252.0,
 ) -> tuple[EquityCurve, EquityCurve]:
-    """``(strategy, buy_and_hold)``; buy-and-hold is long throughout and pays one entry cost."""
+    """``(strategy, buy_and_hold)``; buy-and-hold is long throughout and pays entry and exit."""
     strategy = simulate(
         previous, realised, positions(predicted_return, rule), rule.cost_bps, periods_per_year
     )
@@ -174,6 +193,32 @@ def run_rule(
         previous, realised, np.ones(np.asarray(realised).size), rule.cost_bps, periods_per_year
     )
     return strategy, hold
+
+
+def describe_trading(strategy: EquityCurve, buy_and_hold: EquityCurve) -> str:
+    """One sentence comparing the rule with buy-and-hold, naming the trivial cases as such."""
+    pos = strategy.positions
+    rule, hold = strategy.stats.total_return, buy_and_hold.stats.total_return
+    if np.all(pos == 1.0):
+        return (
+            "The trading rule was long on every test bar, so it is buy-and-hold with the same "
+            f"costs (a total return of {hold:+.1%} for both): it says nothing about the forecasts."
+        )
+    if np.all(pos == -1.0):
+        return (
+            "The trading rule was short on every test bar, so it is the mirror image of "
+            f"buy-and-hold ({rule:+.1%} against {hold:+.1%}): it says nothing about the forecasts."
+        )
+    if np.all(pos == 0.0):
+        return (
+            f"The trading rule never took a position, so it stayed in cash (a total return of "
+            f"{rule:.1%} against {hold:+.1%} for buy-and-hold)."
+        )
+    return (
+        f"The trading rule was in the market on {strategy.stats.time_in_market:.0%} of the test "
+        f"bars and returned {rule:+.1%} after costs against {hold:+.1%} for buy-and-hold; both "
+        "pay to enter and to exit at the last close."
+    )
 
 
 def periods_per_year(dates: pd.DatetimeIndex) -> float:
@@ -185,7 +230,7 @@ def periods_per_year(dates: pd.DatetimeIndex) -> float:
     idx = pd.DatetimeIndex(dates)
     if idx.size < 2:
         return 252.0
-    days = float(np.median((idx[1:] - idx[:-1]).total_seconds())) / 86_400.0
+    days = median_spacing_days(idx)
     if days <= 0.0:
         raise DataError("The dates must be strictly increasing to infer the bar frequency.")
     if days < 1.0:

@@ -10,6 +10,7 @@ import pytest
 
 from stockapp.core.trading import (
     TradingRule,
+    describe_trading,
     periods_per_year,
     positions,
     run_rule,
@@ -37,17 +38,18 @@ def test_positions_long_flat_long_short_and_threshold():
 
 def test_long_flat_equity_and_costs_by_hand():
     curve = simulate(PREVIOUS, REALISED, np.array([1.0, 0, 1, 1, 1]), cost_bps=10.0)
-    # turnover 1, 1, 1, 0, 0 at 0.1% each
-    net = [0.10 - 0.001, -0.001, -0.001, 0.10, -0.10]
+    # turnover 1, 1, 1, 0, 0 at 0.1% each, and the position still open at the end is closed at
+    # the last close, paying 0.1% more on the last bar
+    net = [0.10 - 0.001, -0.001, -0.001, 0.10, -0.10 - 0.001]
     np.testing.assert_allclose(curve.returns, net, atol=1e-15)
     np.testing.assert_allclose(
-        curve.equity, [1.099, 1.097901, 1.096803099, 1.2064834089, 1.08583506801]
+        curve.equity, [1.099, 1.097901, 1.096803099, 1.2064834089, 1.0846285846011]
     )
     s = curve.stats
-    assert s.total_return == pytest.approx(0.08583506801)
-    assert s.trades == 3
+    assert s.total_return == pytest.approx(0.0846285846011)
+    assert s.trades == 4  # three position changes and the final exit
     assert s.time_in_market == pytest.approx(0.8)
-    assert s.max_drawdown == pytest.approx(-0.10)  # from the 1.2065 peak to 1.0858
+    assert s.max_drawdown == pytest.approx(0.899 - 1)  # from the 1.2065 peak to 1.0846
 
 
 def test_long_short_pays_double_on_a_flip():
@@ -61,16 +63,56 @@ def test_long_short_pays_double_on_a_flip():
     assert curve.stats.time_in_market == pytest.approx(0.6)
 
 
-def test_buy_and_hold_pays_the_entry_cost_once():
+def test_buy_and_hold_pays_entry_and_exit_costs():
     strategy, hold = run_rule(PREVIOUS, REALISED, PREDICTED, TradingRule(cost_bps=10.0))
     np.testing.assert_array_equal(strategy.positions, [1, 0, 1, 1, 1])
     np.testing.assert_array_equal(hold.positions, np.ones(5))
-    np.testing.assert_allclose(hold.returns, [0.099, -0.10, 0.0, 0.10, -0.10], atol=1e-15)
-    np.testing.assert_allclose(hold.equity, [1.099, 0.9891, 0.9891, 1.08801, 0.979209])
-    assert hold.stats.trades == 1 and hold.stats.time_in_market == 1.0
-    assert hold.stats.total_return == pytest.approx(-0.020791)
-    # worst point 0.979209 against the 1.099 peak: 0.891 - 1
-    assert hold.stats.max_drawdown == pytest.approx(-0.109)
+    # 0.1% to buy before the first bar, 0.1% to sell at the last close
+    np.testing.assert_allclose(hold.returns, [0.099, -0.10, 0.0, 0.10, -0.101], atol=1e-15)
+    np.testing.assert_allclose(hold.equity, [1.099, 0.9891, 0.9891, 1.08801, 0.97812099])
+    assert hold.stats.trades == 2 and hold.stats.time_in_market == 1.0
+    assert hold.stats.total_return == pytest.approx(0.97812099 - 1)
+    # worst point 0.97812099 against the 1.099 peak
+    assert hold.stats.max_drawdown == pytest.approx(0.97812099 / 1.099 - 1)
+
+
+def test_a_rule_that_is_always_long_is_buy_and_hold_and_says_so():
+    strategy, hold = run_rule(PREVIOUS, REALISED, np.full(5, 0.01), TradingRule(cost_bps=10.0))
+    np.testing.assert_array_equal(strategy.equity, hold.equity)  # same costs, same curve
+    assert describe_trading(strategy, hold) == (
+        "The trading rule was long on every test bar, so it is buy-and-hold with the same "
+        "costs (a total return of -2.2% for both): it says nothing about the forecasts."
+    )
+    short, _ = run_rule(
+        PREVIOUS, REALISED, np.full(5, -0.01), TradingRule(mode="long_short", cost_bps=10.0)
+    )
+    assert describe_trading(short, hold).startswith(
+        "The trading rule was short on every test bar, so it is the mirror image of buy-and-hold"
+    )
+    cash, _ = run_rule(PREVIOUS, REALISED, np.full(5, -0.01), TradingRule())
+    assert describe_trading(cash, hold) == (
+        "The trading rule never took a position, so it stayed in cash (a total return of 0.0% "
+        "against -2.2% for buy-and-hold)."
+    )
+    mixed, _ = run_rule(PREVIOUS, REALISED, PREDICTED, TradingRule(cost_bps=10.0))
+    assert describe_trading(mixed, hold) == (
+        "The trading rule was in the market on 80% of the test bars and returned +8.5% after "
+        "costs against -2.2% for buy-and-hold; both pay to enter and to exit at the last close."
+    )
+
+
+def test_trading_on_an_absurd_close_gives_no_numpy_warnings():
+    """A close of 1e300 on one bar (issue 7.5): the statistics stay free of overflow."""
+    prev = np.array([100.0, 101.0, 1e300, 102.0])
+    real = np.array([101.0, 1e300, 102.0, 103.0])
+    curve = simulate(prev, real, np.ones(4), 0.0)  # warnings are errors in this suite
+    net = real / prev - 1.0
+    assert curve.stats.volatility == pytest.approx(
+        1e298 * np.std(net / 1e298, ddof=1) * math.sqrt(252)
+    )
+    assert math.isfinite(curve.stats.sharpe)
+    with pytest.raises(DataError, match="too large"):
+        simulate(np.array([1e-300, 1e-300]), np.array([1e300, 1e300]), np.ones(2), 0.0)
 
 
 def test_sharpe_volatility_and_cagr_formulas():
@@ -84,7 +126,7 @@ def test_sharpe_volatility_and_cagr_formulas():
     five = simulate(PREVIOUS, REALISED, np.ones(5), 10.0, periods_per_year=5)
     assert five.stats.cagr == pytest.approx(five.stats.total_return)
     half = simulate(PREVIOUS, REALISED, np.ones(5), 10.0, periods_per_year=2.5)
-    assert half.stats.cagr == pytest.approx(math.sqrt(0.979209) - 1)
+    assert half.stats.cagr == pytest.approx(math.sqrt(0.97812099) - 1)
 
 
 def test_degenerate_curves_give_zeros_without_warnings():

@@ -140,9 +140,7 @@ def test_metrics_table_shows_every_forecaster_with_its_numbers(qtbot, result):
     model = result.metrics["model"]
     assert table.cell_text("model", "DM p-value") == fmt_p(model.dm_pvalue)
     assert table.cell_text("model", "Skill vs\npersistence") == f"{model.skill * 100:+.2f}%"
-    assert table.cell_text("model", "Direction %\n(p)").startswith(
-        f"{model.directional_accuracy * 100:.1f}%"
-    )
+    assert table.cell_text("model", "Hit rate %") == f"{model.directional_accuracy * 100:.1f}%"
     assert table.cell_text("persistence", "DM p-value") == "–"  # persistence vs itself
     assert table.forecast_table.columnCount() == len(FORECAST_COLUMNS)
 
@@ -155,7 +153,7 @@ def test_metrics_table_trading_section_and_sentences(qtbot, result):
     assert table.trading_text("Total return") == f"{s.total_return * 100:.1f}%"
     assert table.trading_text("Sharpe", strategy=False) == f"{b.sharpe:.2f}"
     assert table.trading_text("Trades") == f"{s.trades:,}"
-    assert table.trading_text("Trades", strategy=False) == "1"
+    assert table.trading_text("Trades", strategy=False) == "2"  # entry and exit
     for sentence in result.sentences("LSTM"):
         assert sentence in table.summary.text()
     assert "Diebold-Mariano" in table.as_text()
