@@ -20,7 +20,19 @@ FORECAST_COLUMNS = (
     "strategy_equity",
     "buyhold_equity",
 )
-METRIC_KEYS = ("rmse", "mae", "mape", "directional_accuracy", "naive_rmse", "skill", "dm_pvalue")
+METRIC_KEYS = (
+    "rmse",
+    "mae",
+    "mape",
+    "directional_accuracy",
+    "naive_rmse",
+    "skill",
+    "dm_pvalue",
+    "up_share",
+    "pt_pvalue",
+)
+#: Keys of each forecaster in ``metrics.json``'s "forecasters" (model and every baseline).
+FORECASTER_KEYS = ("rmse", "directional_accuracy", "direction_pvalue", "up_share", "pt_pvalue")
 EQUITY_KEYS = ("total_return", "sharpe", "max_drawdown")
 
 
@@ -34,5 +46,8 @@ def check_run_files(folder: Path) -> tuple[pd.DataFrame, dict]:
     assert not missing, f"metrics.json lacks {missing}"
     for side in ("strategy", "buy_and_hold"):
         assert set(EQUITY_KEYS) <= set(metrics[side]), f"metrics.json {side} lacks a key"
+    assert set(metrics["forecasters"]) == {"model", "persistence", "drift", "ar"}
+    for key, scores in metrics["forecasters"].items():
+        assert set(FORECASTER_KEYS) <= set(scores), f"metrics.json forecaster {key} lacks a key"
     assert (folder / "manifest.json").is_file()
     return table, metrics

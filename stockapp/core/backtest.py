@@ -8,14 +8,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from stockapp.core.baselines import BASELINE_LABELS
+from stockapp.core.bars import bar_size, format_dates, is_intraday
+from stockapp.core.baselines import baseline_labels
 from stockapp.core.metrics import (
     ForecastMetrics,
     describe_direction,
     describe_significance,
     forecast_metrics,
 )
-from stockapp.core.trading import EquityCurve, TradingRule, run_rule
+from stockapp.core.trading import EquityCurve, TradingRule, describe_trading, run_rule
 
 #: Forecast column in ``forecasts.csv`` for each forecaster key.
 COLUMNS = {"model": "forecast", "persistence": "naive", "drift": "drift", "ar": "ar"}
@@ -79,14 +80,23 @@ class BacktestResult:
     def n(self) -> int:
         return len(self.dates)
 
+    @property
+    def intraday(self) -> bool:
+        """Whether timestamps are written with their time of day (see ``core.bars``)."""
+        return is_intraday(self.dates)
+
     def segment_ids(self) -> np.ndarray:
         """For each test bar, the index of the refit segment that forecast it."""
         starts = pd.DatetimeIndex(self.refit_dates)
         return np.searchsorted(starts.values, self.dates.values, side="right") - 1
 
     def forecasts_frame(self) -> pd.DataFrame:
-        """One row per test bar: the layout of ``forecasts.csv``."""
-        cols: dict[str, Any] = {"date": self.dates.strftime("%Y-%m-%d"), "realised": self.realised}
+        """One row per test bar: the layout of ``forecasts.csv``.
+
+        ``date`` is an ISO date, or an ISO timestamp when the bars are intraday
+        (:func:`stockapp.core.bars.format_dates`).
+        """
+        cols: dict[str, Any] = {"date": format_dates(self.dates), "realised": self.realised}
         for key, col in COLUMNS.items():
             if key in self.forecasts:
                 cols[col] = self.forecasts[key]
@@ -97,14 +107,23 @@ class BacktestResult:
         cols["segment"] = self.segment_ids()
         return pd.DataFrame(cols)
 
+    def labels(self, model_name: str = "Model") -> dict[str, str]:
+        """Display names of the forecasters, persistence named for this result's bar size."""
+        return forecaster_labels(model_name, self.dates)
+
     def sentences(self, model_name: str = "The model") -> list[str]:
-        """The significance results in plain words."""
+        """The significance results and the trading rule's verdict in plain words."""
         m = self.metrics["model"]
-        return [describe_significance(model_name, m), describe_direction(model_name, m)]
+        return [
+            describe_significance(model_name, m),
+            describe_direction(model_name, m),
+            describe_trading(self.strategy, self.buy_and_hold),
+        ]
 
     def metrics_dict(self, model_name: str = "The model") -> dict:
         """The layout of ``metrics.json``: the model's scores at the top level, then the rest."""
         m = self.metrics["model"].to_dict()
+        first, last = format_dates(self.dates[[0, -1]], intraday=self.intraday)
         out: dict[str, Any] = {
             "rmse": m["rmse"],
             "mae": m["mae"],
@@ -115,14 +134,17 @@ class BacktestResult:
             "skill": m["skill"],
             "dm_stat": m["dm_stat"],
             "dm_pvalue": m["dm_pvalue"],
+            "up_share": m["up_share"],
+            "pt_pvalue": m["pt_pvalue"],
             "n": self.n,
-            "first_date": f"{self.dates[0]:%Y-%m-%d}",
-            "last_date": f"{self.dates[-1]:%Y-%m-%d}",
+            "first_date": first,
+            "last_date": last,
+            "bar_size": bar_size(self.dates),
             "strategy": self.strategy.stats.to_dict(),
             "buy_and_hold": self.buy_and_hold.stats.to_dict(),
             "rule": self.rule.to_dict(),
             "forecasters": {k: v.to_dict() for k, v in self.metrics.items()},
-            "labels": forecaster_labels(model_name),
+            "labels": self.labels(model_name),
             "summary": self.sentences(model_name),
         }
         if self.fits:
@@ -140,9 +162,13 @@ class BacktestResult:
         return out
 
 
-def forecaster_labels(model_name: str = "Model") -> dict[str, str]:
-    """Display names for every forecaster key."""
-    return {"model": model_name, **BASELINE_LABELS}
+def forecaster_labels(
+    model_name: str = "Model", dates: pd.DatetimeIndex | None = None
+) -> dict[str, str]:
+    """Display names for every forecaster key; persistence is named for the bar size of
+    ``dates`` ("next bar = this bar" for intraday bars), daily when no dates are given."""
+    size = "daily" if dates is None else bar_size(dates)
+    return {"model": model_name, **baseline_labels(size)}
 
 
 def assemble_result(

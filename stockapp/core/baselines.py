@@ -12,14 +12,27 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from stockapp.core.bars import PERSISTENCE_PHRASES
 from stockapp.errors import DataError
 
-#: Baseline key -> the label shown in tables and legends.
-BASELINE_LABELS: dict[str, str] = {
-    "persistence": "Persistence (tomorrow = today)",
-    "drift": "Drift (mean training return)",
-    "ar": "Linear AR (least squares)",
-}
+
+def baseline_labels(bar_size: str = "daily") -> dict[str, str]:
+    """Baseline key -> the label shown in tables and legends, for bars of ``bar_size``.
+
+    Persistence reads "tomorrow = today" only for daily bars: "next bar = this bar" for
+    intraday ones, "next week = this week" for weekly ones (see
+    :data:`stockapp.core.bars.PERSISTENCE_PHRASES`).
+    """
+    phrase = PERSISTENCE_PHRASES.get(bar_size, PERSISTENCE_PHRASES["intraday"])
+    return {
+        "persistence": f"Persistence ({phrase})",
+        "drift": "Drift (mean training return)",
+        "ar": "Linear AR (least squares)",
+    }
+
+
+#: Baseline key -> the label for daily bars.
+BASELINE_LABELS: dict[str, str] = baseline_labels("daily")
 
 
 def _close(close: np.ndarray) -> np.ndarray:

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from stockapp.core.backtest import COLUMNS, BacktestResult, FitSummary, assemble_result
+from stockapp.core.bars import format_dates, parse_dates
 from stockapp.core.trading import TradingRule
 from stockapp.errors import BacktestError
 
@@ -67,7 +68,8 @@ def save_run(
         full["format"] = RUN_FORMAT
         full["model_name"] = model_name
         full["rule"] = result.rule.to_dict()
-        full["refit_dates"] = [f"{d:%Y-%m-%d}" for d in result.refit_dates]
+        refits = pd.DatetimeIndex(result.refit_dates)
+        full["refit_dates"] = format_dates(refits, intraday=result.intraday)
         full["fits"] = [f.to_dict() for f in result.fits]
         write_json(folder / "manifest.json", full)
         if save_model is not None:
@@ -113,12 +115,12 @@ def load_run(folder: Path) -> tuple[BacktestResult, dict]:
     if missing or table.empty:
         raise BacktestError(f"{path} is damaged: it lacks the column {', '.join(missing)}.")
     try:
-        dates = pd.DatetimeIndex(pd.to_datetime(table["date"], format="%Y-%m-%d"))
+        dates = parse_dates(table["date"].astype(str))
         forecasts = {k: table[c].to_numpy(np.float64) for k, c in COLUMNS.items()}
         realised = table["realised"].to_numpy(np.float64)
         rule = TradingRule.from_dict(manifest.get("rule", {}))
         fits = [FitSummary(**f) for f in manifest.get("fits", [])]
-        refit_dates = [pd.Timestamp(d) for d in manifest.get("refit_dates", [])]
+        refit_dates = list(parse_dates(manifest.get("refit_dates", [])))
         ppy = float(manifest.get("periods_per_year", 252.0))
     except (ValueError, TypeError, KeyError) as exc:
         raise BacktestError(f"{folder} is damaged: {exc}.") from exc

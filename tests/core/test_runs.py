@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
+import pandas as pd
 import pytest
 
+from stockapp.core.backtest import assemble_result
 from stockapp.core.runs import load_run, save_run
 from stockapp.core.trading import TradingRule
 from stockapp.core.walkforward import BacktestSettings
@@ -59,3 +63,39 @@ def test_broken_run_folders_give_one_sentence(tmp_path, result):
     (folder2 / "forecasts.csv").write_text("date,realised\n2020-01-01,1\n")
     with pytest.raises(BacktestError, match="lacks the column forecast"):
         load_run(folder2)
+
+
+def test_intraday_bars_keep_their_time_of_day_through_save_and_reopen(tmp_path):
+    """Issue 7.7: an hourly run (84 bars) wrote 72 duplicate dates and reopened them."""
+    days = pd.bdate_range("2024-01-02", periods=12)
+    dates = pd.DatetimeIndex([d + pd.Timedelta(hours=9.5 + h) for d in days for h in range(7)])
+    rng = np.random.default_rng(4)
+    close = 100 * np.exp(np.cumsum(rng.normal(0, 0.003, 85)))
+    previous, realised = close[:-1], close[1:]
+    forecasts = {
+        "model": previous * np.exp(rng.normal(0, 0.002, 84)),
+        "persistence": previous,
+        "drift": previous * 1.0001,
+        "ar": previous * np.exp(rng.normal(0, 0.001, 84)),
+    }
+    refits = [dates[0], dates[31]]  # a refit in the middle of a day
+    ppy = 252.0 * 7
+    result = assemble_result(dates, realised, previous, forecasts, TradingRule(), refits, [], ppy)
+    folder = save_run(tmp_path / "hourly", result, {"periods_per_year": ppy})
+
+    table = pd.read_csv(folder / "forecasts.csv")
+    assert table["date"].is_unique and len(table) == 84
+    assert table["date"].iloc[0] == "2024-01-02T09:30:00"
+    assert table["segment"].tolist() == [0] * 31 + [1] * 53
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert (metrics["first_date"], metrics["last_date"]) == (
+        "2024-01-02T09:30:00",
+        "2024-01-17T15:30:00",
+    )
+    assert metrics["labels"]["persistence"] == "Persistence (next bar = this bar)"
+    assert metrics["bar_size"] == "intraday"
+
+    again, _ = load_run(folder)
+    assert again.dates.equals(dates) and again.refit_dates == refits
+    np.testing.assert_array_equal(again.segment_ids(), result.segment_ids())
+    assert again.metrics_dict() == result.metrics_dict()
