@@ -1,11 +1,19 @@
 """Walk-forward backtests: every forecast made from the past alone.
 
 The test span is the last fraction of the bars (or starts at a chosen date). It is cut into
-segments; before each segment the forecaster is (re)fitted on the bars *before* the segment only,
+segments; before each segment the forecaster is (re)fitted on bars *before* the segment only,
 then forecasts every bar of the segment in one batched pass from inputs that end the bar before.
-The first fit trains from scratch; each refit warm-starts from the previous weights and scaling
-and fine-tunes for ``refit_epochs`` on the windows of the last ``refit_bars`` bars, which keeps
-refitting every 20 bars within a few times the cost of one training.
+
+The first fit trains from scratch on every bar before the test span, early-stopping on a
+validation slice carved from the end of that past. A refit before bar ``s`` warm-starts from the
+previous weights and scaling and trains on targets up to and including bar ``s-1``: no
+validation slice is carved from its own recent past; it runs exactly ``refit_epochs`` epochs (no
+early stopping) and keeps the final weights. "expanding" refits draw on every earlier bar,
+"rolling" ones on the last ``rolling_bars``; either way each refit epoch is the windows of the
+newest ``refit_bars`` bars plus an equal-size uniform sample of the older windows (fresh each
+epoch), which keeps refitting every 20 bars within a few times the cost of one training. Without
+refits the refit mode does not apply.
+
 Look-ahead is impossible by construction: :func:`walk_forward` hands the forecaster and the
 baselines slices of the data that stop before the bars they forecast.
 
@@ -39,6 +47,7 @@ class Forecaster(Protocol):
         should_stop: Callable[[], bool] | None = None,
         warm_start: bool = False,
         epochs: int | None = None,
+        recent: int | None = None,
     ) -> Generator[Any, None, Any]: ...
 
     def predict_next(self, prices: pd.DataFrame, ends: np.ndarray) -> np.ndarray: ...
@@ -51,10 +60,11 @@ class BacktestSettings:
     test_fraction: float = 0.2
     test_start: str | None = None  # ISO date; overrides test_fraction when set
     refit_every: int = 0  # bars between refits; 0 = train once
-    refit_mode: str = "expanding"  # or "rolling": train on the last `rolling_bars` bars only
-    rolling_bars: int = 1000
-    refit_epochs: int = 1  # epochs of each warm-started refit
-    refit_bars: int = 250  # a warm refit fine-tunes on the windows forecasting these last bars
+    refit_mode: str = "expanding"  # refits draw on all earlier bars; "rolling": the last N only
+    rolling_bars: int = 1000  # N for rolling refits (the first fit always uses all earlier bars)
+    refit_epochs: int = 1  # epochs of each warm-started refit (no early stopping)
+    # Each refit epoch: the windows of these newest bars + as many sampled from older ones.
+    refit_bars: int = 250
     rule: TradingRule = field(default_factory=TradingRule)
 
     def __post_init__(self) -> None:
@@ -73,14 +83,23 @@ class BacktestSettings:
         if self.refit_bars < 60:
             raise BacktestError("A refit needs at least 60 recent bars to fine-tune on.")
 
+    @property
+    def rolling_applied(self) -> bool:
+        """Whether ``rolling_bars`` limits anything: only rolling refits use it."""
+        return self.refit_every > 0 and self.refit_mode == "rolling"
+
     def to_dict(self) -> dict:
+        """The settings, plus ``rolling_applied`` so a manifest says whether the rolling length
+        was used (it is not without refits, nor for expanding refits)."""
         d = asdict(self)
         d["rule"] = self.rule.to_dict()
+        d["rolling_applied"] = self.rolling_applied
         return d
 
     @classmethod
     def from_dict(cls, d: dict) -> BacktestSettings:
         d = dict(d)
+        d.pop("rolling_applied", None)
         d["rule"] = TradingRule.from_dict(d.get("rule", {}))
         return cls(**d)
 
@@ -134,13 +153,17 @@ def first_test_bar(dates: pd.DatetimeIndex, settings: BacktestSettings, min_trai
 
 
 def plan_segments(n_bars: int, test_start: int, settings: BacktestSettings) -> list[Segment]:
-    """Cut ``[test_start, n_bars)`` into refit segments (one segment when not refitting)."""
+    """Cut ``[test_start, n_bars)`` into refit segments (one segment when not refitting).
+
+    The first segment's fit trains on every bar before the test span; a rolling refit on the
+    last ``rolling_bars`` bars before its segment, an expanding one on all of them.
+    """
     step = settings.refit_every or (n_bars - test_start)
     out = []
     for s in range(test_start, n_bars, step):
         e = min(s + step, n_bars)
         train_start = 0
-        if settings.refit_mode == "rolling":
+        if s > test_start and settings.rolling_applied:
             train_start = max(0, s - settings.rolling_bars)
         out.append(Segment(train_start, s, s, e))
     return out
@@ -169,16 +192,17 @@ def walk_forward(
     fits: list[FitSummary] = []
     for k, seg in enumerate(segments):
         yield BacktestProgress(k + 1, len(segments), prices.index[seg.test_start], k > 0)
-        first = seg.train_start
-        if k > 0:  # warm start: fine-tune on the most recent past only, keeping the scaler
-            first = max(first, seg.train_end - settings.refit_bars - spec.window - 1)
-        past = prices.iloc[first : seg.train_end]
-        result = yield from forecaster.fit(
-            past,
-            should_stop,
-            warm_start=k > 0,
-            epochs=settings.refit_epochs if k > 0 else None,
-        )
+        past = prices.iloc[seg.train_start : seg.train_end]
+        if k == 0:
+            result = yield from forecaster.fit(past, should_stop)
+        else:  # warm refit on targets through bar s-1, newest refit_bars + a sample of older
+            result = yield from forecaster.fit(
+                past,
+                should_stop,
+                warm_start=True,
+                epochs=settings.refit_epochs,
+                recent=settings.refit_bars,
+            )
         fits.append(FitSummary.from_train_result(result, prices.index[seg.test_start]))
         if should_stop is not None and should_stop():
             return None

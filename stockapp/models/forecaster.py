@@ -19,7 +19,7 @@ import pandas as pd
 import torch
 
 import stockapp
-from stockapp.core.dataset import input_windows, training_set
+from stockapp.core.dataset import TrainingSet, bar_label, input_windows, training_set
 from stockapp.core.features import FeatureSpec, price_from_target
 from stockapp.core.scaling import Scaler
 from stockapp.errors import DataError, ModelError
@@ -75,9 +75,14 @@ class RecurrentForecaster:
         except ModelError:
             return self.cfg.device
 
-    def _new_net(self) -> RecurrentNet:
+    def _new_net(self, generator: torch.Generator) -> RecurrentNet:
         return RecurrentNet(
-            self.cfg.model, self.spec.n_features, self.cfg.hidden, self.cfg.layers, self.cfg.dropout
+            self.cfg.model,
+            self.spec.n_features,
+            self.cfg.hidden,
+            self.cfg.layers,
+            self.cfg.dropout,
+            generator=generator,
         )
 
     def fit(
@@ -86,27 +91,55 @@ class RecurrentForecaster:
         should_stop: Callable[[], bool] | None = None,
         warm_start: bool = False,
         epochs: int | None = None,
+        recent: int | None = None,
     ) -> Generator[TrainProgress, None, TrainResult]:
         """Train on ``prices`` (only the past it may learn from), yielding progress.
 
-        A fresh network (seeded by ``cfg.seed``) and a scaler fitted on the training rows are
-        made unless ``warm_start`` is set and the model is already fitted: then training
-        continues from the current weights and keeps the current scaling, so the weights keep
-        their meaning. ``epochs`` overrides ``cfg.epochs`` for this call.
+        A fresh fit makes a network with weights drawn from a generator seeded by ``cfg.seed``
+        (torch's global generator is not used) and a scaler fitted on the training rows, and
+        early-stops on a validation slice carved from the end of ``prices``.
+
+        A warm start (a refit: ``warm_start`` on a fitted model) continues from the current
+        weights and keeps the current scaling, so the weights keep their meaning, and trains on
+        every window of ``prices`` up to its last bar, with no validation slice, for exactly
+        ``epochs`` epochs (no early stopping), keeping the final weights. With ``recent``, each
+        of its epochs is the newest ``recent`` windows plus an equal-size uniform sample of the
+        older ones, so a refit over a long expanding past stays as cheap as one over ``recent``
+        bars while still revisiting all of it.
+
+        ``epochs`` overrides ``cfg.epochs`` for this call. The result's ``trained_from``,
+        ``trained_through`` and ``validated_from`` name the bars whose targets the fit used.
         """
         self.check_compatible(prices.columns)
         cfg = self.cfg if epochs is None else replace(self.cfg, epochs=int(epochs))
         warm = warm_start and self.is_fitted
+        if warm:
+            cfg = replace(cfg, val_fraction=0.0)
         data = training_set(prices, self.spec, cfg.val_fraction, self._scaler if warm else None)
-        if not warm:
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(cfg.seed)
-                net = self._new_net()
-        else:
-            net = self._net
-        result = yield from train(net, data, cfg, should_stop)
+        net = self._net if warm else self._new_net(torch.Generator().manual_seed(cfg.seed))
+        result = yield from train(
+            net, data, cfg, should_stop, recent=recent if warm else None, keep_best=not warm
+        )
         self._net, self._scaler, self._last_result = net, data.scaler, result
+        self._record_span(result, prices.index, data, cfg.loss_on)
         return result
+
+    def _record_span(
+        self, result: TrainResult, dates: pd.Index, data: TrainingSet, loss_on: str
+    ) -> None:
+        """Name the first and last bars whose targets the fit used (see :class:`TrainResult`)."""
+        w = self.spec.window
+        ends = np.concatenate([data.train_ends, data.val_ends])
+        # A window ending at e has the target of bar e+1; the all-steps loss also uses the
+        # targets of its earlier steps, from bar e-w+2.
+        first = (
+            int(data.train_ends[0]) + 1 if loss_on == "last" else int(data.train_ends[0]) - w + 2
+        )
+        result.trained_from = bar_label(dates, first)
+        result.trained_through = bar_label(dates, int(ends[-1]) + 1)
+        result.validated_from = (
+            bar_label(dates, int(data.val_ends[0]) + 1) if data.val_ends.size else None
+        )
 
     def check_compatible(self, columns: pd.Index | list[str]) -> None:
         """Raise a :class:`ModelError` naming a column the model's features need but lack."""
@@ -185,7 +218,7 @@ class RecurrentForecaster:
             sizes = meta["sizes"]
             net = RecurrentNet(
                 sizes["kind"], sizes["n_features"], sizes["hidden"], sizes["layers"],
-                sizes["dropout"],
+                sizes["dropout"], generator=torch.Generator(),
             )  # fmt: skip
             last = meta.get("last_training")
             result = None if last is None else TrainResult.from_dict(last)

@@ -1,14 +1,23 @@
-"""The recurrent networks: a torch RNN, LSTM or GRU with a linear head on every step.
+"""The recurrent networks: a stack of RNN, LSTM or GRU layers with a linear head on every step.
 
 The module only maps windows to forecasts; training, scaling and saving live elsewhere (darts
 keeps its ``nn.Module`` apart from the user-facing model the same way), so the same class serves
 the app's trainer, the plain benchmark loop and a checkpoint reload.
+
+Randomness comes only from generators the caller owns, never from torch's global one: the
+weights are drawn from a given ``torch.Generator`` and the dropout between layers is applied
+from uniform noise the caller draws (:meth:`RecurrentNet.noise_shape`). So two jobs training at
+the same time in two threads cannot disturb each other's reproducible results, and a CUDA-graph
+replay applies the same dropout masks as an eager step fed the same noise.
 """
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from stockapp.errors import ModelError
 
@@ -16,10 +25,50 @@ from stockapp.errors import ModelError
 MODEL_KINDS: dict[str, str] = {"lstm": "LSTM", "gru": "GRU", "rnn": "Plain RNN (tanh)"}
 
 _LAYERS: dict[str, type[nn.RNNBase]] = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
+_STACKED = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+
+
+class _Stack(nn.Module):
+    """Single-layer recurrent modules run in turn, saved under ``nn.LSTM(num_layers=L)``'s names.
+
+    One module per layer lets dropout between layers use the caller's noise (torch's fused
+    multi-layer call draws its dropout from the global generator). The state dict keeps torch's
+    stacked names (``weight_ih_l1`` ...), so checkpoints written by the fused version still load.
+    """
+
+    def __init__(self, cls: type[nn.RNNBase], n_in: int, hidden: int, layers: int, **kw):
+        super().__init__()
+        for k in range(layers):
+            layer = cls(
+                input_size=n_in if k == 0 else hidden,
+                hidden_size=hidden,
+                num_layers=1,
+                batch_first=True,
+                **kw,
+            )
+            self.add_module(f"l{k}", layer)
+        self.register_state_dict_post_hook(_to_stacked_names)
+        self.register_load_state_dict_pre_hook(_from_stacked_names)
+
+
+def _to_stacked_names(module, state_dict, prefix, local_metadata) -> None:
+    for k in range(len(module._modules)):
+        for name in _STACKED:
+            key = f"{prefix}l{k}.{name}_l0"
+            if key in state_dict:
+                state_dict[f"{prefix}{name}_l{k}"] = state_dict.pop(key)
+
+
+def _from_stacked_names(module, state_dict, prefix, *args) -> None:
+    for k in range(len(module._modules)):
+        for name in _STACKED:
+            key = f"{prefix}{name}_l{k}"
+            if key in state_dict:
+                state_dict[f"{prefix}l{k}.{name}_l0"] = state_dict.pop(key)
 
 
 class RecurrentNet(nn.Module):
-    """A stacked recurrent layer followed by ``Linear(hidden, 1)`` applied at every step.
+    """Stacked recurrent layers followed by ``Linear(hidden, 1)`` applied at every step.
 
     Parameters
     ----------
@@ -32,11 +81,23 @@ class RecurrentNet(nn.Module):
     layers
         Stacked recurrent layers.
     dropout
-        Dropout between stacked layers (torch applies none after the last one, so it is ignored
-        for a single layer rather than triggering torch's warning).
+        Dropout between stacked layers, as torch's ``nn.LSTM(dropout=...)`` does (none after the
+        last layer, so it does nothing for a single layer).
+    generator
+        Draws the initial weights (torch's default ranges: uniform within ``1/sqrt(hidden)`` for
+        the recurrent layers, ``1/sqrt(fan_in)`` for the head). ``None`` draws from torch's
+        global generator, as torch's own modules do.
     """
 
-    def __init__(self, kind: str, n_features: int, hidden: int, layers: int, dropout: float):
+    def __init__(
+        self,
+        kind: str,
+        n_features: int,
+        hidden: int,
+        layers: int,
+        dropout: float,
+        generator: torch.Generator | None = None,
+    ):
         super().__init__()
         if kind not in _LAYERS:
             raise ModelError(f"Unknown model type '{kind}'; choose {', '.join(MODEL_KINDS)}.")
@@ -54,19 +115,52 @@ class RecurrentNet(nn.Module):
         self.layers = int(layers)
         self.dropout = float(dropout)
         extra = {"nonlinearity": "tanh"} if kind == "rnn" else {}
-        self.rnn = _LAYERS[kind](
-            input_size=self.n_features,
-            hidden_size=self.hidden,
-            num_layers=self.layers,
-            batch_first=True,
-            dropout=self.dropout if self.layers > 1 else 0.0,
-            **extra,
+        # Built on the meta device (no memory, no random draws), then given real storage and
+        # initialised from ``generator``: construction never touches the global generator.
+        self.rnn = _Stack(
+            _LAYERS[kind], self.n_features, self.hidden, self.layers, device="meta", **extra
         )
-        self.head = nn.Linear(self.hidden, 1)
+        self.head = nn.Linear(self.hidden, 1, device="meta")
+        self.to_empty(device="cpu")
+        self.reset_parameters(generator)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``(B, W, F)`` windows -> ``(B, W)``: the forecast of the next bar after every step."""
-        out, _ = self.rnn(x)
+    @torch.no_grad()
+    def reset_parameters(self, generator: torch.Generator | None = None) -> None:
+        """Draw every weight from torch's default ranges, using ``generator``."""
+        bound = 1.0 / math.sqrt(self.hidden)
+        for p in self.rnn.parameters():
+            p.uniform_(-bound, bound, generator=generator)
+        for p in self.head.parameters():  # kaiming_uniform(a=sqrt(5)) is this range too
+            p.uniform_(-bound, bound, generator=generator)
+
+    @property
+    def uses_noise(self) -> bool:
+        """Whether training applies dropout (between layers) and so needs noise."""
+        return self.dropout > 0.0 and self.layers > 1
+
+    def noise_shape(self, batch: int, steps: int) -> tuple[int, ...] | None:
+        """Shape of the uniform noise one training batch needs, or ``None`` if it needs none."""
+        if not self.uses_noise:
+            return None
+        return (self.layers - 1, batch, steps, self.hidden)
+
+    def forward(self, x: torch.Tensor, noise: torch.Tensor | None = None) -> torch.Tensor:
+        """``(B, W, F)`` windows -> ``(B, W)``: the forecast of the next bar after every step.
+
+        In training mode with dropout, ``noise`` (uniform in [0, 1), see :meth:`noise_shape`)
+        decides which units are dropped: a unit is kept where its noise is at least the dropout
+        rate, and scaled by ``1 / (1 - dropout)``. Without noise, torch's ``F.dropout`` (global
+        generator) is used, for callers outside the app's trainer.
+        """
+        out = x
+        for k, layer in enumerate(self.rnn.children()):
+            if k and self.training and self.dropout > 0.0:
+                if noise is None:
+                    out = F.dropout(out, self.dropout, True)
+                else:
+                    keep = (noise[k - 1] >= self.dropout).to(out.dtype)
+                    out = out * keep * (1.0 / (1.0 - self.dropout))
+            out, _ = layer(out)
         return self.head(out).squeeze(-1)
 
     def sizes(self) -> dict:

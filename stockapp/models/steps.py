@@ -1,12 +1,16 @@
 """The per-batch work of the training loop: losses, optimizers, batch order, one step.
 
-Two interchangeable steps take a batch of window indices (on the device) and return the batch
-loss as a device tensor without synchronising: :class:`EagerStep` launches the ops one by one;
-:class:`GraphedStep` replays the whole step from a CUDA graph.
+Two interchangeable steps take a batch of window indices (on the device) and that batch's
+dropout noise, and return the batch loss as a device tensor without synchronising:
+:class:`EagerStep` launches the ops one by one; :class:`GraphedStep` replays the whole step from
+a CUDA graph. All randomness (batch order, dropout noise) comes from the job's own
+``torch.Generator`` (see :class:`Shuffler` and :func:`draw_noise`), never the global one.
 """
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections.abc import Callable
 
 import torch
@@ -16,20 +20,49 @@ from torch.nn.utils import clip_grad_norm_
 
 #: Eager steps run on a side stream before a CUDA graph is captured.
 WARMUP_STEPS = 3
+#: Fewest planned steps for which a fit captures a CUDA graph; shorter fits run eagerly.
+#: Capturing costs the warm-up steps (3 eager steps), ``gc.collect()``, ``empty_cache()`` and
+#: the capture itself: tens of milliseconds. Each replay then saves the launch overhead of one
+#: eager step: the README's H200 reference figures (plain eager 171 ms, replay 26 ms for a
+#: 79-batch epoch) put that at ~1.8 ms a step, so the capture repays itself after ~10-30 steps.
+#: 64 keeps a margin: every default first fit (~40 batches x up to 20 epochs) is graphed and a
+#: one-epoch warm refit (~8 batches of 64) runs eagerly. ``scripts/bench_train.py --device cuda``
+#: reports the measured capture time (``capture_s``) so this can be checked on a real card.
+GRAPH_MIN_STEPS = 64
 
-LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+LossFn = Callable[..., torch.Tensor]
+
+#: Held while a CUDA graph is captured: two jobs must never capture at the same time.
+_CAPTURE_LOCK = threading.Lock()
 
 
-def _loss_all(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    return F.mse_loss(pred, target)
+def _per_window_last(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    return (pred[:, -1] - target[:, -1]).square()
 
 
-def _loss_last(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    return F.mse_loss(pred[:, -1], target[:, -1])
+def _per_window_all(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    return (pred - target).square().mean(dim=1)
+
+
+def _loss_all(pred: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None = None):
+    if weight is None:
+        return F.mse_loss(pred, target)
+    return (_per_window_all(pred, target) * weight).sum() / weight.sum()
+
+
+def _loss_last(pred: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None = None):
+    if weight is None:
+        return F.mse_loss(pred[:, -1], target[:, -1])
+    return (_per_window_last(pred, target) * weight).sum() / weight.sum()
 
 
 def loss_function(loss_on: str) -> LossFn:
-    """MSE on every step of each window (``"all"``) or on its last step only (``"last"``)."""
+    """MSE on every step of each window (``"all"``) or on its last step only (``"last"``).
+
+    The returned ``loss(pred, target, weight=None)`` takes optional per-window weights: a
+    weighted mean over the windows, so a padded batch whose pad rows weigh 0 has exactly the
+    loss (and gradient) of the real rows alone.
+    """
     return _loss_last if loss_on == "last" else _loss_all
 
 
@@ -50,6 +83,40 @@ def make_optimizer(
     return cls(net.parameters(), lr=lr, weight_decay=weight_decay, **extra)
 
 
+def job_generator(device: torch.device, seed: int) -> torch.Generator:
+    """A generator for one job: on the CUDA device itself there, else on the CPU."""
+    gen = torch.Generator(device=device if device.type == "cuda" else "cpu")
+    gen.manual_seed(int(seed))
+    return gen
+
+
+def draw_noise(
+    net: nn.Module, rows: int, steps: int, generator: torch.Generator, device: torch.device
+) -> torch.Tensor | None:
+    """The uniform dropout noise for a batch of ``rows`` windows, or ``None`` if none is needed."""
+    shape_of = getattr(net, "noise_shape", None)
+    shape = shape_of(rows, steps) if shape_of is not None else None
+    if shape is None:
+        return None
+    return torch.rand(shape, generator=generator, device=generator.device).to(device)
+
+
+def device_guard(device: torch.device) -> contextlib.AbstractContextManager:
+    """Make ``device`` the current CUDA device (e.g. ``cuda:1``); a no-op elsewhere.
+
+    CUDA graphs, side streams and the memory pool belong to the current device: capture and
+    replay must run with the training device current, whichever device the thread had before.
+    """
+    if device.type == "cuda":
+        return torch.cuda.device(device)
+    return contextlib.nullcontext()
+
+
+def use_cuda_graph(device: torch.device, enabled: bool, planned_steps: int) -> bool:
+    """Whether a fit should capture a CUDA graph: on CUDA, if enabled, and if it repays itself."""
+    return enabled and device.type == "cuda" and planned_steps >= GRAPH_MIN_STEPS
+
+
 class EagerStep:
     """One training step launched op by op (CPU, MPS, or CUDA without graphs)."""
 
@@ -67,10 +134,11 @@ class EagerStep:
         self.params = [p for p in net.parameters() if p.requires_grad]
         self.x, self.y = x, y
 
-    def __call__(self, idx: torch.Tensor) -> torch.Tensor:
+    def __call__(self, idx: torch.Tensor, noise: torch.Tensor | None = None) -> torch.Tensor:
         xb, yb = self.x.index_select(0, idx), self.y.index_select(0, idx)
         self.optimizer.zero_grad(set_to_none=True)
-        loss = self.loss_fn(self.net(xb), yb)
+        pred = self.net(xb) if noise is None else self.net(xb, noise)
+        loss = self.loss_fn(pred, yb)
         loss.backward()
         if self.clip_norm > 0:
             clip_grad_norm_(self.params, self.clip_norm)
@@ -81,11 +149,16 @@ class EagerStep:
 class GraphedStep:
     """The whole step (forward, loss, backward, clip, Adam) replayed from one CUDA graph.
 
-    Follows PyTorch's "whole network capture" recipe: static input/target buffers, a few eager
-    warm-up steps on a side stream, then capture with a capturable optimizer. The warm-up steps
-    really update the weights, so they are undone afterwards (weights copied back in place and
-    the optimizer's moments and step counts zeroed, which is exactly a fresh Adam): replay then
-    trains from the same start as the eager path. Every replay needs a full batch.
+    Follows PyTorch's "whole network capture" recipe: static input/target/noise buffers, a few
+    eager warm-up steps on a side stream, then capture with a capturable optimizer. The warm-up
+    steps really update the weights, so they are undone afterwards (weights copied back in place
+    and the optimizer's moments and step counts zeroed, which is exactly a fresh Adam): replay
+    then trains from the same start as the eager path.
+
+    The graph has a fixed batch size; a shorter batch (an epoch's last) fills the first rows of
+    the static buffers and gives the rest weight 0 in the loss, so it trains on exactly its own
+    windows, as the eager step would. Capture and replay run with the training device current
+    (:func:`device_guard`), and one capture at a time in the process.
     """
 
     def __init__(
@@ -98,72 +171,109 @@ class GraphedStep:
         y: torch.Tensor,
         batch: int,
     ):
-        device = x.device
-        self.x, self.y = x, y
+        self.device = device = x.device
+        self.x, self.y, self.batch = x, y, batch
         params = [p for p in net.parameters() if p.requires_grad]
-        start = [p.detach().clone() for p in params]
-        optimizer = make_capturable_optimizer()
         self.static_x, self.static_y = x[:batch].clone(), y[:batch].clone()
+        self.static_w = torch.ones(batch, device=device)
+        shape = net.noise_shape(batch, x.shape[1]) if hasattr(net, "noise_shape") else None
+        self.static_noise = None if shape is None else torch.ones(shape, device=device)
+        self._rows = batch
         clip = clip_norm
 
         def step() -> torch.Tensor:
-            loss = loss_fn(net(self.static_x), self.static_y)
+            if self.static_noise is None:
+                pred = net(self.static_x)
+            else:
+                pred = net(self.static_x, self.static_noise)
+            loss = loss_fn(pred, self.static_y, self.static_w)
             loss.backward()
             if clip > 0:
                 clip_grad_norm_(params, clip, foreach=True)
             optimizer.step()
             return loss.detach()
 
-        side = torch.cuda.Stream(device)
-        side.wait_stream(torch.cuda.current_stream(device))
-        with torch.cuda.stream(side):
-            for _ in range(WARMUP_STEPS):
-                optimizer.zero_grad(set_to_none=True)
-                step()
-        torch.cuda.current_stream(device).wait_stream(side)
+        with _CAPTURE_LOCK, device_guard(device):
+            start = [p.detach().clone() for p in params]
+            optimizer = make_capturable_optimizer()
+            side = torch.cuda.Stream(device)
+            side.wait_stream(torch.cuda.current_stream(device))
+            with torch.cuda.stream(side):
+                for _ in range(WARMUP_STEPS):
+                    optimizer.zero_grad(set_to_none=True)
+                    step()
+            torch.cuda.current_stream(device).wait_stream(side)
 
-        self.graph = torch.cuda.CUDAGraph()
-        optimizer.zero_grad(set_to_none=True)
-        # thread_local: the GUI thread may use CUDA while a worker thread captures.
-        with torch.cuda.graph(self.graph, stream=side, capture_error_mode="thread_local"):
-            self.loss = step()
+            self.graph = torch.cuda.CUDAGraph()
+            optimizer.zero_grad(set_to_none=True)
+            # thread_local: the GUI thread may use CUDA while a worker thread captures.
+            with torch.cuda.graph(self.graph, stream=side, capture_error_mode="thread_local"):
+                self.loss = step()
 
-        with torch.no_grad():
-            for p, p0 in zip(params, start, strict=True):
-                p.copy_(p0)
-            for state in optimizer.state.values():
-                for value in state.values():
-                    if torch.is_tensor(value):
-                        value.zero_()
+            with torch.no_grad():
+                for p, p0 in zip(params, start, strict=True):
+                    p.copy_(p0)
+                for state in optimizer.state.values():
+                    for value in state.values():
+                        if torch.is_tensor(value):
+                            value.zero_()
         self.optimizer = optimizer
 
-    def __call__(self, idx: torch.Tensor) -> torch.Tensor:
-        torch.index_select(self.x, 0, idx, out=self.static_x)
-        torch.index_select(self.y, 0, idx, out=self.static_y)
-        self.graph.replay()
+    def __call__(self, idx: torch.Tensor, noise: torch.Tensor | None = None) -> torch.Tensor:
+        rows = idx.shape[0]
+        with device_guard(self.device):
+            torch.index_select(self.x, 0, idx, out=self.static_x[:rows])
+            torch.index_select(self.y, 0, idx, out=self.static_y[:rows])
+            if noise is not None and self.static_noise is not None:
+                self.static_noise[:, :rows].copy_(noise)
+            if rows != self._rows:  # pad rows (left from the previous batch) weigh nothing
+                self.static_w.copy_(pad_weights(rows, self.batch, self.device))
+                self._rows = rows
+            self.graph.replay()
         return self.loss
 
 
-class Shuffler:
-    """A seeded permutation of the windows each epoch, split into index batches on the device.
+def pad_weights(rows: int, batch: int, device: torch.device | str = "cpu") -> torch.Tensor:
+    """Loss weights for a batch of ``rows`` real windows padded to ``batch``: 1s then 0s."""
+    return (torch.arange(batch, device=device) < rows).to(torch.float32)
 
-    With ``full_only`` (the graphed loop) every batch has exactly ``batch`` windows: the windows
-    left over after the last full batch are carried to the front of the next epoch's order, so
-    every window is still used and epochs differ in size by less than one batch.
+
+class Shuffler:
+    """A seeded order of the training windows each epoch, split into index batches on the device.
+
+    Every window of an epoch is in exactly one batch (the last batch may be short). With
+    ``recent`` set (a warm refit), an epoch is the newest ``recent`` windows plus an equal-size
+    uniform sample, without replacement and fresh each epoch, of the older ones, shuffled
+    together: a refit of an expanding span costs the same at every date, the newest bars are
+    always in it, and every older window has the same chance of being revisited.
     """
 
-    def __init__(self, n: int, batch: int, device: torch.device, seed: int, full_only: bool):
-        self.n, self.batch, self.device, self.full_only = n, batch, device, full_only
-        self.gen = torch.Generator(device=device if device.type == "cuda" else "cpu")
-        self.gen.manual_seed(seed)
-        self.carry = torch.empty(0, dtype=torch.long, device=device)
+    def __init__(
+        self,
+        n: int,
+        batch: int,
+        device: torch.device,
+        generator: torch.Generator,
+        recent: int | None = None,
+    ):
+        self.n, self.batch, self.device, self.gen = n, batch, device, generator
+        self.recent = None if recent is None or recent >= n else int(recent)
+
+    @property
+    def per_epoch(self) -> int:
+        """Windows in each epoch."""
+        if self.recent is None:
+            return self.n
+        return self.recent + min(self.recent, self.n - self.recent)
 
     def epoch(self) -> list[torch.Tensor]:
-        perm = torch.randperm(self.n, generator=self.gen, device=self.gen.device)
-        perm = perm.to(self.device)
-        if not self.full_only:
-            return list(perm.split(self.batch))
-        order = torch.cat((self.carry, perm)) if self.carry.shape[0] else perm
-        k = order.shape[0] // self.batch
-        self.carry = order[k * self.batch :]
-        return list(order[: k * self.batch].view(k, self.batch).unbind(0))
+        dev = self.gen.device
+        if self.recent is None:
+            order = torch.randperm(self.n, generator=self.gen, device=dev)
+        else:
+            n_old = self.n - self.recent
+            old = torch.randperm(n_old, generator=self.gen, device=dev)[: self.recent]
+            new = torch.arange(n_old, self.n, device=dev)
+            both = torch.cat((old, new))
+            order = both[torch.randperm(both.shape[0], generator=self.gen, device=dev)]
+        return list(order.to(self.device).split(self.batch))

@@ -25,7 +25,16 @@ from stockapp.core.dataset import TrainingSet
 from stockapp.errors import ModelError, TrainingDiverged
 from stockapp.models.device import describe_device, resolve_device
 from stockapp.models.networks import MODEL_KINDS, RecurrentNet
-from stockapp.models.steps import EagerStep, GraphedStep, Shuffler, loss_function, make_optimizer
+from stockapp.models.steps import (
+    EagerStep,
+    GraphedStep,
+    Shuffler,
+    draw_noise,
+    job_generator,
+    loss_function,
+    make_optimizer,
+    use_cuda_graph,
+)
 
 log = logging.getLogger(__name__)
 
@@ -149,6 +158,13 @@ class TrainResult:
     device: str = ""
     cuda_graphs: bool = False
     message: str = ""
+    capture_seconds: float = 0.0  # spent capturing the CUDA graph (0 when eager)
+    # The bars whose targets the fit used, as ISO dates (set by the forecaster, which knows the
+    # dates): from the first training target through the last target of training or of early
+    # stopping's validation slice, which starts at ``validated_from`` (None: no validation).
+    trained_from: str | None = None
+    trained_through: str | None = None
+    validated_from: str | None = None
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -222,6 +238,8 @@ def _outcome(reason: str, epoch: int, best_epoch: int, monitored: str) -> str:
             f"Cancelled during epoch {epoch}; kept the best weights so far, from epoch "
             f"{best_epoch}."
         )
+    if not monitored:
+        return f"Completed {epoch} epoch{'s' if epoch != 1 else ''}; kept the final weights."
     return (
         f"Completed {epoch} epoch{'s' if epoch != 1 else ''}; kept the weights from epoch "
         f"{best_epoch}, which had the lowest {monitored} loss."
@@ -233,22 +251,30 @@ def train(
     data: TrainingSet,
     cfg: TrainConfig,
     should_stop: Callable[[], bool] | None = None,
+    recent: int | None = None,
+    keep_best: bool = True,
 ) -> Generator[TrainProgress, None, TrainResult]:
     """Train ``net`` in place on ``data``, yielding progress; returns a :class:`TrainResult`.
 
     MSE on the standardised targets (every step or the last, per ``cfg.loss_on``), Adam/AdamW,
     gradient-norm clipping, and early stopping on the validation loss (the training loss when
     there are no validation windows) that restores the best epoch's weights, which are also kept
-    when training completes or is cancelled. The validation loss uses the same steps
-    (``loss_on``) as the training loss, so the two curves are comparable. ``should_stop`` is
-    polled before every batch.
+    when training completes or is cancelled. With ``keep_best=False`` (a warm refit: a fixed
+    number of epochs) the weights after the last epoch are kept and nothing stops early. The
+    validation loss uses the same steps (``loss_on``) as the training loss, so the two curves
+    are comparable. ``should_stop`` is polled before every batch.
 
-    The data are copied to the device once; each epoch a seeded ``randperm`` (on the device)
-    orders the windows and batches are gathered by index there. On CUDA with
-    ``cfg.cuda_graphs`` the step is replayed from a CUDA graph, which needs full batches: the
-    windows left over after an epoch's last full batch are carried into the next epoch's
-    order (so every window is used, and epochs differ by less than a batch). If capture fails,
-    training runs eagerly and the result's message says so (``cuda_graphs`` is then False).
+    The data are copied to the device once. All randomness (the order of the windows each epoch
+    and the dropout noise) comes from one ``torch.Generator`` seeded with ``cfg.seed`` for this
+    job alone; torch's global generator is neither read nor changed, so jobs running at the same
+    time stay reproducible. Every training window is in exactly one batch per epoch; with
+    ``recent`` an epoch is the newest ``recent`` windows plus as many sampled from the older
+    ones (see :class:`~stockapp.models.steps.Shuffler`).
+
+    On CUDA with ``cfg.cuda_graphs``, a fit of at least
+    :data:`~stockapp.models.steps.GRAPH_MIN_STEPS` planned steps replays the step from a CUDA
+    graph (shorter fits would not repay the capture). If capture fails, training runs eagerly
+    and the result's message says so (``cuda_graphs`` is then False).
 
     Raises
     ------
@@ -260,7 +286,6 @@ def train(
     cfg.validate()
     device = resolve_device(cfg.device)
     label = describe_device(device)
-    torch.manual_seed(cfg.seed)
     net.to(device).train()
     x, y, x_val, y_val = device_tensors(data, device)
     n = x.shape[0]
@@ -278,10 +303,15 @@ def train(
     def new_optimizer(capturable: bool = False) -> torch.optim.Optimizer:
         return make_optimizer(net, cfg.optimizer, cfg.lr, cfg.weight_decay, device, capturable)
 
+    gen = job_generator(device, cfg.seed)
+    order = Shuffler(n, batch, device, gen, recent)
+    steps_per_epoch = -(-order.per_epoch // batch)
     step: EagerStep | GraphedStep | None = None
     graph_note = ""
-    if cfg.cuda_graphs and device.type == "cuda":
+    capture_s = 0.0
+    if use_cuda_graph(device, cfg.cuda_graphs, cfg.epochs * steps_per_epoch):
         start = _snapshot(net)
+        t_capture = time.monotonic()
         try:
             step = GraphedStep(
                 net, lambda: new_optimizer(True), loss_fn, cfg.clip_norm, x, y, batch
@@ -291,17 +321,18 @@ def train(
             net.load_state_dict(start)
             net.zero_grad(set_to_none=True)
             graph_note = f"; CUDA graph capture failed ({type(exc).__name__}), so it ran eagerly"
+        capture_s = time.monotonic() - t_capture
     graphed = step is not None
     if step is None:
         step = EagerStep(net, new_optimizer(), loss_fn, cfg.clip_norm, x, y)
-    order = Shuffler(n, batch, device, cfg.seed, full_only=graphed)
+    steps_in_window = x.shape[1]
 
-    result = TrainResult(device=label, cuda_graphs=graphed)
+    result = TrainResult(device=label, cuda_graphs=graphed, capture_seconds=capture_s)
     has_val = x_val.shape[0] > 0
     best_state: dict[str, torch.Tensor] | None = None
     acc = torch.zeros((), device=device)
     t0 = last_report = time.monotonic()
-    batches_est = -(-n // batch)
+    batches_est = steps_per_epoch
     done_batches = 0
     epoch = 0
     try:
@@ -314,7 +345,7 @@ def train(
                 if should_stop is not None and should_stop():
                     result.stop_reason = "cancelled"
                     break
-                acc += step(idx)
+                acc += step(idx, draw_noise(net, idx.shape[0], steps_in_window, gen, device))
                 seen += idx.shape[0]
                 if time.monotonic() - last_report >= REPORT_EVERY_S:
                     loss = _check_finite(acc.item() / b, "training", epoch)  # syncs the device
@@ -335,7 +366,9 @@ def train(
                 val_loss = validation_loss(net, x_val, y_val, cfg.loss_on)
                 _check_finite(val_loss, "validation", epoch)
             monitored = val_loss if val_loss is not None else train_loss
-            if monitored < result.best_loss:
+            if not keep_best:  # a fixed number of epochs: the last one is the one kept
+                result.best_loss, result.best_epoch = monitored, epoch
+            elif monitored < result.best_loss:
                 result.best_loss, result.best_epoch = monitored, epoch
                 best_state = _snapshot(net)
             result.train_losses.append(train_loss)
@@ -349,7 +382,12 @@ def train(
                 result.best_epoch, seen / max(now - t_epoch, 1e-9), now - t0,
                 (now - t0) / epoch * (cfg.epochs - epoch), label,
             )  # fmt: skip
-            if cfg.patience and epoch - result.best_epoch >= cfg.patience and epoch < cfg.epochs:
+            if (
+                keep_best
+                and cfg.patience
+                and epoch - result.best_epoch >= cfg.patience
+                and epoch < cfg.epochs
+            ):
                 result.stop_reason = "early_stopped"
                 break
     finally:
@@ -357,10 +395,11 @@ def train(
         if best_state is not None:
             net.load_state_dict(best_state)
         net.zero_grad(set_to_none=True)
+    monitored_name = "validation" if has_val else "training"
+    if not keep_best and result.stop_reason == "completed":
+        monitored_name = ""
     result.message = (
-        _outcome(
-            result.stop_reason, epoch, result.best_epoch, "validation" if has_val else "training"
-        ).removesuffix(".")
+        _outcome(result.stop_reason, epoch, result.best_epoch, monitored_name).removesuffix(".")
         + graph_note
         + "."
     )
@@ -379,5 +418,6 @@ def warm_up() -> None:
     """
     global _warmed_up
     if not _warmed_up:
-        make_optimizer(RecurrentNet("lstm", 1, 1, 1, 0.0), "adam", 1e-3, 0.0, torch.device("cpu"))
+        net = RecurrentNet("lstm", 1, 1, 1, 0.0, generator=torch.Generator())
+        make_optimizer(net, "adam", 1e-3, 0.0, torch.device("cpu"))
         _warmed_up = True

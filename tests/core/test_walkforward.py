@@ -25,10 +25,12 @@ class MeanReversion:
 
     def __init__(self) -> None:
         self.fits: list[tuple[pd.Timestamp, bool, int | None, int]] = []
+        self.recent: list[int | None] = []
         self.mu = 0.0
 
-    def fit(self, prices, should_stop=None, warm_start=False, epochs=None):
+    def fit(self, prices, should_stop=None, warm_start=False, epochs=None, recent=None):
         self.fits.append((prices.index[-1], warm_start, epochs, len(prices)))
+        self.recent.append(recent)
         self.mu = float(np.diff(np.log(prices["Close"].to_numpy())).mean())
         yield "epoch"
         return SimpleNamespace(
@@ -70,8 +72,18 @@ def test_segments_cover_the_test_span_once():
     rolling = plan_segments(
         100, 45, BacktestSettings(refit_every=20, refit_mode="rolling", rolling_bars=30)
     )
-    assert [g.train_start for g in rolling] == [15, 35, 55]
+    # The first fit always learns from every bar before the test span; refits roll.
+    assert [g.train_start for g in rolling] == [0, 35, 55]
     assert len(plan_segments(100, 45, BacktestSettings())) == 1
+
+
+def test_without_refits_the_rolling_length_is_ignored_and_says_so():
+    once = BacktestSettings(refit_every=0, refit_mode="rolling", rolling_bars=30)
+    assert [g.train_start for g in plan_segments(100, 45, once)] == [0]
+    assert once.to_dict()["rolling_applied"] is False
+    assert BacktestSettings(refit_every=5, refit_mode="rolling").to_dict()["rolling_applied"]
+    assert not BacktestSettings(refit_every=5).to_dict()["rolling_applied"]
+    assert BacktestSettings.from_dict(once.to_dict()) == once
 
 
 def test_test_start_by_fraction_or_date():
@@ -96,8 +108,10 @@ def test_fits_see_only_bars_before_their_segment(refit_every):
     assert len(fc.fits) == (1 if refit_every == 0 else 4)
     assert [f[1] for f in fc.fits] == [False] + [True] * (len(fc.fits) - 1)
     assert [f[2] for f in fc.fits] == [None] + [2] * (len(fc.fits) - 1)
-    # The first fit sees the whole past; refits fine-tune on the last refit_bars (+ a window).
-    assert [f[3] for f in fc.fits] == [320] + [250 + 10 + 1] * (len(fc.fits) - 1)
+    # Every fit (expanding) is handed the whole past up to the bar before its segment; refits
+    # sample their epochs from it with the newest refit_bars windows always in.
+    assert [f[3] for f in fc.fits] == [320, 340, 360, 380][: len(fc.fits)]
+    assert fc.recent == [None] + [250] * (len(fc.fits) - 1)
     assert sum(isinstance(e, BacktestProgress) for e in events) == len(fc.fits)
     np.testing.assert_allclose(result.forecasts["persistence"], prices["Close"].to_numpy()[319:-1])
     assert set(result.metrics) == {"model", "persistence", "drift", "ar"}
