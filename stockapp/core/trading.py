@@ -160,11 +160,14 @@ def simulate(
     if not (np.all(np.isfinite(prev)) and np.all(np.isfinite(real)) and prev.min() > 0.0):
         raise DataError("The closes to trade on must be positive numbers with no gaps.")
     turnover = np.abs(np.diff(pos, prepend=0.0, append=0.0))  # the last entry is the exit
+    costs = cost_bps / 1e4 * turnover[:-1]
+    costs[-1] += cost_bps / 1e4 * turnover[-1]
     with np.errstate(over="ignore"):
-        gross = pos * (real / prev - 1.0)
-        net = gross - cost_bps / 1e4 * turnover[:-1]
-        net[-1] -= cost_bps / 1e4 * turnover[-1]
-        equity = np.cumprod(1.0 + net)
+        # the growth factor 1 + p (r - 1), written so a long position's factor is exactly
+        # realised / previous: after a bad tick of 1e300, 1 + (1e-298 - 1) would round to 0
+        growth = (pos * real + (1.0 - pos) * prev) / prev - costs
+        equity = np.cumprod(growth)
+    net = growth - 1.0
     if not np.all(np.isfinite(equity)):
         raise DataError(
             "The trading returns are too large to represent (a close jumps by a factor near "

@@ -111,6 +111,8 @@ def test_trading_on_an_absurd_close_gives_no_numpy_warnings():
         1e298 * np.std(net / 1e298, ddof=1) * math.sqrt(252)
     )
     assert math.isfinite(curve.stats.sharpe)
+    # held through the bad tick and back, buy-and-hold ends where the prices say: 103 / 100
+    assert curve.equity[-1] == pytest.approx(1.03, rel=1e-12)
     with pytest.raises(DataError, match="too large"):
         simulate(np.array([1e-300, 1e-300]), np.array([1e300, 1e300]), np.ones(2), 0.0)
 
