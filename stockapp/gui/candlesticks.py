@@ -16,7 +16,6 @@ from PySide6.QtGui import QColor, QPainter, QPicture
 
 UP_COLOR = "#26a69a"
 DOWN_COLOR = "#ef5350"
-DENSE_VOLUME_COLOR = "#7d8fa6"
 
 
 def bar_width(x: np.ndarray, fraction: float = 0.7) -> float:
@@ -133,14 +132,13 @@ class CandlestickItem(_PictureBars):
 class VolumeBarsItem(_PictureBars):
     """Volume bars from zero, coloured by whether the bar closed up or down.
 
-    When a bar is narrower than two pixels the colours would only blend into noise, so a second,
-    single-colour picture is played instead.
+    Zoomed out to years of daily bars, a bar is narrower than a pixel; its one-pixel cosmetic
+    outline keeps it visible, and the colours still show runs of up and down days.
     """
 
     def __init__(self) -> None:
         super().__init__()
         self._up = np.empty(0, bool)
-        self._dense = QPicture()
 
     def set_data(
         self, x: np.ndarray, volume: np.ndarray, up: np.ndarray, width: float | None = None
@@ -149,12 +147,10 @@ class VolumeBarsItem(_PictureBars):
         x = np.asarray(x, float)
         volume = np.asarray(volume, float)
         self._store(x, np.zeros_like(volume), volume, width or bar_width(x))
-        self._dense = QPicture()
-        painter = QPainter(self._dense)
-        try:
-            self._draw(painter, np.ones_like(self._up), DENSE_VOLUME_COLOR)
-        finally:
-            painter.end()
+
+    def colours(self) -> tuple[int, int]:
+        """How many bars are drawn in the up colour and in the down colour."""
+        return int(self._up.sum()), int((~self._up).sum())
 
     def _record(self, painter: QPainter) -> None:
         for mask, color in ((self._up, UP_COLOR), (~self._up, DOWN_COLOR)):
@@ -163,7 +159,6 @@ class VolumeBarsItem(_PictureBars):
     def _draw(self, painter: QPainter, mask: np.ndarray, color: str) -> None:
         fill = QColor(color)
         fill.setAlpha(150)
-        # A one-pixel cosmetic outline keeps bars narrower than a pixel visible when zoomed out.
         pen = pg.mkPen(fill, width=1)
         pen.setCosmetic(True)
         painter.setPen(pen)
@@ -171,7 +166,3 @@ class VolumeBarsItem(_PictureBars):
         w = 2 * self._half
         xs, vs = self._x[mask], self._high[mask]
         painter.drawRects([QRectF(x - self._half, 0.0, w, v) for x, v in zip(xs, vs, strict=True)])
-
-    def paint(self, painter: QPainter, *args) -> None:
-        pixels_per_bar = abs(painter.transform().m11()) * 2 * self._half
-        (self._dense if pixels_per_bar < 2 else self._picture).play(painter)

@@ -3,7 +3,11 @@
 Both panes share one time axis (x linked, dates as UTC timestamps). The mouse wheel and drags zoom
 and pan through time only; the y axes follow the bars on screen. The line is clipped to the view
 and downsampled by peaks, and candles are one recorded picture, so 20+ years of daily bars stay
-smooth.
+smooth. Without a volume column the price pane takes the whole height and carries the dates.
+
+The crosshair labels its date and price at the edges of the panes, next to the axes. Shaded
+spans (:meth:`PriceChart.set_spans`) show which bars a backtest will forecast and which ones
+its first fit keeps for validation.
 """
 
 from __future__ import annotations
@@ -24,12 +28,21 @@ from PySide6.QtWidgets import (
 )
 
 from stockapp.data.series import PriceSeries
-from stockapp.gui.axes import CompactAxis, compact_number, date_axis, timestamps
+from stockapp.gui.axes import CompactAxis, compact_number, date_axis, date_label, timestamps
 from stockapp.gui.candlesticks import CandlestickItem, VolumeBarsItem
+from stockapp.gui.empty_state import EmptyState
 
 STYLES = ("line", "candles")
 LINE_COLOR = "#1f5fa8"
 AXIS_WIDTH = 64  # both panes' value axes get this width, so their time axes line up
+EMPTY_TEXT = (
+    "Load prices to see them here: on the Data page pick a bundled sample, open a CSV file or "
+    "type a Yahoo Finance ticker."
+)
+#: Shading of the spans a backtest will forecast (test) and the first fit validates on.
+TEST_SPAN_BRUSH = (214, 39, 40, 28)
+VALIDATION_SPAN_BRUSH = (255, 127, 14, 30)
+_CROSSHAIR_FILL = "#3c4048"
 
 
 def _price_text(value: float) -> str:
@@ -102,7 +115,12 @@ class PriceChart(QWidget):
         self.price_plot.addItem(self.curve)
         self.price_plot.addItem(self.candles)
         self.volume_plot.addItem(self.volume)
+        self._add_spans()
         self._add_crosshair()
+        self._volume_shown = True
+        self.empty_state = EmptyState(
+            self.graphics, [self.price_plot, self.volume_plot], EMPTY_TEXT
+        )
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 6, 0, 0)
@@ -113,6 +131,7 @@ class PriceChart(QWidget):
         layout.addWidget(self.graphics, 1)
         self._apply_style()
         self._show_readout(None)
+        self.empty_state.set_empty(True)
 
     # ------------------------------------------------------------------ public API
 
@@ -134,7 +153,10 @@ class PriceChart(QWidget):
             self.volume.set_data(np.empty(0), np.empty(0), np.empty(0, bool))
             self.title.setText("")
             self._show_readout(None)
+            self._hide_crosshair()
+            self.empty_state.set_empty(True)
             return
+        self.empty_state.set_empty(False)
         self._x = timestamps(series.dates)
         self._bars = series.prices(adjusted)
         close = self._bars["Close"].to_numpy(float)
@@ -151,7 +173,7 @@ class PriceChart(QWidget):
                 self._bars["Open"].to_numpy() if series.has_ohlc else np.r_[close[0], close[:-1]]
             )
             self.volume.set_data(self._x, self._bars["Volume"].to_numpy(float), up)
-        self.volume_plot.setVisible(series.has_volume)
+        self._show_volume_pane(series.has_volume)
         self.candles_button.setEnabled(series.has_ohlc)
         self.title.setText(
             f"<b>{series.name}</b>" + (" · adjusted" if adjusted and series.has_adjusted else "")
@@ -176,6 +198,10 @@ class PriceChart(QWidget):
             return len(self.candles)
         x, _ = self.curve.getOriginalDataset()
         return 0 if x is None else len(x)
+
+    def reset_zoom(self) -> None:
+        """Zoom out to every row and let the y axes fit them (Ctrl+0, the Reset zoom button)."""
+        self.reset_view()
 
     def reset_view(self) -> None:
         """Zoom out to every row and let the y axes fit them."""
@@ -202,7 +228,59 @@ class PriceChart(QWidget):
         index = int(np.clip(index, 0, len(self._x) - 1))
         self._vline.setPos(self._x[index])
         self._vline_volume.setPos(self._x[index])
+        self._date_label.setText(date_label(self._x[index]))
+        self._place_crosshair_labels()
         self._show_readout(index)
+
+    def is_empty(self) -> bool:
+        """Whether the chart shows its empty-state note (no series loaded)."""
+        return self.empty_state.is_empty()
+
+    def is_volume_shown(self) -> bool:
+        """Whether the volume pane is part of the chart (only when the series has volumes)."""
+        return self._volume_shown
+
+    def crosshair_labels(self) -> tuple[str, str] | None:
+        """The date and price the crosshair shows at the axes, or ``None`` when it is hidden."""
+        if not self._date_label.isVisible():
+            return None
+        price = self._price_label.toPlainText() if self._price_label.isVisible() else ""
+        return self._date_label.toPlainText(), price
+
+    def set_spans(
+        self, test_start: pd.Timestamp | None, validation_start: pd.Timestamp | None = None
+    ) -> None:
+        """Shade the bars a backtest will forecast (``test_start`` to the end) and, before
+        them, the validation slice of its first fit (``validation_start`` to ``test_start``).
+
+        ``None`` removes a span. The spans stay when another series is loaded; the caller
+        sends new ones when the settings or the data change.
+        """
+        far_future = 4.1e9  # 2099: the test span runs to the last bar, whichever series is shown
+        test = None if test_start is None else float(pd.Timestamp(test_start).timestamp())
+        val = (
+            None if validation_start is None else float(pd.Timestamp(validation_start).timestamp())
+        )
+        if test is not None and val is not None and val >= test:
+            val = None  # nothing to validate on before the test span
+        for region, label, span in (
+            (self._test_region, self._test_label, (test, far_future)),
+            (self._validation_region, self._validation_label, (val, test)),
+        ):
+            visible = span[0] is not None and span[1] is not None
+            region.setVisible(visible)
+            label.setVisible(visible)
+            if visible:
+                region.setRegion(span)
+        self._place_span_labels()
+
+    def spans(self) -> dict[str, tuple[float, float]]:
+        """The shaded spans as ``{"test": (start, end), "validation": ...}`` in timestamps."""
+        out = {}
+        for name, region in (("test", self._test_region), ("validation", self._validation_region)):
+            if region.isVisible():
+                out[name] = tuple(float(v) for v in region.getRegion())
+        return out
 
     # ---------------------------------------------------------------------- internals
 
@@ -221,6 +299,54 @@ class PriceChart(QWidget):
         self.volume_plot.setMaximumHeight(200)
         self.volume_plot.getAxis("right").setLabel("")
 
+    def _add_spans(self) -> None:
+        self._test_region = pg.LinearRegionItem(
+            movable=False, brush=pg.mkBrush(*TEST_SPAN_BRUSH), pen=pg.mkPen(None)
+        )
+        self._validation_region = pg.LinearRegionItem(
+            movable=False, brush=pg.mkBrush(*VALIDATION_SPAN_BRUSH), pen=pg.mkPen(None)
+        )
+        self._test_label = pg.TextItem(
+            "backtest forecasts these bars", color="#a02020", anchor=(0, 0)
+        )
+        self._test_label.setToolTip(
+            "The backtest forecasts each of these bars from the bars before it only."
+        )
+        self._validation_label = pg.TextItem("validation", color="#b35900", anchor=(0, 0))
+        for item in (
+            self._test_region,
+            self._validation_region,
+            self._test_label,
+            self._validation_label,
+        ):
+            item.setVisible(False)
+            item.setZValue(-10 if isinstance(item, pg.LinearRegionItem) else 5)
+            self.price_plot.addItem(item, ignoreBounds=True)
+        self.price_plot.vb.sigRangeChanged.connect(self._place_span_labels)
+
+    def _place_span_labels(self, *_: object) -> None:
+        (x0, x1), (_, y1) = self.price_plot.vb.viewRange()
+        for region, label in (
+            (self._test_region, self._test_label),
+            (self._validation_region, self._validation_label),
+        ):
+            if region.isVisible():
+                start = region.getRegion()[0]
+                label.setPos(max(start, x0), y1)
+
+    def _show_volume_pane(self, show: bool) -> None:
+        """Volume below prices, or (no volumes) prices alone, carrying the date axis."""
+        if show != self._volume_shown:
+            layout = self.graphics.ci
+            if show:
+                layout.addItem(self.volume_plot, row=1, col=0)
+                layout.layout.setRowStretchFactor(1, 1)
+            else:
+                layout.removeItem(self.volume_plot)
+            self._volume_shown = show
+        self.volume_plot.setVisible(show)
+        self.price_plot.showAxis("bottom", not show)
+
     def _add_crosshair(self) -> None:
         pen = pg.mkPen("#8a8f98", width=1, style=Qt.PenStyle.DashLine)
         self._vline = pg.InfiniteLine(angle=90, movable=False, pen=pen)
@@ -234,7 +360,37 @@ class PriceChart(QWidget):
             line.setVisible(False)
             line.setZValue(10)
             plot.addItem(line, ignoreBounds=True)
+        # Labels at the axes: the price at the right edge, the date at the bottom edge.
+        self._price_label = pg.TextItem(color="w", fill=_CROSSHAIR_FILL, anchor=(1, 0.5))
+        self._date_label = pg.TextItem(color="w", fill=_CROSSHAIR_FILL, anchor=(0.5, 1))
+        for label in (self._price_label, self._date_label):
+            label.setVisible(False)
+            label.setZValue(20)
+        self.price_plot.addItem(self._price_label, ignoreBounds=True)
+        self.price_plot.addItem(self._date_label, ignoreBounds=True)
         self.graphics.scene().sigMouseMoved.connect(self._mouse_moved)
+
+    def _hide_crosshair(self) -> None:
+        for item in (
+            self._vline,
+            self._vline_volume,
+            self._hline,
+            self._price_label,
+            self._date_label,
+        ):
+            item.setVisible(False)
+
+    def _place_crosshair_labels(self) -> None:
+        """Pin the date label to the bottom of the lowest pane, the price label to the right."""
+        bottom_plot = self.volume_plot if self._volume_shown else self.price_plot
+        if self._date_label.getViewBox() is not bottom_plot.vb:
+            self._date_label.getViewBox().removeItem(self._date_label)
+            bottom_plot.addItem(self._date_label, ignoreBounds=True)
+        (_, x1), _ = self.price_plot.vb.viewRange()
+        _, (y0, _) = bottom_plot.vb.viewRange()
+        self._date_label.setPos(self._vline.value(), y0)
+        self._price_label.setPos(x1, self._hline.value())
+        self._price_label.setText(_price_text(self._hline.value()))
 
     def _mouse_moved(self, scene_pos: QPointF) -> None:
         inside = None
@@ -242,9 +398,10 @@ class PriceChart(QWidget):
             if plot.isVisible() and plot.sceneBoundingRect().contains(scene_pos):
                 inside = plot
         visible = inside is not None and len(self._x) > 0
-        for line in (self._vline, self._vline_volume):
-            line.setVisible(visible)
-        self._hline.setVisible(visible and inside is self.price_plot)
+        for item in (self._vline, self._vline_volume, self._date_label):
+            item.setVisible(visible)
+        for item in (self._hline, self._price_label):
+            item.setVisible(visible and inside is self.price_plot)
         if not visible:
             self._show_readout(len(self._x) - 1 if len(self._x) else None)
             return

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
+import re
+
 import numpy as np
+import pandas as pd
 import pytest
-from PySide6.QtCore import QPoint
+from PySide6.QtCore import QPoint, QRectF
+from PySide6.QtGui import QImage, QPainter
 
 from stockapp.gui.price_chart import PriceChart
 
@@ -38,7 +43,7 @@ def test_style_switch_is_announced_and_candles_are_one_item(chart, series_of, qt
     assert blocker.args == ["candles"]
     assert chart.candles.isVisible() and not chart.curve.isVisible()
     # one picture item for 2,519 candles, not an item per bar
-    assert len(chart.price_plot.items) < 10
+    assert len(chart.price_plot.items) < 16  # (plus crosshair, spans and their labels)
     with pytest.raises(ValueError):
         chart.set_style("bars")
 
@@ -114,3 +119,132 @@ def test_clearing_the_chart(chart, series_of):
     chart.set_series(None)
     assert chart.point_count() == 0
     assert "No prices" in chart.readout_text()
+
+
+# ------------------------------------------------------------- states a newcomer sees
+def drawn_texts(axis) -> list[tuple[QRectF, str]]:
+    """The tick labels the axis would paint now, with their rectangles."""
+    image = QImage(20, 20, QImage.Format.Format_ARGB32)
+    painter = QPainter(image)
+    try:
+        specs = axis.generateDrawSpecs(painter)
+    finally:
+        painter.end()
+    return [] if specs is None else [(rect, text) for rect, _, text in specs[2]]
+
+
+def test_empty_chart_says_how_to_load_prices_and_shows_no_numbers(chart, series_of, qtbot):
+    assert chart.is_empty() and chart.empty_state.label.isVisible()
+    assert "Data page" in chart.empty_state.text()
+    for plot in (chart.price_plot, chart.volume_plot):
+        for name in ("right", "bottom"):
+            assert drawn_texts(plot.getAxis(name)) == []
+    chart.set_series(series_of("INTC"))
+    assert not chart.is_empty() and not chart.empty_state.label.isVisible()
+    qtbot.waitUntil(lambda: len(drawn_texts(chart.price_plot.getAxis("right"))) >= 3, timeout=3000)
+    chart.set_series(None)
+    assert chart.is_empty()
+
+
+def test_without_volume_the_price_pane_carries_the_dates(
+    chart, close_only_series, series_of, qtbot
+):
+    chart.set_series(close_only_series)
+    assert not chart.is_volume_shown()
+    bottom = chart.price_plot.getAxis("bottom")
+    assert bottom.isVisible()
+    qtbot.waitUntil(lambda: len(drawn_texts(bottom)) >= 2, timeout=3000)
+    # no blank band where the volume pane was: the price pane fills the chart's height
+    height = chart.graphics.viewport().height()
+    qtbot.waitUntil(
+        lambda: chart.price_plot.sceneBoundingRect().height() > 0.9 * height, timeout=3000
+    )
+    chart.set_series(series_of("AAPL"))  # volumes again: back below the prices, with the dates
+    assert chart.is_volume_shown() and chart.volume_plot.isVisible()
+    assert not chart.price_plot.getAxis("bottom").isVisible()
+    qtbot.waitUntil(
+        lambda: chart.price_plot.sceneBoundingRect().height() < 0.9 * height, timeout=3000
+    )
+
+
+@pytest.mark.parametrize("days", [12, 20, 75, 400, 3000])
+def test_date_labels_never_run_together(chart, series_of, qtbot, days):
+    series = series_of("AAPL")
+    chart.set_series(series)
+    end = series.dates[-1].timestamp()
+    chart.price_plot.setXRange(end - days * 86400.0, end, padding=0)
+    axis = chart.volume_plot.getAxis("bottom")
+    qtbot.waitUntil(lambda: axis.range[1] - axis.range[0] < days * 86400.0 * 1.01, timeout=3000)
+    texts = drawn_texts(axis)
+    assert len(texts) >= 2
+    for _, text in texts:  # "Aug 02", "Aug 2021" or "2021": words and numbers apart
+        assert re.fullmatch(r"[A-Z][a-z]{2} \d{2}|[A-Z][a-z]{2} \d{4}|\d{4}", text), text
+    rects = sorted((rect for rect, _ in texts), key=lambda r: r.left())
+    for left, right in itertools.pairwise(rects):
+        assert left.right() + 4 <= right.left()  # a visible gap between neighbours
+
+
+def test_crosshair_labels_its_date_and_price_at_the_axes(chart, series_of, qtbot):
+    series = series_of("MSFT")
+    chart.set_series(series)
+    assert chart.crosshair_labels() is None
+    rect = chart.price_plot.vb.sceneBoundingRect()
+    # not the centre, where an earlier test may have left the (offscreen) cursor: no move then
+    point = chart.graphics.mapFromScene(
+        rect.topLeft() + (rect.bottomRight() - rect.topLeft()) * 0.4
+    )
+    qtbot.mouseMove(chart.graphics.viewport(), QPoint(point.x(), point.y()))
+    qtbot.waitUntil(lambda: chart.crosshair_labels() is not None, timeout=3000)
+    date, price = chart.crosshair_labels()
+    index = [t.timestamp() for t in series.dates].index(chart._vline.value())
+    assert date == f"{series.dates[index]:%Y-%m-%d}"
+    assert price == f"{chart._hline.value():,.2f}"
+    # the date sits on the lowest pane's bottom edge, the price on the right edge
+    assert chart._date_label.getViewBox() is chart.volume_plot.vb
+    assert chart._date_label.pos().y() == pytest.approx(chart.volume_plot.vb.viewRange()[1][0])
+    assert chart._price_label.pos().x() == pytest.approx(chart.price_plot.vb.viewRange()[0][1])
+
+
+def test_spans_shade_what_the_backtest_forecasts_and_validates(chart, series_of):
+    chart.set_series(series_of("AAPL"))
+    assert chart.spans() == {}
+    test, val = pd.Timestamp("2016-01-04"), pd.Timestamp("2015-06-01")
+    chart.set_spans(test, val)
+    spans = chart.spans()
+    assert (
+        spans["test"][0] == test.timestamp() and spans["test"][1] > pd.Timestamp("2018").timestamp()
+    )
+    assert spans["validation"] == (val.timestamp(), test.timestamp())
+    assert chart._test_label.isVisible() and chart._validation_label.isVisible()
+    chart.set_spans(test, pd.Timestamp("2017-01-02"))  # "validation" after the test start: none
+    assert set(chart.spans()) == {"test"}
+    chart.set_spans(None)
+    assert chart.spans() == {} and not chart._test_label.isVisible()
+
+
+def test_volume_bars_are_coloured_by_up_and_down_days_when_zoomed_out(chart, series_of, qtbot):
+    series = series_of("SPY")
+    chart.set_series(series)  # 2,519 bars, far narrower than a pixel each
+    up, down = chart.volume.colours()
+    assert up + down == len(series) and up > 100 and down > 100
+    qtbot.wait(50)
+    image = chart.graphics.grab().toImage()
+    rect = chart.graphics.mapFromScene(chart.volume_plot.vb.sceneBoundingRect()).boundingRect()
+    pixels = [
+        image.pixelColor(x, y)
+        for x in range(rect.left() + 2, rect.right() - 2, 2)
+        for y in range(rect.top() + 2, rect.bottom() - 2, 2)
+    ]
+    reds = sum(c.red() > c.green() + 40 and c.red() > c.blue() + 40 for c in pixels)
+    teals = sum(c.green() > c.red() + 40 and c.blue() > c.red() + 20 for c in pixels)
+    assert reds > 20 and teals > 20
+
+
+def test_reset_zoom_shows_every_row_again(chart, series_of, qtbot):
+    series = series_of("AAPL")
+    chart.set_series(series)
+    end = series.dates[-1].timestamp()
+    chart.price_plot.setXRange(end - 30 * 86400.0, end, padding=0)
+    chart.reset_zoom()
+    x0, x1 = chart.price_plot.vb.viewRange()[0]
+    assert x0 <= series.dates[0].timestamp() and x1 >= end
