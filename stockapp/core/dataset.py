@@ -87,20 +87,6 @@ def training_set(
     return TrainingSet(x_tr, y_tr, x_va, y_va, scaler, train_ends, val_ends)
 
 
-def is_intraday(dates: pd.Index) -> bool:
-    """Whether any bar has a time of day (bars shorter than a day): then dates keep their time."""
-    if not isinstance(dates, pd.DatetimeIndex) or len(dates) == 0:
-        return False
-    return bool((dates != dates.normalize()).any())
-
-
-def bar_label(dates: pd.Index, i: int) -> str:
-    """Bar ``i``'s date as ISO text: ``2015-01-02`` for daily or longer bars, the full timestamp
-    (``2024-03-01T14:30:00``) when the bars are intraday."""
-    stamp = pd.Timestamp(dates[i])
-    return stamp.isoformat() if is_intraday(dates) else f"{stamp:%Y-%m-%d}"
-
-
 def input_windows(
     prices: pd.DataFrame, spec: FeatureSpec, scaler: Scaler, ends: np.ndarray
 ) -> np.ndarray:

@@ -19,7 +19,8 @@ import pandas as pd
 import torch
 
 import stockapp
-from stockapp.core.dataset import TrainingSet, bar_label, input_windows, training_set
+from stockapp.core.bars import format_dates, is_intraday
+from stockapp.core.dataset import TrainingSet, input_windows, training_set
 from stockapp.core.features import FeatureSpec, price_from_target
 from stockapp.core.scaling import Scaler
 from stockapp.errors import DataError, ModelError
@@ -129,17 +130,15 @@ class RecurrentForecaster:
     ) -> None:
         """Name the first and last bars whose targets the fit used (see :class:`TrainResult`)."""
         w = self.spec.window
-        ends = np.concatenate([data.train_ends, data.val_ends])
+        last = int(np.concatenate([data.train_ends, data.val_ends])[-1]) + 1
         # A window ending at e has the target of bar e+1; the all-steps loss also uses the
         # targets of its earlier steps, from bar e-w+2.
-        first = (
-            int(data.train_ends[0]) + 1 if loss_on == "last" else int(data.train_ends[0]) - w + 2
-        )
-        result.trained_from = bar_label(dates, first)
-        result.trained_through = bar_label(dates, int(ends[-1]) + 1)
-        result.validated_from = (
-            bar_label(dates, int(data.val_ends[0]) + 1) if data.val_ends.size else None
-        )
+        e0 = int(data.train_ends[0])
+        first = e0 + 1 if loss_on == "last" else e0 - w + 2
+        bars = [first, last] + ([int(data.val_ends[0]) + 1] if data.val_ends.size else [])
+        labels = format_dates(pd.DatetimeIndex(dates[bars]), intraday=is_intraday(dates))
+        result.trained_from, result.trained_through = labels[0], labels[1]
+        result.validated_from = labels[2] if data.val_ends.size else None
 
     def check_compatible(self, columns: pd.Index | list[str]) -> None:
         """Raise a :class:`ModelError` naming a column the model's features need but lack."""

@@ -21,6 +21,7 @@ import torch
 
 import stockapp
 from stockapp.core.backtest import BacktestResult
+from stockapp.core.bars import format_dates, is_intraday
 from stockapp.core.features import FeatureSpec
 from stockapp.core.runs import save_run
 from stockapp.core.trading import periods_per_year
@@ -66,7 +67,12 @@ def run_backtest(
     should_stop: Callable[[], bool] | None = None,
     forecaster: RecurrentForecaster | None = None,
 ) -> Generator[Any, None, BacktestOutcome | None]:
-    """Train and backtest; yields progress; returns ``None`` when cancelled."""
+    """Train and backtest; yields progress; returns ``None`` when cancelled.
+
+    The manifest records the data (first and last bars as ISO dates, full timestamps for
+    intraday bars) and its quality report (``"data_quality"``: what loading removed or warned
+    about), the settings, versions and timings.
+    """
     started = time.perf_counter()
     prices = series.prices(spec.adjusted)
     spec.check_columns(prices.columns)
@@ -80,6 +86,8 @@ def run_backtest(
         return None
     total = time.perf_counter() - started
     fit_seconds = float(sum(sum(f.epoch_seconds) for f in result.fits))
+    first_date, last_date = format_dates(prices.index[[0, -1]], intraday=is_intraday(prices.index))
+    report = getattr(getattr(series, "report", None), "to_dict", None)
     manifest = {
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "data": {
@@ -87,10 +95,12 @@ def run_backtest(
             "source": series.source,
             "fingerprint": series.fingerprint,
             "rows": len(prices),
-            "first_date": f"{prices.index[0]:%Y-%m-%d}",
-            "last_date": f"{prices.index[-1]:%Y-%m-%d}",
+            "first_date": first_date,
+            "last_date": last_date,
             "adjusted": bool(spec.adjusted and getattr(series, "has_adjusted", False)),
         },
+        # What loading found and did (duplicates removed, rows dropped, warnings).
+        "data_quality": report() if report is not None else None,
         "feature_spec": spec.to_dict(),
         "train_config": cfg.to_dict(),
         "backtest": settings.to_dict(),

@@ -116,6 +116,9 @@ def test_warm_start_continues_and_epochs_override(fitted, aapl):
     before = {k: v.clone() for k, v in net.state_dict().items()}
     result = run(fitted.fit(aapl.iloc[:320], warm_start=True, epochs=1))[1]
     assert len(result.train_losses) == 1
+    # A refit trains on every window up to the last bar given: no validation slice.
+    assert result.val_losses == [] and result.validated_from is None
+    assert result.trained_through == f"{aapl.index[319]:%Y-%m-%d}"
     assert fitted.net is net and fitted.scaler is scaler
     assert any(not (v == before[k]).all() for k, v in net.state_dict().items())
     run(fitted.fit(aapl.iloc[:320], epochs=1))
@@ -128,3 +131,21 @@ def test_a_fresh_fit_is_seeded(aapl):
     assert ra.train_losses == rb.train_losses
     ends = np.arange(300, 310)
     assert np.array_equal(a.predict_next(aapl, ends), b.predict_next(aapl, ends))
+
+
+def test_a_refit_runs_its_epochs_and_keeps_the_final_weights(fitted, aapl):
+    """No early stopping and no rollback to a 'best' epoch on the refit's own training loss."""
+    fitted.cfg = TrainConfig(**{**fitted.cfg.to_dict(), "patience": 1})
+    result = run(fitted.fit(aapl.iloc[:330], warm_start=True, epochs=4, recent=60))[1]
+    assert len(result.train_losses) == 4 and result.stop_reason == "completed"
+    assert (
+        result.best_epoch == 4 and result.message == "Completed 4 epochs; kept the final weights."
+    )
+
+
+def test_a_fresh_fit_names_its_training_and_validation_bars(fitted, aapl):
+    r = fitted.last_result
+    # 300 bars, window 10: windows end at bars 10..298, the last 15% (43) for validation.
+    assert r.trained_from == f"{aapl.index[11]:%Y-%m-%d}"
+    assert r.validated_from == f"{aapl.index[299 - 43 + 1]:%Y-%m-%d}"
+    assert r.trained_through == f"{aapl.index[299]:%Y-%m-%d}"
