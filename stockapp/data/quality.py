@@ -1,10 +1,12 @@
 """Turn a raw price table into the validated frame of a PriceSeries, and say what it took.
 
 Every loader (CSV, samples, Yahoo) ends in :func:`clean_prices`, so all sources obey the same
-rules: sorted unique dates, finite positive prices, float64 columns in canonical order. Fixable
-problems (duplicate dates, missing values, long gaps, bars whose High/Low do not contain their
-Open/Close) are repaired or only counted in the :class:`QualityReport`; problems that would make a
-forecast meaningless (prices of zero or below, too little data) raise :class:`DataError`.
+rules: sorted unique dates, finite positive prices, float64 columns in canonical order, daily
+bars as dates (intraday ones keep their times). Fixable problems (duplicate dates, missing
+values, infinite or absurdly large values, long gaps, bars whose High/Low do not contain their
+Open/Close, closes more than five-fold away from the previous one) are repaired or only counted
+in the :class:`QualityReport`; problems that would make a forecast meaningless (prices of zero
+or below, too little data) raise :class:`DataError`.
 """
 
 from __future__ import annotations
@@ -12,7 +14,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from stockapp.data.series import PRICE_COLUMNS, Gap, QualityReport
+from stockapp.data.series import (
+    ABSURD_VALUE,
+    EXTREME_MOVE,
+    PRICE_COLUMNS,
+    Gap,
+    QualityReport,
+)
 from stockapp.errors import DataError
 
 #: The fewest rows a usable series has: enough for a window and something to test on.
@@ -37,8 +45,29 @@ def _normalise_index(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _to_float(frame: pd.DataFrame) -> pd.DataFrame:
     columns = [c for c in PRICE_COLUMNS if c in frame.columns]
-    out = frame[columns].apply(pd.to_numeric, errors="coerce").astype(np.float64)
-    return out.where(np.isfinite(out))
+    return frame[columns].apply(pd.to_numeric, errors="coerce").astype(np.float64)
+
+
+def _absurd_rows(frame: pd.DataFrame) -> np.ndarray:
+    """Rows holding an infinity or a value beyond :data:`ABSURD_VALUE` (NaN is only missing)."""
+    values = np.abs(frame.to_numpy(dtype=np.float64))
+    return (values > ABSURD_VALUE).any(axis=1)  # NaN compares False, inf True
+
+
+def _dates_if_daily(index: pd.DatetimeIndex) -> tuple[pd.DatetimeIndex, bool]:
+    """Daily or longer bars as dates; bars with several on one day keep their times."""
+    days = index.normalize()
+    if days.duplicated().any():
+        return index, True
+    return days, False
+
+
+def extreme_moves(close: pd.Series) -> tuple[pd.Timestamp, ...]:
+    """Dates whose close is more than :data:`EXTREME_MOVE` times above or below the previous."""
+    if len(close) < 2:
+        return ()
+    moves = np.abs(np.diff(np.log(close.to_numpy(dtype=np.float64))))
+    return tuple(close.index[1:][moves > np.log(EXTREME_MOVE)])
 
 
 def _drop_sparse_columns(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
@@ -90,7 +119,9 @@ def find_gaps(index: pd.DatetimeIndex, max_days: int = GAP_DAYS) -> tuple[Gap, .
     )
 
 
-def clean_prices(raw: pd.DataFrame, label: str) -> tuple[pd.DataFrame, QualityReport]:
+def clean_prices(
+    raw: pd.DataFrame, label: str, notes: tuple[str, ...] = ()
+) -> tuple[pd.DataFrame, QualityReport]:
     """Validate and tidy a price table; return the clean frame and what was found.
 
     Parameters
@@ -100,12 +131,17 @@ def clean_prices(raw: pd.DataFrame, label: str) -> tuple[pd.DataFrame, QualityRe
         :data:`~stockapp.data.series.PRICE_COLUMNS`; ``Close`` is required, others are dropped.
     label
         How error messages name the data for a person: a ticker or a file path.
+    notes
+        What the loader already did to the data (such as converting timezones), for the report.
 
     Returns
     -------
     frame, report
-        ``frame`` is sorted, has unique tz-naive ``datetime64[ns]`` dates named ``Date``, float64
-        columns in canonical order and only finite, positive prices.
+        ``frame`` is sorted, has unique tz-naive ``datetime64[ns]`` dates named ``Date``
+        (midnight unless some day has several bars), float64 columns in canonical order and
+        only finite, positive prices and volumes no larger than :data:`ABSURD_VALUE`. Rows
+        with an infinite or larger value are dropped and counted (``1e300`` is dropped like
+        ``inf``: either would overflow the first sum of squares it entered).
 
     Raises
     ------
@@ -121,13 +157,19 @@ def clean_prices(raw: pd.DataFrame, label: str) -> tuple[pd.DataFrame, QualityRe
     duplicated = frame.index.duplicated(keep="last")
     frame = frame[~duplicated]
 
+    absurd = _absurd_rows(frame)
+    first_absurd = frame.index[absurd][0] if absurd.any() else None
+    frame = frame[~absurd]
+
     no_close = frame["Close"].isna()
     frame = frame[~no_close]
-    frame, notes = _drop_sparse_columns(frame)
+    frame, sparse_notes = _drop_sparse_columns(frame)
     incomplete = frame.isna().any(axis=1)
     frame = frame[~incomplete]
 
     _check_positive(frame, label)
+    index, intraday = _dates_if_daily(pd.DatetimeIndex(frame.index))
+    frame.index = index.rename("Date")
     if len(frame) < MIN_ROWS:
         raise DataError(
             f"{label} has only {len(frame)} price rows; at least {MIN_ROWS} are needed."
@@ -140,6 +182,10 @@ def clean_prices(raw: pd.DataFrame, label: str) -> tuple[pd.DataFrame, QualityRe
         duplicates_removed=int(duplicated.sum()),
         gaps=find_gaps(frame.index),
         ohlc_inconsistent=count_ohlc_inconsistent(frame),
-        notes=tuple(notes),
+        notes=(*notes, *sparse_notes),
+        dropped_nonfinite=int(absurd.sum()),
+        first_nonfinite=first_absurd,
+        extreme_moves=extreme_moves(frame["Close"]),
+        intraday=intraday,
     )
     return frame, report

@@ -10,6 +10,13 @@ import pandas as pd
 
 #: Canonical column names, in the order they are stored.
 PRICE_COLUMNS = ("Open", "High", "Low", "Close", "Adj Close", "Volume")
+#: Values beyond this are not prices or volumes but errors, and are dropped like infinities:
+#: the dearest share trades near 1e6, the busiest days near 1e10 shares, while 1e300 overflows
+#: the first square or sum it enters.
+ABSURD_VALUE = 1e15
+#: A close more than this many times above or below the previous one is a quality warning:
+#: almost always a bad tick or an unadjusted split.
+EXTREME_MOVE = 5.0
 
 
 @dataclass(frozen=True)
@@ -37,6 +44,13 @@ class QualityReport:
     gaps: tuple[Gap, ...] = ()
     ohlc_inconsistent: int = 0
     notes: tuple[str, ...] = field(default_factory=tuple)
+    dropped_nonfinite: int = 0  # rows with an infinite or absurdly large value
+    first_nonfinite: pd.Timestamp | None = None
+    extreme_moves: tuple[pd.Timestamp, ...] = ()  # bars whose close moved more than 5x
+    intraday: bool = False  # bars carry a time of day (several bars on some day)
+
+    def _when(self, stamp: pd.Timestamp) -> str:
+        return stamp.isoformat() if self.intraday else f"{stamp:%Y-%m-%d}"
 
     @property
     def warnings(self) -> list[str]:
@@ -44,6 +58,12 @@ class QualityReport:
         out: list[str] = []
         if self.dropped_missing:
             out.append(f"{self.dropped_missing} rows dropped for missing prices")
+        if self.dropped_nonfinite:
+            first = f", the first on {self._when(self.first_nonfinite)}"
+            out.append(
+                f"{self.dropped_nonfinite} rows dropped for infinite or absurdly large values "
+                f"(beyond {ABSURD_VALUE:.0e}){first if self.first_nonfinite is not None else ''}"
+            )
         if self.duplicates_removed:
             out.append(f"{self.duplicates_removed} duplicate dates removed")
         if self.gaps:
@@ -54,6 +74,12 @@ class QualityReport:
             )
         if self.ohlc_inconsistent:
             out.append(f"{self.ohlc_inconsistent} rows with Open/High/Low inconsistent with Close")
+        if self.extreme_moves:
+            out.append(
+                f"{len(self.extreme_moves)} bars closed more than {EXTREME_MOVE:g}x above or below "
+                f"the previous close, the first on {self._when(self.extreme_moves[0])}; "
+                "check for a bad price or an unadjusted split"
+            )
         out.extend(self.notes)
         return out
 
@@ -61,12 +87,35 @@ class QualityReport:
         """The report as lines of text, for the CLI and tooltips."""
         lines = [
             f"rows: {self.rows}",
-            f"first date: {self.first:%Y-%m-%d}",
-            f"last date: {self.last:%Y-%m-%d}",
+            f"first date: {self._when(self.first)}",
+            f"last date: {self._when(self.last)}",
         ]
         warnings = self.warnings
         lines.append("warnings: " + ("none" if not warnings else "; ".join(warnings)))
         return lines
+
+    def to_dict(self) -> dict:
+        """The report as plain JSON types (for a run's ``manifest.json``).
+
+        Dates are ISO strings: ``YYYY-MM-DD`` for daily and longer bars, full timestamps
+        (``YYYY-MM-DDTHH:MM:SS``) for intraday ones.
+        """
+        return {
+            "rows": int(self.rows),
+            "first_date": self._when(self.first),
+            "last_date": self._when(self.last),
+            "intraday": bool(self.intraday),
+            "dropped_missing": int(self.dropped_missing),
+            "dropped_nonfinite": int(self.dropped_nonfinite),
+            "duplicates_removed": int(self.duplicates_removed),
+            "gaps": len(self.gaps),
+            "longest_gap_days": max((int(g.days) for g in self.gaps), default=0),
+            "ohlc_inconsistent": int(self.ohlc_inconsistent),
+            "extreme_moves": len(self.extreme_moves),
+            "extreme_move_dates": [self._when(d) for d in self.extreme_moves],
+            "warnings": list(self.warnings),
+            "notes": list(self.notes),
+        }
 
 
 def fingerprint_frame(frame: pd.DataFrame) -> str:

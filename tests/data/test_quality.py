@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -56,16 +58,110 @@ def test_duplicate_dates_keep_the_last_row_and_are_counted():
     assert "2 duplicate dates removed" in report.warnings
 
 
-def test_rows_without_a_finite_close_are_dropped_and_counted():
+def test_rows_without_a_close_are_dropped_and_counted():
+    raw = _frame(45)
+    raw.iloc[2, raw.columns.get_loc("Close")] = np.nan
+    raw.iloc[9, raw.columns.get_loc("Open")] = np.nan  # a sparse hole in another column
+    frame, report = clean_prices(raw, "TEST")
+    assert report.dropped_missing == 2
+    assert report.dropped_nonfinite == 0
+    assert report.rows == 43
+    assert "Open" in frame.columns
+    assert "2 rows dropped for missing prices" in report.warnings
+
+
+def test_infinite_and_absurd_values_are_dropped_and_counted_apart_from_missing():
     raw = _frame(45)
     raw.iloc[2, raw.columns.get_loc("Close")] = np.nan
     raw.iloc[5, raw.columns.get_loc("Close")] = np.inf
-    raw.iloc[9, raw.columns.get_loc("Open")] = np.nan  # a sparse hole in another column
+    raw.iloc[7, raw.columns.get_loc("Open")] = -np.inf
+    raw.iloc[11, raw.columns.get_loc("Close")] = 1e300
+    raw.iloc[12, raw.columns.get_loc("Volume")] = 2e15
     frame, report = clean_prices(raw, "TEST")
-    assert report.dropped_missing == 3
-    assert report.rows == 42
-    assert "Open" in frame.columns
-    assert "3 rows dropped for missing prices" in report.warnings
+    assert report.dropped_missing == 1
+    assert report.dropped_nonfinite == 4
+    assert report.rows == 40
+    assert np.isfinite(frame.to_numpy()).all()
+    assert frame.to_numpy().max() < 1e15
+    assert (
+        "4 rows dropped for infinite or absurdly large values (beyond 1e+15), "
+        "the first on 2020-01-08" in report.warnings
+    )
+    # What the rest of the app does with the prices stays free of overflow (warnings are
+    # errors under pytest).
+    returns = np.diff(np.log(frame["Close"].to_numpy()))
+    assert np.isfinite(np.square(frame.to_numpy()).sum())
+    assert np.isfinite(returns.std())
+
+
+def test_moves_beyond_five_fold_are_warnings_naming_the_first_date():
+    raw = _frame(40)
+    close = raw["Close"].to_numpy().copy()
+    close[10] = close[9] * 5.2  # a bad tick up ...
+    close[20:] = close[20:] / 6.0  # ... and an unadjusted 6-for-1 split down
+    close[30] = close[29] * 4.9  # within bounds: up 4.9x, then down 4.9x
+    raw["Close"] = close
+    raw["Open"] = raw["Low"] = close * 0.99
+    raw["High"] = close * 1.01
+    _, report = clean_prices(raw, "TEST")
+    # Bars 10 (x5.2), 11 (back down /5.2*...), 20 (/6); hand-computed from the closes.
+    log_moves = np.abs(np.diff(np.log(close)))
+    expected = raw.index[1:][log_moves > np.log(5)]
+    assert list(report.extreme_moves) == list(expected)
+    assert list(report.extreme_moves) == [
+        pd.Timestamp("2020-01-15"),
+        pd.Timestamp("2020-01-16"),
+        pd.Timestamp("2020-01-29"),
+    ]
+    assert (
+        "3 bars closed more than 5x above or below the previous close, the first on 2020-01-15; "
+        "check for a bad price or an unadjusted split" in report.warnings
+    )
+
+
+def test_to_dict_is_json_and_complete():
+    raw = _frame(60)
+    raw = raw.drop(raw.index[20:28])
+    raw = pd.concat([raw, raw.iloc[[3]]])  # one duplicate
+    raw.iloc[5, raw.columns.get_loc("Close")] = np.nan
+    raw.iloc[6, raw.columns.get_loc("Close")] = np.inf
+    _, report = clean_prices(raw, "TEST")
+    data = report.to_dict()
+    assert json.loads(json.dumps(data)) == data
+    assert data == {
+        "rows": 50,
+        "first_date": "2020-01-01",
+        "last_date": "2020-03-24",
+        "intraday": False,
+        "dropped_missing": 1,
+        "dropped_nonfinite": 1,
+        "duplicates_removed": 1,
+        "gaps": 1,
+        "longest_gap_days": 13,
+        "ohlc_inconsistent": 0,
+        "extreme_moves": 0,
+        "extreme_move_dates": [],
+        "warnings": report.warnings,
+        "notes": [],
+    }
+    assert len(data["warnings"]) == 4
+
+
+def test_intraday_bars_keep_their_times():
+    stamps = pd.DatetimeIndex(
+        [
+            d + pd.Timedelta(hours=h)
+            for d in pd.bdate_range("2024-01-02", periods=12)
+            for h in range(9, 16)
+        ]
+    )
+    close = 100.0 + np.arange(len(stamps)) * 0.1
+    frame, report = clean_prices(pd.DataFrame({"Close": close}, index=stamps), "TEST")
+    assert list(frame.index) == list(stamps)
+    assert report.intraday
+    data = report.to_dict()
+    assert (data["first_date"], data["last_date"]) == ("2024-01-02T09:00:00", "2024-01-17T15:00:00")
+    assert report.summary_lines()[1] == "first date: 2024-01-02T09:00:00"
 
 
 def test_a_mostly_empty_column_is_dropped_instead_of_its_rows():
