@@ -5,7 +5,9 @@ three-header-row file that ``yfinance.download(...).to_csv()`` writes (``Price,.
 ``Ticker,...`` / ``Date,,,``); headers in any case or spelling (``adj close``, ``adj_close``,
 ``AdjClose``); just a date and a close; ``;``, tab or ``|`` separators (with a decimal comma when
 the separator is ``;``); a UTF-8 byte-order mark; dates like ``2004-08-19``, ``08/19/2004``,
-``19.08.2004`` or with times and timezones (the local date is kept).
+``19.08.2004`` or with times and timezones. Timestamps in one zone keep their local dates;
+timestamps written in several UTC offsets are first brought to one of them. Dates that read both
+as day/month and as month/day are read the way that gives a regular calendar, or refused.
 """
 
 from __future__ import annotations
@@ -47,12 +49,27 @@ _DATE_FORMATS = (
     "%d/%m/%Y",
     "%d.%m.%Y",
     "%m/%d/%Y %H:%M",
+    "%d/%m/%Y %H:%M",
     "%m/%d/%Y %H:%M:%S",
+    "%d/%m/%Y %H:%M:%S",
     "%d.%m.%Y %H:%M",
     "%Y%m%d",
     "%m/%d/%y",
+    "%d/%m/%y",
 )
+#: Month-first formats and their day-first twins: a file may fit both.
+_MONTH_FIRST = {
+    "%m/%d/%Y": "%d/%m/%Y",
+    "%m/%d/%Y %H:%M": "%d/%m/%Y %H:%M",
+    "%m/%d/%Y %H:%M:%S": "%d/%m/%Y %H:%M:%S",
+    "%m/%d/%y": "%d/%m/%y",
+}
+_DAY_FIRST = {day: month for month, day in _MONTH_FIRST.items()}
+#: A calendar is regular when its longest step between dates is at most this many times its
+#: shortest: 3-day weekends and 5-day holidays in daily bars, 28..31-day months in monthly ones.
+REGULAR_STEP_RATIO = 5
 _TZ_SUFFIX = re.compile(r"(?<=\d)\s*(?:Z|UTC|GMT|[+-]\d{2}:?\d{2})$", re.IGNORECASE)
+_OFFSET = re.compile(r"([+-])(\d{2}):?(\d{2})$")
 _CURRENCY = r"[$€£\s]"
 _SAMPLE_BYTES = 64 * 1024
 
@@ -135,17 +152,123 @@ def _map_columns(names: list[str], path: Path) -> dict[str, int]:
     return columns
 
 
-def _parse_dates(cells: list[str]) -> pd.Series:
-    """The dates, read with the one format that fits the most of them (NaT where none fits)."""
+def _offset_minutes(cell: str) -> float:
+    """The UTC offset a timestamp is written with, in minutes; NaN when it has none."""
+    suffix = _TZ_SUFFIX.search(cell)
+    if suffix is None:
+        return np.nan
+    match = _OFFSET.search(suffix.group(0))
+    if match is None:  # Z, UTC, GMT
+        return 0.0
+    sign = -1.0 if match.group(1) == "-" else 1.0
+    return sign * (int(match.group(2)) * 60 + int(match.group(3)))
+
+
+def _offset_text(minutes: float) -> str:
+    sign = "-" if minutes < 0 else "+"
+    hours, rest = divmod(int(abs(minutes)), 60)
+    return f"{sign}{hours:02d}:{rest:02d}"
+
+
+def _one_zone(wall: pd.Series, offsets: np.ndarray) -> tuple[pd.Series, str | None]:
+    """Timestamps written in several UTC offsets as wall times of one of them.
+
+    A file whose offsets are one zone's standard and daylight-saving times (two, an hour
+    apart) keeps its wall times: they are that zone's own dates. Otherwise every timestamp is
+    converted to UTC and then to the file's offset that puts the fewest bars on a weekend (a
+    16:00 New York close written for Tokyo falls on the next day), the most used of them on a
+    tie.
+    """
+    if np.isnan(offsets).any():
+        return wall, None
+    distinct, counts = np.unique(offsets, return_counts=True)
+    if len(distinct) == 1 or (len(distinct) == 2 and distinct[1] - distinct[0] == 60):
+        return wall, None
+    utc = wall - pd.to_timedelta(offsets, unit="min")
+
+    def weekend_bars(minutes: float) -> int:
+        local = utc + pd.Timedelta(minutes=float(minutes))
+        return int((local.dt.day_of_week >= 5).sum())
+
+    order = sorted(range(len(distinct)), key=lambda i: (weekend_bars(distinct[i]), -counts[i]))
+    target = float(distinct[order[0]])
+    name = "UTC" if target == 0 else f"UTC{_offset_text(target)}"
+    listed = ", ".join(_offset_text(o) for o in distinct)
+    note = (
+        f"timestamps written in {len(distinct)} UTC offsets ({listed}) converted to {name} "
+        "before taking their dates"
+    )
+    return utc + pd.Timedelta(minutes=target), note
+
+
+def _regular(dates: pd.Series) -> bool:
+    """Dates in file order that rise (or fall) with steps of similar length."""
+    values = dates.to_numpy(dtype="datetime64[ns]")
+    if len(values) < 2:
+        return True
+    steps = np.diff(values).astype(np.int64)
+    if not ((steps > 0).all() or (steps < 0).all()):
+        return False
+    days = np.diff(values.astype("datetime64[D]")).astype(np.int64)
+    days = np.abs(days[days != 0])  # several bars a day: compare the days only
+    return len(days) == 0 or days.max() <= REGULAR_STEP_RATIO * days.min()
+
+
+def _settle_day_month(
+    values: pd.Series, fmt: str, best: pd.Series, path: Path
+) -> tuple[pd.Series, str | None]:
+    """Choose between reading the dates month first and day first when both fit every one."""
+    twin = _MONTH_FIRST.get(fmt) or _DAY_FIRST.get(fmt)
+    if twin is None:
+        return best, None
+    other = pd.to_datetime(values, format=twin, errors="coerce")
+    differ = (other != best).to_numpy()
+    if other.isna().any() or not differ.any():
+        return best, None
+    month_first, day_first = (best, other) if fmt in _MONTH_FIRST else (other, best)
+    example = values.iloc[int(np.flatnonzero(differ)[0])]
+    regular_month, regular_day = _regular(month_first), _regular(day_first)
+    if regular_month == regular_day:
+        which = "both readings give" if regular_month else "neither reading gives"
+        raise DataError(
+            f"{path} has dates such as {example} that read as day/month and as month/day "
+            f"alike, and {which} a regular calendar; say whether the day or the month comes "
+            "first, or write the dates as YYYY-MM-DD."
+        )
+    chosen, word = (day_first, "day") if regular_day else (month_first, "month")
+    when = chosen.iloc[int(np.flatnonzero(differ)[0])]
+    note = (
+        f"dates such as {example} read {word} first ({when.day} {when:%B %Y}): "
+        "the reading that gives a regular calendar"
+    )
+    return chosen, note
+
+
+def _parse_dates(
+    cells: list[str], path: Path, dayfirst: bool | None = None
+) -> tuple[pd.Series, list[str]]:
+    """The dates, read with the one format that fits the most of them (NaT where none fits).
+
+    Returns the dates (tz-naive wall times) and notes on what reading them took.
+    """
     values = pd.Series([_TZ_SUFFIX.sub("", c) for c in cells], dtype=object)
-    best = None
-    for fmt in _DATE_FORMATS:
+    skip = () if dayfirst is None else (_MONTH_FIRST if dayfirst else _DAY_FIRST)
+    best, best_fmt = None, None
+    for fmt in (f for f in _DATE_FORMATS if f not in skip):
         parsed = pd.to_datetime(values, format=fmt, errors="coerce")
         if best is None or parsed.notna().sum() > best.notna().sum():
-            best = parsed
+            best, best_fmt = parsed, fmt
         if best.notna().all():
             break
-    return best
+    notes = []
+    if dayfirst is None and best.notna().all():
+        best, note = _settle_day_month(values, best_fmt, best, path)
+        notes += [note] if note else []
+    if best.notna().all():
+        offsets = np.array([_offset_minutes(c) for c in cells], dtype=np.float64)
+        best, note = _one_zone(best, offsets)
+        notes += [note] if note else []
+    return best, notes
 
 
 def _parse_numbers(cells: list[str], column: str, lines: list[int], path: Path, comma: bool):
@@ -169,8 +292,12 @@ def _parse_numbers(cells: list[str], column: str, lines: list[int], path: Path, 
     return numbers.to_numpy(dtype=np.float64)
 
 
-def read_price_table(path: Path) -> pd.DataFrame:
-    """The file's recognised columns as a date-indexed float frame, not yet cleaned."""
+def read_price_table(path: Path, dayfirst: bool | None = None) -> tuple[pd.DataFrame, list[str]]:
+    """The file's recognised columns as a date-indexed float frame, not yet cleaned.
+
+    Also returns notes on what reading the dates took (a day/month order chosen, timezones
+    converted), for the quality report.
+    """
     text = _read_text(path)
     sep = _sniff_separator(text)
     try:
@@ -195,7 +322,7 @@ def read_price_table(path: Path) -> pd.DataFrame:
 
     date_index = columns["Date"]
     date_cells = cells_of(date_index)
-    dates = _parse_dates(date_cells)
+    dates, notes = _parse_dates(date_cells, path, dayfirst)
     if dates.isna().all() and _key(names[date_index]) not in _ALIASES:
         found = ", ".join(n or "(blank)" for n in names)
         raise DataError(f"{path} has no Date column (its columns are: {found}).")
@@ -208,11 +335,22 @@ def read_price_table(path: Path) -> pd.DataFrame:
         for column, index in columns.items()
         if column != "Date"
     }
-    return pd.DataFrame(data, index=pd.DatetimeIndex(dates))
+    return pd.DataFrame(data, index=pd.DatetimeIndex(dates)), notes
 
 
-def load_csv(path: str | os.PathLike) -> PriceSeries:
+def load_csv(path: str | os.PathLike, dayfirst: bool | None = None) -> PriceSeries:
     """Load a price CSV as a validated :class:`PriceSeries` named after the file's stem.
+
+    Parameters
+    ----------
+    path
+        The CSV file.
+    dayfirst
+        How to read dates like ``01/02/1999``: ``True`` day first (1 February), ``False``
+        month first (2 January), ``None`` (the default) decided from the file: a date that
+        fits only one reading settles it; when every date fits both, the reading that gives a
+        regular, ordered calendar is used (and named in the report), and a file regular both
+        ways or neither way is refused.
 
     Raises
     ------
@@ -220,5 +358,6 @@ def load_csv(path: str | os.PathLike) -> PriceSeries:
         With one sentence naming the file (and the column or row) for every kind of bad input.
     """
     path = Path(path)
-    frame, report = clean_prices(read_price_table(path), label=str(path))
+    table, notes = read_price_table(path, dayfirst)
+    frame, report = clean_prices(table, label=str(path), notes=tuple(notes))
     return make_series(frame, name=path.stem, source=f"CSV {path}", report=report)

@@ -251,3 +251,158 @@ def test_not_utf8_text_still_reads(tmp_path, aapl_lines):
     text = "\n".join([aapl_lines[0] + ",Note", *(line + ",caf\xe9" for line in aapl_lines[1:41])])
     path = _write(tmp_path, "x.csv", text.encode("cp1252"))
     assert load_csv(path).report.rows == ROWS
+
+
+# --- timestamps in several UTC offsets (issue 7, item 3) ----------------------------------
+
+
+def _new_york_closes(n: int) -> pd.DatetimeIndex:
+    """16:00 New York closes on ``n`` business days across both daylight-saving changes."""
+    days = pd.bdate_range("2020-01-02", periods=n)
+    return (days + pd.Timedelta(hours=16)).tz_localize("America/New_York")
+
+
+def test_closes_written_in_three_utc_offsets_keep_their_trading_days(tmp_path):
+    closes = _new_york_closes(240)
+    zones = ["America/New_York", "UTC", "Asia/Tokyo"]
+    stamps = [c.tz_convert(zones[i % 3]).isoformat() for i, c in enumerate(closes)]
+    stamps = [s.replace("+00:00", "Z") for s in stamps]
+    assert {s[-6:] for s in stamps} >= {"-05:00", "-04:00", "+09:00"}
+    assert any(s.endswith("Z") for s in stamps)
+    rows = [f"{s},{100 + i * 0.1:.2f}" for i, s in enumerate(stamps)]
+    series = load_csv(_write(tmp_path, "x.csv", "\n".join(["Date,Close", *rows])))
+
+    assert list(series.dates) == list(closes.tz_localize(None).normalize())
+    assert not (series.dates.day_of_week >= 5).any()  # no weekend bar
+    assert not series.dates.duplicated().any()
+    assert series.report.rows == 240
+    assert series.report.duplicates_removed == 0
+    assert series.report.notes == (
+        "timestamps written in 4 UTC offsets (-05:00, -04:00, +00:00, +09:00) converted to "
+        "UTC before taking their dates",
+    )
+
+
+def test_the_most_used_offset_is_not_taken_when_it_moves_closes_to_weekends(tmp_path):
+    closes = _new_york_closes(120)
+    zones = ["Asia/Tokyo", "Asia/Tokyo", "America/New_York"]
+    rows = [
+        f"{c.tz_convert(zones[i % 3]).isoformat()},{100 + i * 0.1:.2f}"
+        for i, c in enumerate(closes)
+    ]
+    series = load_csv(_write(tmp_path, "x.csv", "\n".join(["Date,Close", *rows])))
+    assert list(series.dates) == list(closes.tz_localize(None).normalize())
+    (note,) = series.report.notes
+    assert note.startswith("timestamps written in 3 UTC offsets (-05:00, -04:00, +09:00)")
+
+
+# --- ambiguous day/month dates (issue 7, item 4) ------------------------------------------
+
+
+def _monthly_rows(dayfirst: bool, n: int = 40) -> list[str]:
+    months = pd.date_range("1999-02-01", periods=n, freq="MS")
+    fmt = "%d/%m/%Y" if dayfirst else "%m/%d/%Y"
+    return [f"{d.strftime(fmt)},{50 + i}" for i, d in enumerate(months)]
+
+
+def test_all_ambiguous_monthly_dates_take_the_regular_reading(tmp_path):
+    path = _write(tmp_path, "x.csv", "\n".join(["Date,Close", *_monthly_rows(dayfirst=True)]))
+    assert path.read_text().splitlines()[1:3] == ["01/02/1999,50", "01/03/1999,51"]
+    series = load_csv(path)
+    assert list(series.dates) == list(pd.date_range("1999-02-01", periods=40, freq="MS"))
+    assert series.report.notes == (
+        "dates such as 01/02/1999 read day first (1 February 1999): "
+        "the reading that gives a regular calendar",
+    )
+
+
+def test_month_first_monthly_dates_stay_month_first(tmp_path):
+    path = _write(tmp_path, "x.csv", "\n".join(["Date,Close", *_monthly_rows(dayfirst=False)]))
+    series = load_csv(path)
+    assert list(series.dates) == list(pd.date_range("1999-02-01", periods=40, freq="MS"))
+    assert series.report.notes == (
+        "dates such as 02/01/1999 read month first (1 February 1999): "
+        "the reading that gives a regular calendar",
+    )
+
+
+def test_dayfirst_forces_the_reading(tmp_path):
+    path = _write(tmp_path, "x.csv", "\n".join(["Date,Close", *_monthly_rows(dayfirst=True)]))
+    series = load_csv(path, dayfirst=True)
+    assert series.dates[0] == pd.Timestamp("1999-02-01")
+    assert series.report.notes == ()
+    # Read month first on request: January 2nd, 3rd, ... which is what the user asked for.
+    series = load_csv(path, dayfirst=False)
+    assert series.dates[0] == pd.Timestamp("1999-01-02")
+
+
+def test_ambiguous_dates_regular_neither_way_are_refused(tmp_path):
+    # The 1st, 2nd and 5th of each month, day first: steps of 1, 3 and 27 days are no regular
+    # calendar; month first they are not even in order (01/02 is before 02/01).
+    days = pd.DatetimeIndex(
+        [pd.Timestamp(2001 + m // 12, m % 12 + 1, d) for m in range(14) for d in (1, 2, 5)]
+    )
+    rows = [f"{d:%d/%m/%Y},{50 + i}" for i, d in enumerate(days)]
+    path = _write(tmp_path, "x.csv", "\n".join(["Date,Close", *rows]))
+    message = (
+        f"{path} has dates such as 02/01/2001 that read as day/month and as month/day alike, "
+        "and neither reading gives a regular calendar; say whether the day or the month comes "
+        "first, or write the dates as YYYY-MM-DD."
+    )
+    assert _error(path) == message
+    # Saying which one comes first settles it.
+    assert list(load_csv(path, dayfirst=True).dates) == list(days)
+
+
+def test_a_single_unambiguous_date_settles_the_reading(tmp_path):
+    rows = [*_monthly_rows(dayfirst=True, n=40), "15/06/2002,99"]
+    series = load_csv(_write(tmp_path, "x.csv", "\n".join(["Date,Close", *rows])))
+    assert series.dates[-1] == pd.Timestamp("2002-06-15")
+    assert series.report.notes == ()
+
+
+# --- absurd values (issue 7, item 5) ------------------------------------------------------
+
+
+def test_infinite_and_absurd_closes_are_dropped_and_counted(tmp_path, aapl_lines):
+    rows = aapl_lines[1 : ROWS + 1]
+    for i, value in ((4, "inf"), (9, "1e400"), (15, "1e300"), (20, "-Infinity")):
+        cells = rows[i].split(",")
+        cells[4] = value
+        rows[i] = ",".join(cells)
+    series = load_csv(_write(tmp_path, "x.csv", "\n".join([aapl_lines[0], *rows])))
+    assert series.report.rows == ROWS - 4
+    assert series.report.dropped_nonfinite == 4
+    assert series.report.dropped_missing == 0
+    first = pd.Timestamp(rows[4][:10])
+    assert series.report.first_nonfinite == first
+    assert (
+        f"4 rows dropped for infinite or absurdly large values (beyond 1e+15), "
+        f"the first on {first:%Y-%m-%d}" in series.report.warnings
+    )
+    assert series.frame.to_numpy().max() < 1e15
+
+
+# --- intraday bars keep their time of day (issue 7, item 6) -------------------------------
+
+
+def test_hourly_bars_keep_distinct_timestamps(tmp_path):
+    stamps = [
+        d + pd.Timedelta(hours=h, minutes=30)
+        for d in pd.bdate_range("2024-03-04", periods=12)
+        for h in range(9, 16)
+    ]
+    rows = [f"{t:%Y-%m-%d %H:%M:%S},{100 + i * 0.05:.2f}" for i, t in enumerate(stamps)]
+    series = load_csv(_write(tmp_path, "x.csv", "\n".join(["Datetime,Close", *rows])))
+    assert len(series) == 84
+    assert list(series.dates) == stamps
+    data = series.report.to_dict()
+    assert (data["first_date"], data["last_date"]) == ("2024-03-04T09:30:00", "2024-03-19T15:30:00")
+    assert data["duplicates_removed"] == 0
+
+
+def test_daily_bars_stamped_with_a_time_become_dates(tmp_path, aapl_lines, aapl_head):
+    rows = [line[:10] + " 16:00:00" + line[10:] for line in aapl_lines[1 : ROWS + 1]]
+    series = load_csv(_write(tmp_path, "x.csv", "\n".join([aapl_lines[0], *rows])))
+    pd.testing.assert_frame_equal(series.frame, aapl_head, check_names=False)
+    assert series.report.to_dict()["first_date"] == "2004-08-19"
