@@ -424,3 +424,27 @@ def test_unchanged_history_is_not_re_downloaded(aapl):
     series = load_ticker("AAPL", start="2017-01-01", end="2018-01-01", session=session)
     assert len(session.price_requests) == 1
     assert series.report.warnings == []
+
+
+class _OfflineAfterOneChart(FakeYahooSession):
+    """Answers the first price request, then loses the network."""
+
+    def _chart(self, url, symbol, params):
+        answer = super()._chart(url, symbol, params)
+        if "period1" in params:
+            self.mode = "offline"
+        return answer
+
+
+def test_a_rewrite_that_cannot_be_re_downloaded_shows_only_the_cached_bars(aapl):
+    load_ticker("AAPL", start="2017-01-01", end="2017-06-01", session=FakeYahooSession())
+    before = cache_path("AAPL", "1d").read_bytes()
+    session = _OfflineAfterOneChart(events=[("split", "2017-08-01", 4.0)])
+    series = load_ticker("AAPL", start="2017-01-01", end="2018-01-01", session=session)
+    # The new bars do not fit the cached ones, and the whole history could not be fetched
+    # again: no mix of the two, and the cache is left as it was.
+    pd.testing.assert_frame_equal(
+        series.frame, _rows(aapl, "2017-01-01", "2017-06-01"), check_names=False
+    )
+    assert series.report.notes == ("Showing cached data up to 2017-05-31: no network connection.",)
+    assert cache_path("AAPL", "1d").read_bytes() == before
