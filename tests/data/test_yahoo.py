@@ -448,3 +448,16 @@ def test_a_rewrite_that_cannot_be_re_downloaded_shows_only_the_cached_bars(aapl)
     )
     assert series.report.notes == ("Showing cached data up to 2017-05-31: no network connection.",)
     assert cache_path("AAPL", "1d").read_bytes() == before
+
+
+def test_offline_says_so_every_time_not_only_on_the_first_call():
+    # yfinance's own retries and caches once turned later offline calls into "no timezone
+    # found", which read as an unknown ticker.
+    message = (
+        "Could not download AAPL: there is no network connection to Yahoo Finance; "
+        "check the connection and try again."
+    )
+    for _ in range(3):
+        assert _error(symbol="AAPL", start="2017-01-01", session=FakeYahooSession("offline")) == (
+            message
+        )
