@@ -9,7 +9,10 @@ Three plots share one date axis (zooming or panning one moves all three):
 Every series is one ``PlotDataItem`` with clipping to the view and automatic peak downsampling,
 so twenty years of daily bars pan smoothly; nothing is drawn per point. A crosshair follows the
 mouse and a readout line above the plots gives the date, the realised close and each visible
-forecast with its error.
+forecast with its error, all prices with the same decimals.
+
+The mouse wheel and drags zoom and pan through time only; each plot's y axis follows the data
+on screen. :meth:`BacktestView.reset_zoom` (the Reset zoom button) shows the whole test span.
 """
 
 from __future__ import annotations
@@ -20,10 +23,12 @@ import numpy as np
 import pandas as pd
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtGui import QTextDocument
 from PySide6.QtWidgets import (
     QCheckBox,
     QHBoxLayout,
     QLabel,
+    QPushButton,
     QSizePolicy,
     QVBoxLayout,
     QWidget,
@@ -31,6 +36,7 @@ from PySide6.QtWidgets import (
 
 from stockapp.core.backtest import BacktestResult, forecaster_labels
 from stockapp.gui.axes import date_axis, timestamps
+from stockapp.gui.empty_state import EmptyState
 
 #: Series key -> (colour, line width, pen style). Red is the model and everything it drives,
 #: near-black the market itself, muted colours the baselines.
@@ -59,6 +65,12 @@ TOGGLES = {
 }
 #: Series hidden until asked for (the persistence residuals double the noise in the pane).
 HIDDEN_BY_DEFAULT = {"residual_persistence"}
+#: A forecaster's residuals are drawn only while the forecaster itself is shown.
+RESIDUAL_OF = {"residual_model": "model", "residual_persistence": "persistence"}
+EMPTY_TEXT = (
+    "Run a backtest (Backtest page → Run backtest) or open a saved run (File menu) to see its "
+    "forecasts, their errors and the trading rule's equity here."
+)
 
 _AXIS_FONT_PT = 9
 _LABEL_COLOUR = "#222222"
@@ -79,14 +91,20 @@ def _pen(key: str) -> pg.QtGui.QPen:
     return pen
 
 
-def _fmt_price(v: float) -> str:
+def price_decimals(prices: np.ndarray) -> int:
+    """Decimals for every price and error of one result: 2, or 4 for prices under one."""
+    finite = np.abs(prices[np.isfinite(prices)])
+    return 2 if not finite.size or float(np.median(finite)) >= 1 else 4
+
+
+def _fmt_price(v: float, decimals: int = 2) -> str:
+    return "n/a" if not math.isfinite(v) else f"{v:,.{decimals}f}"
+
+
+def _fmt_signed(v: float, decimals: int = 2) -> str:
     if not math.isfinite(v):
         return "n/a"
-    return f"{v:,.2f}" if abs(v) >= 100 else f"{v:.3f}" if abs(v) >= 1 else f"{v:.4f}"
-
-
-def _fmt_signed(v: float) -> str:
-    return "n/a" if not math.isfinite(v) else ("+" if v >= 0 else "−") + _fmt_price(abs(v))
+    return ("+" if v >= 0 else "−") + _fmt_price(abs(v), decimals)
 
 
 class ToggleSample(pg.ItemSample):
@@ -124,11 +142,18 @@ class BacktestView(QWidget):
         self._labels = short_labels("Model")
         self._x = np.empty(0)
         self._checks: dict[str, QCheckBox] = {}
+        self._wanted = {key: key not in HIDDEN_BY_DEFAULT for key in STYLES}
+        self._applying = False
+        self._index: int | None = None
+        self._decimals = 2
 
+        # One line, always: a long readout is cut at the right (full text in the tooltip)
+        # rather than wrapping and pushing the plots down as the mouse moves.
         self.readout = QLabel(self)
         self.readout.setTextFormat(Qt.TextFormat.RichText)
-        self.readout.setMinimumHeight(self.readout.fontMetrics().height() + 6)
-        self.readout.setWordWrap(True)
+        self.readout.setWordWrap(False)
+        self.readout.setFixedHeight(self.readout.fontMetrics().height() + 6)
+        self.readout.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
 
         self.graphics = pg.GraphicsLayoutWidget(self)
         self.graphics.setBackground("w")
@@ -142,6 +167,10 @@ class BacktestView(QWidget):
         self.equity_plot.getAxis("left").setToolTip("value of 1 invested at the start")
         for plot in (self.residual_plot, self.equity_plot):
             plot.setXLink(self.price_plot)
+        for plot in (self.price_plot, self.residual_plot, self.equity_plot):
+            plot.setMouseEnabled(x=True, y=False)  # the wheel zooms time; y follows the data
+            plot.setAutoVisible(y=True)
+            plot.hideButtons()  # the Reset zoom button replaces pyqtgraph's tiny "A"
         self.equity_plot.getAxis("bottom").setStyle(showValues=True)
         self.equity_plot.setLabel("bottom", "date", color="#333333")
 
@@ -177,6 +206,12 @@ class BacktestView(QWidget):
             toggles.addWidget(box)
             self._checks[key] = box
         toggles.addStretch(1)
+        self.reset_button = QPushButton("Reset zoom", self._toggle_row)
+        self.reset_button.setToolTip(
+            "Show the whole test span again (the wheel zooms time, dragging pans)"
+        )
+        self.reset_button.clicked.connect(self.reset_zoom)
+        toggles.addWidget(self.reset_button)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -184,6 +219,9 @@ class BacktestView(QWidget):
         layout.addWidget(self._toggle_row)
         layout.addWidget(self.readout)
         layout.addWidget(self.graphics, 1)
+        self.empty_state = EmptyState(
+            self.graphics, [self.price_plot, self.residual_plot, self.equity_plot], EMPTY_TEXT
+        )
         self.clear()
 
     # ------------------------------------------------------------------ construction
@@ -267,9 +305,9 @@ class BacktestView(QWidget):
         self._curves["strategy"].setData(x, result.strategy.equity)
         self._curves["buy_and_hold"].setData(x, result.buy_and_hold.equity)
         self._set_refits(result)
-        for plot in (self.price_plot, self.residual_plot, self.equity_plot):
-            plot.enableAutoRange()
-        self.price_plot.setXRange(x[0], x[-1], padding=0.01)
+        self._decimals = price_decimals(np.asarray(result.realised, dtype=float))
+        self._set_empty(False)
+        self.reset_zoom()
         self._show_readout(len(x) - 1)
 
     def clear(self) -> None:
@@ -280,9 +318,21 @@ class BacktestView(QWidget):
             curve.setData([], [])
         for line in self._crosshairs:
             line.setVisible(False)
-        self.readout.setText(
-            "<span style='color:#666'>Run a backtest or open a saved run to see its charts.</span>"
-        )
+        self._index = None
+        self._set_empty(True)
+        self.readout.setText("")
+        self.readout.setToolTip("")
+
+    def is_empty(self) -> bool:
+        """Whether the view shows its empty-state note (no result yet)."""
+        return self.empty_state.is_empty()
+
+    def reset_zoom(self) -> None:
+        """Show the whole test span, each y axis fitted to its data (Ctrl+0, Reset zoom)."""
+        for plot in (self.price_plot, self.residual_plot, self.equity_plot):
+            plot.enableAutoRange(y=True)
+        if len(self._x):
+            self.price_plot.setXRange(self._x[0], self._x[-1], padding=0.01)
 
     def set_controls_visible(self, visible: bool) -> None:
         """Show or hide the checkboxes and the crosshair readout (hidden in exported pictures)."""
@@ -308,8 +358,13 @@ class BacktestView(QWidget):
         return list(self._curves)
 
     def set_series_visible(self, key: str, visible: bool) -> None:
-        """Show or hide one series (``"model"``, ``"persistence"``, ``"drift"``, ``"ar"``, ...)."""
-        self._curves[key].setVisible(visible)
+        """Show or hide one series (``"model"``, ``"persistence"``, ``"drift"``, ``"ar"``, ...).
+
+        A forecaster's residuals follow it: hiding the model hides its errors too, and showing
+        it again brings them back if they were on.
+        """
+        self._wanted[key] = visible
+        self._apply_visibility()
 
     def is_series_visible(self, key: str) -> bool:
         return self._curves[key].isVisible()
@@ -373,14 +428,35 @@ class BacktestView(QWidget):
         ys = np.tile([lo, hi], len(refits))
         self._curves["refits"].setData(xs, ys)
 
+    def _set_empty(self, empty: bool) -> None:
+        self.empty_state.set_empty(empty)
+        for plot in (self.price_plot, self.residual_plot, self.equity_plot):
+            plot.legend.setVisible(not empty)
+
+    def _apply_visibility(self) -> None:
+        """Make every curve show what was asked for, residuals only with their forecaster."""
+        self._applying = True
+        try:
+            for key, curve in self._curves.items():
+                parent = RESIDUAL_OF.get(key)
+                curve.setVisible(self._wanted[key] and (parent is None or self._wanted[parent]))
+        finally:
+            self._applying = False
+        for key, box in self._checks.items():
+            if box.isChecked() != self._wanted[key]:
+                box.blockSignals(True)
+                box.setChecked(self._wanted[key])
+                box.blockSignals(False)
+        if self._index is not None:
+            self._show_readout(self._index)  # hidden series leave the readout at once
+
     def _visibility_changed(self, key: str) -> None:
         visible = self._curves[key].isVisible()
         self._style_legend_entry(key)
-        box = self._checks.get(key)
-        if box is not None and box.isChecked() != visible:
-            box.blockSignals(True)
-            box.setChecked(visible)
-            box.blockSignals(False)
+        if not self._applying and visible != self._wanted[key]:
+            # Switched from outside (a click on its legend entry): that is what is wanted now.
+            self._wanted[key] = visible
+            self._apply_visibility()
         self.series_toggled.emit(key, visible)
 
     def _mouse_moved(self, pos: QPointF) -> None:
@@ -396,7 +472,12 @@ class BacktestView(QWidget):
                 return
 
     def _show_readout(self, index: int) -> None:
-        self.readout.setText(self._readout(index, rich=True))
+        self._index = index
+        text = self._readout(index, rich=True)
+        self.readout.setText(text)
+        document = QTextDocument()
+        document.setHtml(text)
+        self.readout.setToolTip(document.toPlainText())
 
     def _readout(self, index: int, rich: bool) -> str:
         r = self._result
@@ -409,16 +490,19 @@ class BacktestView(QWidget):
             return f"<b style='color:{STYLES[key][0]}'>{text}</b>"
 
         realised = float(r.realised[index])
+        d = self._decimals
         parts = [
             f"{r.dates[index]:%Y-%m-%d}",
-            f"{name('realised', 'realised')} {_fmt_price(realised)}",
+            f"{name('realised', 'realised')} {_fmt_price(realised, d)}",
         ]
         for key in FORECASTERS:
             if key not in r.forecasts or not self.is_series_visible(key):
                 continue
             f = float(r.forecasts[key][index])
             label = self._labels[key]
-            parts.append(f"{name(key, label)} {_fmt_price(f)} (error {_fmt_signed(f - realised)})")
+            parts.append(
+                f"{name(key, label)} {_fmt_price(f, d)} (error {_fmt_signed(f - realised, d)})"
+            )
         parts.append(
             f"{name('strategy', 'rule')} {r.strategy.equity[index]:.3f}, "
             f"{name('buy_and_hold', 'buy and hold')} {r.buy_and_hold.equity[index]:.3f}"

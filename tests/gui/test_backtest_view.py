@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import numpy as np
 import pandas as pd
 import pyqtgraph as pg
 import pytest
+from PySide6.QtWidgets import QSizePolicy
 
 from stockapp.core.backtest import BacktestResult, assemble_result
 from stockapp.core.trading import TradingRule
@@ -114,7 +116,7 @@ def test_readout_gives_date_realised_and_errors(view, result):
     assert text.startswith(f"{result.dates[5]:%Y-%m-%d}")
     error = result.forecasts["model"][5] - result.realised[5]
     assert "GRU" in text
-    assert f"{abs(error):.3f}" in text
+    assert f"(error {'+' if error >= 0 else '−'}{abs(error):.2f})" in text
     view.show_crosshair_at(5)
     assert "GRU" in view.readout.text()
 
@@ -207,3 +209,113 @@ def test_crosshair_follows_the_mouse(qtbot, view, result):
     view.graphics.scene().sigMouseMoved.emit(pos)
     assert view._crosshairs[0].value() == pytest.approx(x)
     assert f"{result.dates[40]:%Y-%m-%d}" in view.readout.text()
+
+
+# ------------------------------------------------------------------ reading and zooming
+def test_readout_prices_share_two_decimals(view, result):
+    """Once "+0.8000" stood beside "+1.069": one number of decimals for every price and error."""
+    view.set_result(result, "LSTM")
+    for index in range(0, result.n, 17):
+        text = view.readout_text(index)
+        prices_and_errors = re.findall(
+            r"(?<![\d-])[+−]?[\d,]+\.\d+(?=[ )]|$)", text.split("rule")[0]
+        )
+        assert prices_and_errors
+        assert {len(p.split(".")[1]) for p in prices_and_errors} == {2}, text
+    cheap = dataclasses.replace(
+        result,
+        realised=result.realised / 400,
+        forecasts={k: v / 400 for k, v in result.forecasts.items()},
+    )
+    view.set_result(cheap, "LSTM")  # prices under one: four decimals, still for all of them
+    text = view.readout_text(3).split("rule")[0]
+    assert {len(p.split(".")[1]) for p in re.findall(r"\d+\.\d+", text)} == {4}
+
+
+def test_readout_stays_on_one_line(qtbot, view, result):
+    view.resize(420, 500)
+    view.show()
+    qtbot.waitExposed(view)
+    view.set_result(result, "A long model name for a narrow window")
+    view.show_crosshair_at(10)
+    assert not view.readout.wordWrap()
+    assert view.readout.height() < 2 * view.readout.fontMetrics().height()
+    # and it never widens the view: its own length is ignored by the layout
+    assert view.readout.sizePolicy().horizontalPolicy() == QSizePolicy.Policy.Ignored
+    assert "Drift" in view.readout.toolTip()  # the whole line, should the window cut it
+
+
+def test_hiding_a_series_takes_it_out_of_the_readout_at_once(view, result):
+    view.set_result(result, "LSTM")
+    view.show_crosshair_at(10)
+    assert "Drift" in view.readout.text()
+    view.set_series_visible("drift", False)
+    assert "Drift" not in view.readout.text()  # without waiting for the mouse to move
+
+
+def test_unticking_the_model_hides_its_errors_too(view, result):
+    view.set_result(result, "LSTM")
+    view._checks["model"].setChecked(False)
+    assert not view.is_series_visible("model")
+    assert not view.is_series_visible("residual_model")
+    view._checks["model"].setChecked(True)
+    assert view.is_series_visible("residual_model")
+    # persistence residuals, switched on, leave with persistence and come back with it
+    view.set_series_visible("residual_persistence", True)
+    view.set_series_visible("persistence", False)
+    assert not view.is_series_visible("residual_persistence")
+    assert view._checks["residual_persistence"].isChecked()  # still wanted
+    view.set_series_visible("persistence", True)
+    assert view.is_series_visible("residual_persistence")
+
+
+def test_empty_view_says_how_to_get_results(qtbot, view, result):
+    view.resize(800, 500)
+    view.show()
+    qtbot.waitExposed(view)
+    assert view.is_empty() and view.empty_state.label.isVisible()
+    assert "Run a backtest" in view.empty_state.text()
+    assert not view.price_plot.legend.isVisible()
+    for plot in (view.price_plot, view.residual_plot, view.equity_plot):
+        assert _drawn_texts(plot.getAxis("left")) == []
+    view.set_result(result, "LSTM")
+    assert not view.is_empty() and view.price_plot.legend.isVisible()
+    qtbot.waitUntil(lambda: len(_drawn_texts(view.price_plot.getAxis("left"))) >= 2, timeout=3000)
+    view.clear()
+    assert view.is_empty()
+
+
+def test_wheel_zooms_time_and_y_follows_the_visible_data(qtbot, view, result):
+    view.resize(900, 600)
+    view.show()
+    qtbot.waitExposed(view)
+    view.set_result(result, "LSTM")
+    for plot in (view.price_plot, view.residual_plot, view.equity_plot):
+        assert plot.vb.state["mouseEnabled"] == [True, False]  # wheel and drag: x only
+    tail = slice(result.n - 20, result.n)
+    view.price_plot.setXRange(view._x[tail][0], view._x[tail][-1], padding=0)
+    visible = np.concatenate([result.realised[tail]] + [f[tail] for f in result.forecasts.values()])
+    low, high = float(visible.min()), float(visible.max())
+
+    def fitted() -> bool:
+        y0, y1 = view.price_plot.vb.viewRange()[1]
+        return y0 <= low and y1 >= high and (y1 - y0) < 2 * (high - low)
+
+    qtbot.waitUntil(fitted, timeout=3000)
+    view.reset_button.click()
+    x0, x1 = view.price_plot.vb.viewRange()[0]
+    assert x0 <= view._x[0] and x1 >= view._x[-1]
+    everything = np.concatenate([result.realised] + list(result.forecasts.values()))
+    qtbot.waitUntil(lambda: view.price_plot.vb.viewRange()[1][0] <= everything.min(), timeout=3000)
+
+
+def _drawn_texts(axis) -> list[str]:
+    from PySide6.QtGui import QImage, QPainter
+
+    image = QImage(20, 20, QImage.Format.Format_ARGB32)
+    painter = QPainter(image)
+    try:
+        specs = axis.generateDrawSpecs(painter)
+    finally:
+        painter.end()
+    return [] if specs is None else [text for _, _, text in specs[2]]
