@@ -38,17 +38,38 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _add_source_options(parser: argparse.ArgumentParser, *, required: bool, dates: bool) -> None:
-    """``--sample | --csv | --ticker`` (and, with ``dates``, ``--start --end --interval``)."""
+    """``--sample | --csv | --ticker``, ``--dayfirst | --monthfirst`` for CSVs (with ``dates``)
+    and, with ``dates``, ``--start --end --interval``."""
     group = parser.add_mutually_exclusive_group(required=required)
     group.add_argument("--sample", metavar="NAME", help="a bundled sample, e.g. AAPL or ^GSPC")
     group.add_argument("--csv", metavar="PATH", help="a CSV file with a date and a close column")
     group.add_argument("--ticker", metavar="SYMBOL", help="a Yahoo Finance ticker, e.g. MSFT")
     if dates:
+        _add_date_order_options(parser)
         parser.add_argument("--start", metavar="YYYY-MM-DD", help="first date (--ticker only)")
         parser.add_argument("--end", metavar="YYYY-MM-DD", help="end date, exclusive (--ticker)")
         parser.add_argument(
             "--interval", choices=("1d", "1wk"), help="daily or weekly bars (--ticker only)"
         )
+
+
+def _add_date_order_options(parser: argparse.ArgumentParser) -> None:
+    """``--dayfirst | --monthfirst``: how a CSV's ambiguous dates (``01/02/1999``) are read."""
+    order = parser.add_mutually_exclusive_group()
+    order.add_argument(
+        "--dayfirst",
+        dest="dayfirst",
+        action="store_const",
+        const=True,
+        help="read CSV dates like 01/02/1999 day first (1 February; --csv only)",
+    )
+    order.add_argument(
+        "--monthfirst",
+        dest="dayfirst",
+        action="store_const",
+        const=False,
+        help="read them month first (2 January; --csv only)",
+    )
 
 
 def _load_source(args: argparse.Namespace, parser: argparse.ArgumentParser) -> PriceSeries:
@@ -57,10 +78,13 @@ def _load_source(args: argparse.Namespace, parser: argparse.ArgumentParser) -> P
         getattr(args, name, None) is not None for name in ("start", "end", "interval")
     ):
         parser.error("--start, --end and --interval only apply to --ticker")
+    dayfirst = getattr(args, "dayfirst", None)
+    if dayfirst is not None and args.csv is None:
+        parser.error("--dayfirst and --monthfirst only apply to --csv")
     if args.sample is not None:
         return load_sample(args.sample)
     if args.csv is not None:
-        return load_csv(args.csv)
+        return load_csv(args.csv) if dayfirst is None else load_csv(args.csv, dayfirst=dayfirst)
     return load_ticker(args.ticker, start=args.start, end=args.end, interval=args.interval or "1d")
 
 
@@ -193,25 +217,49 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
     return 0
 
 
+def _number(v: float) -> str:
+    """A score for the summary table: four decimals, or four significant digits when huge."""
+    return f"{v:10.4f}" if abs(v) < 1e6 else f"{v:10.4g}"
+
+
 def _print_summary(outcome, series: PriceSeries, out) -> None:
-    from stockapp.core.backtest import forecaster_labels
+    from stockapp.core.bars import format_dates
 
     result = outcome.result
-    labels = forecaster_labels(outcome.model_name)
-    first, last = result.dates[0], result.dates[-1]
-    print(f"{series.name}: {result.n} test bars {first:%Y-%m-%d} .. {last:%Y-%m-%d}")
-    print(f"{'forecaster':32} {'RMSE':>10} {'MAE':>10} {'MAPE %':>8} {'skill':>8} {'DM p':>7}")
+    labels = result.labels(outcome.model_name)
+    first, last = format_dates(result.dates[[0, -1]], intraday=result.intraday)
+    print(f"{series.name}: {result.n} test bars {first} .. {last}")
+    warnings = series.report.warnings
+    if warnings:
+        print("data warnings: " + "; ".join(warnings))
+    width = max(32, *(len(label) for label in labels.values()))
+    print(
+        f"{'forecaster':{width}} {'RMSE':>10} {'MAE':>10} {'MAPE %':>8} {'skill':>8} {'DM p':>7} "
+        f"{'hit %':>7} {'up %':>7} {'PT p':>7}"
+    )
+
+    def cell(v: float, fmt: str) -> str:
+        return "" if v != v else format(v, fmt)
+
     for key, m in result.metrics.items():
-        dm = "" if m.dm_pvalue != m.dm_pvalue else f"{m.dm_pvalue:.3f}"
+        # undefined when every call was "up" (or "down"): the sentences below say why
+        pt = "n/a" if m.pt_pvalue != m.pt_pvalue and m.direction_n else cell(m.pt_pvalue, ".3f")
         print(
-            f"{labels[key][:32]:32} {m.rmse:10.4f} {m.mae:10.4f} {m.mape:8.3f} "
-            f"{m.skill:8.4f} {dm:>7}"
+            f"{labels[key]:{width}} {_number(m.rmse)} {_number(m.mae)} {m.mape:8.3f} "
+            f"{m.skill:8.4f} {cell(m.dm_pvalue, '.3f'):>7} "
+            f"{cell(m.directional_accuracy * 100, '.1f'):>7} {cell(m.up_share * 100, '.1f'):>7} "
+            f"{pt:>7}"
         )
+    print(
+        "hit %: direction called right where forecast and market moved; up %: what always up "
+        "scores there; PT p: Pesaran-Timmermann test of direction skill given that share"
+    )
     for name, curve in (("strategy", result.strategy), ("buy and hold", result.buy_and_hold)):
         s = curve.stats
         print(
             f"{name:14} total return {s.total_return:+.1%}  Sharpe {s.sharpe:.2f}  "
-            f"max drawdown {s.max_drawdown:.1%}  trades {s.trades}"
+            f"max drawdown {s.max_drawdown:.1%}  trades {s.trades} (exit at the last close "
+            "included)"
         )
     for sentence in result.sentences(outcome.model_name):
         print(sentence)

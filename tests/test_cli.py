@@ -236,3 +236,41 @@ def test_python_dash_m_bad_input_is_one_stderr_line(tmp_path):
     assert done.returncode == 2
     assert done.stdout == ""
     assert done.stderr == f"stockapp: CSV file {path} does not exist.\n"
+
+
+def _ambiguous_monthly_csv(tmp_path: Path) -> Path:
+    """Monthly closes dated 01/02/1999, 01/03/1999, ...: every date reads both ways."""
+    import pandas as pd
+
+    months = pd.date_range("1999-02-01", periods=40, freq="MS")
+    path = tmp_path / "monthly.csv"
+    rows = [f"{d:%d/%m/%Y},{100 + i}" for i, d in enumerate(months)]
+    path.write_text("Date,Close\n" + "\n".join(rows) + "\n")
+    return path
+
+
+def test_dayfirst_and_monthfirst_choose_how_a_csv_is_read(capsys, tmp_path):
+    """Issue 7.4: the reading of ambiguous dates can be forced from the command line."""
+    path = _ambiguous_monthly_csv(tmp_path)
+    status, out, err = _run(capsys, "data", "--csv", str(path), "--dayfirst")
+    assert status == 0 and err == [] and "first date: 1999-02-01" in out
+    status, out, err = _run(capsys, "data", "--csv", str(path), "--monthfirst")
+    assert status == 0 and err == [] and "first date: 1999-01-02" in out
+    message = _fails(capsys, "data", "--sample", "AAPL", "--dayfirst")
+    assert "--dayfirst and --monthfirst only apply to --csv" in message
+    message = _fails(capsys, "data", "--csv", str(path), "--dayfirst", "--monthfirst")
+    assert "not allowed with argument" in message
+
+
+def test_backtest_accepts_dayfirst(capsys, tmp_path, monkeypatch):
+    seen = []
+
+    def fake_load_csv(path, dayfirst=None):
+        seen.append(dayfirst)
+        raise cli.StockappError("stop here")
+
+    monkeypatch.setattr(cli, "load_csv", fake_load_csv)
+    path = _ambiguous_monthly_csv(tmp_path)
+    for flag, expected in (("--dayfirst", True), ("--monthfirst", False)):
+        _fails(capsys, "backtest", "--csv", str(path), flag, "--out", str(tmp_path / "r"))
+        assert seen[-1] is expected

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from stockapp.cli import main
+from stockapp.core.runs import load_run
+from stockapp.data import load_csv
 from tests.contracts import check_run_files
 
 TINY = ["--window", "10", "--hidden", "4", "--layers", "1", "--epochs", "2", "--seed", "1"]
@@ -86,3 +90,106 @@ def test_out_must_not_be_a_file(tmp_path, capsys):
     f.write_text("x")
     assert main(["backtest", "--sample", "AAPL", *TINY, "--out", str(f)]) == 2
     assert "is a file" in capsys.readouterr().err
+
+
+def _csv_from_sample(path, rows: int, samples_dir) -> pd.DataFrame:
+    frame = pd.read_csv(samples_dir / "AAPL.csv").tail(rows).reset_index(drop=True)
+    frame.to_csv(path, index=False)
+    return frame
+
+
+def test_summary_shows_direction_against_the_up_share_and_the_data_warnings(
+    tmp_path, capsys, samples_dir
+):
+    """Issues 8.3 and 7.6: PT and "always up" in the table; what loading dropped, on one line."""
+    path = tmp_path / "dup.csv"
+    frame = _csv_from_sample(path, 500, samples_dir)
+    pd.concat([frame, frame.iloc[[100]]]).to_csv(path, index=False)  # one duplicated date
+    out = tmp_path / "run"
+    code = main(["backtest", "--csv", str(path), *TINY, "--quiet", "--no-png", "--out", str(out)])
+    assert code == 0
+    printed = capsys.readouterr().out.splitlines()
+    warnings = load_csv(path).report.warnings
+    assert any("duplicate" in w for w in warnings)
+    assert printed[1] == "data warnings: " + "; ".join(warnings)
+    header = next(line for line in printed if line.startswith("forecaster"))
+    assert header.split()[-6:] == ["hit", "%", "up", "%", "PT", "p"]
+    _, metrics = check_run_files(out)
+    model = metrics["forecasters"]["model"]
+    row = next(line for line in printed if line.startswith("LSTM"))
+    assert f"{model['up_share'] * 100:.1f}" in row
+    assert any("always up would score" in line or "every bar it called" in line for line in printed)
+    assert any(line.startswith("The trading rule") for line in printed)
+    assert metrics["up_share"] == model["up_share"]
+
+
+def test_no_warning_line_when_the_data_is_clean(tmp_path, capsys, samples_dir):
+    path = tmp_path / "clean.csv"
+    _csv_from_sample(path, 400, samples_dir)
+    code = main(
+        ["backtest", "--csv", str(path), *TINY, "--quiet", "--no-png", "--out", str(tmp_path / "r")]
+    )
+    assert code == 0
+    assert not any("warnings" in line for line in capsys.readouterr().out.splitlines())
+
+
+def test_an_absurd_close_never_leaks_a_numpy_warning(tmp_path, capsys, samples_dir):
+    """Issue 7.5: a Close of 1e300 on one bar printed ten numpy overflow warnings and blamed
+    "too few test bars". Warnings are errors in this suite, so any leak fails here."""
+    path = tmp_path / "absurd.csv"
+    frame = _csv_from_sample(path, 500, samples_dir)
+    frame.loc[450, ["Open", "High", "Low", "Close", "Adj Close"]] = 1e300  # in the test span
+    frame.to_csv(path, index=False)
+    out = tmp_path / "run"
+    code = main(["backtest", "--csv", str(path), *TINY, "--quiet", "--no-png", "--out", str(out)])
+    printed, err = capsys.readouterr()
+    assert "Warning" not in err and "Traceback" not in err
+    if code == 2:  # refused with one sentence (the data layer may reject such a price)
+        assert err.count("\n") == 1
+        return
+    assert code == 0 and err == ""
+    assert "too few" not in printed
+    table, metrics = check_run_files(out)
+    assert all(metrics[k] is not None for k in ("rmse", "mae", "naive_rmse"))
+    # buy-and-hold ends where the closes say, bad tick or not: the product of the growths
+    # r_t = realised / previous, less 5 bps of equity to enter on the first bar and to exit on
+    # the last, (r_1 - c) r_2 ... (r_n - c)
+    r = (table["realised"] / table["naive"]).to_numpy()
+    expected = np.prod(r) * (1 - 5e-4 / r[0]) * (1 - 5e-4 / r[-1]) - 1
+    assert metrics["buy_and_hold"]["total_return"] == pytest.approx(expected, rel=1e-9)
+
+
+def test_hourly_bars_keep_their_time_and_name_persistence_for_bars(tmp_path, capsys):
+    """Issue 7.7 end to end: an hourly CSV's run has one row per bar, timestamps included."""
+    days = pd.bdate_range("2024-01-02", periods=43)
+    stamps = [d + pd.Timedelta(hours=9.5 + h) for d in days for h in range(7)]
+    rng = np.random.default_rng(2)
+    close = 100 * np.exp(np.cumsum(rng.normal(0, 0.003, len(stamps))))
+    path = tmp_path / "hourly.csv"
+    pd.DataFrame({"Date": [f"{s:%Y-%m-%d %H:%M:%S}" for s in stamps], "Close": close}).to_csv(
+        path, index=False
+    )
+    out = tmp_path / "run"
+    code = main(
+        [
+            "backtest",
+            "--csv",
+            str(path),
+            *TINY,
+            "--window",
+            "5",
+            "--quiet",
+            "--no-png",
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "Persistence (next bar = this bar)" in printed and "tomorrow = today" not in printed
+    table, metrics = check_run_files(out)
+    assert table["date"].is_unique and len(table) == round(len(stamps) * 0.2)
+    assert table["date"].iloc[-1] == "2024-02-29T15:30:00"
+    assert metrics["last_date"] == "2024-02-29T15:30:00" and metrics["bar_size"] == "intraday"
+    again, _ = load_run(out)
+    assert again.dates.is_unique and again.dates[-1] == stamps[-1]
