@@ -189,27 +189,14 @@ class GraphedStep:
             loss = loss_fn(pred, self.static_y, self.static_w)
             loss.backward()
             if clip > 0:
-                clip_grad_norm_(params, clip, foreach=True)
+                clip_grad_norm_(params, clip)  # foreach on CUDA, as eager
             optimizer.step()
             return loss.detach()
 
         with _CAPTURE_LOCK, device_guard(device):
             start = [p.detach().clone() for p in params]
             optimizer = make_capturable_optimizer()
-            side = torch.cuda.Stream(device)
-            side.wait_stream(torch.cuda.current_stream(device))
-            with torch.cuda.stream(side):
-                for _ in range(WARMUP_STEPS):
-                    optimizer.zero_grad(set_to_none=True)
-                    step()
-            torch.cuda.current_stream(device).wait_stream(side)
-
-            self.graph = torch.cuda.CUDAGraph()
-            optimizer.zero_grad(set_to_none=True)
-            # thread_local: the GUI thread may use CUDA while a worker thread captures.
-            with torch.cuda.graph(self.graph, stream=side, capture_error_mode="thread_local"):
-                self.loss = step()
-
+            self.graph, self.loss = capture(step, optimizer, device)
             with torch.no_grad():
                 for p, p0 in zip(params, start, strict=True):
                     p.copy_(p0)
@@ -231,6 +218,29 @@ class GraphedStep:
                 self._rows = rows
             self.graph.replay()
         return self.loss
+
+
+def capture(
+    step: Callable[[], torch.Tensor], optimizer: torch.optim.Optimizer, device: torch.device
+) -> tuple[torch.cuda.CUDAGraph, torch.Tensor]:
+    """Run :data:`WARMUP_STEPS` eager steps on a side stream, then capture ``step`` in a graph.
+
+    Returns the graph and the loss tensor each replay writes. The warm-up steps update the
+    weights and the optimizer (the caller undoes that); the capture itself computes nothing.
+    """
+    side = torch.cuda.Stream(device)
+    side.wait_stream(torch.cuda.current_stream(device))
+    with torch.cuda.stream(side):
+        for _ in range(WARMUP_STEPS):
+            optimizer.zero_grad(set_to_none=True)
+            step()
+    torch.cuda.current_stream(device).wait_stream(side)
+    graph = torch.cuda.CUDAGraph()
+    optimizer.zero_grad(set_to_none=True)
+    # thread_local: the GUI thread may use CUDA while a worker thread captures.
+    with torch.cuda.graph(graph, stream=side, capture_error_mode="thread_local"):
+        loss = step()
+    return graph, loss
 
 
 def pad_weights(rows: int, batch: int, device: torch.device | str = "cpu") -> torch.Tensor:

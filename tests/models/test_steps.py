@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 
+import numpy as np
 import pytest
 import torch
 
+from stockapp.models import steps as steps_module
+from stockapp.models import trainer as trainer_module
 from stockapp.models.networks import RecurrentNet
 from stockapp.models.steps import (
     GRAPH_MIN_STEPS,
@@ -17,6 +21,8 @@ from stockapp.models.steps import (
     pad_weights,
     use_cuda_graph,
 )
+from stockapp.models.trainer import train
+from tests.models.conftest import run, sine_set, tiny_cfg
 
 CPU = torch.device("cpu")
 
@@ -102,3 +108,55 @@ def test_the_job_generator_lives_on_the_training_device():
     assert job_generator(CPU, 4).device == CPU
     a, b = job_generator(CPU, 4), job_generator(CPU, 4)
     assert torch.equal(torch.rand(3, generator=a), torch.rand(3, generator=b))
+
+
+class _ReplayEagerly:
+    """Stands in for a CUDA graph on the CPU: each replay re-runs the captured step.
+
+    Like a real replay it overwrites (not accumulates) the gradients and writes the loss into the
+    tensor captured; like a real capture, capturing computes nothing.
+    """
+
+    def __init__(self, step, optimizer):
+        self.step, self.optimizer = step, optimizer
+        self.loss = torch.zeros(())
+        self.replays = 0
+
+    def replay(self) -> None:
+        self.optimizer.zero_grad(set_to_none=True)
+        self.loss.copy_(self.step())
+        self.replays += 1
+
+
+def _fake_capture(graphs: list):
+    def capture(step, optimizer, device):
+        for _ in range(steps_module.WARMUP_STEPS):  # the warm-up really trains, as on a GPU
+            optimizer.zero_grad(set_to_none=True)
+            step()
+        graph = _ReplayEagerly(step, optimizer)
+        graphs.append(graph)
+        return graph, graph.loss
+
+    return capture
+
+
+@pytest.mark.parametrize(("layers", "dropout", "n"), [(2, 0.2, 250), (1, 0.0, 256)])
+def test_the_graphed_step_trains_like_the_eager_one(monkeypatch, layers, dropout, n):
+    """GraphedStep's plumbing on the CPU (static buffers, padded short batch, dropout noise,
+    undoing the warm-up): same losses and weights as eager launches, on the default model's
+    shape. Only the graph itself is replaced (by eager replays), see ``_ReplayEagerly``."""
+    data = sine_set(n_train=n, n_val=40)
+    cfg = tiny_cfg(layers=layers, dropout=dropout, epochs=3, optimizer="adamw", clip_norm=1.0)
+    start = RecurrentNet("lstm", 1, 16, layers, dropout, generator=torch.Generator())
+    eager_net, graph_net = copy.deepcopy(start), copy.deepcopy(start)
+    _, eager = run(train(eager_net, data, cfg))
+    graphs: list = []
+    monkeypatch.setattr(trainer_module, "use_cuda_graph", lambda *a: True)
+    monkeypatch.setattr(steps_module, "capture", _fake_capture(graphs))
+    _, graphed = run(train(graph_net, data, cfg))
+    assert graphed.cuda_graphs is True and eager.cuda_graphs is False
+    assert graphs[0].replays == 3 * -(-n // 32)  # a short last batch is replayed, not skipped
+    np.testing.assert_allclose(graphed.train_losses, eager.train_losses, rtol=1e-5)
+    np.testing.assert_allclose(graphed.val_losses, eager.val_losses, rtol=1e-5)
+    for name, value in graph_net.state_dict().items():
+        torch.testing.assert_close(value, eager_net.state_dict()[name], rtol=1e-5, atol=1e-6)
