@@ -1,18 +1,24 @@
 """Backtest the default model on every bundled sample and print the README's table.
 
     python scripts/defaults_table.py [--epochs N] [--samples AAPL,MSFT] [--json OUT.json]
+                                     [--readme README.md]
 
 For each sample: the default model's RMSE relative to persistence ("tomorrow = today"), the linear
-AR's, the model's directional accuracy and the Diebold-Mariano p-value against persistence. The
-defaults are meant to lose to persistence by no more than 1% of RMSE everywhere.
+AR's, the model's directional accuracy next to the share of up days on the same bars (what "always
+up" scores), the Pesaran-Timmermann p-value of its direction calls (which allows for that share)
+and the Diebold-Mariano p-value against persistence. The defaults are meant to lose to persistence
+by no more than 1% of RMSE everywhere. ``--readme`` replaces the table between the
+``<!-- defaults-table -->`` markers of that file.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import time
+from pathlib import Path
 
 from stockapp.core.features import FeatureSpec
 from stockapp.core.progress import drain
@@ -40,27 +46,49 @@ def run_one(name: str, epochs: int | None, device: str, overrides: dict | None =
         "ar_vs_persistence": m["ar"].rmse / naive,
         "drift_vs_persistence": m["drift"].rmse / naive,
         "directional_accuracy": m["model"].directional_accuracy,
+        "up_share": m["model"].up_share,
+        "forecast_up_share": m["model"].forecast_up_share,
+        "pt_pvalue": m["model"].pt_pvalue,
         "dm_pvalue": m["model"].dm_pvalue,
         "epochs_run": outcome.result.fits[0].epochs,
         "seconds": time.perf_counter() - started,
     }
 
 
+def _p(p: float | None) -> str:
+    return "n/a" if p is None or p != p else f"{p:.2f}"
+
+
+def _share(x: float | None) -> str:
+    return "n/a" if x is None or x != x else f"{x:.1%}"
+
+
 def markdown(rows: list[dict]) -> str:
     out = [
         "| sample | test bars | model RMSE / persistence | linear AR / persistence "
-        "| model direction right | DM p-value vs persistence |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| model direction right | always up (share of up days) "
+        "| direction PT p-value | DM p-value vs persistence |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
-        p = r["dm_pvalue"]
-        da = r["directional_accuracy"]
+        pt = _p(r["pt_pvalue"])
+        if pt == "n/a" and r["forecast_up_share"] in (0.0, 1.0):
+            pt = "n/a (always " + ("up)" if r["forecast_up_share"] == 1.0 else "down)")
         out.append(
             f"| {r['sample']} | {r['test_bars']} | {r['model_vs_persistence']:.4f} "
-            f"| {r['ar_vs_persistence']:.4f} | {'n/a' if da != da else f'{da:.1%}'} "
-            f"| {'n/a' if p is None or p != p else f'{p:.2f}'} |"
+            f"| {r['ar_vs_persistence']:.4f} | {_share(r['directional_accuracy'])} "
+            f"| {_share(r['up_share'])} | {pt} | {_p(r['dm_pvalue'])} |"
         )
     return "\n".join(out)
+
+
+def replace_table(readme: Path, table: str) -> None:
+    """Put ``table`` between the ``<!-- defaults-table -->`` markers of ``readme``."""
+    text = readme.read_text(encoding="utf-8")
+    pattern = re.compile(r"(<!-- defaults-table -->\n).*?(\n<!-- /defaults-table -->)", re.S)
+    if not pattern.search(text):
+        raise SystemExit(f"{readme} has no <!-- defaults-table --> markers.")
+    readme.write_text(pattern.sub(lambda m: m[1] + table + m[2], text), encoding="utf-8")
 
 
 def main() -> int:
@@ -69,6 +97,7 @@ def main() -> int:
     ap.add_argument("--samples", default=None, help="comma-separated (default: all)")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--json", default=None)
+    ap.add_argument("--readme", default=None, help="rewrite the table in this README")
     ap.add_argument(
         "--set",
         action="append",
@@ -86,7 +115,10 @@ def main() -> int:
     for name in names:
         rows.append(run_one(name, args.epochs, args.device, overrides))
         print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
-    print(markdown(rows))
+    table = markdown(rows)
+    print(table)
+    if args.readme:
+        replace_table(Path(args.readme), table)
     if args.json:
         with open(args.json, "w", encoding="utf-8") as fh:
             json.dump(rows, fh, indent=2)
