@@ -1,13 +1,21 @@
-"""Start the desktop app: the Qt application, pyqtgraph's look, the main window and its data."""
+"""Start the desktop app: the Qt application, pyqtgraph's look, the main window and its data.
+
+:func:`run` checks that Qt's X11 plugin can load, then shows a splash before it imports the main
+window (and with it pyqtgraph and PyTorch, several seconds on a cold start), so the launch shows
+a sign of life within a second or two.
+"""
 
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
-import pyqtgraph as pg
 from PySide6.QtWidgets import QApplication
 
-from stockapp.gui.main_window import MainWindow
+from stockapp.gui import xcb_libs
+
+if TYPE_CHECKING:
+    from stockapp.gui.main_window import MainWindow
 
 #: A light touch over the platform style: quieter hints, emphasised panel titles and errors.
 STYLE_SHEET = """
@@ -32,12 +40,13 @@ def application(argv: list[str] | None = None) -> QApplication:
     app.setApplicationName("stockapp")
     app.setOrganizationName("stockapp")
     app.setApplicationDisplayName("stockapp")
-    configure_pyqtgraph()
     return app  # type: ignore[return-value]
 
 
 def configure_pyqtgraph() -> None:
     """White plots with dark-grey ink and antialiased lines, as in printed charts."""
+    import pyqtgraph as pg
+
     pg.setConfigOptions(antialias=True, background="w", foreground="#374151")
 
 
@@ -57,9 +66,11 @@ def create_main_window(
     downloaded in the background, so the window may show it only after events are processed.
     """
     from stockapp.gui.backtest import BacktestController
+    from stockapp.gui.main_window import MainWindow
     from stockapp.gui.training import TrainingController
 
     application()
+    configure_pyqtgraph()
     window = MainWindow(quiet=quiet)
     window.setStyleSheet(STYLE_SHEET)
     training = TrainingController(window)
@@ -83,8 +94,23 @@ def run(
     ticker: str | None = None,
     argv: list[str] | None = None,
 ) -> int:
-    """Show the window and run until it is closed; returns the exit status."""
+    """Show a splash, then the window, and run until it is closed; returns the exit status
+    (1, with one sentence on stderr, when Qt's X11 plugin lacks system libraries)."""
+    from stockapp.gui.startup import mark_first_paint, set_message, show_splash
+
+    missing = xcb_libs.problem()
+    if missing:
+        print(missing, file=sys.stderr)
+        return 1
     app = application(argv)
+    splash = show_splash(app)
+    # The slow imports (pyqtgraph, and PyTorch through the training and backtest controllers)
+    # happen here, under the splash.
+    from stockapp.gui import backtest, main_window, training  # noqa: F401
+
+    set_message(splash, "Opening the window\u2026")
     window = create_main_window(sample=sample, csv=csv, ticker=ticker)
+    mark_first_paint(window, "window", close_after=True)
     window.show()
+    splash.finish(window)
     return app.exec()

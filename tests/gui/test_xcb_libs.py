@@ -1,0 +1,144 @@
+"""Missing X11 libraries are named, with the one apt-get line that installs them, before Qt aborts.
+
+``ldd`` is faked (a script on PATH) so the tests behave the same on machines that have the
+libraries and on bare ones.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from stockapp.gui import xcb_libs
+
+# What ldd printed for PySide6 6.11's libqxcb.so on a bare Debian 12 (trimmed).
+LDD_BARE_DEBIAN = """\
+\tlinux-vdso.so.1 (0x00007fc026d9f000)
+\tlibxkbcommon-x11.so.0 => /lib/x86_64-linux-gnu/libxkbcommon-x11.so.0 (0x00007fc026bee000)
+\tlibxcb-cursor.so.0 => /lib/x86_64-linux-gnu/libxcb-cursor.so.0 (0x00007fc026be7000)
+\tlibxcb-icccm.so.4 => not found
+\tlibxcb-util.so.1 => /lib/x86_64-linux-gnu/libxcb-util.so.1 (0x00007fc026bdf000)
+\tlibxcb-keysyms.so.1 => not found
+\tlibQt6XcbQpa.so.6 => /x/PySide6/Qt/lib/libQt6XcbQpa.so.6 (0x00007fc026b00000)
+\tlibxcb-icccm.so.4 => not found
+\tlibxcb-keysyms.so.1 => not found
+"""
+SENTENCE = (
+    "Qt cannot open a window: its xcb plugin needs libxcb-icccm.so.4, libxcb-keysyms.so.1,"
+    " which are missing; install them with: sudo apt-get install libxcb-icccm4 libxcb-keysyms1"
+)
+
+
+def test_missing_libraries_are_the_not_found_lines_once_each():
+    assert xcb_libs.missing_libraries(LDD_BARE_DEBIAN) == [
+        "libxcb-icccm.so.4",
+        "libxcb-keysyms.so.1",
+    ]
+    assert xcb_libs.missing_libraries("") == []
+
+
+@pytest.mark.parametrize(
+    ("soname", "package"),
+    [
+        ("libxcb-icccm.so.4", "libxcb-icccm4"),
+        ("libxcb-keysyms.so.1", "libxcb-keysyms1"),
+        ("libxcb-image.so.0", "libxcb-image0"),
+        ("libxcb-render-util.so.0", "libxcb-render-util0"),
+        ("libxcb-cursor.so.0", "libxcb-cursor0"),
+        ("libxkbcommon-x11.so.0", "libxkbcommon-x11-0"),
+        ("libX11-xcb.so.1", "libx11-xcb1"),
+        ("libdbus-1.so.3", "libdbus-1-3"),
+        ("libEGL.so.1", "libegl1"),
+        ("libglib-2.0.so.0", "libglib2.0-0"),
+    ],
+)
+def test_package_names_follow_debian(soname, package):
+    assert xcb_libs.package_for(soname) == package
+
+
+@pytest.mark.parametrize(
+    ("environ", "platform", "expected"),
+    [
+        ({}, "linux", True),
+        ({"QT_QPA_PLATFORM": "xcb"}, "linux", True),
+        ({"QT_QPA_PLATFORM": "offscreen"}, "linux", False),
+        ({"QT_QPA_PLATFORM": "wayland"}, "linux", False),
+        ({"XDG_SESSION_TYPE": "wayland", "WAYLAND_DISPLAY": "wayland-0"}, "linux", False),
+        ({"XDG_SESSION_TYPE": "x11"}, "linux", True),
+        ({}, "darwin", False),
+        ({}, "win32", False),
+    ],
+)
+def test_only_xcb_on_linux_is_checked(environ, platform, expected):
+    assert xcb_libs.uses_xcb(environ, platform) is expected
+
+
+def _fake_tools(folder: Path, ldd_output: str, apt: bool = True) -> str:
+    """A PATH holding only a fake ``ldd`` (printing ``ldd_output``) and maybe ``apt-get``."""
+    folder.mkdir()
+    (folder / "report.txt").write_text(ldd_output, encoding="utf-8")
+    report = folder / "report.txt"
+    tools = {"ldd": f"#!{sys.executable}\nprint(open({str(report)!r}).read(), end='')\n"}
+    if apt:
+        tools["apt-get"] = "#!/bin/sh\nexit 0\n"
+    for name, text in tools.items():
+        (folder / name).write_text(text, encoding="utf-8")
+        (folder / name).chmod(0o755)
+    return str(folder)
+
+
+def _run(args: list[str], path: str, **env: str) -> subprocess.CompletedProcess:
+    environ = {k: v for k, v in os.environ.items() if k not in ("QT_QPA_PLATFORM", "DISPLAY")}
+    environ.update(PATH=path, QT_QPA_PLATFORM="xcb", **env)
+    return subprocess.run(args, env=environ, capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.skipif(xcb_libs.xcb_plugin() is None, reason="PySide6 has no xcb plugin here")
+def test_check_prints_one_install_line_and_exits_1(tmp_path):
+    done = _run(
+        [sys.executable, "-m", "stockapp.gui.xcb_libs"],
+        _fake_tools(tmp_path / "bin", LDD_BARE_DEBIAN),
+    )
+    assert done.returncode == 1
+    assert done.stdout == ""
+    assert done.stderr == SENTENCE + "\n"
+
+
+@pytest.mark.skipif(xcb_libs.xcb_plugin() is None, reason="PySide6 has no xcb plugin here")
+def test_without_apt_the_packages_are_still_named(tmp_path):
+    done = _run(
+        [sys.executable, "-m", "stockapp.gui.xcb_libs"],
+        _fake_tools(tmp_path / "bin", LDD_BARE_DEBIAN, apt=False),
+    )
+    assert done.returncode == 1
+    assert done.stderr.endswith(
+        "install the packages that provide them (on Debian/Ubuntu: libxcb-icccm4 libxcb-keysyms1)\n"
+    )
+
+
+def test_nothing_missing_or_no_ldd_passes(tmp_path):
+    assert (
+        _run(
+            [sys.executable, "-m", "stockapp.gui.xcb_libs"], _fake_tools(tmp_path / "a", "")
+        ).returncode
+        == 0
+    )
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert _run([sys.executable, "-m", "stockapp.gui.xcb_libs"], str(empty)).returncode == 0
+
+
+@pytest.mark.skipif(xcb_libs.xcb_plugin() is None, reason="PySide6 has no xcb plugin here")
+def test_gui_command_stops_before_qt_with_the_install_line(tmp_path):
+    """``stockapp gui`` (what ``scripts/dev.sh run`` starts) exits 1 with the sentence, and Qt
+    never gets to abort ("Could not load the Qt platform plugin")."""
+    stockapp = Path(sys.executable).parent / "stockapp"
+    done = _run(
+        [str(stockapp), "gui", "--sample", "AAPL"], _fake_tools(tmp_path / "bin", LDD_BARE_DEBIAN)
+    )
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [SENTENCE]
