@@ -192,6 +192,11 @@ class ModelPanel(QWidget):
     def spec(self) -> FeatureSpec:
         """The feature spec shown; only checked features the current data supports count.
 
+        ``adjusted`` is not this panel's to say: adjusted or raw prices are the window's data
+        choice, which the controllers put into the spec when a job starts (the panel reading it
+        once would let the model drift from what the chart shows). Here it is left at
+        :class:`FeatureSpec`'s default.
+
         Raises :class:`DataError` (one sentence) when no usable feature is checked.
         """
         feats = tuple(
@@ -201,7 +206,6 @@ class ModelPanel(QWidget):
             window=self.window_spin.value(),
             features=feats,
             target=str(self.target_combo.currentData()),
-            adjusted=self._base_spec.adjusted,
         )
 
     def config(self) -> TrainConfig:
@@ -247,12 +251,6 @@ class ModelPanel(QWidget):
                 _select(self.device_combo, "auto")
         finally:
             self._restoring = False
-
-    def set_adjusted(self, adjusted: bool) -> None:
-        """Model split+dividend adjusted prices or raw ones (the window's data choice)."""
-        if adjusted != self._base_spec.adjusted:
-            self._base_spec = dataclasses.replace(self._base_spec, adjusted=bool(adjusted))
-            self._changed()
 
     def set_columns(self, columns: Iterable[str] | None) -> None:
         """Grey out the features the current series cannot provide (``None``: no series)."""
@@ -312,7 +310,6 @@ class ModelPanel(QWidget):
                 "window": self.window_spin.value(),
                 "features": checked,
                 "target": str(self.target_combo.currentData()),
-                "adjusted": self._base_spec.adjusted,
             },
             "config": cfg,
         }
@@ -336,7 +333,6 @@ class ModelPanel(QWidget):
                 window=window,
                 features=tuple(checked) or self._base_spec.features,
                 target=target,
-                adjusted=bool(state["spec"].get("adjusted", True)),
             )
         except (ValueError, KeyError, TypeError, DataError, AttributeError):
             return  # unreadable or from an older version: keep the defaults

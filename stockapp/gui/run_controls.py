@@ -52,6 +52,7 @@ class RunControls(QWidget):
         self._ready = False
         self._why = ""
         self._running = False
+        self._blocked = ""
         self.run_button = QPushButton(run_text)
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setToolTip(cancel_tip)
@@ -88,6 +89,21 @@ class RunControls(QWidget):
         self._why = why
         self._update_buttons()
 
+    def set_run_tip(self, tip: str) -> None:
+        """The run button's tooltip while a run may start: what a run will do."""
+        self._run_tip = tip
+        self._update_buttons()
+
+    @property
+    def blocked(self) -> str:
+        """Why a run may not start while other work runs ("" when nothing blocks it)."""
+        return self._blocked
+
+    def set_blocked(self, why: str) -> None:
+        """Disable Run while other work runs, with ``why`` as its tooltip; ``""`` lifts it."""
+        self._blocked = why
+        self._update_buttons()
+
     def set_running(self, running: bool) -> None:
         """Switch between idle (Run enabled when ready) and running (Cancel enabled).
 
@@ -110,6 +126,12 @@ class RunControls(QWidget):
         self.status_label.setText(message)
 
     def _update_buttons(self) -> None:
-        self.run_button.setEnabled(self._ready and not self._running)
-        self.run_button.setToolTip(self._why if self._why and not self._ready else self._run_tip)
+        self.run_button.setEnabled(self._ready and not self._running and not self._blocked)
+        if self._blocked and not self._running:
+            tip = self._blocked
+        elif self._why and not self._ready:
+            tip = self._why
+        else:
+            tip = self._run_tip
+        self.run_button.setToolTip(tip)
         self.cancel_button.setEnabled(self._running)

@@ -7,12 +7,16 @@ window. The training itself is ``RecurrentForecaster.fit``, a plain generator ru
 widget updates, at most a few times a second so that a fast trainer cannot flood the GUI thread.
 
 The model only ever sees the training past: the bars before the test span that the backtest
-forecasts later (the last ``test_fraction`` of the series, chosen exactly as the walk-forward
-engine chooses it).
+forecasts later (the Backtest page's test span, chosen exactly as the walk-forward engine chooses
+it), and it models the prices the window shows: adjusted or raw is read from the window when a
+training starts, never remembered by the model panel. A trained model remembers its data
+(:class:`~stockapp.gui.data_tag.DataTag`); when the window moves to other data the summary says
+so and Save model is disabled until that data is back.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 from typing import Any
@@ -26,6 +30,7 @@ from PySide6.QtWidgets import QFileDialog, QLabel, QTabWidget, QVBoxLayout, QWid
 from stockapp.core.features import FeatureSpec
 from stockapp.core.walkforward import BacktestSettings, first_test_bar
 from stockapp.errors import StockappError
+from stockapp.gui.data_tag import DataTag
 from stockapp.gui.failures import failure_sentence
 from stockapp.gui.loss_chart import LossChart
 from stockapp.gui.model_panel import ModelPanel
@@ -43,15 +48,22 @@ UI_REFRESH_MS = 200
 RUNNING_LINE_S = 1.0
 
 
-def training_prices(series: Any, spec: FeatureSpec, test_fraction: float = 0.2) -> pd.DataFrame:
+def training_prices(
+    series: Any,
+    spec: FeatureSpec,
+    test_fraction: float = 0.2,
+    split: BacktestSettings | None = None,
+) -> pd.DataFrame:
     """The bars a model may learn from: everything before the backtest's test span.
 
-    ``series`` is a :class:`~stockapp.data.series.PriceSeries`; the split is the walk-forward
-    engine's own (:func:`~stockapp.core.walkforward.first_test_bar`), so training here never
-    sees a bar that the backtest later scores.
+    ``series`` is a :class:`~stockapp.data.series.PriceSeries`; the test span is ``split``'s
+    (a share of the bars or a start date), else the last ``test_fraction``. The split is the
+    walk-forward engine's own (:func:`~stockapp.core.walkforward.first_test_bar`), so training
+    here never sees a bar that the backtest later scores.
     """
     prices = series.prices(spec.adjusted)
-    start = first_test_bar(prices.index, BacktestSettings(test_fraction=test_fraction), 0)
+    split = BacktestSettings(test_fraction=test_fraction) if split is None else split
+    start = first_test_bar(prices.index, split, 0)
     return prices.iloc[:start]
 
 
@@ -64,8 +76,12 @@ class TrainingController(QObject):
         The last trained (or opened) model, or ``None``.
     result
         How its training went (``None`` for a model opened without history).
-    test_fraction
-        Share of the last bars kept out of training for the backtest.
+    split
+        The backtest's settings whose test span is kept out of training (the Backtest page
+        shares its own; :attr:`test_fraction` is its share of bars).
+    trained_on, trained_dates
+        The data the current model was trained on and the dates of its training rows
+        (``None`` for an opened model).
     """
 
     model_trained = Signal(object)
@@ -77,12 +93,16 @@ class TrainingController(QObject):
     def __init__(self, parent: QObject | None = None, test_fraction: float = 0.2) -> None:
         super().__init__(parent)
         warm_up()  # torch's lazy imports now, not in the training thread
-        self.test_fraction = test_fraction
+        self.split = BacktestSettings(test_fraction=test_fraction)
+        self.trained_on: DataTag | None = None
+        self.trained_dates: pd.DatetimeIndex | None = None
+        self._blocked = ""
         self.forecaster: RecurrentForecaster | None = None
         self.result: TrainResult | None = None
         self.panel = ModelPanel()
         self.chart = LossChart()
-        self.summary = QLabel("No model trained yet.")
+        self._summary_text = "No model trained yet."
+        self.summary = QLabel(self._summary_text)
         self.summary.setWordWrap(True)
         self.tab = QWidget()
         layout = QVBoxLayout(self.tab)
@@ -107,6 +127,15 @@ class TrainingController(QObject):
         self.save_action.triggered.connect(self._save_dialog)
         self.open_action.triggered.connect(self._open_dialog)
 
+    @property
+    def test_fraction(self) -> float:
+        """Share of the last bars kept out of training (when the test span is not a date)."""
+        return self.split.test_fraction
+
+    @test_fraction.setter
+    def test_fraction(self, value: float) -> None:
+        self.split = dataclasses.replace(self.split, test_fraction=float(value))
+
     # ------------------------------------------------------------------ window
     def attach(self, window: Any) -> None:
         """Put the panel, the tab and the File menu entries into ``window`` (a MainWindow)."""
@@ -119,14 +148,46 @@ class TrainingController(QObject):
             window.add_file_action(action)
         window.series_changed.connect(self._series_changed)
         if hasattr(window, "adjusted_changed"):
-            window.adjusted_changed.connect(self.panel.set_adjusted)
-        self.panel.set_adjusted(bool(getattr(window, "adjusted", True)))
+            window.adjusted_changed.connect(lambda _adjusted: self._mark_stale())
         self._series_changed(window.series)
 
     def _series_changed(self, series: Any) -> None:
         # A running job trained on its own copy of the prices; a new series only changes what
         # the *next* training may use.
         self.panel.set_columns(None if series is None else series.frame.columns)
+        self._mark_stale()
+
+    def window_adjusted(self) -> bool:
+        """Whether the window shows (so a job models) adjusted prices."""
+        return bool(getattr(self._window, "adjusted", True))
+
+    def is_stale(self) -> bool:
+        """Whether the current model was trained on other data than the window shows now."""
+        if self.forecaster is None or self.trained_on is None:
+            return False
+        series = None if self._window is None else self._window.series
+        return not self.trained_on.same_data(series, self.window_adjusted())
+
+    def _mark_stale(self) -> None:
+        """Say on the Training tab whether the model belongs to the data on screen."""
+        stale = self.is_stale()
+        self.save_action.setEnabled(self.forecaster is not None and not stale)
+        self.save_action.setToolTip(
+            f"The model belongs to {self.trained_on.text()}; load that data again to save it."
+            if stale and self.trained_on is not None
+            else "Save the trained model in a folder."
+        )
+        self.summary.setText(self._summary_text)
+        if stale and self.trained_on is not None:
+            self.summary.setText(
+                f"⚠ This model belongs to the previous data ({self.trained_on.text()}), not to "
+                f"the data now shown.\n{self._summary_text}"
+            )
+
+    def set_blocked(self, why: str) -> None:
+        """Refuse to start training while other work runs (``why``), or allow it again ("")."""
+        self._blocked = why
+        self.panel.controls.set_blocked(why)
 
     def _error(self, message: str) -> None:
         self.panel.show_result(message)
@@ -135,15 +196,19 @@ class TrainingController(QObject):
 
     # --------------------------------------------------------------- training
     def spec(self) -> FeatureSpec:
-        """The panel's feature spec (adjusted prices or not as the window shows them)."""
-        return self.panel.spec()
+        """The panel's feature spec, modelling adjusted prices exactly when the window shows them.
+
+        The window's choice is read now, at the start of every job, so what is on screen is
+        what gets modelled.
+        """
+        return dataclasses.replace(self.panel.spec(), adjusted=self.window_adjusted())
 
     def train_prices(self, series: Any = None, spec: FeatureSpec | None = None) -> pd.DataFrame:
         """The training past of ``series`` (default: the window's) for ``spec`` (default:
         :meth:`spec`): the bars before the backtest's test span."""
         series = self._window.series if series is None else series
         spec = self.spec() if spec is None else spec
-        return training_prices(series, spec, self.test_fraction)
+        return training_prices(series, spec, split=self.split)
 
     def is_running(self) -> bool:
         """Whether a training job is running."""
@@ -156,6 +221,9 @@ class TrainingController(QObject):
         settings are unusable; training errors arrive later through the worker.
         """
         if self.is_running():
+            return False
+        if self._blocked:
+            self._error(self._blocked)
             return False
         series = None if self._window is None else self._window.series
         if series is None:
@@ -171,7 +239,8 @@ class TrainingController(QObject):
             self._error(str(exc))
             return False
         forecaster.data_fingerprint = series.fingerprint
-        self._job = {"forecaster": forecaster, "prices": prices, "name": series.name}
+        tag = DataTag.of(series, spec.adjusted, prices.index[0], prices.index[-1])
+        self._job = {"forecaster": forecaster, "prices": prices, "name": series.name, "tag": tag}
         worker = GeneratorWorker(lambda should_stop: forecaster.fit(prices, should_stop), self)
         worker.progress.connect(self._on_progress)
         worker.finished.connect(self._on_finished)
@@ -181,7 +250,7 @@ class TrainingController(QObject):
         self._pending_batch = None
         self._last_progress = None
         self.chart.clear(max_epochs=cfg.epochs)
-        self.summary.setText(f"Training on {series.name}: {self._span_text(prices)}…")
+        self._set_summary(f"Training on {tag.text()} ({len(prices)} bars)…")
         self.panel.set_busy(True)
         self._window.show_side_panel(self.panel)  # Cancel and the progress stay in sight
         self._show_tab()
@@ -257,13 +326,14 @@ class TrainingController(QObject):
             self.panel.controls.set_progress(0.0, f"cancelled after {epochs} epoch(s)")
         if result.best_epoch == 0:
             # Cancelled before one epoch finished: nothing worth keeping.
-            self.summary.setText(result.message)
+            self._set_summary(result.message)
             self.training_ended.emit()
             return
         self.forecaster = job["forecaster"]
         self.result = result
-        self.save_action.setEnabled(True)
-        self.summary.setText(self._summary(job, result))
+        self.trained_on = job["tag"]
+        self.trained_dates = job["prices"].index
+        self._set_summary(self._summary(job, result))
         self.training_ended.emit()
         self.model_trained.emit(self.forecaster)
 
@@ -271,16 +341,14 @@ class TrainingController(QObject):
         self._flush_timer.stop()
         self._job = {}
         self.panel.set_busy(False)
-        self.summary.setText(f"Training failed: {message}")
+        self._set_summary(f"Training failed: {message}")
         self._error(message)
         self.training_ended.emit()
 
     # ------------------------------------------------------------- summaries
-    @staticmethod
-    def _span_text(prices: pd.DataFrame) -> str:
-        if len(prices) == 0:
-            return "no bars"
-        return f"{len(prices)} bars, {prices.index[0]:%Y-%m-%d} to {prices.index[-1]:%Y-%m-%d}"
+    def _set_summary(self, text: str) -> None:
+        self._summary_text = text
+        self._mark_stale()
 
     def _summary(self, job: dict, result: TrainResult) -> str:
         spec: FeatureSpec = job["forecaster"].spec
@@ -292,8 +360,8 @@ class TrainingController(QObject):
             [
                 f"{kind}, hidden {cfg.hidden} × {cfg.layers} layer(s), window {spec.window}, "
                 f"features {', '.join(spec.features)} → {spec.target}.",
-                f"Trained on {job['name']}: {self._span_text(job['prices'])} (the last "
-                f"{self.test_fraction:.0%} is kept for the backtest).",
+                f"Trained on {job['tag'].text()} ({len(job['prices'])} bars; the bars after "
+                "them are kept for the backtest).",
                 f"{result.device}{' with CUDA graphs' if result.cuda_graphs else ''}: "
                 f"{len(result.train_losses)} epoch(s), {per_epoch:.2f} s per epoch; best "
                 f"{monitored} loss {result.best_loss:.4g} at epoch {result.best_epoch}.",
@@ -353,16 +421,16 @@ class TrainingController(QObject):
             return False
         self.forecaster = forecaster
         self.result = forecaster.last_result
+        self.trained_on = None  # a saved model records a fingerprint, not its span
+        self.trained_dates = None
         self.panel.set_values(forecaster.spec, forecaster.cfg)
-        self.panel.set_adjusted(bool(getattr(self._window, "adjusted", forecaster.spec.adjusted)))
         if isinstance(self.result, TrainResult):
             self.chart.set_history(
                 self.result.train_losses, self.result.val_losses, self.result.best_epoch or None
             )
         else:
             self.chart.clear()
-        self.save_action.setEnabled(True)
-        self.summary.setText(
+        self._set_summary(
             f"Opened the model saved in {path}.\n{self._next_bar_text(forecaster)}".strip()
         )
         self.panel.show_result(f"Opened the model saved in {path}.")

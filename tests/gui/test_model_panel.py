@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import pytest
 
 from stockapp.core.features import FeatureSpec
 from stockapp.errors import DataError
-from stockapp.gui.model_panel import ModelPanel
+from stockapp.gui.model_panel import SETTINGS_KEY, ModelPanel
+from stockapp.gui.settings import app_settings
 from stockapp.models.device import available_devices
 from stockapp.models.trainer import TrainConfig, TrainProgress
 
@@ -124,8 +126,9 @@ def test_busy_switches_buttons_and_progress_text(qtbot, panel):
     assert panel.train_button.isEnabled() and not panel.cancel_button.isEnabled()
 
 
-def test_adjusted_choice_is_carried_into_the_spec(panel):
-    panel.set_adjusted(False)
-    assert panel.spec().adjusted is False
-    panel.set_adjusted(True)
-    assert panel.spec().adjusted is True
+def test_the_panel_does_not_choose_adjusted_prices(panel):
+    """Adjusted or raw is the window's data choice, read when a job starts (issue 8.1): the
+    panel neither stores nor restores it, so it cannot drift from what the chart shows."""
+    panel.set_values(FeatureSpec(adjusted=False), TrainConfig())
+    assert panel.spec().adjusted == FeatureSpec().adjusted
+    assert "adjusted" not in json.loads(app_settings().value(SETTINGS_KEY))["spec"]

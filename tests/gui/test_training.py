@@ -179,11 +179,11 @@ def test_a_model_needing_missing_columns_is_refused(
 
 
 def test_the_spec_follows_the_windows_adjusted_choice(controller, window, aapl):
-    assert controller.spec().adjusted == window.adjusted
-    window.adjusted_changed.emit(False)
+    assert controller.spec().adjusted is window.adjusted is True
+    window.data_panel.adjusted_check.setChecked(False)
     assert controller.spec().adjusted is False
     raw = controller.train_prices()
     assert raw["Close"].iloc[0] == pytest.approx(aapl.frame["Close"].iloc[0])
-    window.adjusted_changed.emit(True)
+    window.data_panel.adjusted_check.setChecked(True)
     adjusted = controller.train_prices()
     assert adjusted["Close"].iloc[0] == pytest.approx(aapl.frame["Adj Close"].iloc[0])
