@@ -6,26 +6,50 @@ window. The backtest itself is :func:`stockapp.models.runner.run_backtest`, a pl
 run by a :class:`~stockapp.gui.workers.GeneratorWorker`; the network and training settings come
 from the training controller's model panel so both tabs describe the same model.
 
+Run backtest says what it will do before it does it: by default it trains a fresh model on the
+bars before the test span; "Use the model just trained" forecasts with the Model page's model
+instead when that model learnt from exactly those bars. One job runs at a time: while a model
+trains, Run backtest is disabled (and Train while a backtest runs), with a tooltip saying why.
+
+Every result names its data (:class:`~stockapp.gui.data_tag.DataTag`) in a header above the
+charts, in its exported file names and in its data quality warnings; when the window moves to
+other data the header says the results belong to the previous data, Save run is disabled, and a
+button offers to load that data again.
+
 Every action that can fail for a person's reason (no data, a broken run folder, an unwritable
 file) ends in one sentence shown by the window, never a traceback.
 """
 
 from __future__ import annotations
 
+import copy
+import re
 import shutil
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QFileDialog, QSplitter, QWidget
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from stockapp.core.backtest import BacktestResult
+from stockapp.core.fitted import AlreadyFitted
 from stockapp.core.runs import load_run, save_run
-from stockapp.core.walkforward import BacktestProgress
+from stockapp.core.walkforward import BacktestProgress, first_test_bar, plan_segments
 from stockapp.errors import StockappError
-from stockapp.gui.backtest_panel import BacktestPanel
+from stockapp.gui.backtest_panel import NO_TRAINED_MODEL, BacktestPanel
 from stockapp.gui.backtest_view import BacktestView
+from stockapp.gui.data_tag import DataTag, day_text
 from stockapp.gui.export import render_backtest_png
 from stockapp.gui.failures import failure_sentence
 from stockapp.gui.metrics_table import MetricsTable
@@ -33,6 +57,10 @@ from stockapp.gui.workers import GeneratorWorker
 from stockapp.models.runner import BacktestOutcome, run_backtest
 from stockapp.models.trainer import TrainProgress
 from stockapp.paths import runs_dir
+
+#: Why Run backtest is disabled while a model trains, and Train while a backtest runs.
+TRAINING_RUNS = "A model is training; wait for it or cancel it."
+BACKTEST_RUNS = "A backtest is running; wait for it or cancel it."
 
 
 def _progress_text(seg: BacktestProgress | None, p: TrainProgress | None) -> tuple[float, str]:
@@ -58,6 +86,8 @@ class BacktestController(QObject):
         opened from disk, which has no model in memory).
     result, model_name, manifest
         What the tab shows: from the last backtest or from an opened run folder.
+    data_tag
+        The data the results shown came from (``None`` when none are shown).
     """
 
     backtest_started = Signal()
@@ -76,18 +106,38 @@ class BacktestController(QObject):
         self._worker: GeneratorWorker | None = None
         self._segment: BacktestProgress | None = None
         self._fit: TrainProgress | None = None
+        self._job_tag: DataTag | None = None
+        self._job_quality: dict = {}
+        self.data_tag: DataTag | None = None
 
         self.panel = BacktestPanel()
         self.view = BacktestView()
         self.table = MetricsTable()
-        self.tab = QSplitter(Qt.Orientation.Vertical)
-        self.tab.addWidget(self.view)
-        self.tab.addWidget(self.table)
-        self.tab.setStretchFactor(0, 3)
-        self.tab.setStretchFactor(1, 1)
+        self.data_label = QLabel("No backtest yet.")
+        self.data_label.setObjectName("resultsData")
+        self.data_label.setStyleSheet('QLabel[stale="true"] { color: #b45309; }')
+        self.data_label.setWordWrap(True)
+        self.data_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.reload_button = QPushButton()
+        self.reload_button.setVisible(False)
+        self.reload_button.clicked.connect(self.load_results_data)
+        header = QHBoxLayout()
+        header.setContentsMargins(6, 4, 6, 0)
+        header.addWidget(self.data_label, 1)
+        header.addWidget(self.reload_button)
+        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.addWidget(self.view)
+        self.splitter.addWidget(self.table)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 1)
+        self.tab = QWidget()
+        tab_layout = QVBoxLayout(self.tab)
+        tab_layout.setContentsMargins(0, 0, 0, 0)
+        tab_layout.addLayout(header)
+        tab_layout.addWidget(self.splitter, 1)
         self.panel.run_requested.connect(self.start_backtest)
         self.panel.cancel_requested.connect(self.cancel)
-        self.panel.fraction_spin.valueChanged.connect(self._share_split)
+        self.panel.settings_changed.connect(self._share_split)
 
         self.save_action = QAction("Save run…", self)
         self.open_action = QAction("Open run…", self)
@@ -111,12 +161,29 @@ class BacktestController(QObject):
         for action in (self.open_action, self.save_action, self.csv_action, self.png_action):
             window.add_file_action(action)
         window.series_changed.connect(self._series_changed)
+        if hasattr(window, "adjusted_changed"):
+            window.adjusted_changed.connect(lambda _adjusted: self._data_changed())
         training_controller.model_trained.connect(self._hint_backtest)
+        training_controller.model_trained.connect(lambda _model: self._offer_trained_model())
+        # One job at a time: both jobs seed and load the same device.
+        if hasattr(training_controller, "training_started"):
+            training_controller.training_started.connect(
+                lambda: self.panel.controls.set_blocked(TRAINING_RUNS)
+            )
+            training_controller.training_ended.connect(lambda: self.panel.controls.set_blocked(""))
+        if hasattr(training_controller, "set_blocked"):
+            self.backtest_started.connect(lambda: training_controller.set_blocked(BACKTEST_RUNS))
+            self.backtest_finished.connect(lambda _outcome: training_controller.set_blocked(""))
         self._series_changed(window.series)
         self._share_split()
 
     def _series_changed(self, series: Any) -> None:
         self.panel.set_has_data(series is not None)
+        self._data_changed()
+
+    def _data_changed(self) -> None:
+        self._offer_trained_model()
+        self._show_data_header()
 
     def _hint_backtest(self, _model: object) -> None:
         """After a training, point at the next step without taking the Model page away."""
@@ -127,9 +194,62 @@ class BacktestController(QObject):
             )
 
     def _share_split(self, *_: object) -> None:
-        """Training from the Training tab keeps out the same share of bars as the backtest."""
-        if self._training is not None and hasattr(self._training, "test_fraction"):
-            self._training.test_fraction = self.panel.fraction_spin.value() / 100.0
+        """Training from the Training tab keeps out the same test span as the backtest."""
+        if self._training is not None and hasattr(self._training, "split"):
+            try:
+                self._training.split = self.panel.settings()
+            except StockappError:
+                pass  # an unusable combination: the training keeps the last usable split
+        self._offer_trained_model()
+
+    # ------------------------------------------------------- the model just trained
+    def trained_model_span(self) -> tuple[str | None, str]:
+        """The span of the model just trained when it can forecast this test span, else
+        ``(None, why not)``.
+
+        It can when it learnt from exactly the bars the backtest's first fit would train on:
+        the same data, adjusted or raw as the window shows, ending on the bar before the test
+        span.
+        """
+        training = self._training
+        model = getattr(training, "forecaster", None)
+        tag: DataTag | None = getattr(training, "trained_on", None)
+        series = None if self._window is None else self._window.series
+        if model is None or tag is None or getattr(training, "result", None) is None:
+            return None, NO_TRAINED_MODEL
+        if not tag.same_data(series, self._window.adjusted):
+            return None, (
+                f"The model just trained belongs to {tag.text()}, not to the data now shown; "
+                "train again on it."
+            )
+        try:
+            span = self._first_fit_span(series, model.spec)
+        except StockappError as exc:
+            return None, str(exc)
+        if span is None or (span[0], span[-1]) != (tag.first, tag.last):
+            want = "no bars" if span is None else f"{span[0]} to {span[-1]}"
+            return None, (
+                f"The model just trained learnt from {tag.first} to {tag.last}, but this test "
+                f"span's first fit trains on {want}; train again or change the test span."
+            )
+        return f"{tag.first} to {tag.last}", ""
+
+    def _first_fit_span(self, series: Any, spec: Any) -> tuple[str, str] | None:
+        """First and last date the walk-forward engine's first fit trains on."""
+        prices = series.prices(spec.adjusted)
+        settings = self.panel.settings()
+        start = first_test_bar(prices.index, settings, 0)
+        segments = plan_segments(len(prices), start, settings)
+        if not segments or segments[0].train_end <= segments[0].train_start:
+            return None
+        seg = segments[0]
+        return day_text(prices.index[seg.train_start]), day_text(prices.index[seg.train_end - 1])
+
+    def _offer_trained_model(self) -> None:
+        if self._window is None:
+            return
+        span, why = self.trained_model_span()
+        self.panel.set_trained_option(span, why)
 
     def _error(self, message: str) -> None:
         self.panel.show_status(message)
@@ -157,6 +277,9 @@ class BacktestController(QObject):
         """
         if self.is_running():
             return False
+        if self.panel.controls.blocked:
+            self._error(self.panel.controls.blocked)
+            return False
         series = None if self._window is None else self._window.series
         if series is None:
             self._error("Load a price series before running a backtest.")
@@ -164,16 +287,36 @@ class BacktestController(QObject):
         if self._training is None:
             self._error("The backtest needs the model settings panel; attach it to a window.")
             return False
+        forecaster = None
         try:
             settings = self.panel.settings()
-            spec = self._training.panel.spec()
-            cfg = self._training.panel.config()
+            if self.panel.use_trained:
+                span, why = self.trained_model_span()
+                if span is None:
+                    raise StockappError(why)
+                model = self._training.forecaster
+                # A copy: refits fine-tune it, and the Model page keeps the model it trained.
+                forecaster = AlreadyFitted(
+                    copy.deepcopy(model),
+                    self._training.result,
+                    self._training.trained_dates,
+                )
+                spec, cfg = model.spec, model.cfg
+            else:
+                spec = self._training.spec()
+                cfg = self._training.panel.config()
             spec.check_columns(series.frame.columns)
         except StockappError as exc:
             self._error(str(exc))
             return False
+        self._job_tag = DataTag.of(series, spec.adjusted)
+        to_dict = getattr(series.report, "to_dict", None)
+        self._job_quality = to_dict() if callable(to_dict) else {"warnings": series.report.warnings}
         worker = GeneratorWorker(
-            lambda should_stop: run_backtest(series, spec, cfg, settings, should_stop), self
+            lambda should_stop: run_backtest(
+                series, spec, cfg, settings, should_stop, forecaster=forecaster
+            ),
+            self,
         )
         worker.progress.connect(self._on_progress)
         worker.finished.connect(self._on_finished)
@@ -184,7 +327,7 @@ class BacktestController(QObject):
         self.outcome = None
         self._show(None)
         self.panel.set_busy(True)
-        self.panel.show_status(f"Backtesting {series.name}…")
+        self.panel.show_status(f"Backtesting {self._job_tag.text()}…")
         self._window.show_side_panel(self.panel)
         self._window.show_message("")  # the "Model ready" hint has been followed
         worker.start()
@@ -216,11 +359,14 @@ class BacktestController(QObject):
         self.panel.set_busy(False)
         if isinstance(outcome, BacktestOutcome) and not self._worker_cancelled():
             self.outcome = outcome
+            # The runner records the data quality report; older runners did not.
+            outcome.manifest.setdefault("data_quality", self._job_quality)
             self.manifest = outcome.manifest
             self._source_folder = None
             self._show(outcome.result, outcome.model_name)
             self.panel.show_progress(1.0, "done")
             self.panel.show_status(self._done_text(outcome))
+            self._show_tab()  # the results, not the training's loss, are what was asked for
             self.backtest_finished.emit(outcome)
             return
         self.outcome = None
@@ -248,21 +394,110 @@ class BacktestController(QObject):
         )
 
     # ---------------------------------------------------------------- showing
+    def _show_tab(self) -> None:
+        tabs = getattr(self._window, "tabs", None)
+        if isinstance(tabs, QTabWidget) and tabs.indexOf(self.tab) >= 0:
+            tabs.setCurrentWidget(self.tab)
+
     def _show(self, result: BacktestResult | None, model_name: str = "Model") -> None:
         self.result = result
         self.model_name = model_name
         if result is None:
+            self.data_tag = None
             self.view.clear()
             self.table.clear()
         else:
+            self.data_tag = DataTag.from_manifest(self.manifest) or self._job_tag
             self.view.set_result(result, model_name)
             self.table.set_result(result, model_name)
+            self.table.set_quality(self._quality_warnings())
+        self._show_data_header()
+
+    def _quality_warnings(self) -> list[str] | None:
+        """The data quality warnings the results' manifest records; None when it records none
+        (a run saved before runs recorded them)."""
+        quality = self.manifest.get("data_quality")
+        if isinstance(quality, dict) and isinstance(quality.get("warnings"), list):
+            return [str(w) for w in quality["warnings"]]
+        return None
+
+    def is_stale(self) -> bool:
+        """Whether the results shown came from other data than the window shows now."""
+        if self.result is None or self.data_tag is None or self._window is None:
+            return False
+        return not self.data_tag.same_data(self._window.series, self._window.adjusted)
+
+    def _show_data_header(self) -> None:
+        """Name the results' data above the charts; warn when the window shows other data."""
+        tag = self.data_tag
+        stale = self.is_stale()
+        if self.result is None or tag is None:
+            text = "No backtest yet." if self.result is None else "Data not recorded."
+        elif stale:
+            series = self._window.series
+            now = "no data" if series is None else DataTag.of(series, self._window.adjusted).text()
+            text = (
+                f"⚠ These results belong to the previous data: <b>{tag.text()}</b>. The window "
+                f"now shows {now}."
+            )
+        else:
+            text = f"Results for <b>{tag.text()}</b>"
+        self.data_label.setText(text)
+        self.data_label.setProperty("stale", stale)
+        self.data_label.style().unpolish(self.data_label)
+        self.data_label.style().polish(self.data_label)
+        reload_text = tag.reload_text() if stale and tag is not None else ""
+        self.reload_button.setText(reload_text)
+        self.reload_button.setToolTip(
+            f"Load the data these results came from: {tag.source}" if reload_text else ""
+        )
+        self.reload_button.setVisible(bool(reload_text))
         self._update_actions()
 
     def _update_actions(self) -> None:
         shown = self.result is not None
-        for action in (self.save_action, self.csv_action, self.png_action):
+        for action in (self.csv_action, self.png_action):
             action.setEnabled(shown)
+        # A run made in this session is saved with its model; with other data on screen that
+        # pairing is easy to mistake, so saving waits until the run's data is back.
+        stale_live = self.is_stale() and self.outcome is not None
+        self.save_action.setEnabled(shown and not stale_live)
+        self.save_action.setToolTip(
+            f"These results belong to {self.data_tag.text()}; load that data again to save them."
+            if stale_live and self.data_tag is not None
+            else "Save the results shown, with their model, in a run folder."
+        )
+
+    def load_results_data(self) -> bool:
+        """Load the data the results shown came from (sample, CSV file or ticker)."""
+        tag = self.data_tag
+        choice = None if tag is None else tag.reload_choice()
+        if self._window is None or tag is None or choice is None:
+            return False
+        panel = self._window.data_panel
+        if tag.adjusted != panel.adjusted_check.isChecked():
+            panel.adjusted_check.setChecked(tag.adjusted)
+        kind, where = choice
+        if kind == "sample":
+            return panel.load_sample(where)
+        if kind == "csv":
+            return panel.load_csv_path(where)
+        interval = re.search(r"\((1d|1wk)\)", tag.source)
+        try:
+            start = datetime.fromisoformat(tag.first[:10]).date()
+            end = datetime.fromisoformat(tag.last[:10]).date()
+        except ValueError:
+            start = end = None
+        worker = panel.load_ticker(where, start, end, interval.group(1) if interval else None)
+        return worker is not None
+
+    def _data_text(self) -> str | None:
+        return None if self.data_tag is None else self.data_tag.text()
+
+    def suggested_name(self, what: str = "") -> str:
+        """A file or folder name for the results shown: data, model, and ``what``."""
+        parts = [self.data_tag.slug() if self.data_tag else "backtest", self.model_name, what]
+        return re.sub(r"[^A-Za-z0-9._-]+", "-", "_".join(p for p in parts if p)).strip("-_")
 
     # ------------------------------------------------------- save, open, export
     def save_run_to(self, path: str | Path) -> bool:
@@ -277,7 +512,9 @@ class BacktestController(QObject):
             else:
                 save_run(folder, self.result, self.manifest, None, self.model_name)
                 self._copy_model(folder)
-            render_backtest_png(self.result, self.model_name, folder / "backtest.png")
+            render_backtest_png(
+                self.result, self.model_name, folder / "backtest.png", data=self._data_text()
+            )
         except (StockappError, OSError) as exc:
             self._error(failure_sentence(exc, f"save the run in {folder}"))
             return False
@@ -331,7 +568,7 @@ class BacktestController(QObject):
             self._error("There is no backtest to export; run one or open a saved run first.")
             return False
         try:
-            render_backtest_png(self.result, self.model_name, Path(path))
+            render_backtest_png(self.result, self.model_name, Path(path), data=self._data_text())
         except StockappError as exc:
             self._error(str(exc))
             return False
@@ -348,8 +585,12 @@ class BacktestController(QObject):
         return str(folder)
 
     def _save_dialog(self) -> None:
-        folder = QFileDialog.getExistingDirectory(
-            self._dialog_parent(), "Choose or create a folder for the run", self._runs_folder()
+        stamp = datetime.now().strftime("%Y%m%d-%H%M")
+        folder, _ = QFileDialog.getSaveFileName(
+            self._dialog_parent(),
+            "Save the run as a folder",
+            str(Path(self._runs_folder()) / self.suggested_name(stamp)),
+            "Run folders (*)",
         )
         if folder:
             self.save_run_to(folder)
@@ -365,7 +606,7 @@ class BacktestController(QObject):
         path, _ = QFileDialog.getSaveFileName(
             self._dialog_parent(),
             "Export forecasts",
-            str(Path(self._runs_folder()) / "forecasts.csv"),
+            str(Path(self._runs_folder()) / f"{self.suggested_name('forecasts')}.csv"),
             "CSV files (*.csv)",
         )
         if path:
@@ -375,7 +616,7 @@ class BacktestController(QObject):
         path, _ = QFileDialog.getSaveFileName(
             self._dialog_parent(),
             "Export chart",
-            str(Path(self._runs_folder()) / "backtest.png"),
+            str(Path(self._runs_folder()) / f"{self.suggested_name('backtest')}.png"),
             "PNG images (*.png)",
         )
         if path:

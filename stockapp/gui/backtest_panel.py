@@ -11,10 +11,12 @@ import json
 
 from PySide6.QtCore import QDate, Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDateEdit,
     QDoubleSpinBox,
     QFormLayout,
+    QLabel,
     QSizePolicy,
     QSpinBox,
     QVBoxLayout,
@@ -29,7 +31,18 @@ from stockapp.gui.run_controls import RunControls
 from stockapp.gui.settings import app_settings
 
 SETTINGS_KEY = "backtest/panel"
-_RUN_TIP = "Train on the past and forecast every test bar."
+#: What Run backtest does, said before it is pressed (tooltip and the line above the button).
+FRESH_PLAN = (
+    "Run backtest trains a fresh model (the Model page's settings) on the bars before the test "
+    "span, then forecasts every test bar."
+)
+TRAINED_PLAN = (
+    "Run backtest forecasts the test span with the model just trained, without training it "
+    "again (refits fine-tune a copy of it)."
+)
+NO_TRAINED_MODEL = (
+    "Train a model first (Model page); its training must end just before the test span."
+)
 _TIPS = {
     "span": "Which bars are forecast: the last share of the series, or every bar from a date. "
     "The model is trained only on the bars before them.",
@@ -50,6 +63,8 @@ class BacktestPanel(QWidget):
 
     run_requested = Signal()
     cancel_requested = Signal()
+    #: Any setting changed (the test span decides which trained model may be used).
+    settings_changed = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -126,8 +141,15 @@ class BacktestPanel(QWidget):
         form.addRow("Threshold", self.threshold_spin)
         form.addRow("Cost", self.cost_spin)
 
+        self.use_trained_check = QCheckBox("Use the model just trained")
+        self.use_trained_check.setEnabled(False)
+        self.use_trained_check.setToolTip(NO_TRAINED_MODEL)
+        self.use_trained_check.toggled.connect(self._update_plan)
+        self.plan_label = QLabel(FRESH_PLAN)
+        self.plan_label.setObjectName("hint")
+        self.plan_label.setWordWrap(True)
         self.controls = RunControls(
-            "Run backtest", _RUN_TIP, "Stop at the next batch; nothing is kept.", status_lines=3
+            "Run backtest", FRESH_PLAN, "Stop at the next batch; nothing is kept.", status_lines=3
         )
         self.controls.run_clicked.connect(self.run_requested)
         self.controls.cancel_clicked.connect(self.cancel_requested)
@@ -141,9 +163,12 @@ class BacktestPanel(QWidget):
         # Its spare height only: a chart full of points must not squeeze the status sentence.
         self.loss_chart.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Ignored)
         self.loss_chart.setToolTip("Loss of the first fit (refits only fine-tune it).")
+        self.loss_chart.set_empty_text("The first fit's loss appears here while a backtest runs.")
 
         layout = QVBoxLayout(self)
         layout.addLayout(form)
+        layout.addWidget(self.use_trained_check)
+        layout.addWidget(self.plan_label)
         layout.addWidget(self.controls)
         layout.addWidget(self.loss_chart, 1)
         self._apply(BacktestSettings())
@@ -172,6 +197,7 @@ class BacktestPanel(QWidget):
         """Show ``s`` and remember it for the next launch."""
         self._apply(s)
         self._save()
+        self.settings_changed.emit()
 
     def _apply(self, s: BacktestSettings) -> None:
         self._restoring = True
@@ -190,6 +216,34 @@ class BacktestPanel(QWidget):
         finally:
             self._restoring = False
         self._update_enabled()
+
+    @property
+    def use_trained(self) -> bool:
+        """Whether the backtest should forecast with the model just trained."""
+        return self.use_trained_check.isEnabled() and self.use_trained_check.isChecked()
+
+    def set_trained_option(self, span: str | None, why: str = NO_TRAINED_MODEL) -> None:
+        """Offer the model just trained (``span``: "2004-08-19 to 2006-03-20"), or say ``why``
+        it cannot be used for the test span shown (the box is then unticked and disabled)."""
+        box = self.use_trained_check
+        if span is None:
+            box.setText("Use the model just trained")
+            box.setToolTip(why)
+            box.setChecked(False)
+            box.setEnabled(False)
+        else:
+            box.setText(f"Use the model just trained (trained on {span})")
+            box.setToolTip(
+                "Forecast with the model the Model page trained (no new training); its "
+                "training ended on the bar just before the test span."
+            )
+            box.setEnabled(True)
+        self._update_plan()
+
+    def _update_plan(self, *_: object) -> None:
+        plan = TRAINED_PLAN if self.use_trained else FRESH_PLAN
+        self.plan_label.setText(plan)
+        self.controls.set_run_tip(plan)
 
     # ---------------------------------------------------------------- state
     def set_has_data(self, has_data: bool) -> None:
@@ -224,6 +278,7 @@ class BacktestPanel(QWidget):
         self._update_enabled()
         if not self._restoring:
             self._save()
+            self.settings_changed.emit()
 
     def _save(self) -> None:
         try:

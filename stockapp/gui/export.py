@@ -8,6 +8,7 @@ offscreen platform has nothing to warn about.
 
 from __future__ import annotations
 
+import html
 import math
 from pathlib import Path
 
@@ -69,14 +70,21 @@ def summary_html(result: BacktestResult, model_name: str) -> str:
 class BacktestPicture(QWidget):
     """Title, :class:`BacktestView` and the score summary in one widget, for rendering."""
 
-    def __init__(self, result: BacktestResult, model_name: str, title: str | None = None) -> None:
+    def __init__(
+        self,
+        result: BacktestResult,
+        model_name: str,
+        title: str | None = None,
+        data: str | None = None,
+    ) -> None:
         super().__init__()
         self.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen, True)
         self.setStyleSheet("background: white; color: #1a1a1a;")
         heading = QLabel(
             title
             or (
-                f"<b>{model_name} walk-forward backtest</b> &nbsp; {result.dates[0]:%Y-%m-%d} to "
+                f"<b>{model_name} walk-forward backtest{f' of {html.escape(data)}' if data else ''}"
+                f"</b> &nbsp; {result.dates[0]:%Y-%m-%d} to "
                 f"{result.dates[-1]:%Y-%m-%d}, {result.n:,} test bars, "
                 f"{max(len(result.refit_dates), 1)} fit(s)"
             ),
@@ -101,15 +109,17 @@ def render_backtest_png(
     path: str | Path,
     width: int = 1400,
     height: int = 900,
+    data: str | None = None,
 ) -> Path:
     """Render the backtest charts with a score summary to a PNG file and return its path.
 
     Works without a display (``QT_QPA_PLATFORM=offscreen``) and without a main window; creates a
-    ``QApplication`` when none exists.
+    ``QApplication`` when none exists. ``data`` names the prices the backtest used
+    (e.g. ``"AAPL · adjusted · 2004-08-19 to 2020-12-31"``) in the heading.
     """
     ensure_app()
     path = Path(path)
-    picture = BacktestPicture(result, model_name)
+    picture = BacktestPicture(result, model_name, data=data)
     try:
         picture.resize(width, height)
         picture.layout().activate()

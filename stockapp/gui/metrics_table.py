@@ -1,8 +1,13 @@
 """The backtest scores as tables and sentences: every forecaster, then the trading rule.
 
 The first table compares the model with the three baselines on the same test bars; the second
-compares the trading rule driven by the model with buy-and-hold. Below them, the significance
-results are spelled out in plain words, because "DM p = 0.41" means little to most readers.
+compares the trading rule driven by the model with buy-and-hold. Above them, the data quality
+warnings of the prices the backtest used; below them, the significance results are spelled out in
+plain words, because "DM p = 0.41" means little to most readers.
+
+Direction is judged against the market's own up-day share: "Always up %" is the hit rate a
+forecaster saying "up" on every bar would score on the same bars, and the Pesaran-Timmermann p
+tests whether the calls beat that; the binomial p only tests the hit rate against a coin flip.
 """
 
 from __future__ import annotations
@@ -34,9 +39,22 @@ FORECAST_COLUMNS: dict[str, str] = {
     "RMSE": "root mean squared error of the forecast close, in price units",
     "MAE": "mean absolute error of the forecast close, in price units",
     "MAPE %": "mean absolute error as a percentage of the realised close",
-    "Direction %\n(p)": (
+    "Hit rate %": (
         "share of bars where the forecast called the up/down move right, among bars where both "
-        "moved; p from an exact binomial test against a coin flip"
+        "moved"
+    ),
+    "Always up %": (
+        "the hit rate 'always up' would score on the same bars: the share of them that rose "
+        "(the base rate a hit rate must beat)"
+    ),
+    "Pesaran-\nTimmermann p": (
+        "Pesaran-Timmermann test of directional predictability: do the calls match the moves "
+        "more often than chance, given how often each called and the market rose? Below 0.05 "
+        "the direction calls carry information"
+    ),
+    "Hit rate vs 50%\n(binomial) p": (
+        "exact binomial test of the hit rate against a coin flip (50%); in a rising market "
+        "'always up' passes it, so judge direction by the Pesaran-Timmermann p"
     ),
     "Skill vs\npersistence": (
         "1 - MSE / MSE of persistence: above 0 beats 'tomorrow = today', below 0 is worse"
@@ -87,15 +105,15 @@ def fmt_p(p: float) -> str:
 
 def forecast_cells(m: ForecastMetrics) -> list[str]:
     """The texts of one forecaster's row, in :data:`FORECAST_COLUMNS` order."""
-    if math.isfinite(m.directional_accuracy):
-        direction = f"{m.directional_accuracy * 100:.1f}% (p {fmt_p(m.direction_pvalue)})"
-    else:
-        direction = _DASH
+    scored = math.isfinite(m.directional_accuracy)
     return [
         fmt_number(m.rmse),
         fmt_number(m.mae),
         f"{m.mape:.2f}" if math.isfinite(m.mape) else _DASH,
-        direction,
+        fmt_percent(m.directional_accuracy) if scored else _DASH,
+        fmt_percent(getattr(m, "up_share", math.nan)) if scored else _DASH,
+        fmt_p(getattr(m, "pt_pvalue", math.nan)) if scored else _DASH,
+        fmt_p(m.direction_pvalue) if scored else _DASH,
         fmt_percent(m.skill, signed=True, digits=2),
         fmt_p(m.dm_pvalue),
     ]
@@ -178,6 +196,11 @@ class MetricsTable(QWidget):
         )
         self.trading_table = _table(len(TRADING_ROWS), ["Trading rule", "Buy and hold"], ["", ""])
         self.title = QLabel(self)
+        self.quality = QLabel(self)
+        self.quality.setObjectName("dataQuality")
+        self.quality.setStyleSheet('QLabel[warn="true"] { color: #b45309; }')
+        self.quality.setWordWrap(True)
+        self.quality.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.summary = QLabel(self)
         self.summary.setWordWrap(True)
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -190,6 +213,7 @@ class MetricsTable(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.title)
+        layout.addWidget(self.quality)
         layout.addLayout(tables)
         layout.addWidget(self.summary, 1)
         self._row_keys: list[str] = []
@@ -201,8 +225,26 @@ class MetricsTable(QWidget):
         for table in (self.forecast_table, self.trading_table):
             table.clearContents()
         self.title.setText("<b>Scores on the test bars</b>")
+        self.set_quality([])
         self.summary.setText("No backtest yet.")
         self._fit()
+
+    def set_quality(self, warnings: list[str] | None) -> None:
+        """Show the data quality warnings of the prices scored (``None``: not recorded)."""
+        self.quality.setProperty("warn", bool(warnings))
+        if warnings is None:
+            text = "Data quality: not recorded with this run."
+        elif not warnings:
+            text = "Data quality: no warnings." if self._row_keys else ""
+        else:
+            text = "⚠ Data quality: " + " ".join(
+                w if w.endswith(".") else f"{w}." for w in warnings
+            )
+        self.quality.setText(text)
+        self.quality.setToolTip("\n".join(warnings or []))
+        self.quality.setVisible(bool(text))
+        self.quality.style().unpolish(self.quality)
+        self.quality.style().polish(self.quality)
 
     def set_result(self, result: BacktestResult, model_name: str) -> None:
         """Fill both tables and the sentences from ``result``."""
@@ -265,7 +307,7 @@ class MetricsTable(QWidget):
 
     def as_text(self) -> str:
         """Everything shown, as tab-separated lines (for comparisons and the clipboard)."""
-        lines = [self.title.text()]
+        lines = [self.title.text(), self.quality.text()]
         for table in (self.forecast_table, self.trading_table):
             heads = [table.horizontalHeaderItem(c).text() for c in range(table.columnCount())]
             lines.append("\t".join(["", *heads]))

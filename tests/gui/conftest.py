@@ -59,6 +59,15 @@ def aapl(aapl_csv) -> PriceSeries:
 
 
 @pytest.fixture
+def short_aapl_csv(tmp_path, aapl_csv) -> Path:
+    """The first 400 bars of the AAPL sample (with its Adj Close) as a CSV file to load."""
+    lines = aapl_csv.read_text(encoding="utf-8").splitlines()
+    path = tmp_path / "AAPL_short.csv"
+    path.write_text("\n".join(lines[: SHORT_BARS + 1]) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture
 def window(qtbot, aapl):
     """A quiet main window (no modal dialogs) holding the short AAPL series."""
     from stockapp.gui.main_window import MainWindow
