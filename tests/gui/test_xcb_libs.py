@@ -142,3 +142,14 @@ def test_gui_command_stops_before_qt_with_the_install_line(tmp_path):
     )
     assert done.returncode == 1
     assert done.stderr.splitlines() == [SENTENCE]
+
+
+def test_the_check_imports_no_qt():
+    """It must run before Qt loads its platform plugin, so it may not import PySide6 itself."""
+    code = (
+        "import sys, stockapp.gui.xcb_libs as x; x.xcb_plugin();"
+        " print(sorted(m for m in sys.modules if m.split('.')[0] in ('PySide6', 'shiboken6')))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
