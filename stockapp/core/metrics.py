@@ -107,8 +107,10 @@ def diebold_mariano(e_model: np.ndarray, e_bench: np.ndarray, h: int = 1) -> tup
     -------
     (stat, pvalue)
         A positive ``stat`` means the model has the larger errors. ``(nan, nan)`` when the test
-        is undefined: fewer than two bars, or a loss differential with no variance (for example
-        the model *is* the benchmark).
+        is undefined: fewer than two bars, an error that is not finite, or a loss differential
+        with no variance (for example the model *is* the benchmark). The errors are scaled by
+        their largest absolute value first (the statistic does not depend on the unit), so
+        errors near 1e300 do not overflow when squared.
     """
     e_model = _as_1d("model error", e_model)
     e_bench = _as_1d("benchmark error", e_bench)
@@ -119,9 +121,12 @@ def diebold_mariano(e_model: np.ndarray, e_bench: np.ndarray, h: int = 1) -> tup
         )
     if h < 1:
         raise DataError(f"The forecast horizon must be at least 1 bar, not {h}.")
+    if not (np.all(np.isfinite(e_model)) and np.all(np.isfinite(e_bench))):
+        return math.nan, math.nan
+    _, (e_model, e_bench) = _scaled(e_model, e_bench)  # the statistic has no unit
     d = e_model**2 - e_bench**2
     n = d.size
-    if n < 2 or h >= n or not np.all(np.isfinite(d)) or np.ptp(d) == 0.0:
+    if n < 2 or h >= n or np.ptp(d) == 0.0:
         return math.nan, math.nan
     dc = d - d.mean()
     gamma = [float(dc[k:] @ dc[: n - k]) / n for k in range(h)]

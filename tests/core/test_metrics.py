@@ -340,6 +340,9 @@ def test_metrics_survive_absurd_prices_without_overflow():
     stat, p = diebold_mariano(err / scale, (previous - realised) / scale)
     assert m.dm_stat == pytest.approx(stat) and m.dm_pvalue == pytest.approx(p)
     assert "too few" not in describe_significance("LSTM", m)
+    # and called directly, the test is the same in any unit
+    big = diebold_mariano(err, previous - realised)
+    assert big == pytest.approx((stat, p))
 
 
 def test_format_pvalue_never_rounds_across_five_percent():
