@@ -153,16 +153,30 @@ class VolumeBarsItem(_PictureBars):
         return int(self._up.sum()), int((~self._up).sum())
 
     def _record(self, painter: QPainter) -> None:
-        for mask, color in ((self._up, UP_COLOR), (~self._up, DOWN_COLOR)):
-            self._draw(painter, mask, color)
+        """Draw the bars in date order, one call per run of same-coloured days.
 
-    def _draw(self, painter: QPainter, mask: np.ndarray, color: str) -> None:
-        fill = QColor(color)
-        fill.setAlpha(150)
-        pen = pg.mkPen(fill, width=1)
-        pen.setCosmetic(True)
-        painter.setPen(pen)
-        painter.setBrush(fill)
+        Zoomed out, several bars share a pixel column and the last one drawn shows. Drawing
+        all up bars and then all down bars would paint the whole pane red; in date order
+        neither colour is favoured.
+        """
+        if not len(self._x):
+            return
+        styles = {}
+        for up, color in ((True, UP_COLOR), (False, DOWN_COLOR)):
+            fill = QColor(color)
+            fill.setAlpha(150)
+            pen = pg.mkPen(fill, width=1)
+            pen.setCosmetic(True)
+            styles[up] = (pen, fill)
         w = 2 * self._half
-        xs, vs = self._x[mask], self._high[mask]
-        painter.drawRects([QRectF(x - self._half, 0.0, w, v) for x, v in zip(xs, vs, strict=True)])
+        rects = [
+            QRectF(x - self._half, 0.0, w, v) for x, v in zip(self._x, self._high, strict=True)
+        ]
+        edges = np.flatnonzero(np.diff(self._up.astype(np.int8))) + 1
+        starts = np.r_[0, edges]
+        ends = np.r_[edges, len(self._x)]
+        for start, end in zip(starts, ends, strict=True):
+            pen, fill = styles[bool(self._up[start])]
+            painter.setPen(pen)
+            painter.setBrush(fill)
+            painter.drawRects(rects[start:end])

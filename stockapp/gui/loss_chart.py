@@ -19,6 +19,8 @@ RUNNING_PEN = pg.mkPen("#1f77b4", width=1, style=Qt.PenStyle.DotLine)
 BEST_PEN = pg.mkPen("#2ca02c", width=1, style=Qt.PenStyle.DashLine)
 REFERENCE_PEN = pg.mkPen("#7f7f7f", width=1.5, style=Qt.PenStyle.DashLine)
 
+#: Narrower than this (pixels), the chart keeps its note about validation in the tooltip only.
+NOTE_MIN_WIDTH = 480
 #: What the chart says while it has nothing to show.
 EMPTY_TEXT = "Train a model (Model page → Train) to see its loss here, epoch by epoch."
 #: Why the validation curve usually sits below the training curve (tooltip and note).
@@ -129,6 +131,7 @@ class LossChart(QWidget):
         self.note.setWordWrap(True)
         self.note.setStyleSheet("color: #555555;")
         self.note.setVisible(False)
+        self._note_wanted = False
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
@@ -261,7 +264,16 @@ class LossChart(QWidget):
         self._redraw()
         self.plot.enableAutoRange(x=True)  # after the data is set, so the range fits it now
 
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().resizeEvent(event)
+        self._update_note()
+
     # --------------------------------------------------------------- drawing
+    def _update_note(self) -> None:
+        """The note under the chart, when it applies and the chart is wide enough to give it a
+        line or two (a narrow chart, as on the Backtest page, keeps it in the tooltip)."""
+        self.note.setVisible(self._note_wanted and self.width() >= NOTE_MIN_WIDTH)
+
     def _lowest_epoch(self) -> int | None:
         for values in (self._val, self._train):
             arr = _finite(values)
@@ -311,5 +323,6 @@ class LossChart(QWidget):
             right = float(max(len(self._train), self._x_span, 1))
             self._reference_curve.setData([1.0, right], [self._reference] * 2)
         both = np.isfinite(train) & np.isfinite(val)
-        self.note.setVisible(bool(both.any()) and bool(val[both][-1] < train[both][-1]))
+        self._note_wanted = bool(both.any()) and bool(val[both][-1] < train[both][-1])
+        self._update_note()
         self.empty_state.set_empty(not len(self._train) and not self._running_x)

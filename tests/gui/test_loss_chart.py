@@ -198,13 +198,16 @@ def test_reference_line_is_drawn_listed_and_in_view(shown, qtbot):
     assert not any(t.startswith("persistence") for t in (lb.text for _, lb in shown.legend.items))
 
 
-def test_validation_below_training_is_explained(shown):
+def test_validation_below_training_is_explained(shown, qtbot):
     assert "dropout" in shown.plot.toolTip()
     shown.set_history([0.5, 0.4], [0.6, 0.45])  # validation above training: nothing to explain
     assert not shown.note.isVisible()
     shown.set_history(MSFT_TRAIN, MSFT_VAL)
     assert shown.note.isVisible()
     assert "dropout" in shown.note.text() and "calmer" in shown.note.text()
+    shown.resize(300, 200)  # as narrow as the Backtest page's chart: the tooltip says it
+    qtbot.waitUntil(lambda: not shown.note.isVisible(), timeout=3000)
+    assert "dropout" in shown.plot.toolTip()
 
 
 def test_reset_zoom_fits_the_losses_again(shown, qtbot):
