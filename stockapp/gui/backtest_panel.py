@@ -46,12 +46,15 @@ NO_TRAINED_MODEL = (
 _TIPS = {
     "span": "Which bars are forecast: the last share of the series, or every bar from a date. "
     "The model is trained only on the bars before them.",
-    "refit": "Refit the model every this many test bars on all data before them "
-    "(0 = train once before the test span).",
-    "mode": "expanding: each refit trains on all earlier bars; rolling: only on the most recent "
-    "bars (the rolling length).",
-    "rolling": "How many of the most recent bars a rolling refit trains on.",
-    "epochs": "Epochs of each refit, continuing from the previous weights.",
+    "refit": "Refit the model before every this many test bars, on targets up to and including "
+    "the bar before them (0 = train once, on every bar before the test span).",
+    "mode": "expanding: each refit draws on every earlier bar; rolling: only on the most recent "
+    "bars (the rolling length). Each refit epoch trains on the windows of the newest "
+    f"{BacktestSettings().refit_bars} bars plus an equal-size random sample of the older ones. "
+    "Applies only with refits.",
+    "rolling": "How many of the most recent bars a rolling refit draws on (only with refits).",
+    "epochs": "Epochs of each refit, continuing from the previous weights: exactly this many, "
+    "with no early stopping and no validation slice cut from the newest bars.",
     "rule": "\n".join(f"{k.replace('_', '/')}: {v}" for k, v in MODES.items()),
     "threshold": "Trade only when the forecast return is larger than this (in percent).",
     "cost": "Cost of every change of position, in basis points (1 bp = 0.01%).",

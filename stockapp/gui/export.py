@@ -50,10 +50,14 @@ def summary_html(result: BacktestResult, model_name: str) -> str:
         if key == "model":
             text = f"<b>{text}</b>"
             if math.isfinite(m.directional_accuracy):
-                text += (
-                    f", direction {m.directional_accuracy * 100:.1f}% "
-                    f"({format_pvalue(m.direction_pvalue)})"
-                )
+                text += f", hit rate {m.directional_accuracy * 100:.1f}%"
+                up = getattr(m, "up_share", math.nan)
+                if math.isfinite(up):
+                    text += f" (always up {up * 100:.1f}%"
+                    pt = getattr(m, "pt_pvalue", math.nan)
+                    if math.isfinite(pt):
+                        text += f"; Pesaran-Timmermann {format_pvalue(pt)}"
+                    text += ")"
         cells.append(text)
     s, b = result.strategy.stats, result.buy_and_hold.stats
     trades = f"{s.trades:,} trade" + ("" if s.trades == 1 else "s")

@@ -192,3 +192,58 @@ def test_the_table_shows_the_direction_tests_and_the_data_quality(qtbot, app, tm
     (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     assert backtest.open_run_from(folder)
     assert "not recorded" in table.quality.text()
+
+
+def _synthetic_result():
+    """A random walk with a noisy model whose calls go both ways, so every test is defined."""
+    import numpy as np
+    import pandas as pd
+
+    from stockapp.core.backtest import assemble_result
+    from stockapp.core.trading import TradingRule
+
+    rng = np.random.default_rng(1)
+    n = 300
+    dates = pd.bdate_range("2018-01-02", periods=n + 1)
+    close = 100.0 * np.exp(np.cumsum(rng.normal(0.0003, 0.015, n + 1)))
+    previous, realised = close[:-1], close[1:]
+    forecasts = {
+        "model": previous * np.exp(0.05 * np.log(realised / previous) + rng.normal(0, 0.01, n)),
+        "persistence": previous.copy(),
+        "drift": previous * np.exp(0.0003),
+        "ar": previous * np.exp(rng.normal(0.0, 0.002, n)),
+    }
+    return assemble_result(dates[1:], realised, previous, forecasts, TradingRule(), [], [])
+
+
+def test_the_table_shows_pesaran_timmermann_and_always_up(qtbot):
+    from stockapp.gui.metrics_table import MetricsTable
+
+    result = _synthetic_result()
+    table = MetricsTable()
+    qtbot.addWidget(table)
+    table.set_result(result, "LSTM")
+    m = result.metrics["model"]
+    assert math.isfinite(m.pt_pvalue) and math.isfinite(m.up_share)
+    assert table.cell_text("model", "Pesaran-\nTimmermann p") == fmt_p(m.pt_pvalue)
+    assert table.cell_text("model", "Always up %") == f"{m.up_share * 100:.1f}%"
+    assert table.cell_text("model", "Hit rate vs 50%\n(binomial) p") == fmt_p(m.direction_pvalue)
+    assert fmt_p(m.pt_pvalue) != fmt_p(m.direction_pvalue)
+
+
+def test_the_picture_names_its_data_and_judges_direction_by_pesaran_timmermann(qtbot):
+    from PySide6.QtWidgets import QLabel
+
+    from stockapp.core.metrics import format_pvalue
+    from stockapp.gui.export import BacktestPicture, summary_html
+
+    result = _synthetic_result()
+    m = result.metrics["model"]
+    html = summary_html(result, "LSTM")
+    assert f"always up {m.up_share * 100:.1f}%" in html
+    assert f"Pesaran-Timmermann {format_pvalue(m.pt_pvalue)}" in html
+    assert format_pvalue(m.direction_pvalue) not in html
+    data = "AAPL · adjusted · 2018-01-02 to 2019-02-25"
+    picture = BacktestPicture(result, "LSTM", data=data)
+    assert data in picture.findChildren(QLabel)[0].text()
+    picture.deleteLater()
