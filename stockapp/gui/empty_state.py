@@ -34,7 +34,11 @@ class EmptyState(QObject):
         self.label.setObjectName("emptyChartNote")
         self.label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.label.setWordWrap(True)
-        self.label.setStyleSheet("color: #666666; font-size: 11pt; background: transparent;")
+        # A light card, so that axis lines behind the sentence do not cross its words.
+        self.label.setStyleSheet(
+            "color: #555555; font-size: 11pt; background: rgba(250, 250, 250, 235);"
+            "border: 1px solid #d8d8d8; border-radius: 6px; padding: 10px 16px;"
+        )
         self.label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         host.installEventFilter(self)
         self._place()
@@ -44,6 +48,7 @@ class EmptyState(QObject):
 
     def set_text(self, text: str) -> None:
         self.label.setText(text)
+        self._place()
 
     def is_empty(self) -> bool:
         return bool(self._empty)
@@ -70,6 +75,10 @@ class EmptyState(QObject):
         return False
 
     def _place(self) -> None:
-        margin = 24
-        rect = self._host.rect().adjusted(margin, margin, -margin, -margin)
-        self.label.setGeometry(rect)
+        """Centre the card, at most 560 pixels wide and 24 pixels in from every edge."""
+        area = self._host.rect().adjusted(24, 24, -24, -24)
+        width = max(120, min(560, area.width()))
+        height = min(max(self.label.heightForWidth(width), 40), max(area.height(), 40))
+        self.label.setGeometry(
+            area.center().x() - width // 2, area.center().y() - height // 2, width, height
+        )

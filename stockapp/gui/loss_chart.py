@@ -325,4 +325,6 @@ class LossChart(QWidget):
         both = np.isfinite(train) & np.isfinite(val)
         self._note_wanted = bool(both.any()) and bool(val[both][-1] < train[both][-1])
         self._update_note()
-        self.empty_state.set_empty(not len(self._train) and not self._running_x)
+        empty = not len(self._train) and not self._running_x
+        self.empty_state.set_empty(empty)
+        self.legend.setVisible(not empty)  # nothing to name yet

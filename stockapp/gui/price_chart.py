@@ -307,12 +307,14 @@ class PriceChart(QWidget):
             movable=False, brush=pg.mkBrush(*VALIDATION_SPAN_BRUSH), pen=pg.mkPen(None)
         )
         self._test_label = pg.TextItem(
-            "backtest forecasts these bars", color="#a02020", anchor=(0, 0)
+            "test: the backtest forecasts these bars", color="#a02020", anchor=(0, 0)
         )
         self._test_label.setToolTip(
             "The backtest forecasts each of these bars from the bars before it only."
         )
-        self._validation_label = pg.TextItem("validation", color="#b35900", anchor=(0, 0))
+        self._validation_label = pg.TextItem(
+            "validation (first fit)", color="#b35900", anchor=(0, 0)
+        )
         for item in (
             self._test_region,
             self._validation_region,

@@ -145,8 +145,10 @@ def test_empty_chart_shows_a_note_and_no_numbers(shown, qtbot):
     assert "Train" in shown.empty_state.text()
     assert drawn_tick_labels(shown.plot.getAxis("left")) == []
     assert drawn_tick_labels(shown.plot.getAxis("bottom")) == []
+    assert not shown.legend.isVisible()
     shown.add_epoch(1, 0.83, 0.72)
     assert not shown.is_empty() and not shown.empty_state.label.isVisible()
+    assert shown.legend.isVisible()
     shown.clear(max_epochs=10)
     assert shown.is_empty()
     shown.set_empty_text("The first fit's loss appears here.")
