@@ -151,7 +151,7 @@ def plan_sweep(series_list: Sequence[Any], request: SweepRequest, out: Path) -> 
             TrainConfig.from_dict(train_d)
             BacktestSettings.from_dict(bt_d)
             cid = json.dumps(config, sort_keys=True)
-            labels[cid] = config_label(config, varied)
+            labels[cid] = config_label({**train_d, **spec_d, **bt_d}, varied)
             for seed in request.seeds:
                 train_seed = {**train_d, "seed": int(seed)}
                 key = run_key(
