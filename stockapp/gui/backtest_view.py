@@ -191,6 +191,11 @@ class BacktestView(QWidget):
             line.setVisible(False)
             plot.addItem(line, ignoreBounds=True)
             self._crosshairs.append(line)
+        # The crosshair's date, at the shared date axis (the bottom of the equity plot).
+        self._date_label = pg.TextItem(color="w", fill="#3c4048", anchor=(0.5, 1))
+        self._date_label.setVisible(False)
+        self._date_label.setZValue(20)
+        self.equity_plot.addItem(self._date_label, ignoreBounds=True)
         self.graphics.scene().sigMouseMoved.connect(self._mouse_moved)
 
         self._toggle_row = QWidget(self)
@@ -318,6 +323,7 @@ class BacktestView(QWidget):
             curve.setData([], [])
         for line in self._crosshairs:
             line.setVisible(False)
+        self._date_label.setVisible(False)
         self._index = None
         self._set_empty(True)
         self.readout.setText("")
@@ -386,7 +392,14 @@ class BacktestView(QWidget):
         for line in self._crosshairs:
             line.setValue(self._x[index])
             line.setVisible(True)
+        self._date_label.setText(f"{self._result.dates[index]:%Y-%m-%d}")
+        self._date_label.setPos(self._x[index], self.equity_plot.vb.viewRange()[1][0])
+        self._date_label.setVisible(True)
         self._show_readout(index)
+
+    def crosshair_date(self) -> str | None:
+        """The date the crosshair shows at the date axis, or ``None`` when it is hidden."""
+        return self._date_label.toPlainText() if self._date_label.isVisible() else None
 
     # ------------------------------------------------------------------ internals
     def _rename(self, key: str, name: str) -> None:

@@ -209,6 +209,9 @@ def test_crosshair_follows_the_mouse(qtbot, view, result):
     view.graphics.scene().sigMouseMoved.emit(pos)
     assert view._crosshairs[0].value() == pytest.approx(x)
     assert f"{result.dates[40]:%Y-%m-%d}" in view.readout.text()
+    assert view.crosshair_date() == f"{result.dates[40]:%Y-%m-%d}"  # also at the date axis
+    view.clear()
+    assert view.crosshair_date() is None
 
 
 # ------------------------------------------------------------------ reading and zooming
