@@ -299,6 +299,10 @@ def _build_parser() -> argparse.ArgumentParser:
     _add_source_options(backtest, required=True, dates=True)
     _add_backtest_options(backtest)
     backtest.set_defaults(func=_cmd_backtest, parser=backtest)
+
+    from stockapp.sweep_cli import add_sweep_command  # issue 11: `stockapp sweep`
+
+    add_sweep_command(commands)
     return parser
 
 

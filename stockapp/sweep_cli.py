@@ -1,0 +1,241 @@
+"""``stockapp sweep``: try a grid of models and settings over seeds and series, choose honestly.
+
+Parsing and printing only; the job is :func:`stockapp.models.sweep.run_sweep`. Lists are given
+as ``--window 20,60`` and seeds as ``--seeds 0-4`` (or ``0,2,5``). Writes ``DIR/runs/<key>/``
+(ordinary run folders), ``DIR/results.csv`` and ``DIR/summary.json``; rerunning the same
+command resumes. Registered in :mod:`stockapp.cli` by :func:`add_sweep_command`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from pathlib import Path
+
+from stockapp.errors import StockappError
+
+#: Most configurations listed per series in the closing summary (the rest are in results.csv).
+SHOWN = 10
+
+
+def add_sweep_command(commands) -> None:
+    """Add the ``sweep`` subcommand to the ``stockapp`` parser's subcommands."""
+    p = commands.add_parser(
+        "sweep",
+        help="backtest a grid of models, settings and seeds on several series; choose honestly",
+    )
+    p.add_argument("--sample", action="append", default=[], metavar="NAME", help="repeatable")
+    p.add_argument("--csv", action="append", default=[], metavar="PATH", help="repeatable")
+    p.add_argument("--ticker", action="append", default=[], metavar="SYMBOL", help="repeatable")
+    p.add_argument("--all-samples", action="store_true", help="every bundled sample")
+    p.add_argument("--model", default="lstm", metavar="A,B", help="lstm, gru, rnn (default lstm)")
+    p.add_argument("--window", metavar="N,M", help="input windows in bars (default 60)")
+    p.add_argument("--hidden", metavar="N,M", help="hidden units (default 64)")
+    p.add_argument("--layers", metavar="N,M", help="recurrent layers (default 2)")
+    p.add_argument("--dropout", metavar="X,Y", help="dropout (default 0.2)")
+    p.add_argument("--lr", metavar="X,Y", help="learning rates (default 5e-4)")
+    p.add_argument("--target", metavar="A,B", help="return, price (default return)")
+    p.add_argument("--refit-every", metavar="K,L", help="bars between refits, 0 = train once")
+    p.add_argument("--seeds", default="0", metavar="0-4", help="seeds: 0-4 or 0,2,5")
+    p.add_argument("--epochs", type=int, metavar="N", help="most epochs of each first fit")
+    p.add_argument("--patience", type=int, metavar="N", help="early-stopping patience")
+    p.add_argument("--batch-size", type=int, metavar="N")
+    p.add_argument("--test-fraction", type=float, default=0.2, metavar="F")
+    p.add_argument(
+        "--selection-fraction",
+        type=float,
+        metavar="F",
+        help="the span before the test span on which the configuration is chosen "
+        "(default: as long as the test span)",
+    )
+    p.add_argument("--engine", choices=("local", "ray"), default="local")
+    p.add_argument("--ray-address", metavar="ADDR", help="join a Ray cluster (e.g. auto)")
+    p.add_argument("--workers", type=int, metavar="N", help="runs side by side (default: cores)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 or mps")
+    p.add_argument("--out", required=True, metavar="DIR", help="the sweep folder (resumable)")
+    p.add_argument("--quiet", action="store_true", help="no progress lines (terminal only)")
+    p.set_defaults(func=_cmd_sweep, parser=p)
+
+
+def _split(option: str, text: str | None, kind, what: str) -> list | None:
+    if text is None:
+        return None
+    parts = [t.strip() for t in str(text).split(",") if t.strip()]
+    try:
+        values = [kind(t) for t in parts]
+    except ValueError:
+        values = []
+    if not values:
+        raise StockappError(f"{option} takes {what} separated by commas, not '{text}'.")
+    return list(dict.fromkeys(values))
+
+
+def parse_seeds(text: str) -> tuple[int, ...]:
+    """``0-4`` -> 0..4; ``0,2,5`` -> those; one clear sentence otherwise."""
+    bad = StockappError(f"--seeds takes a range like 0-4 or a list like 0,2,5, not '{text}'.")
+    seeds: list[int] = []
+    for part in text.split(","):
+        part = part.strip()
+        try:
+            if "-" in part:
+                lo, hi = (int(x) for x in part.split("-"))
+                if hi < lo:
+                    raise bad
+                seeds.extend(range(lo, hi + 1))
+            else:
+                seeds.append(int(part))
+        except ValueError:
+            raise bad from None
+    if not seeds or min(seeds) < 0:
+        raise bad
+    return tuple(dict.fromkeys(seeds))
+
+
+def _grid(args: argparse.Namespace) -> dict[str, list]:
+    grid: dict[str, list] = {}
+    spec = (
+        ("model", args.model, str, "model types (lstm, gru, rnn)"),
+        ("window", args.window, int, "whole numbers"),
+        ("hidden", args.hidden, int, "whole numbers"),
+        ("layers", args.layers, int, "whole numbers"),
+        ("dropout", args.dropout, float, "numbers"),
+        ("lr", args.lr, float, "numbers"),
+        ("target", args.target, str, "targets (return, price)"),
+        ("refit_every", args.refit_every, int, "whole numbers"),
+    )
+    for name, text, kind, what in spec:
+        values = _split("--" + name.replace("_", "-"), text, kind, what)
+        if values is not None:
+            grid[name] = values
+    return grid
+
+
+def _load_series(args: argparse.Namespace) -> list:
+    from stockapp.data import list_samples, load_csv, load_sample, load_ticker
+
+    names = [i.name for i in list_samples()] if args.all_samples else []
+    names += [n for n in args.sample if n not in names]
+    series = [load_sample(n) for n in names]
+    series += [load_csv(p) for p in args.csv]
+    series += [load_ticker(t) for t in args.ticker]
+    if not series:
+        args.parser.error("name what to sweep: --sample, --csv, --ticker or --all-samples")
+    seen: set[str] = set()
+    for s in series:
+        if s.name in seen:
+            raise StockappError(f"{s.name} is named twice; give each series once.")
+        seen.add(s.name)
+    return series
+
+
+def _request(args: argparse.Namespace):
+    from stockapp.core.features import FeatureSpec
+    from stockapp.models.sweep import SweepRequest
+    from stockapp.models.trainer import TrainConfig
+
+    train = TrainConfig().to_dict()
+    for key in ("epochs", "patience", "batch_size"):
+        value = getattr(args, key)
+        if value is not None:
+            train[key] = value
+    train["device"] = args.device
+    grid = _grid(args)
+    spec = FeatureSpec().to_dict()
+    if grid.get("target") == ["price"]:
+        spec["features"] = ["close"]
+    return SweepRequest(
+        grid=grid,
+        seeds=parse_seeds(args.seeds),
+        spec=FeatureSpec.from_dict(spec),
+        train=TrainConfig.from_dict(train),
+        test_fraction=args.test_fraction,
+        selection_fraction=(
+            args.test_fraction if args.selection_fraction is None else args.selection_fraction
+        ),
+    )
+
+
+def _minutes(seconds: float | None) -> str:
+    if seconds is None:
+        return "ETA --"
+    return f"ETA {seconds / 60:.1f} min" if seconds >= 60 else f"ETA {seconds:.0f} s"
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from stockapp.models.device import resolve_device
+    from stockapp.models.sweep import run_sweep
+
+    if args.workers is not None and args.workers < 1:
+        args.parser.error(f"--workers must be at least 1, not {args.workers}")
+    if args.ray_address and args.engine != "ray":
+        args.parser.error("--ray-address only applies to --engine ray")
+    request = _request(args)
+    resolve_device(args.device)  # an absent GPU is refused before anything starts
+    series = _load_series(args)
+    out = Path(args.out)
+    show = not args.quiet and sys.stderr.isatty()
+    job = run_sweep(
+        series, request, out, engine=args.engine, workers=args.workers, ray_address=args.ray_address
+    )
+    try:
+        while True:
+            try:
+                event = next(job)
+            except StopIteration as stop:
+                outcome = stop.value
+                break
+            if show:
+                row = event.latest or {}
+                last = f"{row.get('series')} seed {row.get('seed')}: {row.get('status')}"
+                print(
+                    f"[{event.done}/{event.total}] {_minutes(event.eta_seconds)}  {last}",
+                    file=sys.stderr,
+                    flush=True,
+                )
+    except KeyboardInterrupt:
+        print(
+            f"stockapp: interrupted; finished runs are kept in {out / 'runs'}; run the same "
+            "command again to resume.",
+            file=sys.stderr,
+        )
+        return 130
+    _print_summary(outcome, out)
+    return 0
+
+
+def _ratio(v) -> str:
+    return "" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.4f}"
+
+
+def _print_summary(outcome, out: Path) -> None:
+    summary = outcome.summary
+    print(
+        f"{summary['runs_finished']} of {summary['runs_total']} runs finished"
+        f" ({outcome.trained} trained now), {summary['runs_failed']} failed."
+    )
+    for entry in summary["series"]:
+        configs = entry.get("configurations", [])
+        if configs:
+            print(f"\n{entry['series']}: {entry['spans']}")
+            width = max(13, *(len(c["configuration"]) for c in configs[:SHOWN]))
+            print(
+                f"  {'configuration':{width}} {'sel ratio':>9} {'test ratio':>10} {'+-sd':>7} "
+                f"{'ensemble':>9} {'DM p Holm':>9}"
+            )
+            ranked = sorted(configs, key=lambda c: c["selection_rmse_ratio_mean"])
+            for c in ranked[:SHOWN]:
+                ens = c["ensemble_test"]
+                print(
+                    f"  {c['configuration']:{width}} {_ratio(c['selection_rmse_ratio_mean']):>9} "
+                    f"{_ratio(c['test_rmse_ratio_mean']):>10} {_ratio(c['test_rmse_ratio_sd']):>7} "
+                    f"{_ratio(ens['rmse_ratio']):>9} {_ratio(ens.get('dm_pvalue_holm')):>9}"
+                )
+            if len(configs) > SHOWN:
+                print(f"  ... {len(configs) - SHOWN} more in results.csv")
+        print(entry["verdict"])
+    print(
+        "\nratios are RMSE / persistence; sel: mean over seeds on the selection span (used to "
+        "choose); test: on the test span; ensemble: the seeds' mean forecast on the test span"
+    )
+    print(f"results: {out / 'results.csv'}; summary: {out / 'summary.json'}")
