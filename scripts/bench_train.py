@@ -66,8 +66,8 @@ def standard_data(windows: int | None) -> TrainingSet:
 
 
 def new_net(cfg: TrainConfig) -> RecurrentNet:
-    torch.manual_seed(cfg.seed)
-    return RecurrentNet(cfg.model, 1, cfg.hidden, cfg.layers, cfg.dropout)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    return RecurrentNet(cfg.model, 1, cfg.hidden, cfg.layers, cfg.dropout, generator=gen)
 
 
 def sync(device: torch.device) -> None:
@@ -104,14 +104,25 @@ def plain_loop(data: TrainingSet, cfg: TrainConfig, device: torch.device) -> Ite
         yield total.item() / len(batches)
 
 
-def app_loop(data: TrainingSet, cfg: TrainConfig, replayed: list[bool]) -> Iterator[float]:
-    """The app's ``train``, advanced one epoch per step; yields each epoch's training loss."""
+def app_loop(
+    data: TrainingSet,
+    cfg: TrainConfig,
+    replayed: list[bool],
+    capture_s: list[float] | None = None,
+) -> Iterator[float]:
+    """The app's ``train``, advanced one epoch per step; yields each epoch's training loss.
+
+    Appends whether the step was replayed from a CUDA graph to ``replayed``, and the seconds
+    the capture took (in the first epoch's time) to ``capture_s``.
+    """
     gen = train(new_net(cfg), data, cfg)
     while True:
         try:
             event = next(gen)
         except StopIteration as done:
             replayed.append(done.value.cuda_graphs)
+            if capture_s is not None:
+                capture_s.append(done.value.capture_seconds)
             return
         if event.kind == "epoch":
             yield event.train_loss
@@ -162,10 +173,11 @@ def main(argv: list[str] | None = None) -> dict:
     times: dict[str, list[float]] = {"app": [], "plain": [], "graph": []}
     cpu_times: dict[str, list[float]] = {"app": [], "plain": [], "graph": []}
     replayed: list[bool] = []
+    capture_s: list[float] = []
     for r in range(args.repeats):
         loops = {"app": app_loop(data, cfg, []), "plain": plain_loop(data, cfg, device)}
         if use_graphs:
-            loops["graph"] = app_loop(data, replace(cfg, cuda_graphs=True), replayed)
+            loops["graph"] = app_loop(data, replace(cfg, cuda_graphs=True), replayed, capture_s)
         order = list(loops) if r % 2 == 0 else list(loops)[::-1]
         wall, cpu = timed_epochs(loops, order)
         for name in loops:
@@ -194,6 +206,8 @@ def main(argv: list[str] | None = None) -> dict:
             graph_ratio=round(graph / plain, 4),
             graph_speedup_vs_plain=round(plain / graph, 2),
             cuda_graphs_replayed=all(replayed) and bool(replayed),
+            # warm-up steps + capture, once per training (steps.GRAPH_MIN_STEPS is set from it)
+            capture_s=round(statistics.median(capture_s), 4) if capture_s else None,
         )
     report.update(
         torch=torch.__version__, threads=torch.get_num_threads(), python=platform.python_version()
