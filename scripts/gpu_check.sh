@@ -3,7 +3,7 @@
 #
 #   scripts/gpu_check.sh            # PY=/path/to/python3 to start from another interpreter
 #
-# 1. Makes a virtual environment (.venv-gpu) with --system-site-packages, so a CUDA build of
+# 1. Makes a virtual environment ($VENV, default /tmp/stockapp-gpu-venv) with --system-site-packages, so a CUDA build of
 #    PyTorch already installed on the machine is used as it is; installs PyTorch only when none
 #    with CUDA is importable (PyPI's Linux wheel is the CUDA build).
 # 2. Installs what the non-GUI code and its tests need and nothing of Qt: numpy, pandas, scipy,
@@ -20,7 +20,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-out/gpu}
-VENV=${VENV:-.venv-gpu}
+VENV=${VENV:-${TMPDIR:-/tmp}/stockapp-gpu-venv}
 mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1
 
