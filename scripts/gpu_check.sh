@@ -3,9 +3,10 @@
 #
 #   scripts/gpu_check.sh            # PY=/path/to/python3 to start from another interpreter
 #
-# 1. Makes a virtual environment ($VENV, default /tmp/stockapp-gpu-venv) with --system-site-packages, so a CUDA build of
-#    PyTorch already installed on the machine is used as it is; installs PyTorch only when none
-#    with CUDA is importable (PyPI's Linux wheel is the CUDA build).
+# 1. Makes a virtual environment ($VENV, default /tmp/stockapp-gpu-venv, outside the checkout)
+#    with --system-site-packages, so a CUDA build of PyTorch already installed on the machine is
+#    used as it is; installs PyTorch only when none with CUDA is importable (PyPI's Linux wheel
+#    is the CUDA build).
 # 2. Installs what the non-GUI code and its tests need and nothing of Qt: numpy, pandas, scipy,
 #    safetensors, platformdirs, pytest; then stockapp itself, editable, without its dependencies
 #    (so no PySide6, pyqtgraph or yfinance). On a machine without internet, put the wheels of
