@@ -235,7 +235,7 @@ class BacktestPanel(QWidget):
             box.setChecked(False)
             box.setEnabled(False)
         else:
-            box.setText(f"Use the model just trained (trained on {span})")
+            box.setText(f"Use the model just trained\n(trained on {span})")
             box.setToolTip(
                 "Forecast with the model the Model page trained (no new training); its "
                 "training ended on the bar just before the test span."

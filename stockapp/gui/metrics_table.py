@@ -32,6 +32,10 @@ from stockapp.core.backtest import BacktestResult, forecaster_labels
 from stockapp.core.metrics import ForecastMetrics, format_pvalue
 from stockapp.core.trading import MODES, EquityStats, TradingRule
 
+#: Column titles of the direction tests (short lines keep the table narrow).
+UP_COLUMN = "Always\nup %"
+PT_COLUMN = "Pesaran-\nTimmermann\np"
+BINOMIAL_COLUMN = "Hit rate\nvs 50%\n(binomial) p"
 #: Forecaster rows, model first.
 ROW_KEYS = ("model", "persistence", "drift", "ar")
 #: Forecast columns and what each one means (shown as header tooltips).
@@ -43,16 +47,16 @@ FORECAST_COLUMNS: dict[str, str] = {
         "share of bars where the forecast called the up/down move right, among bars where both "
         "moved"
     ),
-    "Always up %": (
+    UP_COLUMN: (
         "the hit rate 'always up' would score on the same bars: the share of them that rose "
         "(the base rate a hit rate must beat)"
     ),
-    "Pesaran-\nTimmermann p": (
+    PT_COLUMN: (
         "Pesaran-Timmermann test of directional predictability: do the calls match the moves "
         "more often than chance, given how often each called and the market rose? Below 0.05 "
         "the direction calls carry information"
     ),
-    "Hit rate vs 50%\n(binomial) p": (
+    BINOMIAL_COLUMN: (
         "exact binomial test of the hit rate against a coin flip (50%); in a rising market "
         "'always up' passes it, so judge direction by the Pesaran-Timmermann p"
     ),
@@ -194,7 +198,7 @@ class MetricsTable(QWidget):
         self.forecast_table = _table(
             len(ROW_KEYS), list(FORECAST_COLUMNS), list(FORECAST_COLUMNS.values())
         )
-        self.trading_table = _table(len(TRADING_ROWS), ["Trading rule", "Buy and hold"], ["", ""])
+        self.trading_table = _table(len(TRADING_ROWS), ["Trading\nrule", "Buy and\nhold"], ["", ""])
         self.title = QLabel(self)
         self.quality = QLabel(self)
         self.quality.setObjectName("dataQuality")

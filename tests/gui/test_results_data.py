@@ -13,7 +13,13 @@ from stockapp.core.walkforward import BacktestSettings
 from stockapp.gui.app import create_main_window
 from stockapp.gui.backtest import BACKTEST_RUNS, TRAINING_RUNS, BacktestController
 from stockapp.gui.backtest_panel import FRESH_PLAN, TRAINED_PLAN
-from stockapp.gui.metrics_table import FORECAST_COLUMNS, fmt_p
+from stockapp.gui.metrics_table import (
+    BINOMIAL_COLUMN,
+    FORECAST_COLUMNS,
+    PT_COLUMN,
+    UP_COLUMN,
+    fmt_p,
+)
 from stockapp.gui.training import TrainingController
 from stockapp.models.trainer import TrainConfig
 
@@ -81,7 +87,7 @@ def test_run_backtest_says_what_it_does_and_offers_the_model_just_trained(qtbot,
     _train(qtbot, training)
     span = f"{window.series.dates[0]:%Y-%m-%d} to {window.series.dates[319]:%Y-%m-%d}"
     assert box.isEnabled()
-    assert box.text() == f"Use the model just trained (trained on {span})"
+    assert box.text() == f"Use the model just trained\n(trained on {span})"
     box.setChecked(True)
     assert panel.run_button.toolTip() == TRAINED_PLAN == panel.plan_label.text()
 
@@ -169,15 +175,15 @@ def test_the_table_shows_the_direction_tests_and_the_data_quality(qtbot, app, tm
     window, training, backtest = app
     outcome = _backtest(qtbot, backtest)
     table = backtest.table
-    assert "Pesaran-\nTimmermann p" in FORECAST_COLUMNS
-    assert "Hit rate vs 50%\n(binomial) p" in FORECAST_COLUMNS
+    assert PT_COLUMN in FORECAST_COLUMNS
+    assert BINOMIAL_COLUMN in FORECAST_COLUMNS
     for key in table.row_keys():
         m = outcome.result.metrics[key]
         if not math.isfinite(m.directional_accuracy):
             continue
-        assert table.cell_text(key, "Pesaran-\nTimmermann p") == fmt_p(m.pt_pvalue)
-        assert table.cell_text(key, "Hit rate vs 50%\n(binomial) p") == fmt_p(m.direction_pvalue)
-        assert table.cell_text(key, "Always up %") == f"{m.up_share * 100:.1f}%"
+        assert table.cell_text(key, PT_COLUMN) == fmt_p(m.pt_pvalue)
+        assert table.cell_text(key, BINOMIAL_COLUMN) == fmt_p(m.direction_pvalue)
+        assert table.cell_text(key, UP_COLUMN) == f"{m.up_share * 100:.1f}%"
     assert table.quality.text() == "Data quality: no warnings."
 
     # A run whose data had warnings says so above the tables, also when reopened.
@@ -225,9 +231,9 @@ def test_the_table_shows_pesaran_timmermann_and_always_up(qtbot):
     table.set_result(result, "LSTM")
     m = result.metrics["model"]
     assert math.isfinite(m.pt_pvalue) and math.isfinite(m.up_share)
-    assert table.cell_text("model", "Pesaran-\nTimmermann p") == fmt_p(m.pt_pvalue)
-    assert table.cell_text("model", "Always up %") == f"{m.up_share * 100:.1f}%"
-    assert table.cell_text("model", "Hit rate vs 50%\n(binomial) p") == fmt_p(m.direction_pvalue)
+    assert table.cell_text("model", PT_COLUMN) == fmt_p(m.pt_pvalue)
+    assert table.cell_text("model", UP_COLUMN) == f"{m.up_share * 100:.1f}%"
+    assert table.cell_text("model", BINOMIAL_COLUMN) == fmt_p(m.direction_pvalue)
     assert fmt_p(m.pt_pvalue) != fmt_p(m.direction_pvalue)
 
 
