@@ -64,3 +64,13 @@ def test_torch_only_in_models():
 def test_package_init_is_light():
     top = {n.split(".")[0] for n in _imports(PKG / "__init__.py")}
     assert not top & (QT | {"torch"})
+
+
+def test_ray_only_in_the_sweep_engine():
+    """Ray is an optional extra: one module imports it, and only when its engine is chosen."""
+    allowed = PKG / "models" / "sweep_ray.py"
+    for path in _files():
+        top = {n.split(".")[0] for n in _imports(path)}
+        if path != allowed:
+            assert "ray" not in top, f"{path} imports ray"
+    assert "ray" in {n.split(".")[0] for n in _imports(allowed)}

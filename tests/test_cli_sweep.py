@@ -1,0 +1,80 @@
+"""`stockapp sweep` end to end on a short CSV with tiny models, its files and its exit status."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+
+from stockapp.cli import main
+from stockapp.core.runs import load_run
+from stockapp.core.sweep_plan import RESULT_COLUMNS
+from stockapp.sweep_cli import parse_seeds
+
+TINY = ["--model", "gru", "--hidden", "4,8", "--window", "10", "--layers", "1", "--epochs", "1"]
+
+
+@pytest.fixture
+def short_csv(tmp_path, aapl_csv):
+    lines = aapl_csv.read_text().splitlines()
+    path = tmp_path / "SHORT.csv"
+    path.write_text("\n".join([lines[0], *lines[-300:]]) + "\n")
+    return path
+
+
+def test_sweep_writes_runs_results_and_summary(tmp_path, short_csv, capsys):
+    out = tmp_path / "sweep"
+    argv = ["sweep", "--csv", str(short_csv), *TINY, "--seeds", "0-1", "--workers", "1"]
+    assert main([*argv, "--device", "cpu", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "4 of 4 runs finished (4 trained now), 0 failed." in printed
+    assert "Best of 2 configurations on SHORT: GRU, window 10, " in printed
+    assert "Accounting for the 2 tried (SPA), p " in printed
+    with open(out / "results.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert list(rows[0]) == list(RESULT_COLUMNS)
+    assert [r["status"] for r in rows] == ["ok"] * 4
+    assert sorted({r["seed"] for r in rows}) == ["0", "1"]
+    for r in rows:
+        load_run(out / "runs" / r["key"])  # each run reopens like a `stockapp backtest` run
+        assert float(r["dm_pvalue_holm"]) >= float(r["dm_pvalue"])
+    summary = json.loads((out / "summary.json").read_text())
+    entry = summary["series"][0]
+    assert entry["configurations_tried"] == 2 and 0.0 <= entry["spa_pvalue"] <= 1.0
+    assert entry["spans"].startswith("chosen on ") and ", scored on " in entry["spans"]
+    assert set(entry["chosen"]) >= {"configuration", "test_rmse_ratio_mean", "ensemble_test"}
+    # the same command again trains nothing
+    assert main([*argv, "--device", "cpu", "--out", str(out)]) == 0
+    assert "4 of 4 runs finished (0 trained now)" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--out", "x"], "name what to sweep"),
+        (["--sample", "AAPL", "--seeds", "4-1", "--out", "x"], "--seeds takes a range"),
+        (["--sample", "AAPL", "--window", "ten", "--out", "x"], "--window takes whole numbers"),
+        (["--sample", "AAPL", "--window", "1", "--out", "x"], "window must be at least 2"),
+        (["--sample", "AAPL", "--model", "cnn", "--out", "x"], "Unknown model type 'cnn'"),
+        (["--sample", "AAPL", "--workers", "0", "--out", "x"], "--workers must be at least 1"),
+        (["--sample", "NOPE", "--out", "x"], "NOPE"),
+        (["--sample", "AAPL", "--sample", "AAPL", "--out", "x"], "named twice"),
+        (["--sample", "AAPL", "--ray-address", "auto", "--out", "x"], "only applies to"),
+        (["--sample", "AAPL", "--test-fraction", "0.7", "--out", "x"], "take all"),
+        (["--sample", "AAPL", "--engine", "spark", "--out", "x"], "invalid choice"),
+    ],
+)
+def test_bad_arguments_exit_2_with_one_line(args, message, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["sweep", *args]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0]
+
+
+def test_parse_seeds():
+    assert parse_seeds("0-4") == (0, 1, 2, 3, 4)
+    assert parse_seeds("0,2,5") == (0, 2, 5)
+    assert parse_seeds("3, 1-2,3") == (3, 1, 2)
