@@ -27,6 +27,17 @@ def pytest_collection_modifyitems(items):
             )
 
 
+@pytest.fixture(autouse=True)
+def pyqtgraph_options():
+    """Each test starts from the same pyqtgraph options: ``create_main_window`` sets global ones
+    (antialiasing, colours) that would otherwise change how later tests' items paint."""
+    import pyqtgraph as pg
+
+    before = dict(pg.CONFIG_OPTIONS)
+    yield
+    pg.setConfigOptions(**before)
+
+
 @pytest.fixture
 def series_of():
     """``series_of("AAPL")``: a bundled sample as a validated PriceSeries."""
