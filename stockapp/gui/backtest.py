@@ -108,6 +108,7 @@ class BacktestController(QObject):
         self._fit: TrainProgress | None = None
         self._job_tag: DataTag | None = None
         self._job_quality: dict = {}
+        self._job_model_history: Any = None
         self.data_tag: DataTag | None = None
 
         self.panel = BacktestPanel()
@@ -310,6 +311,7 @@ class BacktestController(QObject):
             self._error(str(exc))
             return False
         self._job_tag = DataTag.of(series, spec.adjusted)
+        self._job_model_history = None if forecaster is None else self._training.result
         to_dict = getattr(series.report, "to_dict", None)
         self._job_quality = to_dict() if callable(to_dict) else {"warnings": series.report.warnings}
         worker = GeneratorWorker(
@@ -366,6 +368,11 @@ class BacktestController(QObject):
             self._show(outcome.result, outcome.model_name)
             self.panel.show_progress(1.0, "done")
             self.panel.show_status(self._done_text(outcome))
+            trained = self._job_model_history
+            if trained is not None:  # the first fit was the Model page's training: show its loss
+                self.panel.loss_chart.set_history(
+                    trained.train_losses, trained.val_losses, trained.best_epoch or None
+                )
             self._show_tab()  # the results, not the training's loss, are what was asked for
             self.backtest_finished.emit(outcome)
             return

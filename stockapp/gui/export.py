@@ -37,7 +37,7 @@ def ensure_app() -> QApplication:
 
 def summary_html(result: BacktestResult, model_name: str) -> str:
     """A few lines of scores under the chart: model vs baselines, rule vs buy-and-hold."""
-    labels = forecaster_labels(model_name)
+    labels = forecaster_labels(model_name, result.dates)
     cells = []
     for key in ("model", "persistence", "drift", "ar"):
         m = result.metrics.get(key)

@@ -252,7 +252,7 @@ class MetricsTable(QWidget):
 
     def set_result(self, result: BacktestResult, model_name: str) -> None:
         """Fill both tables and the sentences from ``result``."""
-        labels = forecaster_labels(model_name)
+        labels = forecaster_labels(model_name, result.dates)
         keys = [k for k in ROW_KEYS if k in result.metrics]
         self._row_keys = keys
         table = self.forecast_table

@@ -107,6 +107,7 @@ def test_run_backtest_says_what_it_does_and_offers_the_model_just_trained(qtbot,
     # The first fit is the Model page's training, not a new one; the model there is unchanged.
     assert outcome.result.fits[0].epochs == len(training.result.train_losses)
     assert outcome.forecaster.model is not training.forecaster
+    assert backtest.panel.loss_chart.epoch_count() == len(training.result.train_losses)
 
 
 def test_results_name_their_data_and_go_stale_with_other_data(qtbot, app, tmp_path):
@@ -253,3 +254,26 @@ def test_the_picture_names_its_data_and_judges_direction_by_pesaran_timmermann(q
     picture = BacktestPicture(result, "LSTM", data=data)
     assert data in picture.findChildren(QLabel)[0].text()
     picture.deleteLater()
+
+
+def test_hourly_results_name_the_baseline_by_the_bar(qtbot):
+    import numpy as np
+    import pandas as pd
+
+    from stockapp.core.backtest import assemble_result
+    from stockapp.core.trading import TradingRule
+    from stockapp.gui.export import summary_html
+    from stockapp.gui.metrics_table import MetricsTable
+
+    n = 84
+    dates = pd.date_range("2024-03-04 10:00", periods=n + 1, freq="h")
+    close = 100.0 * np.exp(np.cumsum(np.random.default_rng(2).normal(0, 0.002, n + 1)))
+    previous, realised = close[:-1], close[1:]
+    forecasts = {k: previous * (1 + 1e-4 * i) for i, k in enumerate(("model", "persistence"))}
+    forecasts.update(drift=previous * 1.0001, ar=previous * 0.9999)
+    result = assemble_result(dates[1:], realised, previous, forecasts, TradingRule(), [], [])
+    table = MetricsTable()
+    qtbot.addWidget(table)
+    table.set_result(result, "LSTM")
+    assert table.row_label("persistence") == "Persistence (next bar = this bar)"
+    assert "tomorrow" not in summary_html(result, "LSTM")
