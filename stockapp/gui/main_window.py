@@ -33,6 +33,7 @@ from stockapp.gui.data_panel import DataChoice, DataPanel
 from stockapp.gui.price_chart import PriceChart
 from stockapp.gui.settings import app_settings, read_str
 from stockapp.gui.workers import GeneratorWorker
+from stockapp.gui.zoom import reset_zoom_in
 
 log = logging.getLogger(__name__)
 
@@ -247,7 +248,7 @@ class MainWindow(QMainWindow):
         self.view_menu.addSeparator()
         reset = QAction("Reset zoom", self)
         reset.setShortcut(QKeySequence("Ctrl+0"))
-        reset.triggered.connect(self.chart.reset_view)
+        reset.triggered.connect(lambda: reset_zoom_in(self.tabs.currentWidget()))  # any tab
         self.view_menu.addAction(reset)
 
         self.help_menu = self.menuBar().addMenu("&Help")
