@@ -117,11 +117,18 @@ def test_fits_see_only_bars_before_their_segment(refit_every):
     assert set(result.metrics) == {"model", "persistence", "drift", "ar"}
 
 
-@pytest.mark.parametrize("refit_every", [0, 20])
-def test_no_look_ahead(refit_every):
+@pytest.mark.parametrize(
+    ("refit_every", "mode"), [(0, "expanding"), (20, "expanding"), (20, "rolling")]
+)
+def test_no_look_ahead(refit_every, mode):
     """Changing any price after D leaves everything dated at or before D unchanged."""
     prices = _prices()
-    settings = BacktestSettings(test_start=str(prices.index[320].date()), refit_every=refit_every)
+    settings = BacktestSettings(
+        test_start=str(prices.index[320].date()),
+        refit_every=refit_every,
+        refit_mode=mode,
+        rolling_bars=150,
+    )
     base, _, _ = _run(prices, settings)
     base_frame = base.forecasts_frame()
     rng = np.random.default_rng(7)
