@@ -200,7 +200,11 @@ class LossChart(QWidget):
         shows whole blocks of epochs (10, 20, 40, ... up to ``max_epochs``) and only grows when
         a point falls outside. A live update then leaves the axis as it is, which makes
         redrawing during training much cheaper than re-laying-out the ticks on every point.
+        The reference line goes too (it belonged to the old data); :meth:`set_history` keeps it.
         """
+        if self._reference is not None:
+            self.legend.removeItem(self._reference_curve)
+            self._reference = None
         self._train.clear()
         self._val.clear()
         self._running_x.clear()

@@ -198,6 +198,11 @@ def test_reference_line_is_drawn_listed_and_in_view(shown, qtbot):
     shown.set_reference(float("nan"))  # not drawable on a log axis: no line rather than a wrong one
     assert shown.reference() is None and len(_ydata(shown._reference_curve)) == 0
     assert not any(t.startswith("persistence") for t in (lb.text for _, lb in shown.legend.items))
+    shown.set_reference(0.9)
+    shown.set_history(MSFT_TRAIN, MSFT_VAL)  # the finished run keeps its reference
+    assert shown.reference() == 0.9
+    shown.clear(max_epochs=10)  # a new run: the old data's reference goes
+    assert shown.reference() is None and len(_ydata(shown._reference_curve)) == 0
 
 
 def test_validation_below_training_is_explained(shown, qtbot):
