@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING
 
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 from stockapp.gui import xcb_libs
@@ -103,7 +104,7 @@ def run(
         print(missing, file=sys.stderr)
         return 1
     app = application(argv)
-    splash = show_splash(app)
+    splash = show_splash()
     # The slow imports (pyqtgraph, and PyTorch through the training and backtest controllers)
     # happen here, under the splash.
     from stockapp.gui import backtest, main_window, training  # noqa: F401
@@ -112,5 +113,5 @@ def run(
     window = create_main_window(sample=sample, csv=csv, ticker=ticker)
     mark_first_paint(window, "window", close_after=True)
     window.show()
-    splash.finish(window)
+    QTimer.singleShot(0, splash.close)  # once the window is up, not a blank moment before
     return app.exec()

@@ -2,7 +2,9 @@
 
 Importing the main window imports PyTorch (through ``stockapp.models``), which takes several
 seconds on a cold start; without a sign of life the launch looks broken. :func:`show_splash`
-puts a small window on screen before that import, and the main window replaces it.
+puts a small window on screen before that import, and the main window replaces it. (Not a
+``QSplashScreen``: its ``show()`` waits up to a second for an expose event that Qt's offscreen
+platform never sends, which would skew the start-up benchmark.)
 
 For ``scripts/bench_startup.py``: with ``STOCKAPP_STARTUP_MARKER=path`` the app appends
 ``splash <unix time> torch=<loaded>`` and ``window <unix time> torch=<loaded>`` to that file when
@@ -17,38 +19,73 @@ import sys
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer
-from PySide6.QtGui import QColor, QFont, QPainter, QPixmap
-from PySide6.QtWidgets import QApplication, QSplashScreen, QWidget
+from PySide6.QtCore import QEvent, QEventLoop, QObject, Qt, QTimer
+from PySide6.QtWidgets import QApplication, QFrame, QLabel, QVBoxLayout, QWidget
 
 MARKER_ENV = "STOCKAPP_STARTUP_MARKER"
 QUIT_ENV = "STOCKAPP_QUIT_AFTER_SHOWN"
 
 
-def show_splash(app: QApplication, message: str = "Loading PyTorch\u2026") -> QSplashScreen:
-    """A small splash with the app's name and ``message``, painted before this returns."""
-    pixmap = QPixmap(360, 140)
-    pixmap.fill(QColor("#ffffff"))
-    painter = QPainter(pixmap)
-    painter.setPen(QColor("#374151"))
-    painter.drawRect(0, 0, pixmap.width() - 1, pixmap.height() - 1)
-    font = QFont(app.font())
-    font.setPointSize(20)
-    font.setBold(True)
-    painter.setFont(font)
-    painter.drawText(pixmap.rect().adjusted(0, 24, 0, 0), Qt.AlignHCenter | Qt.AlignTop, "stockapp")
-    painter.end()
-    splash = QSplashScreen(pixmap)
+class Splash(QFrame):
+    """A small frameless window with the app's name and what is loading now."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(None, Qt.SplashScreen | Qt.FramelessWindowHint | Qt.WindowStaysOnTopHint)
+        self.setObjectName("splash")
+        self.setStyleSheet(
+            "QFrame#splash { background: white; border: 1px solid #9ca3af; }"
+            " QLabel#splashTitle { font-size: 20pt; font-weight: 600; color: #374151; }"
+            " QLabel#splashMessage { color: #6b7280; }"
+        )
+        title = QLabel("stockapp")
+        title.setObjectName("splashTitle")
+        self.message = QLabel(message)
+        self.message.setObjectName("splashMessage")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(48, 28, 48, 24)
+        layout.setSpacing(16)
+        for label in (title, self.message):
+            label.setAlignment(Qt.AlignHCenter)
+            layout.addWidget(label)
+        self.setMinimumWidth(360)
+
+
+def show_splash(message: str = "Loading PyTorch\u2026", wait_s: float = 1.0) -> Splash:
+    """Show a :class:`Splash` and return once it has been painted (or after ``wait_s``: a window
+    manager may take a moment to map it), since the caller is about to block the event loop."""
+    splash = Splash(message)
     mark_first_paint(splash, "splash")
+    painted = _Painted(splash)
+    splash.adjustSize()
+    screen = QApplication.primaryScreen()
+    if screen is not None:
+        splash.move(screen.availableGeometry().center() - splash.rect().center())
     splash.show()
-    set_message(splash, message)
+    deadline = time.monotonic() + wait_s
+    while not painted.seen and time.monotonic() < deadline:
+        QApplication.processEvents(QEventLoop.AllEvents, 50)
     return splash
 
 
-def set_message(splash: QSplashScreen, message: str) -> None:
+def set_message(splash: Splash, message: str) -> None:
     """Say what is loading now, and paint it at once (the caller is about to block)."""
-    splash.showMessage(message, Qt.AlignHCenter | Qt.AlignBottom, QColor("#6b7280"))
-    QApplication.processEvents()
+    splash.message.setText(message)
+    splash.repaint()
+
+
+class _Painted(QObject):
+    """``seen`` becomes True at the widget's first paint."""
+
+    def __init__(self, widget: QWidget) -> None:
+        super().__init__(widget)
+        self.seen = False
+        widget.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt API)
+        if event.type() == QEvent.Type.Paint:
+            self.seen = True
+            watched.removeEventFilter(self)
+        return False
 
 
 class _FirstPaint(QObject):

@@ -31,3 +31,14 @@ def test_splash_is_painted_before_torch_loads_then_the_window(tmp_path):
         ("window", "torch=True"),
     ]
     assert float(lines[0][1]) <= float(lines[1][1])
+
+
+def test_splash_is_visible_and_says_what_loads(qtbot):
+    from stockapp.gui.startup import set_message, show_splash
+
+    splash = show_splash()
+    qtbot.addWidget(splash)
+    assert splash.isVisible()
+    assert splash.message.text() == "Loading PyTorch\u2026"
+    set_message(splash, "Opening the window\u2026")
+    assert splash.message.text() == "Opening the window\u2026"
