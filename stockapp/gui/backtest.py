@@ -361,8 +361,9 @@ class BacktestController(QObject):
         self.panel.set_busy(False)
         if isinstance(outcome, BacktestOutcome) and not self._worker_cancelled():
             self.outcome = outcome
-            # The runner records the data quality report; older runners did not.
-            outcome.manifest.setdefault("data_quality", self._job_quality)
+            # The runner records the data quality report when the series can give one.
+            if not isinstance(outcome.manifest.get("data_quality"), dict):
+                outcome.manifest["data_quality"] = self._job_quality
             self.manifest = outcome.manifest
             self._source_folder = None
             self._show(outcome.result, outcome.model_name)
