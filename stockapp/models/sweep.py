@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import multiprocessing as mp
 import os
+import shutil
 import time
 from collections import deque
 from collections.abc import Callable, Generator, Iterator, Sequence
@@ -220,7 +221,11 @@ def run_job(job: Job, series: Any, should_stop: Callable[[], bool] | None = None
         test = span_scores(realised[n_sel:], model[n_sel:], previous[n_sel:], rule, ppy)
         runs = RunsFolder(Path(job.runs_root))
         partial = runs.partial(job.key)
-        outcome.save(partial)
+        try:
+            outcome.save(partial)
+        except BaseException:
+            shutil.rmtree(partial, ignore_errors=True)
+            raise
         row = _row(
             job,
             "ok",
@@ -268,10 +273,18 @@ def _worker_run(job_fn: JobFn, job: Job) -> dict:
     return job_fn(job, _WORKER["series"][job.series_index], stop.is_set)
 
 
+def available_cores() -> int:
+    """The cores this process may run on (``taskset`` and CPU affinity respected)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # macOS and Windows have no affinity call
+        return os.cpu_count() or 1
+
+
 def default_workers(cores: int | None = None) -> int:
     """One worker per core: the small networks of a sweep gain little from intra-op threads,
     so cores are best spent on runs side by side (see scripts/bench_sweep.py)."""
-    return max(1, cores or os.cpu_count() or 1)
+    return max(1, cores or available_cores())
 
 
 def local_engine(
@@ -282,7 +295,7 @@ def local_engine(
     workers: int | None = None,
 ) -> Iterator[dict]:
     """Runs in ``workers`` spawned processes, yielded as they finish."""
-    cores = os.cpu_count() or 1
+    cores = available_cores()
     workers = max(1, min(workers or default_workers(cores), len(jobs) or 1))
     threads = max(1, cores // workers)
     ctx = mp.get_context("spawn")
@@ -325,6 +338,8 @@ def local_engine(
                     else:
                         suspects.append(job)
                     continue
+                except Exception as exc:  # e.g. a job that cannot be sent to a worker
+                    row = _row(job, "failed", f"The run could not run in a worker: {exc}"[:300])
                 yield row
             if broken:  # every run the pool held fails with it: find the one that killed it
                 for fut, (job, alone) in in_flight.items():
