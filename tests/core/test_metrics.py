@@ -349,3 +349,17 @@ def test_format_pvalue_never_rounds_across_five_percent():
     assert format_pvalue(0.0499) == "p = 0.0499"
     assert format_pvalue(0.41) == "p = 0.41"
     assert format_pvalue(0.0004) == "p < 0.001"
+
+
+def test_a_significant_pt_on_a_handful_of_calls_is_flagged():
+    """^GSPC in the README's table: 503 "up" calls and 8 "down" calls (6 right) of 511 bars.
+    PT's normal approximation gives p = 0.038, Fisher's exact test of the same table 0.078: with
+    an expected count under 5 in a cell, the sentence must not present it as skill."""
+    realised, forecast, previous = _counts_to_moves(284, 219, 2, 6)
+    m = forecast_metrics(realised, forecast, previous, previous)
+    assert m.pt_pvalue == pytest.approx(0.0375, abs=1e-4)
+    fisher = stats.fisher_exact([[284, 219], [2, 6]], alternative="greater").pvalue
+    assert fisher > 0.05
+    sentence = describe_direction("LSTM", m)
+    assert "rests on only 8 calls of a fall, too few to trust the test" in sentence
+    assert "which is better than chance" not in sentence
