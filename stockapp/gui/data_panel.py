@@ -127,9 +127,17 @@ class DataPanel(QWidget):
         self.sample_combo.activated.connect(
             lambda index: self.load_sample(self.sample_combo.itemData(index))
         )
+        # A button as well as the list: picking the sample the list already shows (after a CSV
+        # or a ticker replaced it) must load it again, which a list's own signal cannot promise.
+        self.sample_load_button = QPushButton("Load")
+        self.sample_load_button.setToolTip("Load the sample shown in the list")
+        self.sample_load_button.clicked.connect(
+            lambda: self.load_sample(self.sample_combo.currentData())
+        )
         samples = QGroupBox("Bundled sample")
-        samples_layout = QVBoxLayout(samples)
-        samples_layout.addWidget(self.sample_combo)
+        samples_layout = QHBoxLayout(samples)
+        samples_layout.addWidget(self.sample_combo, 1)
+        samples_layout.addWidget(self.sample_load_button)
 
         self.open_csv_button = QPushButton("Open CSV…")
         self.open_csv_button.setToolTip("Load daily prices from a CSV file (Yahoo Finance format)")

@@ -1,12 +1,14 @@
 """The main window: side pages on the left, tabs of charts on the right, a status bar below.
 
 The side column is a tab widget of settings pages ("Data" first, then one per feature: "Model",
-"Backtest"), each scrolling on its own, so every panel's Run button is reachable without
-scrolling past the panels above it.
+"Backtest settings"), each scrolling on its own, so every panel's Run button is reachable without
+scrolling past the panels above it. The Run menu lists the jobs' shortcuts (Train Ctrl+T, Run
+backtest Ctrl+B, Cancel Esc); closing while a job runs asks first, naming what would be lost.
 
 It owns the current :class:`PriceSeries` and announces it through :attr:`MainWindow.series_changed`.
 Other features plug in through :meth:`MainWindow.add_tab`, :meth:`MainWindow.add_side_panel`,
-:meth:`MainWindow.add_file_action` and :meth:`MainWindow.register_worker`; they need not know how
+:meth:`MainWindow.add_file_action`, :meth:`MainWindow.add_run_action` and
+:meth:`MainWindow.register_worker`; they need not know how
 the window is laid out.
 """
 
@@ -30,6 +32,7 @@ from PySide6.QtWidgets import (
 
 from stockapp.data.series import PriceSeries
 from stockapp.gui.data_panel import DataChoice, DataPanel
+from stockapp.gui.help import HOW_TO_READ, TextPage, about_text, shortcut_lines
 from stockapp.gui.price_chart import PriceChart
 from stockapp.gui.settings import app_settings, read_str
 from stockapp.gui.workers import GeneratorWorker
@@ -68,6 +71,10 @@ class MainWindow(QMainWindow):
         self.last_error: str | None = None
         self._series: PriceSeries | None = None
         self._workers: dict[GeneratorWorker, str | None] = {}
+        self._loses: dict[GeneratorWorker, str] = {}
+        #: Ask before closing while work runs (off when quiet: tests and scripts close freely).
+        self.ask_before_close = not quiet
+        self.help_pages: dict[str, TextPage] = {}
         self._error_box: QMessageBox | None = None
         self.setWindowTitle("stockapp")
 
@@ -152,15 +159,24 @@ class MainWindow(QMainWindow):
         """Put an action in the File menu, above the separator before Quit."""
         self.file_menu.insertAction(self._quit_separator, action)
 
-    def register_worker(self, worker: GeneratorWorker, busy: str | None = None) -> None:
-        """Track background work: closing the window cancels it and waits for it.
+    def add_run_action(self, action: QAction) -> None:
+        """Put a job's action (Train, Run backtest) in the Run menu, above Cancel."""
+        self.run_menu.insertAction(self._cancel_separator, action)
+
+    def register_worker(
+        self, worker: GeneratorWorker, busy: str | None = None, loses: str | None = None
+    ) -> None:
+        """Track background work: closing the window asks, then cancels it and waits for it.
 
         With a ``busy`` message the status bar shows it and an indeterminate progress bar until
-        the worker is done.
+        the worker is done. ``loses`` names what closing now would throw away ("the model being
+        trained"); the question on closing lists it.
         """
         if not worker.is_running():
             return
         self._workers[worker] = busy or None
+        if loses:
+            self._loses[worker] = loses
         worker.done.connect(lambda: self._worker_done(worker))
         self._update_busy()
 
@@ -251,10 +267,26 @@ class MainWindow(QMainWindow):
         reset.triggered.connect(lambda: reset_zoom_in(self.tabs.currentWidget()))  # any tab
         self.view_menu.addAction(reset)
 
+        self.run_menu = self.menuBar().addMenu("&Run")
+        self._cancel_separator = self.run_menu.addSeparator()
+        self.cancel_action = QAction("Cancel", self)
+        self.cancel_action.setShortcut(QKeySequence(Qt.Key.Key_Escape))
+        self.cancel_action.setToolTip("Stop the running training, backtest or download.")
+        self.cancel_action.triggered.connect(self.cancel_work)
+        self.run_menu.addAction(self.cancel_action)
+
         self.help_menu = self.menuBar().addMenu("&Help")
+        guide = QAction("How to read the results", self)
+        guide.setShortcut(QKeySequence(QKeySequence.StandardKey.HelpContents))
+        guide.triggered.connect(lambda: self.show_help_page("How to read the results"))
+        shortcuts = QAction("Keyboard shortcuts", self)
+        shortcuts.triggered.connect(lambda: self.show_help_page("Keyboard shortcuts"))
         about = QAction("About stockapp", self)
         about.setMenuRole(QAction.MenuRole.AboutRole)
         about.triggered.connect(self._about)
+        for action in (guide, shortcuts):
+            self.help_menu.addAction(action)
+        self.help_menu.addSeparator()
         self.help_menu.addAction(about)
 
     def _build_status_bar(self) -> None:
@@ -335,6 +367,7 @@ class MainWindow(QMainWindow):
 
     def _worker_done(self, worker: GeneratorWorker) -> None:
         self._workers.pop(worker, None)
+        self._loses.pop(worker, None)
         self._update_busy()
 
     def _update_busy(self) -> None:
@@ -342,14 +375,53 @@ class MainWindow(QMainWindow):
         self.busy_label.setText(messages[-1] if messages else "")
         self.busy_label.setVisible(bool(messages))
         self.busy_bar.setVisible(bool(messages))
+        self.cancel_action.setEnabled(bool(self.running_workers()) or self.data_panel.is_loading())
+
+    def cancel_work(self) -> None:
+        """Stop every running job (training, backtest, download); each ends at its next step."""
+        self.data_panel.cancel()
+        for worker in self.running_workers():
+            worker.cancel()
+
+    def show_help_page(self, title: str) -> TextPage:
+        """Show the Help page ``title`` ("How to read the results" or "Keyboard shortcuts")."""
+        page = self.help_pages.get(title)
+        if page is None:
+            if title == "Keyboard shortcuts":
+                menus = [self.file_menu, self.view_menu, self.run_menu, self.help_menu]
+                text = "Keyboard shortcuts\n\n" + "\n".join(shortcut_lines(menus))
+            else:
+                text = HOW_TO_READ
+            page = TextPage(title, text, self)
+            self.help_pages[title] = page
+        if page.isVisible():
+            page.activateWindow()
+        page.show()
+        return page
 
     def _about(self) -> None:
-        QMessageBox.about(
+        QMessageBox.about(self, "About stockapp", about_text())
+
+    def work_that_would_be_lost(self) -> list[str]:
+        """What closing now would throw away, one phrase per running job."""
+        return [
+            self._loses.get(w) or self._workers.get(w) or "work in progress"
+            for w in self.running_workers()
+        ]
+
+    def confirm_close(self) -> bool:
+        """Ask whether to close while jobs run, naming what would be lost; True to close."""
+        lost = self.work_that_would_be_lost()
+        if not lost or not self.ask_before_close:
+            return True
+        answer = QMessageBox.question(
             self,
-            "About stockapp",
-            "stockapp: a workbench for honestly testing whether a recurrent network can "
-            "forecast a stock, against naive baselines and with walk-forward backtests.",
+            "Quit stockapp?",
+            "Closing now cancels " + "; ".join(lost) + ". Quit anyway?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
         )
+        return answer == QMessageBox.StandardButton.Yes
 
     @staticmethod
     def _restyle(widget: QWidget) -> None:
@@ -359,7 +431,10 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ closing
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        """Remember the layout, then stop all background work before the window goes."""
+        """Ask if work would be lost, remember the layout, then stop all background work."""
+        if not self.confirm_close():
+            event.ignore()
+            return
         settings = app_settings()
         settings.setValue("window/geometry", self.saveGeometry())
         settings.setValue("window/state", self.saveState())

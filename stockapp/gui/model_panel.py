@@ -1,4 +1,9 @@
-"""The model settings panel: what to train, how, on which device, and how far it has got."""
+"""The model settings panel: what to train, how, on which device, and how far it has got.
+
+Features and targets are shown in words ("High-low range"); their identifiers (``hl_range``),
+which the command line and saved files use, are in the tooltips. While a model trains the
+settings are locked: what is shown is what is being trained.
+"""
 
 from __future__ import annotations
 
@@ -29,6 +34,28 @@ from stockapp.models.networks import MODEL_KINDS
 from stockapp.models.trainer import TrainConfig, TrainProgress
 
 SETTINGS_KEY = "model/panel"
+#: Feature identifier -> its name in words (the identifier stays in the CLI and saved files).
+FEATURE_LABELS = {
+    "log_return": "Log return",
+    "close": "Close price",
+    "log_volume_change": "Volume change",
+    "hl_range": "High-low range",
+    "oc_return": "Open-to-close return",
+}
+#: Target identifier -> its name in words.
+TARGET_LABELS = {"return": "Next bar's return", "price": "Next bar's close"}
+LOCKED_NOTE = "Settings are locked while the model trains; cancel to change them."
+
+
+def feature_label(name: str) -> str:
+    """``hl_range`` -> ``High-low range`` (the identifier itself when it has no label)."""
+    return FEATURE_LABELS.get(name, name)
+
+
+def _with_id(text: str, name: str) -> str:
+    return f"{text[:1].upper()}{text[1:]}.\nIdentifier: {name} (command line and saved files)."
+
+
 _TRAIN_TIP = "Train on the first part of the series (the past only)."
 
 _TIPS = {
@@ -103,18 +130,21 @@ class ModelPanel(QWidget):
         self.feature_boxes: dict[str, QCheckBox] = {}
         features = QGroupBox("Input features")
         fl = QVBoxLayout(features)
+        self._usable: dict[str, bool] = {}
         for name, text in FEATURES.items():
-            box = QCheckBox(name)
-            box.setToolTip(text)
+            box = QCheckBox(feature_label(name))
+            box.setToolTip(_with_id(text, name))
+            self._usable[name] = True
             box.toggled.connect(self._changed)
             self.feature_boxes[name] = box
             fl.addWidget(box)
         self.target_combo = QComboBox()
         for i, (name, text) in enumerate(TARGETS.items()):
-            self.target_combo.addItem(name, name)
-            self.target_combo.setItemData(i, text, Qt.ItemDataRole.ToolTipRole)
+            self.target_combo.addItem(TARGET_LABELS.get(name, name), name)
+            self.target_combo.setItemData(i, _with_id(text, name), Qt.ItemDataRole.ToolTipRole)
         self.target_combo.setToolTip(
-            "What the network forecasts:\n" + "\n".join(f"{k}: {v}" for k, v in TARGETS.items())
+            "What the network forecasts:\n"
+            + "\n".join(f"{TARGET_LABELS.get(k, k)} ({k}): {v}" for k, v in TARGETS.items())
         )
         self.hidden_spin = self._spin(1, 4096, "hidden")
         self.layers_spin = self._spin(1, 8, "layers")
@@ -145,7 +175,9 @@ class ModelPanel(QWidget):
         for dspin in (self.dropout_spin, self.lr_spin):
             dspin.valueChanged.connect(self._changed)
 
-        form = QFormLayout()
+        self.settings_box = QWidget()
+        form = QFormLayout(self.settings_box)
+        form.setContentsMargins(0, 0, 0, 0)
         form.addRow("Model", self.model_combo)
         form.addRow("Window (bars)", self.window_spin)
         form.addRow(features)
@@ -174,9 +206,13 @@ class ModelPanel(QWidget):
         self.status_label = self.controls.status_label
         self.result_label = QLabel("")
         self.result_label.setWordWrap(True)
+        self.locked_label = QLabel(LOCKED_NOTE)
+        self.locked_label.setWordWrap(True)
+        self.locked_label.setVisible(False)
 
         layout = QVBoxLayout(self)
-        layout.addLayout(form)
+        layout.addWidget(self.settings_box)
+        layout.addWidget(self.locked_label)
         layout.addWidget(self.controls)
         layout.addWidget(self.result_label)
         layout.addStretch(1)
@@ -200,7 +236,9 @@ class ModelPanel(QWidget):
         Raises :class:`DataError` (one sentence) when no usable feature is checked.
         """
         feats = tuple(
-            name for name, box in self.feature_boxes.items() if box.isChecked() and box.isEnabled()
+            name
+            for name, box in self.feature_boxes.items()
+            if box.isChecked() and self._usable[name]
         )
         return FeatureSpec(
             window=self.window_spin.value(),
@@ -258,15 +296,20 @@ class ModelPanel(QWidget):
         self._has_data = columns is not None
         for name, box in self.feature_boxes.items():
             usable = _feature_usable(name, self._columns)
+            self._usable[name] = usable
             box.setEnabled(usable)
             tip = FEATURES[name]
-            box.setToolTip(tip if usable else f"{tip}; this series lacks the column it needs")
+            tip = tip if usable else f"{tip}; this series lacks the column it needs"
+            box.setToolTip(_with_id(tip, name))
         self._update_buttons()
 
     # ---------------------------------------------------------------- progress
     def set_busy(self, busy: bool) -> None:
-        """Switch between idle (Train enabled) and training (Cancel enabled)."""
+        """Switch between idle (Train enabled, settings editable) and training (Cancel enabled,
+        settings locked so that what is shown is what is being trained)."""
         self.controls.set_running(busy)
+        self.settings_box.setEnabled(not busy)
+        self.locked_label.setVisible(busy)
         if busy:
             self.result_label.setText("")
         else:

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from PySide6.QtCore import QObject, QTimer, Signal
-from PySide6.QtGui import QAction
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QLabel, QTabWidget, QVBoxLayout, QWidget
 
 from stockapp.core.features import FeatureSpec
@@ -33,7 +33,7 @@ from stockapp.errors import StockappError
 from stockapp.gui.data_tag import DataTag
 from stockapp.gui.failures import failure_sentence
 from stockapp.gui.loss_chart import LossChart
-from stockapp.gui.model_panel import ModelPanel
+from stockapp.gui.model_panel import TARGET_LABELS, ModelPanel, feature_label
 from stockapp.gui.workers import GeneratorWorker
 from stockapp.models.forecaster import RecurrentForecaster
 from stockapp.models.networks import MODEL_KINDS
@@ -121,6 +121,10 @@ class TrainingController(QObject):
         self._flush_timer.timeout.connect(self._flush)
         self.panel.train_requested.connect(self.start_training)
         self.panel.cancel_requested.connect(self.cancel)
+        self.train_action = QAction("Train", self)
+        self.train_action.setShortcut(QKeySequence("Ctrl+T"))
+        self.train_action.setToolTip("Train a model with the Model page's settings.")
+        self.train_action.triggered.connect(self.start_training)
         self.save_action = QAction("Save model…", self)
         self.open_action = QAction("Open model…", self)
         self.save_action.setEnabled(False)
@@ -146,6 +150,8 @@ class TrainingController(QObject):
         window.add_tab(self.tab, "Training")
         for action in (self.open_action, self.save_action):
             window.add_file_action(action)
+        if hasattr(window, "add_run_action"):
+            window.add_run_action(self.train_action)
         window.series_changed.connect(self._series_changed)
         if hasattr(window, "adjusted_changed"):
             window.adjusted_changed.connect(lambda _adjusted: self._mark_stale())
@@ -259,7 +265,11 @@ class TrainingController(QObject):
             self.tab.repaint()
         worker.start()  # before registering: the window only tracks running work
         if self._window is not None:
-            self._window.register_worker(worker, "Training the model…")
+            self._window.register_worker(
+                worker,
+                "Training the model…",
+                loses="the training under way (the epochs trained so far are lost)",
+            )
         self.training_started.emit()
         return True
 
@@ -359,7 +369,8 @@ class TrainingController(QObject):
         return "\n".join(
             [
                 f"{kind}, hidden {cfg.hidden} × {cfg.layers} layer(s), window {spec.window}, "
-                f"features {', '.join(spec.features)} → {spec.target}.",
+                f"features {', '.join(feature_label(f) for f in spec.features)} → "
+                f"{TARGET_LABELS.get(spec.target, spec.target).lower()}.",
                 f"Trained on {job['tag'].text()} ({len(job['prices'])} bars; the bars after "
                 "them are kept for the backtest).",
                 f"{result.device}{' with CUDA graphs' if result.cuda_graphs else ''}: "

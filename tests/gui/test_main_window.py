@@ -231,7 +231,7 @@ def test_choices_and_layout_are_remembered(make_window, qtbot, blocking_download
     assert second.data_panel.recent_tickers() == ["SPY"]
     assert second.data_panel.start_edit.date().toPython() == date(2010, 1, 4)
     assert (second.width(), second.height()) == (760, 540)
-    assert second.side_tabs.tabText(second.side_tabs.currentIndex()) == "Backtest"
+    assert second.side_tabs.tabText(second.side_tabs.currentIndex()) == "Backtest settings"
 
 
 def test_last_ticker_is_downloaded_again_on_start(make_window, qtbot, blocking_download):
@@ -298,7 +298,7 @@ def test_every_side_page_shows_its_run_button_without_scrolling(window, qtbot):
     for title, button in (
         ("Data", window.data_panel.load_button),
         ("Model", training.panel.train_button),
-        ("Backtest", backtest.panel.run_button),
+        ("Backtest settings", backtest.panel.run_button),
     ):
         pages.setCurrentIndex([pages.tabText(i) for i in range(pages.count())].index(title))
         viewport = pages.currentWidget().viewport()
@@ -310,14 +310,14 @@ def test_every_side_page_shows_its_run_button_without_scrolling(window, qtbot):
 
 def test_extension_points(window, qtbot):
     tabs = [window.tabs.tabText(i) for i in range(window.tabs.count())]
-    assert tabs == ["Prices", "Training", "Backtest"]
+    assert tabs == ["Prices", "Training", "Backtest results"]
     extra = QLabel("more")
     assert window.add_tab(extra, "Extra") == 3
     panel = QLabel("model settings")
     pages = window.side_tabs
     index = window.add_side_panel(panel, "More")
     titles = [pages.tabText(i) for i in range(pages.count())]
-    assert titles == ["Data", "Model", "Backtest", "More"] and index == 3
+    assert titles == ["Data", "Model", "Backtest settings", "More"] and index == 3
     assert pages.widget(index).isAncestorOf(panel)
     assert pages.currentIndex() == 0  # adding a page does not take the user away from theirs
     assert window.show_side_panel(panel) and pages.currentIndex() == index
