@@ -1,10 +1,11 @@
 """Run a walk-forward backtest from the window, show it, and save, reopen or export it.
 
-:class:`BacktestController` adds a "Backtest" tab (charts above, scores below), the
-:class:`~stockapp.gui.backtest_panel.BacktestPanel` side panel and File menu entries to the main
-window. The backtest itself is :func:`stockapp.models.runner.run_backtest`, a plain generator
-run by a :class:`~stockapp.gui.workers.GeneratorWorker`; the network and training settings come
-from the training controller's model panel so both tabs describe the same model.
+:class:`BacktestController` adds a "Backtest results" tab (charts above, scores below), the
+:class:`~stockapp.gui.backtest_panel.BacktestPanel` side page "Backtest settings" and File menu
+entries (Save run, Save run as, Runs, Open run folder, exports) to the main window. The
+backtest itself is :func:`stockapp.models.runner.run_backtest`, a plain generator run by a
+:class:`~stockapp.gui.workers.GeneratorWorker`; the network and training settings come from the
+training controller's model panel so both tabs describe the same model.
 
 Run backtest says what it will do before it does it: by default it trains a fresh model on the
 bars before the test span; "Use the model just trained" forecasts with the Model page's model
@@ -15,6 +16,10 @@ Every result names its data (:class:`~stockapp.gui.data_tag.DataTag`) in a heade
 charts, in its exported file names and in its data quality warnings; when the window moves to
 other data the header says the results belong to the previous data, Save run is disabled, and a
 button offers to load that data again.
+
+Save run is one click: the run goes into the runs folder under a readable name (data, model,
+date and time); Runs… lists every saved run (:mod:`stockapp.gui.runs_library`) to open, rename,
+delete or show. Export dialogs start in the folder last exported to, with a name from the run.
 
 Every action that can fail for a person's reason (no data, a broken run folder, an unwritable
 file) ends in one sentence shown by the window, never a traceback.
@@ -30,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtGui import QAction
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
@@ -44,6 +49,7 @@ from PySide6.QtWidgets import (
 
 from stockapp.core.backtest import BacktestResult
 from stockapp.core.fitted import AlreadyFitted
+from stockapp.core.run_index import default_run_name, free_folder
 from stockapp.core.runs import load_run, save_run
 from stockapp.core.walkforward import BacktestProgress, first_test_bar, plan_segments
 from stockapp.errors import StockappError
@@ -53,6 +59,8 @@ from stockapp.gui.data_tag import DataTag, day_text
 from stockapp.gui.export import render_backtest_png
 from stockapp.gui.failures import failure_sentence
 from stockapp.gui.metrics_table import MetricsTable
+from stockapp.gui.runs_library import RunsDialog
+from stockapp.gui.settings import app_settings, read_str
 from stockapp.gui.workers import GeneratorWorker
 from stockapp.models.runner import BacktestOutcome, run_backtest
 from stockapp.models.trainer import TrainProgress
@@ -61,6 +69,11 @@ from stockapp.paths import runs_dir
 #: Why Run backtest is disabled while a model trains, and Train while a backtest runs.
 TRAINING_RUNS = "A model is training; wait for it or cancel it."
 BACKTEST_RUNS = "A backtest is running; wait for it or cancel it."
+#: The tab with the charts and scores, and the side page with the settings.
+RESULTS_TAB = "Backtest results"
+SETTINGS_PAGE = "Backtest settings"
+#: Where the export dialogs remember the folder last written to.
+EXPORT_FOLDER_KEY = "export/folder"
 
 
 def _progress_text(seg: BacktestProgress | None, p: TrainProgress | None) -> tuple[float, str]:
@@ -140,11 +153,25 @@ class BacktestController(QObject):
         self.panel.cancel_requested.connect(self.cancel)
         self.panel.settings_changed.connect(self._share_split)
 
-        self.save_action = QAction("Save run…", self)
-        self.open_action = QAction("Open run…", self)
+        self.runs_dialog: RunsDialog | None = None
+        self.last_saved: Path | None = None
+        self.save_action = QAction("Save run", self)
+        self.save_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Save))
+        self.save_as_action = QAction("Save run as…", self)
+        self.save_as_action.setShortcut(QKeySequence("Ctrl+Shift+S"))
+        self.runs_action = QAction("Runs…", self)
+        self.runs_action.setShortcut(QKeySequence("Ctrl+R"))
+        self.runs_action.setToolTip("List the saved runs: open, rename, delete or show one.")
+        self.open_action = QAction("Open run folder…", self)
         self.csv_action = QAction("Export forecasts CSV…", self)
         self.png_action = QAction("Export chart PNG…", self)
-        self.save_action.triggered.connect(self._save_dialog)
+        self.run_action = QAction("Run backtest", self)
+        self.run_action.setShortcut(QKeySequence("Ctrl+B"))
+        self.run_action.setToolTip("Run a walk-forward backtest with the Backtest settings page.")
+        self.run_action.triggered.connect(self.start_backtest)
+        self.save_action.triggered.connect(self.save_run_default)
+        self.save_as_action.triggered.connect(self._save_dialog)
+        self.runs_action.triggered.connect(self.show_runs)
         self.open_action.triggered.connect(self._open_dialog)
         self.csv_action.triggered.connect(self._csv_dialog)
         self.png_action.triggered.connect(self._png_dialog)
@@ -157,10 +184,19 @@ class BacktestController(QObject):
         self._training = training_controller
         if self.parent() is None:
             self.setParent(window)
-        window.add_tab(self.tab, "Backtest")
-        window.add_side_panel(self.panel, "Backtest")
-        for action in (self.open_action, self.save_action, self.csv_action, self.png_action):
+        window.add_tab(self.tab, RESULTS_TAB)
+        window.add_side_panel(self.panel, SETTINGS_PAGE)
+        for action in (
+            self.save_action,
+            self.save_as_action,
+            self.runs_action,
+            self.open_action,
+            self.csv_action,
+            self.png_action,
+        ):
             window.add_file_action(action)
+        if hasattr(window, "add_run_action"):
+            window.add_run_action(self.run_action)
         window.series_changed.connect(self._series_changed)
         if hasattr(window, "adjusted_changed"):
             window.adjusted_changed.connect(lambda _adjusted: self._data_changed())
@@ -190,8 +226,8 @@ class BacktestController(QObject):
         """After a training, point at the next step without taking the Model page away."""
         if self._window is not None and not self.is_running():
             self._window.show_message(
-                "Model ready. Run backtest (Backtest page) tests these settings walk-forward "
-                "on the held-out bars."
+                "Model trained. Next: open the Backtest settings page and press Run backtest to "
+                "see how these settings forecast the bars held out for testing."
             )
 
     def _share_split(self, *_: object) -> None:
@@ -333,7 +369,11 @@ class BacktestController(QObject):
         self._window.show_side_panel(self.panel)
         self._window.show_message("")  # the "Model ready" hint has been followed
         worker.start()
-        self._window.register_worker(worker, f"Backtesting {series.name}…")
+        self._window.register_worker(
+            worker,
+            f"Backtesting {series.name}…",
+            loses=f"the backtest of {series.name} under way (nothing of it is kept)",
+        )
         self.backtest_started.emit()
         return True
 
@@ -469,11 +509,13 @@ class BacktestController(QObject):
         # A run made in this session is saved with its model; with other data on screen that
         # pairing is easy to mistake, so saving waits until the run's data is back.
         stale_live = self.is_stale() and self.outcome is not None
-        self.save_action.setEnabled(shown and not stale_live)
+        for action in (self.save_action, self.save_as_action):
+            action.setEnabled(shown and not stale_live)
         self.save_action.setToolTip(
             f"These results belong to {self.data_tag.text()}; load that data again to save them."
             if stale_live and self.data_tag is not None
-            else "Save the results shown, with their model, in a run folder."
+            else "Save the results shown, with their model, in the runs folder under a name "
+            "made of the data, the model and the date."
         )
 
     def load_results_data(self) -> bool:
@@ -527,8 +569,55 @@ class BacktestController(QObject):
             self._error(failure_sentence(exc, f"save the run in {folder}"))
             return False
         self._source_folder = folder
+        self.last_saved = folder
         self.panel.show_status(f"Saved the run in {folder}.")
+        if self.runs_dialog is not None and self.runs_dialog.isVisible():
+            self.runs_dialog.refresh(select=folder)
         return True
+
+    def default_run_folder(self) -> Path:
+        """A free folder in the runs folder named after the data, the model and the time."""
+        data = self.data_tag.name if self.data_tag is not None else "backtest"
+        return free_folder(runs_dir(), default_run_name(data, self.model_name, datetime.now()))
+
+    def save_run_default(self) -> Path | None:
+        """Save what is shown into the runs folder under a readable name, in one click.
+
+        Returns the folder, or ``None`` after one sentence when there is nothing to save or it
+        cannot be written. A run opened from a folder and unchanged is not copied again.
+        """
+        if self.result is None:
+            self._error("There is no backtest to save; run one or open a saved run first.")
+            return None
+        folder = self.default_run_folder()
+        if not self.save_run_to(folder):
+            return None
+        if self._window is not None:
+            self._window.show_message(f"Saved the run as {folder.name} (File > Runs… lists it).")
+        return folder
+
+    def show_runs(self) -> RunsDialog:
+        """Show the Runs list (one per window, refreshed each time it is shown)."""
+        if self.runs_dialog is None:
+            self.runs_dialog = RunsDialog(runs_dir(), self._dialog_parent())
+            self.runs_dialog.open_requested.connect(self._open_from_list)
+        self.runs_dialog.refresh(select=self.last_saved)
+        if self.runs_dialog.isVisible():
+            self.runs_dialog.activateWindow()
+        self.runs_dialog.show()
+        return self.runs_dialog
+
+    def _open_from_list(self, folder: Path) -> None:
+        if self.open_run_from(folder):
+            self._show_tab()
+            if self.runs_dialog is not None:
+                self.runs_dialog.close()
+        elif self.runs_dialog is not None and self.last_error_text:
+            self.runs_dialog.status_label.setText(self.last_error_text)
+
+    @property
+    def last_error_text(self) -> str:
+        return "" if self._window is None else str(self._window.last_error or "")
 
     def _copy_model(self, folder: Path) -> None:
         """A reopened run re-saved elsewhere keeps its model files."""
@@ -592,13 +681,26 @@ class BacktestController(QObject):
         folder.mkdir(parents=True, exist_ok=True)
         return str(folder)
 
+    def _export_folder(self) -> Path:
+        """The folder the last export went to (the runs folder at first)."""
+        folder = Path(read_str(app_settings(), EXPORT_FOLDER_KEY, "") or self._runs_folder())
+        return folder if folder.is_dir() else Path(self._runs_folder())
+
+    @staticmethod
+    def _remember_export_folder(path: str | Path) -> None:
+        settings = app_settings()
+        settings.setValue(EXPORT_FOLDER_KEY, str(Path(path).parent))
+        settings.sync()
+
     def _save_dialog(self) -> None:
-        stamp = datetime.now().strftime("%Y%m%d-%H%M")
+        """Save run as: a name typed in the dialog becomes a new folder (created, never
+        "Directory not found")."""
         folder, _ = QFileDialog.getSaveFileName(
             self._dialog_parent(),
-            "Save the run as a folder",
-            str(Path(self._runs_folder()) / self.suggested_name(stamp)),
+            "Save the run as a new folder",
+            str(self.default_run_folder()),
             "Run folders (*)",
+            options=QFileDialog.Option.DontConfirmOverwrite,
         )
         if folder:
             self.save_run_to(folder)
@@ -614,18 +716,18 @@ class BacktestController(QObject):
         path, _ = QFileDialog.getSaveFileName(
             self._dialog_parent(),
             "Export forecasts",
-            str(Path(self._runs_folder()) / f"{self.suggested_name('forecasts')}.csv"),
+            str(self._export_folder() / f"{self.suggested_name('forecasts')}.csv"),
             "CSV files (*.csv)",
         )
-        if path:
-            self.export_csv_to(path)
+        if path and self.export_csv_to(path):
+            self._remember_export_folder(path)
 
     def _png_dialog(self) -> None:
         path, _ = QFileDialog.getSaveFileName(
             self._dialog_parent(),
             "Export chart",
-            str(Path(self._runs_folder()) / f"{self.suggested_name('backtest')}.png"),
+            str(self._export_folder() / f"{self.suggested_name('backtest')}.png"),
             "PNG images (*.png)",
         )
-        if path:
-            self.export_png_to(path)
+        if path and self.export_png_to(path):
+            self._remember_export_folder(path)
