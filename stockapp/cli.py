@@ -303,6 +303,10 @@ def _build_parser() -> argparse.ArgumentParser:
     from stockapp.sweep_cli import add_sweep_command  # issue 11: `stockapp sweep`
 
     add_sweep_command(commands)
+
+    from stockapp.explain_cli import add_explain_command  # issue 13: `stockapp explain`
+
+    add_explain_command(commands)
     return parser
 
 

@@ -175,7 +175,7 @@ def test_samples(capsys):
         (
             ["bogus"],
             "stockapp: argument COMMAND: invalid choice: 'bogus' "
-            "(choose from 'gui', 'data', 'samples', 'backtest')",
+            "(choose from 'gui', 'data', 'samples', 'backtest', 'sweep', 'explain')",
         ),
         (["samples", "--extra"], "stockapp: unrecognized arguments: --extra"),
     ],

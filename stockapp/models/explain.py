@@ -30,7 +30,12 @@ from torch import nn
 
 from stockapp.core.bars import format_dates, is_intraday
 from stockapp.core.dataset import input_windows, training_set
-from stockapp.core.features import FeatureSpec, price_from_target, target_vector
+from stockapp.core.features import (
+    FeatureSpec,
+    feature_matrix,
+    price_from_target,
+    target_vector,
+)
 from stockapp.errors import ModelError
 from stockapp.models.networks import RecurrentNet
 from stockapp.models.trainer import TrainConfig, TrainProgress, train
@@ -290,7 +295,7 @@ def explain_forecast(
     states = [{k: v[0] for k, v in layer.items()} for layer in cell_states(net, x[None])]
     stop = end + 1 if flow_before is None else int(flow_before)
     flow = training_flow(forecaster, prices.iloc[:stop])
-    raw = x * scaler.feature_std + scaler.feature_mean
+    raw = feature_matrix(past, spec)[end - w + 1 : end + 1]  # float64, before scaling
     return Explanation(
         date=label,
         end=int(end),

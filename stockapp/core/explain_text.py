@@ -1,0 +1,174 @@
+"""One sentence in words under each chart of the Inside tab (numpy only, shared with the CLI).
+
+Each function reads the numbers the chart draws and says what they show for *this* model and
+data, whatever it is: a gate near 0.5 is described as undecided, not as the textbook says.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: Bars the gate sentences look at (the end of the window is what the forecast is made from).
+RECENT = 20
+
+_GATE_MEANING: dict[str, tuple[str, str, str]] = {
+    # name: (what "high" means, what "low" means, what "middling" means)
+    "forget": (
+        "the cell keeps most of what it carried",
+        "the cell forgets most of what it carried at each bar",
+        "the cell keeps about half of what it carried at each bar",
+    ),
+    "input": (
+        "each bar writes strongly into the cell",
+        "new bars barely write into the cell",
+        "each bar writes partly into the cell",
+    ),
+    "output": (
+        "the cell is shown almost fully to the forecast",
+        "most of the cell is hidden from the forecast",
+        "about half of the cell reaches the forecast",
+    ),
+    "update": (
+        "the state mostly keeps its old value",
+        "the state is mostly replaced by each new bar",
+        "each bar replaces about half of the state",
+    ),
+    "reset": (
+        "the candidate uses nearly all of the old state",
+        "the candidate ignores most of the old state",
+        "the candidate uses about half of the old state",
+    ),
+}
+_NAMES = {
+    "input": "input gate",
+    "forget": "forget gate",
+    "output": "output gate",
+    "update": "update gate",
+    "reset": "reset gate",
+    "candidate": "candidate",
+    "cell": "cell state",
+    "hidden": "hidden state",
+}
+
+
+def _fmt(v: float) -> str:
+    if abs(v) < 1e-12:  # rounding noise of a mean that is zero
+        return "0"
+    return f"{v:.2g}" if abs(v) < 0.01 and v != 0 else f"{v:.2f}"
+
+
+def gate_sentence(name: str, values: np.ndarray, recent: int = RECENT) -> str:
+    """What a ``(time, units)`` gate or state did over the last ``recent`` bars of the window."""
+    v = np.asarray(values, dtype=np.float64)
+    n = min(recent, v.shape[0])
+    tail = v[-n:]
+    mean = float(tail.mean())
+    label = _NAMES.get(name, name)
+    span = f"over the last {n} bars"
+    if name in _GATE_MEANING:
+        high, low, mid = _GATE_MEANING[name]
+        meaning = high if mean >= 0.7 else low if mean <= 0.3 else mid
+        spread = float(tail.mean(axis=0).std())
+        units = " (units differ a lot)" if spread > 0.2 else ""
+        return f"The {label} stays near {_fmt(mean)} {span}{units}: {meaning}."
+    saturated = float(np.mean(np.abs(tail) > 0.9))
+    size = float(np.abs(tail).mean())
+    if name == "cell":
+        return (
+            f"The cell state's units average {_fmt(size)} in size {span} (it is unbounded; "
+            "large values are memory the gates chose to keep)."
+        )
+    if saturated > 0.5:
+        return (
+            f"The {label} is saturated near \u00b11 for {saturated:.0%} of values {span}: "
+            "those units act like switches."
+        )
+    change = float(np.abs(np.diff(tail, axis=0)).mean()) if n > 1 else 0.0
+    return (
+        f"The {label}'s units average {_fmt(size)} in size {span} and move by "
+        f"{_fmt(change)} a bar on average."
+    )
+
+
+def attribution_sentence(attribution: np.ndarray, features: tuple[str, ...] = ()) -> str:
+    """Which lags (and feature) moved the forecast away from the flat-past baseline."""
+    a = np.asarray(attribution, dtype=np.float64)
+    if a.ndim == 1:
+        a = a[:, None]
+    per_lag = a.sum(axis=1)[::-1]  # lag 1 first
+    total_abs = float(np.abs(per_lag).sum())
+    if total_abs == 0.0:
+        return "No input moved the forecast away from the flat-past baseline."
+    w = per_lag.size
+    k = min(5, w)
+    recent_share = float(np.abs(per_lag[:k]).sum()) / total_abs
+    top = int(np.argmax(np.abs(per_lag)))
+    sign = "up" if per_lag[top] > 0 else "down"
+    text = (
+        f"The last {k} bars carry {recent_share:.0%} of the attribution; the biggest single "
+        f"push is lag {top + 1} ({sign}, {_fmt(float(per_lag[top]))})"
+    )
+    if a.shape[1] > 1 and len(features) == a.shape[1]:
+        share = np.abs(a).sum(axis=0) / float(np.abs(a).sum())
+        best = int(np.argmax(share))
+        text += f", and {features[best]} carries {share[best]:.0%} of it"
+    return text + "."
+
+
+def flow_sentence(flow: np.ndarray) -> str:
+    """How far back the gradient reaches: its size at the oldest lag against lag 1."""
+    f = np.asarray(flow, dtype=np.float64)
+    w = f.size
+    if w == 0 or not np.all(np.isfinite(f)) or f[0] <= 0.0:
+        return "The gradient could not be measured for this model."
+    ratio = f[-1] / f[0]
+    peak = int(np.argmax(f)) + 1
+    where = f"; it is largest at lag {peak}" if peak != 1 else ""
+    if ratio < 1e-3:
+        verdict = "errors at the forecast barely reach the oldest bars (the gradient vanishes)"
+    elif ratio < 0.1:
+        verdict = "the oldest bars get a small share of the learning signal"
+    else:
+        verdict = "errors reach back through the whole window"
+    return f"The gradient at lag {w} is {_ratio(ratio)} of its size at lag 1{where}: {verdict}."
+
+
+def _ratio(r: float) -> str:
+    if r >= 1.0:
+        return f"{r:.1f}x"
+    return f"1/{1.0 / r:,.0f}" if r > 0 else "0"
+
+
+def kinds_sentence(flows: dict[str, np.ndarray], names: dict[str, str] | None = None) -> str:
+    """What the overlaid RNN/GRU/LSTM gradient curves show for this data."""
+    names = names or {"rnn": "plain RNN", "gru": "GRU", "lstm": "LSTM"}
+    ratios = {}
+    for kind, flow in flows.items():
+        f = np.asarray(flow, dtype=np.float64)
+        if f.size and f[0] > 0 and np.isfinite(f).all():
+            ratios[kind] = float(f[-1] / f[0])
+    if not ratios:
+        return "Run the comparison to see how far back each kind's gradient reaches."
+    w = int(np.asarray(next(iter(flows.values()))).size)
+    order = sorted(ratios, key=ratios.get, reverse=True)
+    parts = ", ".join(f"the {names.get(k, k)}'s to {_ratio(ratios[k])}" for k in order)
+    best, worst = order[0], order[-1]
+    if len(order) > 1 and ratios[best] > 3 * ratios[worst]:
+        end = (
+            f"here the {names.get(best, best)} carries errors furthest back and the "
+            f"{names.get(worst, worst)} least."
+        )
+    else:
+        end = "on this data the kinds reach back about equally far."
+    return f"From lag 1 to lag {w} the gradient falls {parts}: {end}"
+
+
+def inputs_sentence(raw: np.ndarray, features: tuple[str, ...]) -> str:
+    """The window the forecast saw, in one line (its first feature)."""
+    v = np.asarray(raw, dtype=np.float64)
+    col = v[:, 0] if v.ndim == 2 else v
+    name = features[0] if features else "input"
+    return (
+        f"The forecast saw {col.size} bars of {name}: mean {_fmt(float(col.mean()))}, largest "
+        f"move {_fmt(float(col[np.argmax(np.abs(col))]))}, {float(np.mean(col > 0)):.0%} above 0."
+    )

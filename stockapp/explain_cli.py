@@ -1,0 +1,232 @@
+"""``stockapp explain``: look inside the model of a saved run, or compare RNN, GRU and LSTM.
+
+``stockapp explain RUN_DIR [--date YYYY-MM-DD] --out DIR`` reopens the run's model and prices
+(the prices it names, checked against the fingerprint it saved) and writes, for the forecast of
+one test bar (default: the last): ``attribution.csv`` (lag, feature, input, attribution,
+gradient_x_input), ``explain.json``, ``states.npz`` (``layer0_forget`` ...: time x units),
+``gradient_flow.csv`` (lag, grad_norm) and ``explain.png``.
+
+``stockapp explain --compare-kinds (--sample NAME | --csv PATH) --out DIR`` trains a plain RNN,
+a GRU and an LSTM of the same size on the same bars and writes ``gradient_flow_kinds.csv``
+(kind, lag, grad_norm: each kind's curve after its last epoch),
+``gradient_flow_kinds_epochs.csv`` (the same after every epoch) and
+``gradient_flow_kinds.png``. Parsing and files only; the work is in
+:mod:`stockapp.models.explain`. Registered in :mod:`stockapp.cli` by
+:func:`add_explain_command`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from stockapp.errors import StockappError
+
+
+def add_explain_command(commands) -> None:
+    """Add the ``explain`` subcommand to the ``stockapp`` parser's subcommands."""
+    p = commands.add_parser(
+        "explain",
+        help="what a run's forecast looked at, its gates, and how far gradients reach back",
+    )
+    p.add_argument("run_dir", nargs="?", metavar="RUN_DIR", help="a run folder from backtest")
+    p.add_argument("--date", metavar="YYYY-MM-DD", help="the test bar (default: the last)")
+    p.add_argument(
+        "--compare-kinds",
+        action="store_true",
+        help="train RNN, GRU and LSTM on --sample/--csv and compare their gradient flow",
+    )
+    p.add_argument("--sample", metavar="NAME", help="with --compare-kinds: a bundled sample")
+    p.add_argument("--csv", metavar="PATH", help="with --compare-kinds: a CSV of prices")
+    p.add_argument("--epochs", type=int, metavar="N", help="with --compare-kinds (default 5)")
+    p.add_argument("--out", required=True, metavar="DIR", help="folder for the files")
+    p.add_argument("--no-png", action="store_true", help="skip the picture")
+    p.set_defaults(func=_cmd_explain, parser=p)
+
+
+def _out_dir(path: str) -> Path:
+    out = Path(path)
+    if out.exists() and not out.is_dir():
+        raise StockappError(f"--out {out} is a file; give a folder.")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StockappError(f"Could not create {out}: {exc.strerror or exc}.") from None
+    return out
+
+
+def _offscreen() -> None:
+    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+def _cmd_explain(args: argparse.Namespace) -> int:
+    if args.compare_kinds:
+        if args.run_dir or args.date:
+            args.parser.error("--compare-kinds takes --sample or --csv, not a run folder or --date")
+        if (args.sample is None) == (args.csv is None):
+            args.parser.error("--compare-kinds needs one of --sample NAME or --csv PATH")
+        return _compare(args)
+    if not args.run_dir:
+        args.parser.error("give a run folder (RUN_DIR), or --compare-kinds with --sample/--csv")
+    if args.sample or args.csv or args.epochs is not None:
+        args.parser.error("--sample, --csv and --epochs only apply to --compare-kinds")
+    return _explain_run(args)
+
+
+def load_run_model(folder: Path):
+    """``(forecaster, prices, result)`` of a saved run, its prices reloaded and checked."""
+    from stockapp.core.runs import load_run
+    from stockapp.data import load_csv, load_sample
+    from stockapp.models.forecaster import RecurrentForecaster
+
+    result, manifest = load_run(folder)
+    if not (folder / "model").is_dir():
+        raise StockappError(f"{folder} has no saved model (model/), so there is nothing to open.")
+    model = RecurrentForecaster.load(folder / "model")
+    data = manifest.get("data", {})
+    source = str(data.get("source", ""))
+    kind, _, where = source.partition(" ")
+    if kind == "sample":
+        series = load_sample(where)
+    elif kind == "CSV":
+        series = load_csv(where)
+    else:
+        raise StockappError(
+            f"The run's prices came from {source or 'an unknown source'}; explain can reopen "
+            "runs on a bundled sample or a CSV file."
+        )
+    if data.get("fingerprint") and series.fingerprint != data["fingerprint"]:
+        raise StockappError(
+            f"The prices in {source} have changed since the run was made, so its forecasts "
+            "cannot be explained from them."
+        )
+    return model, series.prices(model.spec.adjusted), result
+
+
+def _explain_run(args: argparse.Namespace) -> int:
+    from stockapp.core.bars import format_dates
+    from stockapp.models.explain import explain_forecast
+
+    folder = Path(args.run_dir)
+    model, prices, result = load_run_model(folder)
+    dates = format_dates(result.dates, intraday=result.intraday)
+    date = args.date or dates[-1]
+    if date not in dates:
+        raise StockappError(
+            f"{date} is not a test bar of this run; its test bars run from {dates[0]} to "
+            f"{dates[-1]} (YYYY-MM-DD)."
+        )
+    first = int(prices.index.get_loc(result.dates[0]))
+    end = first + dates.index(date) - 1
+    ex = explain_forecast(model, prices, end, flow_before=first)
+    out = _out_dir(args.out)
+    write_explanation(ex, out)
+    if not args.no_png:
+        _offscreen()
+        from stockapp.gui.inside import render_explanation_png
+
+        render_explanation_png(ex, out / "explain.png")
+    a = ex.attribution
+    print(
+        f"{date}: forecast {a.output:+.6f} ({ex.forecast_price:,.2f}), flat-past baseline "
+        f"{a.baseline_output:+.6f}; {a.steps} integrated-gradient steps, complete to "
+        f"{a.completeness_error:.3%}"
+    )
+    print(f"written to {out}")
+    return 0
+
+
+def write_explanation(ex, out: Path) -> None:
+    """The CSV, JSON and NPZ files of one explanation (full float precision)."""
+    import pandas as pd
+
+    from stockapp.core.runs import write_json
+
+    a = ex.attribution
+    w, f = a.inputs.shape
+    lags = np.repeat(a.lags, f)
+    table = pd.DataFrame(
+        {
+            "lag": lags,
+            "date": np.repeat(ex.input_dates, f),
+            "feature": np.tile(ex.features, w),
+            "input": ex.raw_inputs.ravel(),
+            "attribution": a.attribution.ravel(),
+            "gradient_x_input": a.gradient_x_input.ravel(),
+        }
+    ).sort_values(["lag", "feature"], kind="stable")
+    table.to_csv(out / "attribution.csv", index=False, float_format="%.17g")
+    pd.DataFrame({"lag": np.arange(1, ex.flow.size + 1), "grad_norm": ex.flow}).to_csv(
+        out / "gradient_flow.csv", index=False, float_format="%.17g"
+    )
+    write_json(out / "explain.json", ex.summary())
+    arrays = {
+        f"layer{k}_{name}": values
+        for k, layer in enumerate(ex.states)
+        for name, values in layer.items()
+    }
+    np.savez(out / "states.npz", **arrays)
+
+
+def _compare(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from stockapp.core.features import FeatureSpec
+    from stockapp.core.progress import drain
+    from stockapp.data import load_csv, load_sample
+    from stockapp.models.explain import COMPARE_EPOCHS, compare_kinds
+    from stockapp.models.trainer import TrainConfig
+
+    epochs = COMPARE_EPOCHS if args.epochs is None else args.epochs
+    if epochs < 1:
+        raise StockappError(f"--epochs must be at least 1, not {epochs}.")
+    series = load_sample(args.sample) if args.sample else load_csv(args.csv)
+    spec = FeatureSpec()
+    prices = series.prices(spec.adjusted)
+    # The comparison learns from the span a default backtest trains on (before its test bars).
+    past = prices.iloc[: int(len(prices) * 0.8)]
+    cfg = TrainConfig(device="cpu")
+    show = sys.stderr.isatty()
+
+    def report(p) -> None:
+        if show and p.flow is not None:
+            print(f"  {p.kind} epoch {p.epoch}/{p.epochs}", file=sys.stderr, flush=True)
+
+    result = drain(compare_kinds(past, spec, cfg, epochs=epochs), report)
+    out = _out_dir(args.out)
+    kinds = list(result.epochs)
+    final = np.stack([result.flows[k] for k in kinds])  # (K, W)
+    lags = np.arange(1, final.shape[1] + 1)
+    pd.DataFrame(
+        {"kind": np.repeat(kinds, lags.size), "lag": np.tile(lags, len(kinds)),
+         "grad_norm": final.ravel()}
+    ).to_csv(out / "gradient_flow_kinds.csv", index=False, float_format="%.17g")  # fmt: skip
+    per_epoch = [
+        pd.DataFrame(
+            {
+                "kind": kind,
+                "epoch": np.repeat(np.arange(1, c.shape[0] + 1), c.shape[1]),
+                "lag": np.tile(lags, c.shape[0]),
+                "grad_norm": c.ravel(),
+            }
+        )  # fmt: skip
+        for kind, c in result.epochs.items()
+    ]
+    pd.concat(per_epoch).to_csv(
+        out / "gradient_flow_kinds_epochs.csv", index=False, float_format="%.17g"
+    )
+    if not args.no_png:
+        _offscreen()
+        from stockapp.gui.inside import render_kinds_png
+
+        render_kinds_png(result, out / "gradient_flow_kinds.png")
+    from stockapp.core.explain_text import kinds_sentence
+
+    print(kinds_sentence(result.flows))
+    print(f"written to {out}")
+    return 0

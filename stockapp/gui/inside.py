@@ -1,0 +1,476 @@
+"""The Inside tab: what a forecast looked at, what the gates did, how far gradients reach.
+
+:class:`InsideView` draws an :class:`~stockapp.models.explain.Explanation` (the input window,
+attribution per lag and feature, a heatmap of any gate over time x units with its mean, and the
+gradient through time on a log axis) and a :class:`~stockapp.models.explain.KindsComparison`,
+each with one sentence from :mod:`stockapp.core.explain_text` under it. :class:`InsideController`
+feeds it from the last backtest (the model it trained and its test bars) and runs the work in the
+background. :func:`render_explanation_png` and :func:`render_kinds_png` draw the same widgets off
+screen for ``stockapp explain``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QObject, QRectF, Qt, Signal
+from PySide6.QtWidgets import (
+    QApplication,
+    QComboBox,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from stockapp.core.explain_text import (
+    attribution_sentence,
+    flow_sentence,
+    gate_sentence,
+    inputs_sentence,
+    kinds_sentence,
+)
+from stockapp.errors import StockappError
+from stockapp.gui.log_axis import PlainLogAxis
+from stockapp.gui.workers import GeneratorWorker, run_in_background
+from stockapp.models.explain import (
+    SIGMOID,
+    Explanation,
+    KindsComparison,
+    KindsProgress,
+    compare_kinds,
+    explain_forecast,
+)
+from stockapp.models.networks import MODEL_KINDS
+
+TAB_TITLE = "Inside"
+EMPTY = "Run a backtest to look inside the model that made its forecasts."
+KIND_PENS = {
+    "rnn": pg.mkPen("#d62728", width=2),
+    "gru": pg.mkPen("#2ca02c", width=2),
+    "lstm": pg.mkPen("#1f77b4", width=2),
+}
+FEATURE_BRUSHES = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b"]
+
+
+def _chart(title: str, log_y: bool = False) -> tuple[QWidget, pg.PlotWidget, QLabel]:
+    """A titled plot with its one-line explanation underneath."""
+    box = QWidget()
+    layout = QVBoxLayout(box)
+    layout.setContentsMargins(4, 4, 4, 4)
+    axes = {"left": PlainLogAxis("left")} if log_y else {}
+    plot = pg.PlotWidget(axisItems=axes)
+    plot.setTitle(title)
+    plot.showGrid(x=True, y=True, alpha=0.15)
+    plot.setLabel("bottom", "bars before the forecast (lag)")
+    if log_y:
+        plot.setLogMode(x=False, y=True)
+    plot.setMinimumHeight(150)
+    plot.getAxis("left").enableAutoSIPrefix(False)
+    sentence = QLabel("")
+    sentence.setObjectName("hint")
+    sentence.setWordWrap(True)
+    layout.addWidget(plot, 1)
+    layout.addWidget(sentence)
+    return box, plot, sentence
+
+
+class InsideView(QWidget):
+    """The charts of the Inside tab; it shows what it is given and computes nothing."""
+
+    date_chosen = Signal(str)
+    compare_requested = Signal()
+    cancel_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.explanation: Explanation | None = None
+        self.comparison: KindsComparison | None = None
+        self.heading = QLabel(EMPTY)
+        self.heading.setWordWrap(True)
+        self.date_box = QComboBox()
+        self.date_box.setToolTip("The test bar whose forecast to explain.")
+        self.date_box.setMinimumContentsLength(10)
+        self.date_box.currentTextChanged.connect(self._date_changed)
+        self.gate_box = QComboBox()
+        self.gate_box.setToolTip("Which layer's gate or state the heatmap shows.")
+        self.gate_box.currentTextChanged.connect(self._draw_gate)
+        self.compare_button = QPushButton("Compare RNN, GRU, LSTM")
+        self.compare_button.setToolTip(
+            "Train a plain RNN, a GRU and an LSTM of this size on the same training bars for a "
+            "few epochs and overlay how far back their gradients reach."
+        )
+        self.compare_button.clicked.connect(self.compare_requested)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.clicked.connect(self.cancel_requested)
+        self.progress = QProgressBar()
+        self.progress.setMaximumWidth(220)
+        self.progress.setVisible(False)
+        self.controls = QWidget()
+        row = QHBoxLayout(self.controls)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(QLabel("Forecast of"))
+        row.addWidget(self.date_box)
+        row.addStretch(1)
+        row.addWidget(self.compare_button)
+        row.addWidget(self.progress)
+        row.addWidget(self.cancel_button)
+
+        inputs, self.inputs_plot, self.inputs_text = _chart("The input window")
+        attr, self.attr_plot, self.attr_text = _chart("Attribution per lag (integrated gradients)")
+        self.attr_plot.addLegend(offset=(8, 8))
+        flow, self.flow_plot, self.flow_text = _chart(
+            "Gradient through time: |d loss / d input| (log)", log_y=True
+        )
+        gate = QWidget()
+        gate_layout = QVBoxLayout(gate)
+        gate_layout.setContentsMargins(4, 4, 4, 4)
+        gate_row = QHBoxLayout()
+        gate_row.addWidget(QLabel("Gate or state:"))
+        gate_row.addWidget(self.gate_box)
+        gate_row.addStretch(1)
+        self.gate_plot = pg.PlotWidget()
+        self.gate_plot.setLabel("left", "unit")
+        self.gate_plot.setMinimumHeight(150)
+        self.gate_image = pg.ImageItem()
+        self.gate_image.setColorMap(pg.colormap.get("viridis"))
+        self.gate_plot.addItem(self.gate_image)
+        self.colorbar = pg.ColorBarItem(colorMap=pg.colormap.get("viridis"), interactive=False)
+        self.colorbar.setImageItem(self.gate_image, insert_in=self.gate_plot.getPlotItem())
+        self.mean_plot = pg.PlotWidget()
+        self.mean_plot.setMaximumHeight(110)
+        self.mean_plot.setLabel("left", "mean")
+        self.mean_plot.getAxis("left").enableAutoSIPrefix(False)
+        self.mean_plot.setLabel("bottom", "bars before the forecast (lag)")
+        self.gate_text = QLabel("")
+        self.gate_text.setObjectName("hint")
+        self.gate_text.setWordWrap(True)
+        gate_layout.addLayout(gate_row)
+        gate_layout.addWidget(self.gate_plot, 1)
+        gate_layout.addWidget(self.mean_plot)
+        gate_layout.addWidget(self.gate_text)
+        kinds, self.kinds_plot, self.kinds_text = _chart(
+            "Plain RNN vs GRU vs LSTM: gradient through time (log)", log_y=True
+        )
+        self.kinds_plot.addLegend(offset=(8, 8))
+        self.kinds_text.setText("Press “Compare RNN, GRU, LSTM” to train the three and compare.")
+
+        grid = QGridLayout()
+        grid.addWidget(inputs, 0, 0)
+        grid.addWidget(attr, 0, 1)
+        grid.addWidget(flow, 0, 2)
+        grid.addWidget(gate, 1, 0, 1, 2)
+        grid.addWidget(kinds, 1, 2)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addWidget(self.heading)
+        layout.addWidget(self.controls)
+        layout.addLayout(grid, 1)
+
+    # ------------------------------------------------------------------ input
+    def set_dates(self, dates: list[str], current: str | None = None) -> None:
+        """The test bars one can pick; selects ``current`` (default: the last) quietly."""
+        self.date_box.blockSignals(True)
+        self.date_box.clear()
+        self.date_box.addItems(dates)
+        if dates:
+            self.date_box.setCurrentText(current or dates[-1])
+        self.date_box.blockSignals(False)
+
+    def _date_changed(self, text: str) -> None:
+        if text:
+            self.date_chosen.emit(text)
+
+    def set_busy(self, busy: bool, fraction: float | None = None, text: str = "") -> None:
+        """Show the comparison's progress; the Compare button waits while it runs."""
+        self.compare_button.setEnabled(not busy)
+        self.cancel_button.setEnabled(busy)
+        self.progress.setVisible(busy)
+        if fraction is not None:
+            self.progress.setValue(int(round(fraction * 100)))
+        if text:
+            self.progress.setFormat(text)
+
+    # ------------------------------------------------------------------ drawing
+    def show_explanation(self, ex: Explanation, title: str = "") -> None:
+        """Draw every chart of one forecast's explanation."""
+        self.explanation = ex
+        a = ex.attribution
+        w = a.inputs.shape[0]
+        x = -np.arange(w, 0, -1, dtype=np.float64)  # -W .. -1: the oldest bar first
+        self.heading.setText(
+            title
+            or (
+                f"<b>{MODEL_KINDS.get(ex.kind, ex.kind)}</b>: forecast of {ex.date} "
+                f"{a.output:+.5f} ({ex.forecast_price:,.2f}); from a flat past it would be "
+                f"{a.baseline_output:+.5f}. Integrated gradients with {a.steps} steps, complete "
+                f"to {a.completeness_error:.2%}."
+            )
+        )
+        self.inputs_plot.clear()
+        self.inputs_plot.setLabel("left", ex.features[0])
+        self.inputs_plot.plot(x, ex.raw_inputs[:, 0], pen=pg.mkPen("#374151", width=1.5))
+        self.inputs_plot.addItem(pg.InfiniteLine(0.0, angle=0, pen=pg.mkPen("#9ca3af")))
+        self.inputs_text.setText(inputs_sentence(ex.raw_inputs, ex.features))
+
+        self.attr_plot.clear()
+        top = float(np.abs(a.attribution).max()) or 1.0
+        power = int(np.floor(np.log10(top)))
+        unit = 10.0**power
+        self.attr_plot.setLabel("left", f"attribution (x 1e{power})" if power else "attribution")
+        n_f = len(ex.features)
+        width = 0.8 / n_f
+        for j, name in enumerate(ex.features):
+            bars = pg.BarGraphItem(
+                x=x + (j - (n_f - 1) / 2) * width,
+                height=a.attribution[:, j] / unit,
+                width=width,
+                brush=FEATURE_BRUSHES[j % len(FEATURE_BRUSHES)],
+                pen=pg.mkPen(None),
+                name=name,
+            )
+            self.attr_plot.addItem(bars)
+        gxi = a.gradient_x_input.sum(axis=1)
+        dashed = pg.mkPen("#6b7280", width=1, style=Qt.PenStyle.DashLine)
+        self.attr_plot.plot(x, gxi / unit, pen=dashed, name="gradient x input")
+        self.attr_text.setText(attribution_sentence(a.attribution, ex.features))
+
+        self.flow_plot.clear()
+        lags = -np.arange(1, ex.flow.size + 1, dtype=np.float64)
+        self.flow_plot.plot(lags, _positive(ex.flow), pen=pg.mkPen("#111827", width=2))
+        self.flow_text.setText(flow_sentence(ex.flow))
+
+        current = self.gate_box.currentText()
+        self.gate_box.blockSignals(True)
+        self.gate_box.clear()
+        names = [f"layer {k}: {name}" for k, layer in enumerate(ex.states) for name in layer]
+        self.gate_box.addItems(names)
+        default = next((n for n in names if n.endswith("forget")), names[-1])
+        self.gate_box.setCurrentText(current if current in names else default)
+        self.gate_box.blockSignals(False)
+        self._draw_gate(self.gate_box.currentText())
+
+    def _draw_gate(self, choice: str) -> None:
+        ex = self.explanation
+        if ex is None or not choice:
+            return
+        layer_text, name = choice.split(": ")
+        values = ex.states[int(layer_text.split()[1])][name]  # (W, units)
+        w, units = values.shape
+        if name in SIGMOID:
+            levels = (0.0, 1.0)
+        elif name == "cell":
+            top = float(np.abs(values).max()) or 1.0
+            levels = (-top, top)
+        else:
+            levels = (-1.0, 1.0)
+        self.gate_image.setImage(values, levels=levels)  # col-major: x = time, y = unit
+        self.gate_image.setRect(QRectF(-w - 0.5, -0.5, w, units))
+        self.colorbar.setLevels(levels)
+        self.gate_plot.setTitle(f"{name} over time x units (layer {layer_text.split()[1]})")
+        self.mean_plot.clear()
+        x = -np.arange(w, 0, -1, dtype=np.float64)
+        self.mean_plot.plot(x, values.mean(axis=1), pen=pg.mkPen("#111827", width=2))
+        for plot in (self.gate_plot, self.mean_plot):
+            plot.setXRange(-w - 0.5, -0.5, padding=0.02)
+        self.gate_text.setText(gate_sentence(name, values))
+
+    def show_kinds(self, result: KindsComparison) -> None:
+        """Overlay each kind's curve; earlier epochs are drawn faintly behind the last."""
+        self.comparison = result
+        self.kinds_plot.clear()
+        for kind, curves in result.epochs.items():
+            lags = -np.arange(1, curves.shape[1] + 1, dtype=np.float64)
+            pen = KIND_PENS.get(kind, pg.mkPen("#374151", width=2))
+            faint = pg.mkPen(pen.color().name(), width=1, style=Qt.PenStyle.DotLine)
+            for curve in curves[:-1]:
+                self.kinds_plot.plot(lags, _positive(curve), pen=faint)
+            self.kinds_plot.plot(
+                lags, _positive(curves[-1]), pen=pen, name=MODEL_KINDS.get(kind, kind)
+            )
+        self.kinds_text.setText(
+            ("Cancelled. " if result.cancelled else "") + kinds_sentence(result.flows)
+        )
+
+
+def _positive(values: np.ndarray) -> np.ndarray:
+    """Values for a log axis: zeros become gaps rather than -inf."""
+    v = np.asarray(values, dtype=np.float64).copy()
+    v[~(v > 0)] = np.nan
+    return v
+
+
+class InsideController(QObject):
+    """Feeds the Inside tab from the last backtest and runs its work in the background."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.view = InsideView()
+        self._window: Any = None
+        self._forecaster: Any = None
+        self._prices = None
+        self._dates: list[str] = []
+        self._first_test = 0
+        self._explain_worker: GeneratorWorker | None = None
+        self._kinds_worker: GeneratorWorker | None = None
+        self.view.date_chosen.connect(self.explain)
+        self.view.compare_requested.connect(self.compare)
+        self.view.cancel_requested.connect(self.cancel)
+        self.view.compare_button.setEnabled(False)
+
+    def attach(self, window: Any, backtest_controller: Any) -> None:
+        """Add the tab to ``window`` and follow ``backtest_controller``'s finished backtests."""
+        self._window = window
+        if self.parent() is None:
+            self.setParent(window)
+        window.add_tab(self.view, TAB_TITLE)
+        backtest_controller.backtest_finished.connect(self._backtest_finished)
+
+    def _backtest_finished(self, outcome: object) -> None:
+        if outcome is None or self._window is None or self._window.series is None:
+            return
+        series = self._window.series
+        self.set_model(
+            outcome.forecaster, series.prices(outcome.forecaster.spec.adjusted), outcome.result
+        )
+
+    def set_model(self, forecaster: Any, prices, result: Any) -> None:
+        """Explain ``forecaster``'s forecasts of ``result``'s test bars, drawn from ``prices``."""
+        from stockapp.core.bars import format_dates
+
+        self._forecaster, self._prices = forecaster, prices
+        self._dates = format_dates(result.dates, intraday=result.intraday)
+        self._first_test = int(prices.index.get_loc(result.dates[0]))
+        self.view.compare_button.setEnabled(True)
+        self.view.set_dates(self._dates)
+        self.explain(self._dates[-1])
+
+    def explain(self, date: str) -> GeneratorWorker | None:
+        """Compute the explanation of the forecast of test bar ``date`` in the background."""
+        if self._forecaster is None or date not in self._dates:
+            return None
+        end = self._first_test + self._dates.index(date) - 1
+        model, prices, first = self._forecaster, self._prices, self._first_test
+        worker = run_in_background(
+            lambda: explain_forecast(model, prices, end, flow_before=first),
+            self,
+            on_finished=self._explained,
+            on_failed=self._failed,
+        )
+        self._explain_worker = worker
+        if self._window is not None:
+            self._window.register_worker(worker, f"Explaining the forecast of {date}…")
+        return worker
+
+    def _explained(self, ex: Explanation) -> None:
+        if self.view.date_box.currentText() in ("", ex.date):
+            self.view.show_explanation(ex)
+
+    def compare(self) -> GeneratorWorker | None:
+        """Train RNN, GRU and LSTM on the training bars and overlay their gradient flow."""
+        if self._forecaster is None or self.is_comparing():
+            return None
+        spec, cfg = self._forecaster.spec, self._forecaster.cfg
+        past = self._prices.iloc[: self._first_test]
+        worker = GeneratorWorker(
+            lambda stop: compare_kinds(past, spec, cfg, should_stop=stop), self
+        )
+        worker.progress.connect(self._kinds_progress)
+        worker.finished.connect(self._kinds_finished)
+        worker.failed.connect(self._failed)
+        worker.done.connect(lambda: self.view.set_busy(False))
+        self._kinds_worker = worker
+        self.view.set_busy(True, 0.0, "starting…")
+        worker.start()
+        if self._window is not None:
+            self._window.register_worker(worker, "Comparing RNN, GRU and LSTM…")
+        return worker
+
+    def is_comparing(self) -> bool:
+        return self._kinds_worker is not None and self._kinds_worker.is_running()
+
+    def cancel(self) -> None:
+        if self._kinds_worker is not None:
+            self._kinds_worker.cancel()
+
+    def _kinds_progress(self, p: KindsProgress) -> None:
+        done = (p.index - 1 + (p.epoch - (p.flow is None)) / max(p.epochs, 1)) / p.count
+        self.view.set_busy(True, max(0.0, done), f"{MODEL_KINDS[p.kind]} epoch {p.epoch}")
+
+    def _kinds_finished(self, result: KindsComparison) -> None:
+        self.view.show_kinds(result)
+
+    def _failed(self, message: str) -> None:
+        if self._window is not None:
+            self._window.show_error(message)
+        else:
+            self.view.heading.setText(message)
+
+
+# ---------------------------------------------------------------------- pictures (CLI)
+
+
+def _render(widget: QWidget, path: Path, width: int, height: int) -> Path:
+    from stockapp.gui.app import configure_pyqtgraph
+    from stockapp.gui.export import ensure_app
+
+    ensure_app()
+    configure_pyqtgraph()
+    widget.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen, True)
+    widget.setStyleSheet("background: white; color: #1a1a1a;")
+    try:
+        widget.resize(width, height)
+        widget.layout().activate()
+        QApplication.processEvents()
+        for plot in widget.findChildren(pg.PlotWidget):
+            plot.getPlotItem().enableAutoRange()
+            plot.getPlotItem().autoRange()
+        QApplication.processEvents()
+        widget.grab()  # the first paint sizes the axes to their labels; the second shows them
+        QApplication.processEvents()
+        image = widget.grab()
+        if image.isNull() or not image.save(str(path), "PNG"):
+            raise StockappError(f"Could not write the picture {path}; check the folder exists.")
+    finally:
+        widget.deleteLater()
+    return Path(path)
+
+
+def render_explanation_png(
+    ex: Explanation, path: str | Path, width: int = 1500, height: int = 900
+) -> Path:
+    """The Inside tab's charts for one explanation, without its controls, as a PNG."""
+    from stockapp.gui.app import configure_pyqtgraph
+    from stockapp.gui.export import ensure_app
+
+    ensure_app()
+    configure_pyqtgraph()
+    view = InsideView()
+    view.controls.setVisible(False)
+    view.kinds_plot.parentWidget().setVisible(False)
+    view.show_explanation(ex)
+    return _render(view, Path(path), width, height)
+
+
+def render_kinds_png(
+    result: KindsComparison, path: str | Path, width: int = 900, height: int = 600
+) -> Path:
+    """The RNN/GRU/LSTM gradient-through-time comparison with its sentence, as a PNG."""
+    from stockapp.gui.app import configure_pyqtgraph
+    from stockapp.gui.export import ensure_app
+
+    ensure_app()
+    configure_pyqtgraph()
+    view = InsideView()
+    view.show_kinds(result)
+    box = view.kinds_plot.parentWidget()
+    box.setParent(None)
+    view.deleteLater()
+    return _render(box, Path(path), width, height)

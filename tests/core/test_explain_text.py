@@ -1,0 +1,80 @@
+"""The sentences under the Inside tab's charts say what the numbers show (hand-worked cases)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from stockapp.core.explain_text import (
+    attribution_sentence,
+    flow_sentence,
+    gate_sentence,
+    inputs_sentence,
+    kinds_sentence,
+)
+
+
+def test_gate_sentences_follow_the_level():
+    high = np.full((30, 4), 0.9)
+    assert gate_sentence("forget", high) == (
+        "The forget gate stays near 0.90 over the last 20 bars: the cell keeps most of what it "
+        "carried."
+    )
+    low = np.full((30, 4), 0.1)
+    assert "forgets most" in gate_sentence("forget", low)
+    mixed = np.zeros((10, 2))
+    mixed[:, 1] = 1.0  # mean 0.5, one unit always open, one always shut
+    text = gate_sentence("update", mixed)
+    assert "over the last 10 bars (units differ a lot)" in text and "about half" in text
+    assert "near 0.50" in text
+
+
+def test_state_sentences():
+    assert "saturated" in gate_sentence("hidden", np.full((25, 3), -0.95))
+    # |values| 0.2, steps alternate sign: moves 0.4 a bar
+    wave = np.tile(np.array([[0.2], [-0.2]]), (10, 3))
+    assert gate_sentence("hidden", wave) == (
+        "The hidden state's units average 0.20 in size over the last 20 bars and move by 0.40 a "
+        "bar on average."
+    )
+    assert "unbounded" in gate_sentence("cell", np.full((5, 2), 3.0))
+
+
+def test_attribution_sentence_names_the_recent_share_and_the_biggest_push():
+    a = np.zeros((10, 1))
+    a[-1, 0] = 0.3  # lag 1
+    a[-3, 0] = -0.6  # lag 3
+    a[0, 0] = 0.1  # lag 10
+    assert attribution_sentence(a) == (
+        "The last 5 bars carry 90% of the attribution; the biggest single push is lag 3 "
+        "(down, -0.60)."
+    )
+    two = np.zeros((4, 2))
+    two[:, 1] = 1.0
+    two[0, 0] = 1.0  # feature b carries 4 of 5
+    assert "and b carries 80% of it" in attribution_sentence(two, ("a", "b"))
+    assert "No input moved" in attribution_sentence(np.zeros((3, 1)))
+
+
+def test_flow_and_kinds_sentences():
+    flow = 10.0 ** -np.arange(6.0)  # lag 6 is 1e-5 of lag 1
+    assert flow_sentence(flow) == (
+        "The gradient at lag 6 is 1/100,000 of its size at lag 1: errors at the forecast barely "
+        "reach the oldest bars (the gradient vanishes)."
+    )
+    flat = np.array([1.0, 2.0, 1.5])
+    assert "largest at lag 2" in flow_sentence(flat) and "whole window" in flow_sentence(flat)
+    text = kinds_sentence({"rnn": flow, "lstm": np.array([1.0, 0.8, 0.7, 0.6, 0.5, 0.5])})
+    assert text == (
+        "From lag 1 to lag 6 the gradient falls the LSTM's to 1/2, the plain RNN's to "
+        "1/100,000: here the LSTM carries errors furthest back and the plain RNN least."
+    )
+    same = kinds_sentence({"gru": flat, "lstm": flat})
+    assert "about equally far" in same
+    assert "Run the comparison" in kinds_sentence({})
+
+
+def test_inputs_sentence():
+    raw = np.array([[0.01], [-0.03], [0.02], [0.0]])
+    assert inputs_sentence(raw, ("log_return",)) == (
+        "The forecast saw 4 bars of log_return: mean 0, largest move -0.03, 50% above 0."
+    )
