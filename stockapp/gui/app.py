@@ -77,6 +77,9 @@ def create_main_window(
     training = TrainingController(window)
     training.attach(window)
     BacktestController(window).attach(window, training)
+    from stockapp.gui.inside import InsideController  # issue 13: the Inside tab
+
+    InsideController(window).attach(window, window.findChild(BacktestController))
     panel = window.data_panel
     if sample:
         panel.load_sample(sample)

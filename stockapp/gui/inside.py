@@ -40,6 +40,7 @@ from stockapp.errors import StockappError
 from stockapp.gui.log_axis import PlainLogAxis
 from stockapp.gui.workers import GeneratorWorker, run_in_background
 from stockapp.models.explain import (
+    COMPARE_EPOCHS,
     SIGMOID,
     Explanation,
     KindsComparison,
@@ -318,6 +319,7 @@ class InsideController(QObject):
         self._prices = None
         self._dates: list[str] = []
         self._first_test = 0
+        self._refitted = False
         self._explain_worker: GeneratorWorker | None = None
         self._kinds_worker: GeneratorWorker | None = None
         self.view.date_chosen.connect(self.explain)
@@ -348,6 +350,7 @@ class InsideController(QObject):
         self._forecaster, self._prices = forecaster, prices
         self._dates = format_dates(result.dates, intraday=result.intraday)
         self._first_test = int(prices.index.get_loc(result.dates[0]))
+        self._refitted = len(getattr(result, "refit_dates", [])) > 1
         self.view.compare_button.setEnabled(True)
         self.view.set_dates(self._dates)
         self.explain(self._dates[-1])
@@ -372,8 +375,13 @@ class InsideController(QObject):
     def _explained(self, ex: Explanation) -> None:
         if self.view.date_box.currentText() in ("", ex.date):
             self.view.show_explanation(ex)
+            if self._refitted:
+                self.view.heading.setText(
+                    self.view.heading.text() + " The model is the one after the last refit, "
+                    "not necessarily the one that made this forecast."
+                )
 
-    def compare(self) -> GeneratorWorker | None:
+    def compare(self, epochs: int = COMPARE_EPOCHS) -> GeneratorWorker | None:
         """Train RNN, GRU and LSTM on the training bars and overlay their gradient flow."""
         if self._forecaster is None or self.is_comparing():
             return None
@@ -405,6 +413,11 @@ class InsideController(QObject):
         self.view.set_busy(True, max(0.0, done), f"{MODEL_KINDS[p.kind]} epoch {p.epoch}")
 
     def _kinds_finished(self, result: KindsComparison) -> None:
+        if result.cancelled and not result.flows:
+            self.view.kinds_text.setText(
+                "Cancelled before any kind finished; the chart keeps what it showed."
+            )
+            return
         self.view.show_kinds(result)
 
     def _failed(self, message: str) -> None:

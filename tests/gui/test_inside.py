@@ -1,0 +1,115 @@
+"""The Inside tab: follows the last backtest, explains any test bar, compares the three kinds."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from stockapp.core.bars import format_dates
+from stockapp.core.features import FeatureSpec
+from stockapp.core.progress import drain
+from stockapp.core.walkforward import BacktestSettings
+from stockapp.gui.inside import TAB_TITLE, InsideController
+from stockapp.models.explain import explain_forecast
+from stockapp.models.runner import run_backtest
+from stockapp.models.trainer import TrainConfig
+
+SPEC = FeatureSpec(window=10)
+CFG = TrainConfig(hidden=4, layers=2, epochs=2, batch_size=32, device="cpu", patience=0)
+
+
+@pytest.fixture
+def outcome(aapl):
+    return drain(run_backtest(aapl, SPEC, CFG, BacktestSettings(test_fraction=0.1)))
+
+
+@pytest.fixture
+def inside(window, outcome):
+    """An Inside tab in the window, told about a finished backtest as the Backtest tab tells it."""
+    from stockapp.gui.backtest import BacktestController
+    from stockapp.gui.training import TrainingController
+
+    training = TrainingController()
+    training.attach(window)
+    backtest = BacktestController()
+    backtest.attach(window, training)
+    ctl = InsideController()
+    ctl.attach(window, backtest)
+    return ctl, backtest
+
+
+def _shown(qtbot, ctl: InsideController, date: str):
+    qtbot.waitUntil(
+        lambda: ctl.view.explanation is not None and ctl.view.explanation.date == date,
+        timeout=20000,
+    )
+    return ctl.view.explanation
+
+
+@pytest.mark.usefixtures("no_leaked_threads")
+def test_a_finished_backtest_is_explained_and_any_test_bar_can_be_picked(
+    qtbot, window, inside, outcome, aapl
+):
+    ctl, backtest = inside
+    titles = [window.tabs.tabText(i) for i in range(window.tabs.count())]
+    assert TAB_TITLE in titles
+    backtest.backtest_finished.emit(outcome)
+    dates = format_dates(outcome.result.dates)
+    assert [ctl.view.date_box.itemText(i) for i in range(ctl.view.date_box.count())] == dates
+    ex = _shown(qtbot, ctl, dates[-1])
+    view = ctl.view
+    assert view.gate_box.currentText() == "layer 0: forget"
+    assert view.gate_box.count() == 2 * 6  # two LSTM layers x (i, f, g, o, c, h)
+    assert view.gate_image.image.shape == (10, 4)  # time x units
+    for label in (view.inputs_text, view.attr_text, view.flow_text, view.gate_text):
+        assert label.text().endswith(".") and len(label.text()) > 20
+    assert "forget gate stays near" in view.gate_text.text()
+    view.gate_box.setCurrentText("layer 1: hidden")
+    assert "hidden state" in view.gate_text.text()
+
+    # picking another bar explains that forecast, with the numbers the core gives
+    view.date_box.setCurrentText(dates[3])
+    ex = _shown(qtbot, ctl, dates[3])
+    prices = aapl.prices(SPEC.adjusted)
+    first = int(prices.index.get_loc(outcome.result.dates[0]))
+    direct = explain_forecast(outcome.forecaster, prices, first + 3 - 1, flow_before=first)
+    np.testing.assert_array_equal(ex.attribution.attribution, direct.attribution.attribution)
+    np.testing.assert_array_equal(ex.flow, direct.flow)
+    assert ex.date in view.heading.text()
+    ctl._explain_worker.wait(5000)
+    qtbot.wait(10)
+
+
+@pytest.mark.usefixtures("no_leaked_threads")
+def test_the_kinds_comparison_runs_in_the_background_and_can_be_cancelled(
+    qtbot, inside, outcome, aapl
+):
+    ctl, backtest = inside
+    backtest.backtest_finished.emit(outcome)
+    _shown(qtbot, ctl, format_dates(outcome.result.dates)[-1])
+    ctl._explain_worker.wait(5000)
+    worker = ctl.compare()
+    assert worker is not None and ctl.is_comparing()
+    assert not ctl.view.compare_button.isEnabled() and ctl.view.cancel_button.isEnabled()
+    assert ctl.compare() is None  # one at a time
+    with qtbot.waitSignal(worker.done, timeout=60000):
+        pass
+    result = ctl.view.comparison
+    assert set(result.flows) == {"rnn", "gru", "lstm"} and not result.cancelled
+    assert "From lag 1 to lag 10" in ctl.view.kinds_text.text()
+    assert ctl.view.compare_button.isEnabled() and not ctl.view.progress.isVisible()
+
+    worker = ctl.compare()
+    with qtbot.waitSignal(worker.done, timeout=60000):
+        ctl.view.cancel_button.click()
+    assert worker.cancelled
+    assert "Cancelled" in ctl.view.kinds_text.text()
+    assert ctl.view.comparison is result  # the finished comparison stays on the chart
+    assert worker.wait(5000)
+
+
+def test_without_a_backtest_the_tab_says_what_to_do(qtbot, inside):
+    ctl, _ = inside
+    assert "Run a backtest" in ctl.view.heading.text()
+    assert not ctl.view.compare_button.isEnabled()
+    assert ctl.compare() is None and ctl.explain("2020-01-02") is None
