@@ -1,14 +1,15 @@
 """Backtest the default model on every bundled sample and print the README's table.
 
     python scripts/defaults_table.py [--epochs N] [--samples AAPL,MSFT] [--json OUT.json]
-                                     [--readme README.md]
+                                     [--readme README.md] [--from-json OUT.json]
 
 For each sample: the default model's RMSE relative to persistence ("tomorrow = today"), the linear
 AR's, the model's directional accuracy next to the share of up days on the same bars (what "always
 up" scores), the Pesaran-Timmermann p-value of its direction calls (which allows for that share)
 and the Diebold-Mariano p-value against persistence. The defaults are meant to lose to persistence
 by no more than 1% of RMSE everywhere. ``--readme`` replaces the table between the
-``<!-- defaults-table -->`` markers of that file.
+``<!-- defaults-table -->`` markers of that file; ``--from-json`` prints the table of an earlier
+``--json`` without training again.
 """
 
 from __future__ import annotations
@@ -56,7 +57,12 @@ def run_one(name: str, epochs: int | None, device: str, overrides: dict | None =
 
 
 def _p(p: float | None) -> str:
-    return "n/a" if p is None or p != p else f"{p:.2f}"
+    """Two decimals, or three below 0.1 so 0.043 and 0.001 are not both printed as 0.0x."""
+    if p is None or p != p:
+        return "n/a"
+    if p < 0.001:
+        return "<0.001"
+    return f"{p:.3f}" if p < 0.1 else f"{p:.2f}"
 
 
 def _share(x: float | None) -> str:
@@ -98,6 +104,7 @@ def main() -> int:
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--json", default=None)
     ap.add_argument("--readme", default=None, help="rewrite the table in this README")
+    ap.add_argument("--from-json", default=None, help="table of an earlier --json, no training")
     ap.add_argument(
         "--set",
         action="append",
@@ -112,14 +119,17 @@ def main() -> int:
         overrides[key] = json.loads(value) if value[:1] in "0123456789-[{tf" else value
     names = args.samples.split(",") if args.samples else [s.name for s in list_samples()]
     rows = []
-    for name in names:
+    if args.from_json:
+        with open(args.from_json, encoding="utf-8") as fh:
+            rows = json.load(fh)
+    for name in [] if args.from_json else names:
         rows.append(run_one(name, args.epochs, args.device, overrides))
         print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
     table = markdown(rows)
     print(table)
     if args.readme:
         replace_table(Path(args.readme), table)
-    if args.json:
+    if args.json and not args.from_json:
         with open(args.json, "w", encoding="utf-8") as fh:
             json.dump(rows, fh, indent=2)
     return 0
