@@ -261,8 +261,13 @@ _WORKER: dict = {}
 
 
 def _init_worker(series_list: Sequence[Any], threads: int, stop_event: Any) -> None:
+    import signal
+
     import torch
 
+    # Ctrl+C reaches the whole process group: the parent alone handles it and sets the stop
+    # event, which the runs in flight read at their next progress point.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     torch.set_num_threads(threads)
     _WORKER["series"] = series_list
     _WORKER["stop"] = stop_event
