@@ -1,0 +1,267 @@
+"""Scores for forecast distributions of the next log return: bands, calibration, proper scores.
+
+A forecast for a bar is a location ``mu`` and a standard deviation ``sigma`` of the next log
+return, with Gaussian shape (``nu=None``) or Student-t shape with ``nu > 2`` degrees of freedom
+scaled to have standard deviation ``sigma`` (as arch's standardised t). Everything is vectorised
+numpy and scipy; no torch, no Qt.
+
+Scores, each over the bars where the forecast is finite:
+
+* coverage of the central 50/80/95% intervals, with Kupiec's unconditional-coverage test and
+  Christoffersen's independence test of the misses (likelihood ratios, chi-squared(1) p-values);
+* the mean width and the interval (Winkler) score of a band;
+* the log score (mean log density of the outcome; higher is better) and the CRPS (closed forms
+  for the Gaussian and the Student-t; lower is better);
+* a Diebold-Mariano test on the log score against a benchmark's;
+* the probability integral transform (PIT) of each outcome, whose histogram is flat when the
+  forecasts are calibrated.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from scipy import special, stats
+
+from stockapp.core.metrics import format_pvalue
+from stockapp.errors import DataError
+
+#: Nominal central coverages scored and drawn.
+LEVELS = (0.5, 0.8, 0.95)
+
+
+def _t_scale(nu: float | None) -> float:
+    """Scale of a t with ``nu`` dof whose standard deviation is 1 (1.0 for the Gaussian)."""
+    if nu is None:
+        return 1.0
+    if not (math.isfinite(nu) and nu > 2.0):
+        raise DataError(f"The Student-t degrees of freedom must be above 2, not {nu}.")
+    return math.sqrt((nu - 2.0) / nu)
+
+
+def quantile(p: float | np.ndarray, mu, sigma, nu: float | None = None) -> np.ndarray:
+    """The ``p`` quantile of each forecast distribution of the log return."""
+    q = stats.norm.ppf(p) if nu is None else stats.t.ppf(p, nu) * _t_scale(nu)
+    return np.asarray(mu, dtype=np.float64) + np.asarray(sigma, dtype=np.float64) * q
+
+
+def interval(level: float, mu, sigma, nu: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The central ``level`` interval ``(lower, upper)`` of the log return."""
+    a = (1.0 - level) / 2.0
+    return quantile(a, mu, sigma, nu), quantile(1.0 - a, mu, sigma, nu)
+
+
+def _z(y, mu, sigma, nu):
+    return (np.asarray(y, np.float64) - np.asarray(mu, np.float64)) / (
+        np.asarray(sigma, np.float64) * _t_scale(nu)
+    )
+
+
+def pit(y, mu, sigma, nu: float | None = None) -> np.ndarray:
+    """The forecast CDF at each outcome: uniform on [0, 1] for calibrated forecasts."""
+    z = _z(y, mu, sigma, nu)
+    return stats.norm.cdf(z) if nu is None else stats.t.cdf(z, nu)
+
+
+def log_density(y, mu, sigma, nu: float | None = None) -> np.ndarray:
+    """Log density of each outcome under its forecast (the log score of each bar)."""
+    s = np.asarray(sigma, np.float64) * _t_scale(nu)
+    z = _z(y, mu, sigma, nu)
+    base = stats.norm.logpdf(z) if nu is None else stats.t.logpdf(z, nu)
+    return base - np.log(s)
+
+
+def crps(y, mu, sigma, nu: float | None = None) -> np.ndarray:
+    """Continuous ranked probability score of each bar, in closed form (lower is better).
+
+    Gaussian: ``s (z (2 Phi(z) - 1) + 2 phi(z) - 1/sqrt(pi))``. Student-t with scale ``s``
+    (Jordan, Krueger & Lerch 2019): ``s (z (2 F(z) - 1) + 2 f(z) (nu + z^2) / (nu - 1)
+    - 2 sqrt(nu) B(1/2, nu - 1/2) / ((nu - 1) B(1/2, nu/2)^2))``.
+    """
+    s = np.asarray(sigma, np.float64) * _t_scale(nu)
+    z = _z(y, mu, sigma, nu)
+    if nu is None:
+        return s * (
+            z * (2.0 * stats.norm.cdf(z) - 1.0) + 2.0 * stats.norm.pdf(z) - 1 / math.sqrt(math.pi)
+        )
+    const = (
+        2.0
+        * math.sqrt(nu)
+        * special.beta(0.5, nu - 0.5)
+        / ((nu - 1.0) * special.beta(0.5, nu / 2.0) ** 2)
+    )
+    body = z * (2.0 * stats.t.cdf(z, nu) - 1.0) + 2.0 * stats.t.pdf(z, nu) * (nu + z * z) / (
+        nu - 1.0
+    )
+    return s * (body - const)
+
+
+def interval_score(y, lower, upper, level: float) -> np.ndarray:
+    """Winkler's interval score of each bar: width plus ``2/alpha`` times any miss distance."""
+    y, lo, hi = (np.asarray(a, np.float64) for a in (y, lower, upper))
+    alpha = 1.0 - level
+    return (hi - lo) + 2.0 / alpha * (np.maximum(lo - y, 0.0) + np.maximum(y - hi, 0.0))
+
+
+def _chi2_pvalue(lr: float) -> float:
+    return float(stats.chi2.sf(max(lr, 0.0), 1)) if math.isfinite(lr) else math.nan
+
+
+def kupiec_pvalue(hits: np.ndarray, level: float) -> float:
+    """Kupiec's unconditional-coverage test: does the share of hits equal ``level``?
+
+    ``LR = -2 [x log(1-l) + (n-x) log(l)] + 2 [x log(x/n) + (n-x) log(1-x/n)]`` with ``x``
+    misses among ``n`` bars, compared with chi-squared(1). NaN for no bars.
+    """
+    h = np.asarray(hits, dtype=bool)
+    n = h.size
+    if n == 0:
+        return math.nan
+    x = float(n - np.count_nonzero(h))  # misses
+    rate = x / n
+    miss = 1.0 - level
+    null = special.xlogy(x, miss) + special.xlogy(n - x, 1.0 - miss)
+    alt = special.xlogy(x, rate) + special.xlogy(n - x, 1.0 - rate)
+    return _chi2_pvalue(-2.0 * (null - alt))
+
+
+def christoffersen_pvalue(hits: np.ndarray) -> float:
+    """Christoffersen's test that misses are independent (a miss does not make one likelier).
+
+    From the transition counts ``n_ij`` (state ``i`` then ``j``; 1 = a miss):
+    ``LR = -2 [log L(pi) - log L(pi_01, pi_11)]``, compared with chi-squared(1). NaN for fewer
+    than two bars.
+    """
+    miss = ~np.asarray(hits, dtype=bool)
+    if miss.size < 2:
+        return math.nan
+    a, b = miss[:-1], miss[1:]
+    n00 = float(np.count_nonzero(~a & ~b))
+    n01 = float(np.count_nonzero(~a & b))
+    n10 = float(np.count_nonzero(a & ~b))
+    n11 = float(np.count_nonzero(a & b))
+    pi = (n01 + n11) / (n00 + n01 + n10 + n11)
+    pi01 = n01 / (n00 + n01) if n00 + n01 else 0.0
+    pi11 = n11 / (n10 + n11) if n10 + n11 else 0.0
+    null = special.xlogy(n00 + n10, 1.0 - pi) + special.xlogy(n01 + n11, pi)
+    alt = (
+        special.xlogy(n00, 1.0 - pi01)
+        + special.xlogy(n01, pi01)
+        + special.xlogy(n10, 1.0 - pi11)
+        + special.xlogy(n11, pi11)
+    )
+    return _chi2_pvalue(-2.0 * (null - alt))
+
+
+def dm_pvalue(loss_model: np.ndarray, loss_bench: np.ndarray) -> float:
+    """Two-sided Diebold-Mariano p-value of equal mean loss (one-step, HLN-corrected).
+
+    Same statistic as :func:`stockapp.core.metrics.diebold_mariano` for ``h = 1`` but on any
+    loss differential (here the negative log score), not only squared errors. NaN when the
+    differential is constant or has fewer than two bars.
+    """
+    d = np.asarray(loss_model, np.float64) - np.asarray(loss_bench, np.float64)
+    d = d[np.isfinite(d)]
+    n = d.size
+    if n < 2 or np.ptp(d) == 0.0:
+        return math.nan
+    var = float(np.mean((d - d.mean()) ** 2))
+    if not var > 0.0:
+        return math.nan
+    dm = float(d.mean()) / math.sqrt(var / n) * math.sqrt((n - 1) / n)
+    return float(2.0 * stats.t.sf(abs(dm), df=n - 1))
+
+
+@dataclass(frozen=True)
+class BandScores:
+    """The scores of one forecaster's distributions over the test bars (see module doc)."""
+
+    coverage_50: float
+    coverage_80: float
+    coverage_95: float
+    kupiec_pvalue_80: float
+    christoffersen_pvalue_80: float
+    interval_score_80: float
+    width_80: float
+    log_score: float
+    crps: float
+    dm_pvalue_log_score_vs_garch: float
+    n: int
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def score_bands(
+    y, mu, sigma, nu: float | None = None, bench_log_density: np.ndarray | None = None
+) -> tuple[BandScores, np.ndarray]:
+    """Score forecasts ``(mu, sigma, nu)`` of the log returns ``y``; also return each bar's
+    log density (for a DM test against this forecaster). Bars with a non-finite forecast or
+    outcome, or ``sigma <= 0``, are left out."""
+    y, mu, sigma = (np.asarray(a, np.float64) for a in (y, mu, sigma))
+    if not (y.shape == mu.shape == sigma.shape) or y.ndim != 1:
+        raise DataError("The outcomes, locations and scales must be columns of the same length.")
+    ok = np.isfinite(y) & np.isfinite(mu) & np.isfinite(sigma) & (sigma > 0.0)
+    ld = np.full(y.shape, np.nan)
+    ld[ok] = log_density(y[ok], mu[ok], sigma[ok], nu)
+    y, mu, sigma = y[ok], mu[ok], sigma[ok]
+    n = int(y.size)
+    if n == 0:
+        nan = math.nan
+        return BandScores(nan, nan, nan, nan, nan, nan, nan, nan, nan, nan, 0), ld
+    cover = {}
+    for level in LEVELS:
+        lo, hi = interval(level, mu, sigma, nu)
+        cover[level] = (y >= lo) & (y <= hi)
+    lo80, hi80 = interval(0.8, mu, sigma, nu)
+    dm = math.nan
+    if bench_log_density is not None:
+        dm = dm_pvalue(-ld, -np.asarray(bench_log_density, np.float64))
+    return (
+        BandScores(
+            coverage_50=float(cover[0.5].mean()),
+            coverage_80=float(cover[0.8].mean()),
+            coverage_95=float(cover[0.95].mean()),
+            kupiec_pvalue_80=kupiec_pvalue(cover[0.8], 0.8),
+            christoffersen_pvalue_80=christoffersen_pvalue(cover[0.8]),
+            interval_score_80=float(interval_score(y, lo80, hi80, 0.8).mean()),
+            width_80=float((hi80 - lo80).mean()),
+            log_score=float(ld[ok].mean()),
+            crps=float(crps(y, mu, sigma, nu).mean()),
+            dm_pvalue_log_score_vs_garch=dm,
+            n=n,
+        ),
+        ld,
+    )
+
+
+def pit_histogram(u: np.ndarray, bins: int = 10) -> tuple[np.ndarray, np.ndarray]:
+    """``(edges, density)`` of the PIT values: density 1 everywhere when calibrated."""
+    u = np.asarray(u, np.float64)
+    u = u[np.isfinite(u)]
+    counts, edges = np.histogram(u, bins=bins, range=(0.0, 1.0))
+    density = counts / max(u.size, 1) * bins
+    return edges, density
+
+
+def describe_bands(name: str, s: BandScores, garch: BandScores | None = None) -> str:
+    """One sentence on the 80% band's calibration and the log score against GARCH."""
+    if s.n == 0:
+        return f"{name} made no band forecasts to score."
+    p = s.kupiec_pvalue_80
+    verdict = (
+        "calibrated" if not p < 0.05 else ("too narrow" if s.coverage_80 < 0.8 else "too wide")
+    )
+    text = (
+        f"{name}'s 80% bands held {s.coverage_80 * 100:.1f}% of outcomes "
+        f"(Kupiec {format_pvalue(p)}: {verdict})"
+    )
+    dm = s.dm_pvalue_log_score_vs_garch
+    if garch is None or math.isnan(dm):
+        return text + "."
+    if dm >= 0.05:
+        return text + f"; its log score ties GARCH's ({format_pvalue(dm)})."
+    word = "beats" if s.log_score > garch.log_score else "loses to"
+    return text + f"; its log score {word} GARCH's ({format_pvalue(dm)})."

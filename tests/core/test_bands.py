@@ -1,0 +1,131 @@
+"""Band scores against hand-worked values, scipy.stats and numerical integration."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy import integrate, stats
+
+from stockapp.core import bands
+from stockapp.core.metrics import diebold_mariano
+
+
+def _chi2_1_sf(x: float) -> float:
+    return math.erfc(math.sqrt(x / 2.0))  # chi-squared(1) survival, independent of scipy
+
+
+def test_kupiec_hand_worked():
+    hits = np.array([True] * 9 + [False])  # 1 miss in 10 against a 20% miss rate
+    null = math.log(0.2) + 9 * math.log(0.8)
+    alt = math.log(0.1) + 9 * math.log(0.9)
+    lr = -2 * (null - alt)
+    assert lr == pytest.approx(0.733800, abs=1e-6)
+    assert bands.kupiec_pvalue(hits, 0.8) == pytest.approx(_chi2_1_sf(lr), rel=1e-12)
+    # exactly nominal: LR 0, p = 1; no misses at all still has a finite p-value
+    assert bands.kupiec_pvalue(np.array([True] * 8 + [False] * 2), 0.8) == pytest.approx(1.0)
+    p0 = bands.kupiec_pvalue(np.ones(50, bool), 0.8)
+    assert p0 == pytest.approx(_chi2_1_sf(-2 * 50 * math.log(0.8)))
+
+
+def test_christoffersen_hand_worked():
+    miss = np.array([0, 0, 1, 1, 0, 0, 0, 1, 0, 0], bool)
+    n00, n01, n10, n11 = 4, 2, 2, 1
+    pi = 3 / 9
+    p01, p11 = 2 / 6, 1 / 3
+    null = (n00 + n10) * math.log(1 - pi) + (n01 + n11) * math.log(pi)
+    alt = (
+        n00 * math.log(1 - p01) + n01 * math.log(p01) + n10 * math.log(1 - p11)
+        + n11 * math.log(p11)
+    )  # fmt: skip
+    lr = -2 * (null - alt)
+    assert bands.christoffersen_pvalue(~miss) == pytest.approx(_chi2_1_sf(max(lr, 0.0)))
+    clustered = np.array([0] * 20 + [1] * 5 + [0] * 20, bool)
+    assert bands.christoffersen_pvalue(~clustered) < 0.01
+
+
+def test_gaussian_scores_against_scipy():
+    rng = np.random.default_rng(3)
+    n = 20_000
+    mu = rng.normal(0, 0.001, n)
+    sigma = rng.uniform(0.005, 0.03, n)
+    y = mu + sigma * rng.standard_normal(n)
+    s, ld = bands.score_bands(y, mu, sigma)
+    for level, got in ((0.5, s.coverage_50), (0.8, s.coverage_80), (0.95, s.coverage_95)):
+        lo, hi = stats.norm.interval(level, loc=mu, scale=sigma)
+        assert got == np.mean((y >= lo) & (y <= hi))
+        assert abs(got - level) < 0.01
+    np.testing.assert_allclose(ld, stats.norm.logpdf(y, mu, sigma), rtol=1e-12)
+    assert s.log_score == pytest.approx(stats.norm.logpdf(y, mu, sigma).mean())
+    assert s.kupiec_pvalue_80 > 0.01
+    # CRPS of a Gaussian at its own mean: sigma (2 phi(0) - 1/sqrt(pi))
+    c0 = bands.crps(0.0, 0.0, 2.0)
+    assert c0 == pytest.approx(2.0 * (2 / math.sqrt(2 * math.pi) - 1 / math.sqrt(math.pi)))
+
+
+def _crps_numeric(y, cdf):
+    f = lambda x: (cdf(x) - (x >= y)) ** 2  # noqa: E731
+    return integrate.quad(f, -np.inf, y, limit=200)[0] + integrate.quad(f, y, np.inf, limit=200)[0]
+
+
+@pytest.mark.parametrize("nu", [None, 3.5, 8.0])
+@pytest.mark.parametrize("y", [-0.04, 0.0, 0.013])
+def test_crps_closed_form_matches_integration(nu, y):
+    mu, sd = 0.002, 0.015
+    if nu is None:
+        cdf = stats.norm(mu, sd).cdf
+    else:
+        cdf = stats.t(nu, loc=mu, scale=sd * math.sqrt((nu - 2) / nu)).cdf
+    assert bands.crps(y, mu, sd, nu) == pytest.approx(_crps_numeric(y, cdf), rel=1e-6)
+
+
+def test_student_t_has_unit_variance_scaling_and_logpdf():
+    nu = 5.0
+    lo, hi = bands.interval(0.95, 0.0, 1.0, nu)
+    scale = math.sqrt(3 / 5)
+    assert hi == pytest.approx(stats.t.ppf(0.975, nu) * scale)
+    assert stats.t(nu, scale=scale).std() == pytest.approx(1.0)
+    y = np.array([-2.0, 0.1, 3.0])
+    np.testing.assert_allclose(
+        bands.log_density(y, 0.0, 1.0, nu), stats.t.logpdf(y, nu, scale=scale), rtol=1e-12
+    )
+    np.testing.assert_allclose(bands.pit(y, 0.0, 1.0, nu), stats.t.cdf(y, nu, scale=scale))
+
+
+def test_interval_score_hand_worked():
+    # width 2; one miss 0.5 below at alpha 0.2: 2 + 2/0.2 * 0.5 = 7
+    got = bands.interval_score([-1.5, 0.0, 1.2], [-1.0] * 3, [1.0] * 3, 0.8)
+    np.testing.assert_allclose(got, [7.0, 2.0, 4.0])
+
+
+def test_dm_on_log_score_matches_squared_error_dm():
+    rng = np.random.default_rng(1)
+    la, lb = rng.uniform(1, 3, 300), rng.uniform(1, 3, 300) + 0.1
+    # diebold_mariano's differential is e_a^2 - e_b^2: feed it square roots of the losses
+    _, p_ref = diebold_mariano(np.sqrt(la), np.sqrt(lb))
+    assert bands.dm_pvalue(la, lb) == pytest.approx(p_ref, rel=1e-9)
+    assert math.isnan(bands.dm_pvalue(la, la))
+
+
+def test_pit_histogram_and_bad_values():
+    edges, dens = bands.pit_histogram(np.array([0.05, 0.15, 0.95, 0.99, np.nan]), bins=10)
+    assert edges[0] == 0 and edges[-1] == 1
+    np.testing.assert_allclose(dens, [2.5, 2.5, 0, 0, 0, 0, 0, 0, 0, 5.0])
+    s, _ = bands.score_bands([np.nan, 0.01], [0.0, 0.0], [0.01, np.nan])
+    assert s.n == 0 and math.isnan(s.coverage_80)
+    with pytest.raises(bands.DataError, match="degrees of freedom"):
+        bands.quantile(0.9, 0.0, 1.0, 2.0)
+
+
+def test_sentence():
+    s, ld = bands.score_bands(*_sample())
+    g, _ = bands.score_bands(*_sample(), bench_log_density=ld)
+    text = bands.describe_bands("LSTM", g, s)
+    assert text.startswith("LSTM's 80% bands held ") and "GARCH" not in text  # DM undefined
+    assert "Kupiec p" in text
+
+
+def _sample():
+    rng = np.random.default_rng(0)
+    return rng.normal(0, 0.01, 500), np.zeros(500), np.full(500, 0.01)
