@@ -32,22 +32,28 @@ from stockapp.errors import DataError
 LEVELS = (0.5, 0.8, 0.95)
 
 
-def _t_scale(nu: float | None) -> float:
-    """Scale of a t with ``nu`` dof whose standard deviation is 1 (1.0 for the Gaussian)."""
+def _t_scale(nu) -> float | np.ndarray:
+    """Scale of a t with ``nu`` dof whose standard deviation is 1 (1.0 for the Gaussian).
+
+    ``nu`` may be one number or one per bar (a refitted model's dof changes with each fit).
+    """
     if nu is None:
         return 1.0
-    if not (math.isfinite(nu) and nu > 2.0):
-        raise DataError(f"The Student-t degrees of freedom must be above 2, not {nu}.")
-    return math.sqrt((nu - 2.0) / nu)
+    v = np.asarray(nu, dtype=np.float64)
+    if not (np.all(np.isfinite(v)) and np.all(v > 2.0)):
+        raise DataError(f"The Student-t degrees of freedom must be above 2, not {np.min(v)}.")
+    return np.sqrt((v - 2.0) / v)
 
 
-def quantile(p: float | np.ndarray, mu, sigma, nu: float | None = None) -> np.ndarray:
+def quantile(p: float | np.ndarray, mu, sigma, nu: float | np.ndarray | None = None) -> np.ndarray:
     """The ``p`` quantile of each forecast distribution of the log return."""
     q = stats.norm.ppf(p) if nu is None else stats.t.ppf(p, nu) * _t_scale(nu)
     return np.asarray(mu, dtype=np.float64) + np.asarray(sigma, dtype=np.float64) * q
 
 
-def interval(level: float, mu, sigma, nu: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+def interval(
+    level: float, mu, sigma, nu: float | np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """The central ``level`` interval ``(lower, upper)`` of the log return."""
     a = (1.0 - level) / 2.0
     return quantile(a, mu, sigma, nu), quantile(1.0 - a, mu, sigma, nu)
@@ -59,13 +65,13 @@ def _z(y, mu, sigma, nu):
     )
 
 
-def pit(y, mu, sigma, nu: float | None = None) -> np.ndarray:
+def pit(y, mu, sigma, nu: float | np.ndarray | None = None) -> np.ndarray:
     """The forecast CDF at each outcome: uniform on [0, 1] for calibrated forecasts."""
     z = _z(y, mu, sigma, nu)
     return stats.norm.cdf(z) if nu is None else stats.t.cdf(z, nu)
 
 
-def log_density(y, mu, sigma, nu: float | None = None) -> np.ndarray:
+def log_density(y, mu, sigma, nu: float | np.ndarray | None = None) -> np.ndarray:
     """Log density of each outcome under its forecast (the log score of each bar)."""
     s = np.asarray(sigma, np.float64) * _t_scale(nu)
     z = _z(y, mu, sigma, nu)
@@ -73,7 +79,7 @@ def log_density(y, mu, sigma, nu: float | None = None) -> np.ndarray:
     return base - np.log(s)
 
 
-def crps(y, mu, sigma, nu: float | None = None) -> np.ndarray:
+def crps(y, mu, sigma, nu: float | np.ndarray | None = None) -> np.ndarray:
     """Continuous ranked probability score of each bar, in closed form (lower is better).
 
     Gaussian: ``s (z (2 Phi(z) - 1) + 2 phi(z) - 1/sqrt(pi))``. Student-t with scale ``s``
@@ -86,9 +92,10 @@ def crps(y, mu, sigma, nu: float | None = None) -> np.ndarray:
         return s * (
             z * (2.0 * stats.norm.cdf(z) - 1.0) + 2.0 * stats.norm.pdf(z) - 1 / math.sqrt(math.pi)
         )
+    nu = np.asarray(nu, np.float64)
     const = (
         2.0
-        * math.sqrt(nu)
+        * np.sqrt(nu)
         * special.beta(0.5, nu - 0.5)
         / ((nu - 1.0) * special.beta(0.5, nu / 2.0) ** 2)
     )
@@ -195,7 +202,7 @@ class BandScores:
 
 
 def score_bands(
-    y, mu, sigma, nu: float | None = None, bench_log_density: np.ndarray | None = None
+    y, mu, sigma, nu: float | np.ndarray | None = None, bench_log_density: np.ndarray | None = None
 ) -> tuple[BandScores, np.ndarray]:
     """Score forecasts ``(mu, sigma, nu)`` of the log returns ``y``; also return each bar's
     log density (for a DM test against this forecaster). Bars with a non-finite forecast or
@@ -204,6 +211,10 @@ def score_bands(
     if not (y.shape == mu.shape == sigma.shape) or y.ndim != 1:
         raise DataError("The outcomes, locations and scales must be columns of the same length.")
     ok = np.isfinite(y) & np.isfinite(mu) & np.isfinite(sigma) & (sigma > 0.0)
+    if nu is not None:
+        nu = np.broadcast_to(np.asarray(nu, np.float64), y.shape)
+        ok &= np.isfinite(nu)
+        nu = nu[ok]
     ld = np.full(y.shape, np.nan)
     ld[ok] = log_density(y[ok], mu[ok], sigma[ok], nu)
     y, mu, sigma = y[ok], mu[ok], sigma[ok]

@@ -129,3 +129,13 @@ def test_sentence():
 def _sample():
     rng = np.random.default_rng(0)
     return rng.normal(0, 0.01, 500), np.zeros(500), np.full(500, 0.01)
+
+
+def test_per_bar_dof_matches_scalar_dof_bar_by_bar():
+    y = np.array([-0.02, 0.001, 0.03])
+    nu = np.array([3.0, 6.0, 30.0])
+    got = bands.crps(y, 0.0, 0.01, nu)
+    want = [bands.crps(y[i], 0.0, 0.01, nu[i]) for i in range(3)]
+    np.testing.assert_allclose(got, want)
+    s, ld = bands.score_bands(y, np.zeros(3), np.full(3, 0.01), nu)
+    np.testing.assert_allclose(ld, [bands.log_density(y[i], 0.0, 0.01, nu[i]) for i in range(3)])
