@@ -136,6 +136,8 @@ def flow_sentence(flow: np.ndarray) -> str:
 def _ratio(r: float) -> str:
     if r >= 1.0:
         return f"{r:.1f}x"
+    if r < 1e-6:  # 1/24,135,405,012 reads worse than 4e-11
+        return f"{r:.0e}"
     return f"1/{1.0 / r:,.0f}" if r > 0 else "0"
 
 
@@ -160,6 +162,8 @@ def kinds_sentence(flows: dict[str, np.ndarray], names: dict[str, str] | None = 
         )
     else:
         end = "on this data the kinds reach back about equally far."
+    if all(r < 1e-3 for r in ratios.values()):
+        end = end[:-1] + ", and none of them carries errors to the oldest bars."
     return f"From lag 1 to lag {w} the gradient falls {parts}: {end}"
 
 

@@ -124,12 +124,11 @@ class InsideView(QWidget):
         row.addWidget(self.progress)
         row.addWidget(self.cancel_button)
 
-        inputs, self.inputs_plot, self.inputs_text = _chart("The input window")
-        attr, self.attr_plot, self.attr_text = _chart("Attribution per lag (integrated gradients)")
+        inputs, self.inputs_plot, self.inputs_text = _chart("Input window")
+        attr, self.attr_plot, self.attr_text = _chart("Attribution per lag")
         self.attr_plot.addLegend(offset=(8, 8))
-        flow, self.flow_plot, self.flow_text = _chart(
-            "Gradient through time: |d loss / d input| (log)", log_y=True
-        )
+        flow, self.flow_plot, self.flow_text = _chart("Gradient through time", log_y=True)
+        self.flow_plot.setLabel("left", "|d loss / d input|")
         gate = QWidget()
         gate_layout = QVBoxLayout(gate)
         gate_layout.setContentsMargins(4, 4, 4, 4)
@@ -157,10 +156,9 @@ class InsideView(QWidget):
         gate_layout.addWidget(self.gate_plot, 1)
         gate_layout.addWidget(self.mean_plot)
         gate_layout.addWidget(self.gate_text)
-        kinds, self.kinds_plot, self.kinds_text = _chart(
-            "Plain RNN vs GRU vs LSTM: gradient through time (log)", log_y=True
-        )
-        self.kinds_plot.addLegend(offset=(8, 8))
+        kinds, self.kinds_plot, self.kinds_text = _chart("RNN vs GRU vs LSTM", log_y=True)
+        self.kinds_plot.setLabel("left", "|d loss / d input|")
+        self.kinds_plot.addLegend(offset=(-10, -10))  # bottom right: curves rise to lag 1
         self.kinds_text.setText("Press “Compare RNN, GRU, LSTM” to train the three and compare.")
 
         grid = QGridLayout()
@@ -169,6 +167,10 @@ class InsideView(QWidget):
         grid.addWidget(flow, 0, 2)
         grid.addWidget(gate, 1, 0, 1, 2)
         grid.addWidget(kinds, 1, 2)
+        for column in range(3):
+            grid.setColumnStretch(column, 1)
+        for plot in self.findChildren(pg.PlotWidget):
+            plot.setMinimumWidth(160)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.heading)
@@ -275,7 +277,7 @@ class InsideView(QWidget):
         self.gate_image.setImage(values, levels=levels)  # col-major: x = time, y = unit
         self.gate_image.setRect(QRectF(-w - 0.5, -0.5, w, units))
         self.colorbar.setLevels(levels)
-        self.gate_plot.setTitle(f"{name} over time x units (layer {layer_text.split()[1]})")
+        self.gate_plot.setTitle(f"{name}, layer {layer_text.split()[1]}: time x units")
         self.mean_plot.clear()
         x = -np.arange(w, 0, -1, dtype=np.float64)
         self.mean_plot.plot(x, values.mean(axis=1), pen=pg.mkPen("#111827", width=2))

@@ -78,3 +78,13 @@ def test_inputs_sentence():
     assert inputs_sentence(raw, ("log_return",)) == (
         "The forecast saw 4 bars of log_return: mean 0, largest move -0.03, 50% above 0."
     )
+
+
+def test_tiny_ratios_read_as_powers_of_ten_and_vanishing_everywhere_is_said():
+    tiny = np.array([1.0, 1e-3, 4e-11])
+    assert "is 4e-11 of its size" in flow_sentence(tiny)
+    text = kinds_sentence({"rnn": tiny, "lstm": np.array([1.0, 0.1, 1e-4])})
+    assert text.endswith(
+        "here the LSTM carries errors furthest back and the plain RNN least, and none of them "
+        "carries errors to the oldest bars."
+    )
