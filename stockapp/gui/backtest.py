@@ -226,8 +226,8 @@ class BacktestController(QObject):
         """After a training, point at the next step without taking the Model page away."""
         if self._window is not None and not self.is_running():
             self._window.show_message(
-                "Model trained. Next: open the Backtest settings page and press Run backtest to "
-                "see how these settings forecast the bars held out for testing."
+                "Model trained. Next, press Run backtest (Ctrl+B) to test these settings on "
+                "bars the model never saw."
             )
 
     def _share_split(self, *_: object) -> None:

@@ -42,7 +42,7 @@ COLUMNS = {
     "DM p": "Diebold-Mariano p-value for 'the model is no more accurate than persistence'.",
     "Strategy": "Total return of trading on the forecasts, after costs, over the test span.",
     "Buy & hold": "Total return of holding the stock over the same span.",
-    "Saved": "When the run was made.",
+    "Date": "When the backtest was run.",
 }
 
 
@@ -124,6 +124,8 @@ class RunsDialog(QDialog):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        # Newest first until the person clicks another heading.
+        self.table.sortByColumn(list(COLUMNS).index("Date"), Qt.SortOrder.DescendingOrder)
         self.table.doubleClicked.connect(lambda _index: self.open_selected())
         self.table.itemSelectionChanged.connect(self._update_buttons)
 

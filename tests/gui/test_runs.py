@@ -3,6 +3,7 @@ export dialogs' remembered folder."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -114,17 +115,29 @@ def test_rename_delete_undo_and_reveal_from_the_runs_list(qtbot, ran, monkeypatc
     assert dialog.column_texts("Run") == ["best so far"] and not dialog.undo_button.isVisible()
 
 
-def test_runs_list_sorts_numbers_as_numbers(qtbot, ran):
-    for _ in range(3):
-        ran.save_run_default()
-    ratio_col = list(runs_library.COLUMNS).index("RMSE ÷ persistence")
-    dialog = ran.show_runs()
+def _hand_run(root: Path, name: str, created: str, rmse: float, naive: float = 1.0) -> Path:
+    folder = root / name
+    folder.mkdir(parents=True)
+    manifest = {"created": created, "data": {"name": "MSFT"}, "model_name": "GRU"}
+    metrics = {"rmse": rmse, "naive_rmse": naive, "first_date": "2020-01-02"}
+    metrics["last_date"] = "2020-12-31"
+    (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    (folder / "metrics.json").write_text(json.dumps(metrics), encoding="utf-8")
+    return folder
+
+
+def test_runs_list_is_newest_first_and_sorts_numbers_as_numbers(qtbot, tmp_path):
+    _hand_run(tmp_path, "middle", "2025-06-01T10:00:00+00:00", rmse=10.0)
+    _hand_run(tmp_path, "newest", "2026-01-01T10:00:00+00:00", rmse=9.0)
+    _hand_run(tmp_path, "oldest", "2024-01-01T10:00:00+00:00", rmse=100.0)
+    dialog = runs_library.RunsDialog(tmp_path)
     qtbot.addWidget(dialog)
-    item = runs_library._Item
-    assert item("9.000", 9.0) < item("10.000", 10.0)  # as numbers, not as text
-    assert not item("—", float("inf")) < item("10.000", 10.0)  # unknown sorts last
-    dialog.table.sortByColumn(ratio_col, runs_library.Qt.SortOrder.AscendingOrder)
-    assert len(dialog.column_texts("Run")) == 3
+    assert dialog.column_texts("Run") == ["newest", "middle", "oldest"]
+    assert dialog.column_texts("Test span") == ["2020-01-02 to 2020-12-31"] * 3
+    ratio = list(runs_library.COLUMNS).index("RMSE ÷ persistence")
+    dialog.table.sortByColumn(ratio, runs_library.Qt.SortOrder.AscendingOrder)
+    assert dialog.column_texts("RMSE ÷ persistence") == ["9.000", "10.000", "100.000"]
+    assert dialog.column_texts("DM p") == ["—"] * 3  # not recorded: a dash, never "nan"
 
 
 def test_export_dialogs_remember_their_folder_and_name_the_run(ran, monkeypatch, tmp_path):
