@@ -1,11 +1,13 @@
 """Save a PNG of the real stockapp window, headless if need be.
 
     python scripts/screenshot.py --out shot.png [--sample AAPL] [--width 1400 --height 850]
-                                 [--stage data|train|backtest]
+                                 [--stage data|training|train|backtest|runs] [--each]
 
 Each stage is a function that takes the window to a state worth showing: ``data`` loads a bundled
-sample, ``train`` trains the default model for a few epochs and shows its loss chart, and
-``backtest`` shows a finished walk-forward backtest; each stage builds on the one before it.
+sample, ``training`` catches a training half-way (live loss chart, locked settings), ``train``
+shows a finished training run and its loss chart, ``backtest`` a finished walk-forward backtest,
+and ``runs`` saves that backtest and shows the Runs list over the window. Each stage builds on
+the one before it.
 Settings go to a throw-away folder unless ``--keep-settings`` is given, so a screenshot neither
 depends on nor changes the user's remembered choices.
 """
@@ -65,6 +67,34 @@ def stage_data(window, args: argparse.Namespace) -> None:
     settle()
 
 
+def stage_training(window, args: argparse.Namespace) -> None:
+    """A training caught half-way: the live loss chart and the locked Model page (the train
+    stage cancels it)."""
+    import dataclasses
+
+    from PySide6.QtWidgets import QApplication
+    from screenshot_backtest import controllers  # scripts/ is on sys.path
+
+    training, _ = controllers(window)
+    panel = training.panel
+    before = panel.config()
+    epochs = max(args.train_epochs, 4)
+    # patience 0: no early stop, so the run is still going when half of its epochs are drawn
+    cfg = dataclasses.replace(panel.config(), epochs=epochs, patience=0, device="cpu", seed=0)
+    panel.set_values(panel.spec(), cfg)
+    if not training.start_training():
+        raise SystemExit(f"could not start training: {window.last_error}")
+    app = QApplication.instance()
+    deadline = time.monotonic() + 600
+    while training.chart.epoch_count() < epochs // 2:
+        if not training.is_running() or time.monotonic() > deadline:
+            raise SystemExit(f"training ended before half-way: {window.last_error}")
+        app.processEvents()
+        time.sleep(0.01)
+    settle()
+    args.config_before_training = before  # the train stage cancels this run and restores it
+
+
 def stage_train(window, args: argparse.Namespace) -> None:
     """A finished training run of the default model (fewer epochs) on the Training tab."""
     import dataclasses
@@ -73,6 +103,11 @@ def stage_train(window, args: argparse.Namespace) -> None:
 
     training, _ = controllers(window)
     panel = training.panel
+    if training.is_running():  # the half-way training of the stage before
+        training.cancel()
+        training.wait(60000)
+        settle()
+        panel.set_values(panel.spec(), args.config_before_training)
     cfg = dataclasses.replace(panel.config(), epochs=args.train_epochs, device="cpu", seed=0)
     panel.set_values(panel.spec(), cfg)
     if not training.start_training():
@@ -91,17 +126,65 @@ def stage_backtest(window, args: argparse.Namespace) -> None:
     run_stage(window, args)
 
 
+def stage_runs(window, args: argparse.Namespace) -> None:
+    """The backtest saved twice (once renamed) and the Runs list open over the window."""
+    from screenshot_backtest import controllers  # scripts/ is on sys.path
+
+    _, backtest = controllers(window)
+    first = backtest.save_run_default()
+    second = backtest.save_run_default()
+    if first is None or second is None:
+        raise SystemExit(f"could not save the run: {window.last_error}")
+    dialog = backtest.show_runs()
+    dialog.select(second)
+    dialog.rename_selected(f"{window.series.name} first try")
+    settle()
+
+
 #: Stage name -> function(window, args); stages run in this order up to the requested one.
 STAGES: dict[str, Callable] = {
     "data": stage_data,
+    "training": stage_training,
     "train": stage_train,
     "backtest": stage_backtest,
+    "runs": stage_runs,
 }
+
+from screenshot_inside import stage_inside  # noqa: E402 (issue 13; scripts/ is on sys.path)
+
+STAGES["inside"] = stage_inside
+
+
+def picture(window):
+    """The window, with any dialog it has open painted over it where it would stand (centred,
+    under a plain title bar: offscreen windows have no window manager to draw one)."""
+    from PySide6.QtCore import QRect, Qt
+    from PySide6.QtGui import QColor, QPainter, QPen
+    from PySide6.QtWidgets import QDialog
+
+    shot = window.grab()
+    dialogs = [d for d in window.findChildren(QDialog) if d.isVisible()]
+    if dialogs:
+        painter = QPainter(shot)
+        bar = 26
+        for dialog in dialogs:
+            top = dialog.grab()
+            x = max((shot.width() - top.width()) // 2, 0)
+            y = max((shot.height() - top.height() - bar) // 2, 0)
+            title = QRect(x, y, top.width(), bar)
+            painter.fillRect(title, QColor("#3c4048"))
+            painter.setPen(QColor("white"))
+            painter.drawText(title, Qt.AlignmentFlag.AlignCenter, dialog.windowTitle())
+            painter.drawPixmap(x, y + bar, top)
+            painter.setPen(QPen(QColor("#3c4048"), 2))
+            painter.drawRect(QRect(x, y, top.width(), top.height() + bar))
+        painter.end()
+    return shot
 
 
 def save(window, out: Path) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
-    if not window.grab().save(str(out)):
+    if not picture(window).save(str(out)):
         raise SystemExit(f"could not write {out}")
 
 
@@ -114,6 +197,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--stage", choices=list(STAGES), default="data", help="what to show")
     parser.add_argument(
         "--train-epochs", type=int, default=8, help="epochs of the train stage (default 8)"
+    )
+    parser.add_argument(
+        "--each",
+        action="store_true",
+        help="save every stage up to --stage, as OUT-<stage>.png, from one run",
     )
     parser.add_argument(
         "--keep-settings",
@@ -132,9 +220,12 @@ def main(argv: list[str] | None = None) -> int:
         window = open_window(args)
         for name, stage in STAGES.items():
             stage(window, args)
+            if args.each:
+                save(window, args.out.with_name(f"{args.out.stem}-{name}{args.out.suffix}"))
             if name == args.stage:
                 break
-        save(window, args.out)
+        if not args.each:
+            save(window, args.out)
         window.close()
     print(args.out)
     return 0
