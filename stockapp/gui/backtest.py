@@ -90,7 +90,7 @@ def _progress_text(seg: BacktestProgress | None, p: TrainProgress | None) -> tup
 
 
 class BacktestController(QObject):
-    """Owns the Backtest tab, its settings panel and the last backtest of one main window.
+    """Owns the Backtest results tab, its settings page and the last backtest of one main window.
 
     Attributes
     ----------

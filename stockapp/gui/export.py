@@ -1,6 +1,6 @@
 """A backtest as a picture: the charts and a compact score summary, rendered off screen.
 
-Used by the window ("Export chart PNG…", "Save run…") and by the command line, which calls
+Used by the window ("Export chart PNG…", "Save run") and by the command line, which calls
 :func:`render_backtest_png` with ``QT_QPA_PLATFORM=offscreen`` when there is no display. The
 widget is laid out and painted without ever being shown, so no window flashes up and the
 offscreen platform has nothing to warn about.

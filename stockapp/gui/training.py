@@ -7,11 +7,11 @@ window. The training itself is ``RecurrentForecaster.fit``, a plain generator ru
 widget updates, at most a few times a second so that a fast trainer cannot flood the GUI thread.
 
 The model only ever sees the training past: the bars before the test span that the backtest
-forecasts later (the Backtest page's test span, chosen exactly as the walk-forward engine chooses
-it), and it models the prices the window shows: adjusted or raw is read from the window when a
-training starts, never remembered by the model panel. A trained model remembers its data
-(:class:`~stockapp.gui.data_tag.DataTag`); when the window moves to other data the summary says
-so and Save model is disabled until that data is back.
+forecasts later (the Backtest settings page's test span, chosen exactly as the walk-forward
+engine chooses it), and it models the prices the window shows: adjusted or raw is read from the
+window when a training starts, never remembered by the model panel. A trained model remembers
+its data (:class:`~stockapp.gui.data_tag.DataTag`); when the window moves to other data the
+summary says so and Save model is disabled until that data is back.
 """
 
 from __future__ import annotations
@@ -77,8 +77,8 @@ class TrainingController(QObject):
     result
         How its training went (``None`` for a model opened without history).
     split
-        The backtest's settings whose test span is kept out of training (the Backtest page
-        shares its own; :attr:`test_fraction` is its share of bars).
+        The backtest's settings whose test span is kept out of training (the Backtest settings
+        page shares its own; :attr:`test_fraction` is its share of bars).
     trained_on, trained_dates
         The data the current model was trained on and the dates of its training rows
         (``None`` for an opened model).
