@@ -84,6 +84,7 @@ class RecurrentForecaster:
             self.cfg.layers,
             self.cfg.dropout,
             generator=generator,
+            head=self.cfg.head,
         )
 
     def fit(
@@ -112,6 +113,11 @@ class RecurrentForecaster:
         ``trained_through`` and ``validated_from`` name the bars whose targets the fit used.
         """
         self.check_compatible(prices.columns)
+        if self.cfg.head != "point" and self.spec.target != "return":
+            raise ModelError(
+                "A distribution head forecasts the next log return; choose the return target "
+                "or the point head."
+            )
         cfg = self.cfg if epochs is None else replace(self.cfg, epochs=int(epochs))
         warm = warm_start and self.is_fitted
         if warm:
@@ -154,11 +160,19 @@ class RecurrentForecaster:
 
         The prices are cut after ``ends.max()`` first, so no later row can reach the inputs.
         """
+        out = self._last_outputs(prices, ends)
+        if out is None:
+            return np.empty(0, dtype=np.float64)
+        loc = self._net.location(out)
+        return self._scaler.inverse_target(loc.double().cpu().numpy())
+
+    def _last_outputs(self, prices: pd.DataFrame, ends: np.ndarray) -> torch.Tensor | None:
+        """The network's last-step outputs for windows ending at ``ends`` (cut after them)."""
         if not self.is_fitted:
             raise ModelError("This model has not been trained yet; train it before forecasting.")
         ends = np.asarray(ends, dtype=np.int64)
         if ends.size == 0:
-            return np.empty(0, dtype=np.float64)
+            return None
         past = prices.iloc[: int(ends.max()) + 1]
         self.check_compatible(past.columns)
         x = input_windows(past, self.spec, self._scaler, ends)
@@ -168,10 +182,34 @@ class RecurrentForecaster:
         net.eval()
         try:
             with torch.no_grad():
-                out = net(torch.as_tensor(x, device=device))[:, -1]
+                return net(torch.as_tensor(x, device=device))[:, -1]
         finally:
             net.train(was_training)
-        return self._scaler.inverse_target(out.double().cpu().numpy())
+
+    @property
+    def is_distribution(self) -> bool:
+        """Whether this model forecasts a distribution of the next log return."""
+        return self.cfg.head != "point"
+
+    def predict_distribution(
+        self, prices: pd.DataFrame, ends: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """``(mu, sigma, nu)`` of the next log return for bars ``ends + 1``, unscaled.
+
+        ``sigma`` is the standard deviation; ``nu`` the Student-t dof per bar (``None`` for a
+        Gaussian head). Refused for a point head, which forecasts no spread.
+        """
+        if not self.is_distribution:
+            raise ModelError("This model forecasts a single value, not a distribution.")
+        out = self._last_outputs(prices, ends)
+        if out is None:
+            empty = np.empty(0, dtype=np.float64)
+            return empty, empty, (None if self.cfg.head == "gaussian" else empty)
+        mu = self._scaler.inverse_target(self._net.location(out).double().cpu().numpy())
+        sd = RecurrentNet.scale(out).double().cpu().numpy() * self._scaler.target_std
+        dof = self._net.dof()
+        nu = None if dof is None else np.full(mu.shape, float(dof.detach().cpu()))
+        return mu, sd, nu
 
     def predict_next(self, prices: pd.DataFrame, ends: np.ndarray) -> np.ndarray:
         """Forecasts of the close of bars ``ends + 1`` (rebuilt from the last close if needed)."""
@@ -217,7 +255,7 @@ class RecurrentForecaster:
             sizes = meta["sizes"]
             net = RecurrentNet(
                 sizes["kind"], sizes["n_features"], sizes["hidden"], sizes["layers"],
-                sizes["dropout"], generator=torch.Generator(),
+                sizes["dropout"], generator=torch.Generator(), head=sizes.get("head", "point"),
             )  # fmt: skip
             last = meta.get("last_training")
             result = None if last is None else TrainResult.from_dict(last)

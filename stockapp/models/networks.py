@@ -24,6 +24,17 @@ from stockapp.errors import ModelError
 #: Network kind -> the name shown to people.
 MODEL_KINDS: dict[str, str] = {"lstm": "LSTM", "gru": "GRU", "rnn": "Plain RNN (tanh)"}
 
+#: Output head -> what it forecasts for the next bar's (scaled) target.
+HEADS: dict[str, str] = {
+    "point": "a single value (trained on squared error)",
+    "gaussian": "a Gaussian: location and standard deviation (trained on its log-likelihood)",
+    "student-t": "a Student-t: location, standard deviation and a learned dof (log-likelihood)",
+}
+#: Smallest standard deviation a distribution head can emit, in scaled-target units.
+MIN_SCALE = 1e-3
+#: A learned Student-t dof starts here (softplus(dof_raw) + 2).
+INITIAL_DOF = 6.0
+
 _LAYERS: dict[str, type[nn.RNNBase]] = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
 _STACKED = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 
@@ -68,7 +79,12 @@ def _from_stacked_names(module, state_dict, prefix, *args) -> None:
 
 
 class RecurrentNet(nn.Module):
-    """Stacked recurrent layers followed by ``Linear(hidden, 1)`` applied at every step.
+    """Stacked recurrent layers followed by a linear head applied at every step.
+
+    The ``"point"`` head is ``Linear(hidden, 1)``: one forecast per step. A distribution head
+    (``"gaussian"`` or ``"student-t"``) is ``Linear(hidden, 2)``: a location and a raw scale per
+    step, the standard deviation being ``softplus(raw) + MIN_SCALE``; the Student-t head also
+    learns one dof for the whole network, ``2 + softplus(dof_raw)`` (so its variance exists).
 
     Parameters
     ----------
@@ -87,6 +103,8 @@ class RecurrentNet(nn.Module):
         Draws the initial weights (torch's default ranges: uniform within ``1/sqrt(hidden)`` for
         the recurrent layers, ``1/sqrt(fan_in)`` for the head). ``None`` draws from torch's
         global generator, as torch's own modules do.
+    head
+        ``"point"``, ``"gaussian"`` or ``"student-t"`` (see :data:`HEADS`).
     """
 
     def __init__(
@@ -97,8 +115,11 @@ class RecurrentNet(nn.Module):
         layers: int,
         dropout: float,
         generator: torch.Generator | None = None,
+        head: str = "point",
     ):
         super().__init__()
+        if head not in HEADS:
+            raise ModelError(f"Unknown output head '{head}'; choose {', '.join(HEADS)}.")
         if kind not in _LAYERS:
             raise ModelError(f"Unknown model type '{kind}'; choose {', '.join(MODEL_KINDS)}.")
         if int(n_features) < 1:
@@ -114,13 +135,16 @@ class RecurrentNet(nn.Module):
         self.hidden = int(hidden)
         self.layers = int(layers)
         self.dropout = float(dropout)
+        self.head_kind = head
         extra = {"nonlinearity": "tanh"} if kind == "rnn" else {}
         # Built on the meta device (no memory, no random draws), then given real storage and
         # initialised from ``generator``: construction never touches the global generator.
         self.rnn = _Stack(
             _LAYERS[kind], self.n_features, self.hidden, self.layers, device="meta", **extra
         )
-        self.head = nn.Linear(self.hidden, 1, device="meta")
+        self.head = nn.Linear(self.hidden, 1 if head == "point" else 2, device="meta")
+        if head == "student-t":
+            self.dof_raw = nn.Parameter(torch.empty((), device="meta"))
         self.to_empty(device="cpu")
         self.reset_parameters(generator)
 
@@ -132,6 +156,28 @@ class RecurrentNet(nn.Module):
             p.uniform_(-bound, bound, generator=generator)
         for p in self.head.parameters():  # kaiming_uniform(a=sqrt(5)) is this range too
             p.uniform_(-bound, bound, generator=generator)
+        if self.head_kind == "student-t":
+            self.dof_raw.fill_(math.log(math.expm1(INITIAL_DOF - 2.0)))
+
+    @property
+    def is_distribution(self) -> bool:
+        """Whether the network forecasts a distribution (location and scale), not a point."""
+        return self.head_kind != "point"
+
+    def dof(self) -> torch.Tensor | None:
+        """The Student-t degrees of freedom (a 0-d tensor), or ``None`` for other heads."""
+        if self.head_kind != "student-t":
+            return None
+        return 2.0 + F.softplus(self.dof_raw)
+
+    def location(self, out: torch.Tensor) -> torch.Tensor:
+        """The point forecast in (a slice of) :meth:`forward`'s output, whichever the head."""
+        return out if self.head_kind == "point" else out[..., 0]
+
+    @staticmethod
+    def scale(out: torch.Tensor) -> torch.Tensor:
+        """The standard deviation in (a slice of) a distribution head's output."""
+        return F.softplus(out[..., 1]) + MIN_SCALE
 
     @property
     def uses_noise(self) -> bool:
@@ -145,7 +191,9 @@ class RecurrentNet(nn.Module):
         return (self.layers - 1, batch, steps, self.hidden)
 
     def forward(self, x: torch.Tensor, noise: torch.Tensor | None = None) -> torch.Tensor:
-        """``(B, W, F)`` windows -> ``(B, W)``: the forecast of the next bar after every step.
+        """``(B, W, F)`` windows -> ``(B, W)``: the forecast of the next bar after every step;
+        ``(B, W, 2)`` for a distribution head (location, raw scale: see :meth:`location` and
+        :meth:`scale`).
 
         In training mode with dropout, ``noise`` (uniform in [0, 1), see :meth:`noise_shape`)
         decides which units are dropped: a unit is kept where its noise is at least the dropout
@@ -161,7 +209,8 @@ class RecurrentNet(nn.Module):
                     keep = (noise[k - 1] >= self.dropout).to(out.dtype)
                     out = out * keep * (1.0 / (1.0 - self.dropout))
             out, _ = layer(out)
-        return self.head(out).squeeze(-1)
+        out = self.head(out)
+        return out.squeeze(-1) if self.head_kind == "point" else out
 
     def sizes(self) -> dict:
         """The constructor arguments, to rebuild the same network from a checkpoint."""
@@ -171,4 +220,5 @@ class RecurrentNet(nn.Module):
             "hidden": self.hidden,
             "layers": self.layers,
             "dropout": self.dropout,
+            "head": self.head_kind,
         }

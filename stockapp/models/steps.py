@@ -10,6 +10,7 @@ a CUDA graph. All randomness (batch order, dropout noise) comes from the job's o
 from __future__ import annotations
 
 import contextlib
+import math
 import threading
 from collections.abc import Callable
 
@@ -56,13 +57,54 @@ def _loss_last(pred: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | 
     return (_per_window_last(pred, target) * weight).sum() / weight.sum()
 
 
-def loss_function(loss_on: str) -> LossFn:
-    """MSE on every step of each window (``"all"``) or on its last step only (``"last"``).
+def nll(out: torch.Tensor, target: torch.Tensor, dof: torch.Tensor | None) -> torch.Tensor:
+    """Negative log-likelihood of ``target`` under a distribution head's output, per step.
 
-    The returned ``loss(pred, target, weight=None)`` takes optional per-window weights: a
+    ``out[..., 0]`` is the location, ``softplus(out[..., 1]) + MIN_SCALE`` the standard
+    deviation. Gaussian (``dof`` None): ``0.5 log(2 pi var) + 0.5 (y - mu)^2 / var``, as
+    ``torch.nn.GaussianNLLLoss(full=True)``. Student-t with ``dof`` and that standard deviation
+    (scale ``sd sqrt((dof - 2) / dof)``): minus the log of its density.
+    """
+    from stockapp.models.networks import RecurrentNet
+
+    mu, sd = out[..., 0], RecurrentNet.scale(out)
+    if dof is None:
+        return 0.5 * (_LOG_2PI + 2.0 * torch.log(sd) + ((target - mu) / sd).square())
+    scale = sd * torch.sqrt((dof - 2.0) / dof)
+    z2 = ((target - mu) / scale).square()
+    const = (
+        torch.lgamma(dof / 2.0) - torch.lgamma((dof + 1.0) / 2.0) + 0.5 * torch.log(dof * math.pi)
+    )
+    return const + torch.log(scale) + 0.5 * (dof + 1.0) * torch.log1p(z2 / dof)
+
+
+_LOG_2PI = math.log(2.0 * math.pi)
+
+
+def _nll_loss(net: nn.Module, loss_on: str) -> LossFn:
+    def loss(out: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None = None):
+        if loss_on == "last":
+            per_window = nll(out[:, -1], target[:, -1], net.dof())
+        else:
+            per_window = nll(out, target, net.dof()).mean(dim=1)
+        if weight is None:
+            return per_window.mean()
+        return (per_window * weight).sum() / weight.sum()
+
+    return loss
+
+
+def loss_function(loss_on: str, net: nn.Module | None = None) -> LossFn:
+    """The training loss on every step of each window (``"all"``) or on its last step only.
+
+    MSE for a point head; the negative log-likelihood (:func:`nll`) for a distribution head
+    (``net.is_distribution``), whose Student-t dof is read from ``net`` at every call. The
+    returned ``loss(pred, target, weight=None)`` takes optional per-window weights: a
     weighted mean over the windows, so a padded batch whose pad rows weigh 0 has exactly the
     loss (and gradient) of the real rows alone.
     """
+    if net is not None and getattr(net, "is_distribution", False):
+        return _nll_loss(net, loss_on)
     return _loss_last if loss_on == "last" else _loss_all
 
 

@@ -24,7 +24,7 @@ from torch import nn
 from stockapp.core.dataset import TrainingSet
 from stockapp.errors import ModelError, TrainingDiverged
 from stockapp.models.device import describe_device, resolve_device
-from stockapp.models.networks import MODEL_KINDS, RecurrentNet
+from stockapp.models.networks import HEADS, MODEL_KINDS, RecurrentNet
 from stockapp.models.steps import (
     EagerStep,
     GraphedStep,
@@ -33,6 +33,7 @@ from stockapp.models.steps import (
     job_generator,
     loss_function,
     make_optimizer,
+    nll,
     use_cuda_graph,
 )
 
@@ -70,6 +71,10 @@ class TrainConfig:
     loss_on: str = "last"
     val_fraction: float = 0.15
     cuda_graphs: bool = True
+    # "point": one forecast, MSE. "gaussian" / "student-t": a location and a standard deviation
+    # of the next log return, trained on the negative log-likelihood (the point forecast is the
+    # location); see stockapp.models.networks.HEADS and scripts/bands_table.py.
+    head: str = "point"
 
     def __post_init__(self) -> None:
         self.validate()
@@ -105,6 +110,8 @@ class TrainConfig:
                 "The validation fraction must be at least 0 and below 0.9, "
                 f"not {self.val_fraction}."
             )
+        if self.head not in HEADS:
+            raise ModelError(f"Unknown output head '{self.head}'; choose {', '.join(HEADS)}.")
         if not isinstance(self.device, str) or not self.device:
             raise ModelError("Name a device: 'auto', 'cpu', 'cuda' or 'mps'.")
 
@@ -190,13 +197,19 @@ def device_tensors(data: TrainingSet, device: torch.device) -> tuple[torch.Tenso
 def validation_loss(
     net: nn.Module, x: torch.Tensor, y: torch.Tensor, loss_on: str = "all", chunk: int = EVAL_CHUNK
 ) -> float:
-    """Mean squared error of ``net`` on ``(x, y)`` in eval mode, in large no-grad batches."""
+    """Mean squared error of ``net`` on ``(x, y)`` in eval mode, in large no-grad batches; the
+    mean negative log-likelihood for a distribution head (the loss it is trained on)."""
     was_training = net.training
     net.eval()
+    dist = getattr(net, "is_distribution", False)
     try:
         total = 0.0
         for i in range(0, x.shape[0], chunk):
             pred, target = net(x[i : i + chunk]), y[i : i + chunk]
+            if dist:
+                out, tgt = (pred[:, -1], target[:, -1]) if loss_on == "last" else (pred, target)
+                total += float(nll(out, tgt, net.dof()).sum())
+                continue
             if loss_on == "last":
                 pred, target = pred[:, -1], target[:, -1]
             total += float((pred - target).square().sum())
@@ -256,7 +269,8 @@ def train(
 ) -> Generator[TrainProgress, None, TrainResult]:
     """Train ``net`` in place on ``data``, yielding progress; returns a :class:`TrainResult`.
 
-    MSE on the standardised targets (every step or the last, per ``cfg.loss_on``), Adam/AdamW,
+    MSE on the standardised targets (the negative log-likelihood for a distribution head; every
+    step or the last, per ``cfg.loss_on``), Adam/AdamW,
     gradient-norm clipping, and early stopping on the validation loss (the training loss when
     there are no validation windows) that restores the best epoch's weights, which are also kept
     when training completes or is cancelled. With ``keep_best=False`` (a warm refit: a fixed
@@ -298,7 +312,7 @@ def train(
             "train a new model for these features."
         )
     batch = min(cfg.batch_size, n)
-    loss_fn = loss_function(cfg.loss_on)
+    loss_fn = loss_function(cfg.loss_on, net)
 
     def new_optimizer(capturable: bool = False) -> torch.optim.Optimizer:
         return make_optimizer(net, cfg.optimizer, cfg.lr, cfg.weight_decay, device, capturable)
