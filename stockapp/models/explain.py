@@ -49,6 +49,10 @@ IG_TOLERANCE = 0.01
 #: Training windows averaged for the gradient flow (the newest ones before the test span): the
 #: curve's shape settles well before 512 windows and the cost stays one batched backward.
 FLOW_WINDOWS = 512
+#: Windows of the fixed batch measured after every training epoch: 512 cost 10% of an epoch of
+#: the default LSTM on AAPL on a CPU (scripts/bench_explain.py); 128 keep it near 2.5%, within
+#: the 1.05x an epoch may grow by.
+EPOCH_FLOW_WINDOWS = 128
 #: Gate and state names per kind, in the order the cell computes them.
 STATE_NAMES: dict[str, tuple[str, ...]] = {
     "lstm": ("input", "forget", "candidate", "output", "cell", "hidden"),
@@ -360,7 +364,7 @@ def compare_kinds(
     epochs: int = COMPARE_EPOCHS,
     should_stop: Callable[[], bool] | None = None,
     kinds: tuple[str, ...] = KINDS,
-    fixed: int = FLOW_WINDOWS,
+    fixed: int = EPOCH_FLOW_WINDOWS,
 ) -> Generator[KindsProgress, None, KindsComparison]:
     """Train each kind (same size, seed and windows) for ``epochs`` and record its gradient flow.
 
