@@ -140,6 +140,20 @@ def test_a_dead_worker_fails_only_its_run(tmp_path):
     )
 
 
+def test_stopping_the_local_engine_keeps_whole_runs_only(tmp_path):
+    req = _with_seeds(_request(), (0, 1, 2, 3))
+    seen: list = []
+    job = run_sweep(
+        [_short()], req, tmp_path, engine="local", workers=2, should_stop=lambda: bool(seen)
+    )
+    outcome = drain(job, seen.append)
+    assert outcome.stopped and 1 <= outcome.trained <= 2  # the 2 not started never start
+    folders = sorted(p.name for p in (tmp_path / "runs").iterdir())
+    assert folders == sorted(r["key"] for r in outcome.rows)  # no partial folder left behind
+    for key in folders:
+        load_run(tmp_path / "runs" / key)
+
+
 def test_bad_sweeps_are_refused_in_one_sentence_before_training(tmp_path):
     s = [_short()]
     with pytest.raises(StockappError, match="Unknown engine 'gpu'"):
