@@ -281,3 +281,25 @@ def _cell(value):
     if isinstance(value, float) and value != value:
         return ""
     return value
+
+
+def read_sweep(folder: Path) -> tuple[pd.DataFrame, dict]:
+    """Reopen a sweep folder without retraining: ``(results table, summary)``.
+
+    Raises a one-sentence :class:`BacktestError` when the folder is not a finished sweep.
+    """
+    folder = Path(folder)
+    try:
+        table = pd.read_csv(folder / "results.csv", dtype={"key": str, "error": str})
+        with open(folder / "summary.json", encoding="utf-8") as fh:
+            summary = json.load(fh)
+    except FileNotFoundError as exc:
+        raise BacktestError(
+            f"{folder} is not a sweep folder: it has no {Path(exc.filename).name}."
+        ) from exc
+    except (OSError, ValueError, pd.errors.ParserError) as exc:
+        raise BacktestError(f"The sweep in {folder} is damaged and cannot be read.") from exc
+    missing = [c for c in RESULT_COLUMNS if c not in table.columns]
+    if missing or not isinstance(summary, dict) or "series" not in summary:
+        raise BacktestError(f"The sweep in {folder} is damaged: its results lack {missing[:1]}.")
+    return table, summary

@@ -128,3 +128,19 @@ def test_results_csv_columns_and_cells(tmp_path):
     assert rows[0]["features"] == "log_return+hl_range" and rows[0]["rmse"] == ""
     assert rows[1]["error"] == "It broke." and rows[1]["status"] == "failed"
     assert list(tmp_path.iterdir()) == [path]  # no temporary file left
+
+
+def test_read_sweep_reopens_or_says_why_not(tmp_path):
+    from stockapp.core.sweep_plan import read_sweep
+
+    with pytest.raises(BacktestError, match="is not a sweep folder: it has no results.csv"):
+        read_sweep(tmp_path)
+    write_results_csv(tmp_path / "results.csv", [{"series": "A", "key": "0012", "status": "ok"}])
+    with pytest.raises(BacktestError, match="no summary.json"):
+        read_sweep(tmp_path)
+    (tmp_path / "summary.json").write_text('{"series": []}')
+    table, summary = read_sweep(tmp_path)
+    assert table["key"].tolist() == ["0012"] and summary == {"series": []}
+    (tmp_path / "summary.json").write_text("{half")
+    with pytest.raises(BacktestError, match="damaged"):
+        read_sweep(tmp_path)
