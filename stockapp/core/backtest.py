@@ -75,6 +75,9 @@ class BacktestResult:
     rule: TradingRule
     refit_dates: list[pd.Timestamp]
     fits: list[FitSummary]
+    # The forecast distributions and their scores, when the model has a distribution head
+    # (a stockapp.core.distribution.BandForecasts); None for a point forecast.
+    bands: Any = None
 
     @property
     def n(self) -> int:
@@ -105,6 +108,8 @@ class BacktestResult:
         cols["strategy_equity"] = self.strategy.equity
         cols["buyhold_equity"] = self.buy_and_hold.equity
         cols["segment"] = self.segment_ids()
+        if self.bands is not None:
+            cols.update(self.bands.columns(self.previous))
         return pd.DataFrame(cols)
 
     def labels(self, model_name: str = "Model") -> dict[str, str]:
@@ -159,6 +164,8 @@ class BacktestResult:
                 "refits": len(self.fits) - 1,
                 "total_fit_seconds": float(sum(sum(f.epoch_seconds) for f in self.fits)),
             }
+        if self.bands is not None:
+            out.update(self.bands.metrics_dict(model_name))
         return out
 
 

@@ -13,6 +13,7 @@ import math
 import os
 import tempfile
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,7 @@ import pandas as pd
 
 from stockapp.core.backtest import COLUMNS, BacktestResult, FitSummary, assemble_result
 from stockapp.core.bars import format_dates, parse_dates
+from stockapp.core.distribution import BandForecasts
 from stockapp.core.trading import TradingRule
 from stockapp.errors import BacktestError
 
@@ -134,4 +136,7 @@ def load_run(folder: Path) -> tuple[BacktestResult, dict]:
         fits=fits,
         periods_per_year=ppy,
     )
+    bands = BandForecasts.from_frame(table, result.previous, realised, rule, ppy)
+    if bands is not None:
+        result = replace(result, bands=bands)
     return result, manifest

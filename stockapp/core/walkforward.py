@@ -23,7 +23,7 @@ The forecaster is duck-typed (see :class:`Forecaster`) so this module stays free
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Protocol
 
 import numpy as np
@@ -31,8 +31,10 @@ import pandas as pd
 
 from stockapp.core.backtest import BacktestResult, FitSummary, assemble_result
 from stockapp.core.baselines import baseline_forecasts
+from stockapp.core.distribution import BandForecasts, stitch
 from stockapp.core.features import FeatureSpec
 from stockapp.core.trading import TradingRule
+from stockapp.core.volatility import vol_forecasts
 from stockapp.errors import BacktestError
 
 REFIT_MODES = ("expanding", "rolling")
@@ -190,6 +192,10 @@ def walk_forward(
     model = np.full(n_test, np.nan)
     base: dict[str, np.ndarray] = {}
     fits: list[FitSummary] = []
+    # A distribution head's (mu, sigma, nu) and the volatility baselines', per segment
+    with_bands = bool(getattr(forecaster, "is_distribution", False))
+    parts: list[dict] = []
+    slices: list[slice] = []
     for k, seg in enumerate(segments):
         yield BacktestProgress(k + 1, len(segments), prices.index[seg.test_start], k > 0)
         past = prices.iloc[seg.train_start : seg.train_end]
@@ -218,7 +224,11 @@ def walk_forward(
             local, seg.train_end - seg.train_start, targets, spec.window
         ).items():
             base.setdefault(name, np.full(n_test, np.nan))[lo:hi] = values
-    return assemble_result(
+        if with_bands:  # GARCH is refitted on the same past as the model, on the same schedule
+            vols = vol_forecasts(local, seg.train_end - seg.train_start, targets)
+            parts.append({"model": forecaster.predict_distribution(visible, ends), **vols})
+            slices.append(slice(lo, hi))
+    result = assemble_result(
         dates=prices.index[start:],  # type: ignore[arg-type]
         realised=close[start:],
         previous=close[start - 1 : -1],
@@ -228,3 +238,13 @@ def walk_forward(
         fits=fits,
         periods_per_year=periods_per_year,
     )
+    if not with_bands:
+        return result
+    bands = BandForecasts.build(
+        stitch(parts, n_test, slices),
+        result.previous,
+        result.realised,
+        settings.rule,
+        periods_per_year,
+    )
+    return replace(result, bands=bands)

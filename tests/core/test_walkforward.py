@@ -161,3 +161,77 @@ def test_settings_round_trip_and_validate():
         BacktestSettings(test_fraction=1.5)
     with pytest.raises(BacktestError, match="refit mode"):
         BacktestSettings(refit_mode="sometimes")
+
+
+class MeanReversionBands(MeanReversion):
+    """The stand-in with a distribution: sigma from the last 10 returns, t with 5 dof."""
+
+    is_distribution = True
+
+    def predict_distribution(self, prices, ends):
+        c = np.log(prices["Close"].to_numpy())
+        r = np.diff(c, prepend=np.nan)
+        sd = np.array([np.std(r[e - 9 : e + 1]) for e in ends])
+        mu = np.log(self.predict_next(prices, ends) / np.exp(c[ends]))
+        return mu, sd, np.full(len(ends), 5.0)
+
+
+BAND_COLS = [
+    f"{p}{c}"
+    for p in ("", "garch_", "ewma_", "rolling_")
+    for c in ("mu", "sigma", "lower_80", "upper_80", "lower_95", "upper_95")
+] + ["nu", "garch_nu"]
+
+
+@pytest.mark.parametrize("refit_every", [0, 20])
+def test_no_look_ahead_in_sigma_and_bands(refit_every):
+    """Changing any price after D leaves every sigma and band dated at or before D unchanged."""
+    prices = _prices()
+    settings = BacktestSettings(test_start=str(prices.index[320].date()), refit_every=refit_every)
+    spec = FeatureSpec(window=10)
+
+    def run(p):
+        return drain(walk_forward(p, spec, MeanReversionBands(), settings), lambda e: None)
+
+    base = run(prices)
+    base_frame = base.forecasts_frame()
+    assert set(BAND_COLS) <= set(base_frame.columns)
+    assert base_frame[BAND_COLS].notna().all().all()
+    rng = np.random.default_rng(7)
+    for cut in (320, 345, 398):
+        changed = prices.copy()
+        changed.iloc[cut + 1 :, 0] *= rng.uniform(0.5, 2.0, len(prices) - cut - 1)
+        frame = run(changed).forecasts_frame()
+        upto = base_frame["date"] <= f"{prices.index[cut]:%Y-%m-%d}"
+        pd.testing.assert_frame_equal(frame.loc[upto, BAND_COLS], base_frame.loc[upto, BAND_COLS])
+        if cut < 398:  # bar cut+1's forecast still uses closes through cut only
+            later = base_frame["date"] > f"{prices.index[cut + 1]:%Y-%m-%d}"
+            assert not np.array_equal(
+                frame.loc[later, "garch_sigma"], base_frame.loc[later, "garch_sigma"]
+            )
+
+
+def test_bands_scored_saved_and_reopened(tmp_path):
+    from stockapp.core.runs import load_run, save_run
+
+    prices = _prices()
+    settings = BacktestSettings(test_start=str(prices.index[300].date()), refit_every=50)
+    result = drain(walk_forward(prices, FeatureSpec(window=10), MeanReversionBands(), settings),
+                   lambda e: None)  # fmt: skip
+    m = result.metrics_dict("Stand-in")
+    keys = {"coverage_50", "coverage_80", "coverage_95", "kupiec_pvalue_80",
+            "christoffersen_pvalue_80", "interval_score_80", "log_score", "crps",
+            "dm_pvalue_log_score_vs_garch"}  # fmt: skip
+    assert keys <= set(m["bands"])
+    assert all(keys <= set(m["bands"][k]) for k in ("garch", "ewma", "rolling"))
+    assert m["bands"]["summary"].startswith("Stand-in's 80% bands held")
+    assert set(m["strategy_vol"]) == set(m["strategy"])
+    save_run(tmp_path / "run", result, {"x": 1})
+    again, _ = load_run(tmp_path / "run")
+    assert again.bands is not None
+    reopened = again.metrics_dict("Stand-in")
+    for key in ("garch", "ewma", "rolling"):
+        assert reopened["bands"].pop(key) == pytest.approx(m["bands"].pop(key), nan_ok=True)
+    assert reopened["bands"].pop("summary") == m["bands"].pop("summary")
+    assert reopened["bands"] == pytest.approx(m["bands"], nan_ok=True)
+    assert reopened["strategy_vol"] == pytest.approx(m["strategy_vol"])
