@@ -149,6 +149,7 @@ def _backtest_inputs(args: argparse.Namespace):
         "seed",
         "patience",
         "device",
+        "head",
     ):
         value = getattr(args, key)
         if value is not None:
@@ -263,6 +264,8 @@ def _print_summary(outcome, series: PriceSeries, out) -> None:
         )
     for sentence in result.sentences(outcome.model_name):
         print(sentence)
+    if result.bands is not None:
+        print(result.bands.sentence(outcome.model_name))
     print(f"run written to {out}")
 
 
@@ -323,6 +326,11 @@ def _add_backtest_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--patience", type=int, metavar="N", help="early-stopping patience (0 = off)")
     p.add_argument("--seed", type=int, metavar="N")
     p.add_argument("--target", choices=("return", "price"), help="what the network forecasts")
+    p.add_argument(
+        "--head",
+        choices=("point", "gaussian", "student-t"),
+        help="one forecast, or a distribution of the next log return with bands",
+    )
     p.add_argument("--features", metavar="A,B", help="e.g. log_return,hl_range")
     p.add_argument("--raw-close", action="store_true", help="raw instead of adjusted closes")
     p.add_argument("--test-fraction", type=float, default=0.2, metavar="F")

@@ -1,0 +1,59 @@
+"""`stockapp backtest --head ...`: distribution columns, band scores, and bad combinations."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+
+from stockapp.cli import main
+from stockapp.core.runs import load_run
+
+TINY = ["--window", "10", "--hidden", "4", "--layers", "1", "--epochs", "2", "--seed", "1"]
+BAND_KEYS = {
+    "coverage_50", "coverage_80", "coverage_95", "kupiec_pvalue_80", "christoffersen_pvalue_80",
+    "interval_score_80", "log_score", "crps", "dm_pvalue_log_score_vs_garch",
+}  # fmt: skip
+
+
+def test_student_t_head_writes_bands(tmp_path, capsys):
+    out = tmp_path / "run"
+    argv = ["backtest", "--sample", "MSFT", *TINY, "--head", "student-t", "--refit-every", "250"]
+    code = main([*argv, "--device", "cpu", "--quiet", "--no-png", "--out", str(out)])
+    assert code == 0, capsys.readouterr().err
+    printed = capsys.readouterr().out
+    assert "80% bands held" in printed
+    table = pd.read_csv(out / "forecasts.csv")
+    for p in ("", "garch_"):
+        for c in ("sigma", "lower_80", "upper_80", "lower_95", "upper_95"):
+            assert table[p + c].notna().all(), p + c
+    assert (table["lower_95"] < table["lower_80"]).all()
+    assert (table["lower_80"] < table["upper_80"]).all()
+    assert (table["upper_80"] < table["upper_95"]).all()
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert BAND_KEYS <= set(metrics["bands"])
+    for key in ("garch", "ewma", "rolling"):
+        assert BAND_KEYS <= set(metrics["bands"][key])
+    assert 0.0 <= metrics["bands"]["coverage_80"] <= 1.0
+    assert set(metrics["strategy_vol"]) == set(metrics["strategy"])
+    result, manifest = load_run(out)
+    assert manifest["train_config"]["head"] == "student-t"
+    np.testing.assert_allclose(result.bands.dists["model"][1], table["sigma"])
+
+
+def test_point_head_writes_no_band_columns(tmp_path):
+    out = tmp_path / "run"
+    code = main(["backtest", "--sample", "MSFT", *TINY, "--epochs", "1", "--device", "cpu",
+                 "--quiet", "--no-png", "--out", str(out)])  # fmt: skip
+    assert code == 0
+    assert "sigma" not in pd.read_csv(out / "forecasts.csv").columns
+    assert "bands" not in json.loads((out / "metrics.json").read_text())
+
+
+def test_distribution_head_with_price_target_is_one_line(tmp_path, capsys):
+    code = main(["backtest", "--sample", "AAPL", *TINY, "--head", "gaussian", "--target", "price",
+                 "--device", "cpu", "--no-png", "--out", str(tmp_path / "r")])  # fmt: skip
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "choose the return target" in err and "Traceback" not in err
