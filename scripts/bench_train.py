@@ -67,7 +67,9 @@ def standard_data(windows: int | None) -> TrainingSet:
 
 def new_net(cfg: TrainConfig) -> RecurrentNet:
     gen = torch.Generator().manual_seed(cfg.seed)
-    return RecurrentNet(cfg.model, 1, cfg.hidden, cfg.layers, cfg.dropout, generator=gen)
+    return RecurrentNet(
+        cfg.model, 1, cfg.hidden, cfg.layers, cfg.dropout, generator=gen, head=cfg.head
+    )
 
 
 def sync(device: torch.device) -> None:
@@ -156,6 +158,12 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--loss-on", choices=["all", "last"], default=TrainConfig.loss_on)
     parser.add_argument("--no-graphs", action="store_true", help="skip the CUDA-graph app runs")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    parser.add_argument(
+        "--head",
+        choices=["point", "gaussian", "student-t"],
+        default="point",
+        help="the app's output head; a distribution head is also timed against the point head",
+    )
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -166,16 +174,19 @@ def main(argv: list[str] | None = None) -> dict:
     cfg = TrainConfig(
         model="lstm", hidden=64, layers=2, dropout=0.0, batch_size=64, optimizer="adam",
         lr=1e-3, weight_decay=0.0, epochs=args.epochs, patience=0, val_fraction=0.0,
-        device=str(device), loss_on=args.loss_on, cuda_graphs=False,
+        device=str(device), loss_on=args.loss_on, cuda_graphs=False, head=args.head,
     )  # fmt: skip
+    with_point = args.head != "point"  # also time the app's point head, interleaved
     use_graphs = device.type == "cuda" and not args.no_graphs
     keep = slice(1, None) if args.epochs > 1 else slice(None)
-    times: dict[str, list[float]] = {"app": [], "plain": [], "graph": []}
-    cpu_times: dict[str, list[float]] = {"app": [], "plain": [], "graph": []}
+    times: dict[str, list[float]] = {"app": [], "plain": [], "graph": [], "point": []}
+    cpu_times: dict[str, list[float]] = {"app": [], "plain": [], "graph": [], "point": []}
     replayed: list[bool] = []
     capture_s: list[float] = []
     for r in range(args.repeats):
         loops = {"app": app_loop(data, cfg, []), "plain": plain_loop(data, cfg, device)}
+        if with_point:
+            loops["point"] = app_loop(data, replace(cfg, head="point"), [])
         if use_graphs:
             loops["graph"] = app_loop(data, replace(cfg, cuda_graphs=True), replayed, capture_s)
         order = list(loops) if r % 2 == 0 else list(loops)[::-1]
@@ -190,6 +201,7 @@ def main(argv: list[str] | None = None) -> dict:
         "windows": int(len(data.x_train)),
         "batch_size": cfg.batch_size,
         "loss_on": cfg.loss_on,
+        "head": cfg.head,
         "epochs_timed": len(times["plain"]),
         "app_epoch_s": round(app, 4),
         "plain_epoch_s": round(plain, 4),
@@ -199,6 +211,17 @@ def main(argv: list[str] | None = None) -> dict:
         "plain_epoch_cpu_s": round(statistics.median(cpu_times["plain"]), 4),
     }
     report["cpu_ratio"] = round(report["app_epoch_cpu_s"] / report["plain_epoch_cpu_s"], 4)
+    if with_point:  # the distribution head's training cost against the point head's
+        point = statistics.median(times["point"])
+        head_pairs = [a / p for a, p in zip(times["app"], times["point"], strict=True)]
+        report.update(
+            point_epoch_s=round(point, 4),
+            head_vs_point_ratio=round(app / point, 4),
+            head_vs_point_paired_median=round(statistics.median(head_pairs), 4),
+            head_vs_point_cpu_ratio=round(
+                statistics.median(cpu_times["app"]) / statistics.median(cpu_times["point"]), 4
+            ),
+        )
     if use_graphs:
         graph = statistics.median(times["graph"])
         report.update(
