@@ -310,9 +310,9 @@ def test_every_side_page_shows_its_run_button_without_scrolling(window, qtbot):
 
 def test_extension_points(window, qtbot):
     tabs = [window.tabs.tabText(i) for i in range(window.tabs.count())]
-    assert tabs == ["Prices", "Training", "Backtest results"]
+    assert tabs == ["Prices", "Training", "Backtest results", "Inside"]
     extra = QLabel("more")
-    assert window.add_tab(extra, "Extra") == 3
+    assert window.add_tab(extra, "Extra") == 4
     panel = QLabel("model settings")
     pages = window.side_tabs
     index = window.add_side_panel(panel, "More")
