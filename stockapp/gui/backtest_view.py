@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 
 from stockapp.core.backtest import BacktestResult, forecaster_labels
 from stockapp.gui.axes import date_axis, timestamps
+from stockapp.gui.bands_view import BandOverlay
 from stockapp.gui.empty_state import EmptyState
 
 #: Series key -> (colour, line width, pen style). Red is the model and everything it drives,
@@ -178,6 +179,8 @@ class BacktestView(QWidget):
         for key in ("persistence", "drift", "ar", "model"):
             self._add_curve(self.price_plot, key, self._labels[key])
         self._add_curve(self.price_plot, "refits", "Refit dates")
+        # A distribution head's bands, shaded under the curves (toggles shown only then)
+        self.bands = BandOverlay(self.price_plot, self)
         self._add_curve(self.residual_plot, "residual_model", "Model")
         self._add_curve(self.residual_plot, "residual_persistence", "Persistence")
         zero = pg.InfiniteLine(pos=0.0, angle=0, movable=False, pen=pg.mkPen("#b0b0b0", width=1))
@@ -222,6 +225,7 @@ class BacktestView(QWidget):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.setSpacing(2)
         layout.addWidget(self._toggle_row)
+        layout.addWidget(self.bands.controls)
         layout.addWidget(self.readout)
         layout.addWidget(self.graphics, 1)
         self.empty_state = EmptyState(
@@ -310,6 +314,7 @@ class BacktestView(QWidget):
         self._curves["strategy"].setData(x, result.strategy.equity)
         self._curves["buy_and_hold"].setData(x, result.buy_and_hold.equity)
         self._set_refits(result)
+        self.bands.set_bands(getattr(result, "bands", None), x, result.previous)
         self._decimals = price_decimals(np.asarray(result.realised, dtype=float))
         self._set_empty(False)
         self.reset_zoom()
@@ -321,6 +326,7 @@ class BacktestView(QWidget):
         self._x = np.empty(0)
         for curve in self._curves.values():
             curve.setData([], [])
+        self.bands.set_bands(None, np.empty(0), np.empty(0))
         for line in self._crosshairs:
             line.setVisible(False)
         self._date_label.setVisible(False)
