@@ -55,6 +55,7 @@ from stockapp.core.walkforward import BacktestProgress, first_test_bar, plan_seg
 from stockapp.errors import StockappError
 from stockapp.gui.backtest_panel import NO_TRAINED_MODEL, BacktestPanel
 from stockapp.gui.backtest_view import BacktestView
+from stockapp.gui.bands_view import BandsView
 from stockapp.gui.data_tag import DataTag, day_text
 from stockapp.gui.export import render_backtest_png
 from stockapp.gui.failures import failure_sentence
@@ -142,6 +143,9 @@ class BacktestController(QObject):
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.addWidget(self.view)
         self.splitter.addWidget(self.table)
+        self.bands_view = BandsView()  # calibration charts, shown for a distribution head
+        self.bands_view.setVisible(False)
+        self.splitter.addWidget(self.bands_view)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 1)
         self.tab = QWidget()
@@ -454,11 +458,14 @@ class BacktestController(QObject):
             self.data_tag = None
             self.view.clear()
             self.table.clear()
+            self.bands_view.clear()
         else:
             self.data_tag = DataTag.from_manifest(self.manifest) or self._job_tag
             self.view.set_result(result, model_name)
             self.table.set_result(result, model_name)
             self.table.set_quality(self._quality_warnings())
+            self.bands_view.set_result(result, model_name)
+        self.bands_view.setVisible(getattr(result, "bands", None) is not None)
         self._show_data_header()
 
     def _quality_warnings(self) -> list[str] | None:

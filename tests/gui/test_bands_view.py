@@ -71,3 +71,15 @@ def test_calibration_pit_and_volatility_charts(qtbot, banded):
     assert view.sentence.text().startswith("Stand-in's 80% bands held")
     view.set_result(_result(MeanReversion()), "Stand-in")
     assert "distribution head" in view.sentence.text()
+
+
+def test_results_tab_shows_the_bands_view_only_for_a_distribution(qtbot, banded):
+    from stockapp.gui.backtest import BacktestController
+
+    controller = BacktestController()
+    qtbot.addWidget(controller.tab)
+    controller._show(banded, "Stand-in")
+    assert not controller.bands_view.isHidden()
+    assert controller.bands_view.sentence.text().startswith("Stand-in's 80% bands")
+    controller._show(_result(MeanReversion()), "Stand-in")
+    assert controller.bands_view.isHidden()
