@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.from_json:
         results = json.loads(args.from_json.read_text())
     else:
-        samples = args.samples.split(",") if args.samples else list_samples()
+        samples = args.samples.split(",") if args.samples else [s.name for s in list_samples()]
         results = []
         for head in args.heads.split(","):
             for name in samples:
