@@ -9,6 +9,7 @@ import pandas as pd
 
 from stockapp.cli import main
 from stockapp.core.runs import load_run
+from tests.contracts import check_run_files
 
 TINY = ["--window", "10", "--hidden", "4", "--layers", "1", "--epochs", "2", "--seed", "1"]
 BAND_KEYS = {
@@ -24,6 +25,7 @@ def test_student_t_head_writes_bands(tmp_path, capsys):
     assert code == 0, capsys.readouterr().err
     printed = capsys.readouterr().out
     assert "80% bands held" in printed
+    check_run_files(out)  # every column and key a point run has is still there
     table = pd.read_csv(out / "forecasts.csv")
     for p in ("", "garch_"):
         for c in ("sigma", "lower_80", "upper_80", "lower_95", "upper_95"):
