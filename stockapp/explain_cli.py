@@ -224,7 +224,11 @@ def _compare(args: argparse.Namespace) -> int:
         _offscreen()
         from stockapp.gui.inside import render_kinds_png
 
-        render_kinds_png(result, out / "gradient_flow_kinds.png")
+        title = (
+            f"{series.name}: plain RNN vs GRU vs LSTM, {cfg.layers} x {cfg.hidden} units, "
+            f"{epochs} epoch{'s' if epochs != 1 else ''} on {len(past):,} bars"
+        )
+        render_kinds_png(result, out / "gradient_flow_kinds.png", title=title)
     from stockapp.core.explain_text import kinds_sentence
 
     print(kinds_sentence(result.flows))

@@ -475,7 +475,11 @@ def render_explanation_png(
 
 
 def render_kinds_png(
-    result: KindsComparison, path: str | Path, width: int = 900, height: int = 600
+    result: KindsComparison,
+    path: str | Path,
+    width: int = 900,
+    height: int = 600,
+    title: str | None = None,
 ) -> Path:
     """The RNN/GRU/LSTM gradient-through-time comparison with its sentence, as a PNG."""
     from stockapp.gui.app import configure_pyqtgraph
@@ -485,6 +489,8 @@ def render_kinds_png(
     configure_pyqtgraph()
     view = InsideView()
     view.show_kinds(result)
+    if title:
+        view.kinds_plot.setTitle(title)
     box = view.kinds_plot.parentWidget()
     box.setParent(None)
     view.deleteLater()
