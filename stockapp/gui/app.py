@@ -80,6 +80,9 @@ def create_main_window(
     from stockapp.gui.inside import InsideController  # issue 13: the Inside tab
 
     InsideController(window).attach(window, window.findChild(BacktestController))
+    from stockapp.gui.experiments import ExperimentsController  # issue 11: experiments
+
+    ExperimentsController(window).attach(window, training, window.findChild(BacktestController))
     panel = window.data_panel
     if sample:
         panel.load_sample(sample)

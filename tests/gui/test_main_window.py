@@ -310,14 +310,15 @@ def test_every_side_page_shows_its_run_button_without_scrolling(window, qtbot):
 
 def test_extension_points(window, qtbot):
     tabs = [window.tabs.tabText(i) for i in range(window.tabs.count())]
-    assert tabs == ["Prices", "Training", "Backtest results", "Inside"]
+    assert tabs == ["Prices", "Training", "Backtest results", "Inside", "Experiment results"]
     extra = QLabel("more")
-    assert window.add_tab(extra, "Extra") == 4
+    assert window.add_tab(extra, "Extra") == 5
     panel = QLabel("model settings")
     pages = window.side_tabs
     index = window.add_side_panel(panel, "More")
     titles = [pages.tabText(i) for i in range(pages.count())]
-    assert titles == ["Data", "Model", "Backtest settings", "More"] and index == 3
+    assert titles == ["Data", "Model", "Backtest settings", "Experiment settings", "More"]
+    assert index == 4
     assert pages.widget(index).isAncestorOf(panel)
     assert pages.currentIndex() == 0  # adding a page does not take the user away from theirs
     assert window.show_side_panel(panel) and pages.currentIndex() == index

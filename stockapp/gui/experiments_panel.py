@@ -1,0 +1,287 @@
+"""The Experiment settings page: which series, which values of each setting, seeds and engine.
+
+The page only reads and checks what was typed; :meth:`ExperimentsPanel.choices` turns it into
+an :class:`ExperimentChoices` or raises one sentence naming the field and what it takes. The run
+belongs to :class:`~stockapp.gui.experiments.ExperimentsController`.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass, field
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from stockapp.errors import StockappError
+from stockapp.gui.run_controls import RunControls
+
+#: Engines offered: label -> the name :func:`stockapp.models.sweep.run_sweep` takes.
+ENGINES = {
+    "local (worker processes)": "local",
+    "in this process": "inline",
+    "Ray": "ray",
+}
+MODEL_TYPES = ("lstm", "gru", "rnn")
+#: (setting, label, default text, value type, what it takes) for each grid line.
+GRID_FIELDS = (
+    ("model", "Model types", "lstm,gru", str, "lstm, gru or rnn"),
+    ("window", "Windows (bars)", "20,60", int, "whole numbers of bars"),
+    ("hidden", "Hidden units", "64", int, "whole numbers"),
+    ("layers", "Layers", "2", int, "whole numbers"),
+    ("dropout", "Dropout", "0.2", float, "numbers from 0 to below 1"),
+    ("lr", "Learning rates", "5e-4", float, "positive numbers"),
+)
+
+
+@dataclass
+class ExperimentChoices:
+    """What the page asks for, checked: series to load, the grid, seeds, engine, folder."""
+
+    samples: list[str]
+    csvs: list[str]
+    tickers: list[str]
+    grid: dict[str, list]
+    seeds: tuple[int, ...]
+    epochs: int
+    test_fraction: float
+    engine: str
+    ray_address: str | None
+    out: str = ""
+    names: list[str] = field(default_factory=list)
+
+    def describe(self) -> str:
+        """``AAPL, MSFT`` for folder names and messages."""
+        return ", ".join(self.samples + [p.rsplit("/", 1)[-1] for p in self.csvs] + self.tickers)
+
+
+def parse_values(label: str, text: str, kind: type, what: str) -> list:
+    """``"20, 60"`` -> ``[20, 60]`` (duplicates dropped); one sentence naming ``label`` if bad."""
+    parts = [t.strip() for t in text.split(",") if t.strip()]
+    try:
+        values = [kind(t) if kind is not str else t.lower() for t in parts]
+    except ValueError:
+        values = []
+    if kind is int and any(v < 1 for v in values):
+        values = []
+    if kind is float and any(v != v or v < 0 for v in values):
+        values = []
+    if not values:
+        raise StockappError(f"{label} takes {what} separated by commas, not '{text.strip()}'.")
+    return list(dict.fromkeys(values))
+
+
+def parse_seeds(text: str) -> tuple[int, ...]:
+    """``0-2`` -> (0, 1, 2); ``0,2,5`` -> those; one sentence otherwise."""
+    bad = StockappError(f"Seeds take a range like 0-2 or a list like 0,2,5, not '{text.strip()}'.")
+    seeds: list[int] = []
+    for part in text.split(","):
+        part = part.strip()
+        try:
+            if "-" in part:
+                lo, hi = (int(x) for x in part.split("-"))
+                if hi < lo:
+                    raise bad
+                seeds.extend(range(lo, hi + 1))
+            else:
+                seeds.append(int(part))
+        except ValueError:
+            raise bad from None
+    if not seeds or min(seeds) < 0:
+        raise bad
+    return tuple(dict.fromkeys(seeds))
+
+
+def ray_available() -> bool:
+    return importlib.util.find_spec("ray") is not None
+
+
+class ExperimentsPanel(QWidget):
+    """Series, values to try, seeds and engine, with Run/Cancel and overall progress."""
+
+    run_requested = Signal()
+    cancel_requested = Signal()
+
+    def __init__(self, sample_names: list[str], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.sample_list = QListWidget()
+        for name in sample_names:
+            item = QListWidgetItem(name)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(Qt.CheckState.Checked if name == "AAPL" else Qt.CheckState.Unchecked)
+            self.sample_list.addItem(item)
+        rows = max(1, min(len(sample_names), 6))
+        self.sample_list.setFixedHeight(rows * self.sample_list.sizeHintForRow(0) + 6)
+        self.csv_edit = QLineEdit()
+        self.csv_edit.setPlaceholderText("CSV files, separated by ;")
+        self.csv_button = QPushButton("Add…")
+        self.csv_button.clicked.connect(self._add_csv)
+        self.ticker_edit = QLineEdit()
+        self.ticker_edit.setPlaceholderText("e.g. AAPL, MSFT (downloaded)")
+        csv_row = QHBoxLayout()
+        csv_row.addWidget(self.csv_edit, 1)
+        csv_row.addWidget(self.csv_button)
+        series_box = QGroupBox("Series")
+        series_form = QFormLayout(series_box)
+        series_form.addRow(self.sample_list)
+        series_form.addRow("CSV files", csv_row)
+        series_form.addRow("Tickers", self.ticker_edit)
+
+        self.grid_edits: dict[str, QLineEdit] = {}
+        grid_box = QGroupBox("Values to try (comma-separated)")
+        grid_form = QFormLayout(grid_box)
+        for name, label, default, _kind, what in GRID_FIELDS:
+            edit = QLineEdit(default)
+            edit.setToolTip(f"{label}: {what}, separated by commas.")
+            self.grid_edits[name] = edit
+            grid_form.addRow(label, edit)
+
+        self.seeds_edit = QLineEdit("0-2")
+        self.seeds_edit.setToolTip("Seeds: a range like 0-2 or a list like 0,2,5.")
+        self.epochs_spin = QSpinBox()
+        self.epochs_spin.setRange(1, 1000)
+        self.epochs_spin.setValue(20)
+        self.test_spin = QDoubleSpinBox()
+        self.test_spin.setRange(5.0, 45.0)
+        self.test_spin.setSuffix(" %")
+        self.test_spin.setValue(20.0)
+        self.test_spin.setToolTip(
+            "The last share of each series is the test span; as much again before it is the "
+            "selection span on which the configuration is chosen."
+        )
+        self.engine_combo = QComboBox()
+        for label, engine in ENGINES.items():
+            if engine != "ray" or ray_available():
+                self.engine_combo.addItem(label, engine)
+        self.ray_edit = QLineEdit()
+        self.ray_edit.setPlaceholderText("empty: a Ray on this machine")
+        self.engine_combo.currentIndexChanged.connect(self._engine_changed)
+        self.out_edit = QLineEdit()
+        self.out_edit.setPlaceholderText("a new folder in the runs folder")
+        self.out_edit.setToolTip(
+            "Give the folder of an earlier experiment to resume it: finished runs are skipped."
+        )
+        runs_box = QGroupBox("Runs")
+        runs_form = QFormLayout(runs_box)
+        runs_form.addRow("Seeds", self.seeds_edit)
+        runs_form.addRow("Epochs", self.epochs_spin)
+        runs_form.addRow("Test span", self.test_spin)
+        runs_form.addRow("Engine", self.engine_combo)
+        self.ray_label = QLabel("Ray address")
+        runs_form.addRow(self.ray_label, self.ray_edit)
+        runs_form.addRow("Folder", self.out_edit)
+        self._engine_changed()
+
+        self.count_label = QLabel()
+        self.count_label.setObjectName("hint")
+        self.count_label.setWordWrap(True)
+        self.controls = RunControls(
+            "Run experiment",
+            "Backtest every combination of the values on every series, once per seed.",
+            "Stop after the runs under way; finished runs are kept and shown.",
+            status_lines=3,
+        )
+        self.controls.set_ready(True)
+        self.controls.run_clicked.connect(self.run_requested)
+        self.controls.cancel_clicked.connect(self.cancel_requested)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        for widget in (series_box, grid_box, runs_box, self.count_label, self.controls):
+            layout.addWidget(widget)
+        for edit in (*self.grid_edits.values(), self.seeds_edit):
+            edit.textChanged.connect(self._update_count)
+        self.sample_list.itemChanged.connect(self._update_count)
+        self.csv_edit.textChanged.connect(self._update_count)
+        self.ticker_edit.textChanged.connect(self._update_count)
+        self._update_count()
+
+    # ------------------------------------------------------------------ reading
+    def set_checked_samples(self, names: list[str]) -> None:
+        for i in range(self.sample_list.count()):
+            item = self.sample_list.item(i)
+            state = Qt.CheckState.Checked if item.text() in names else Qt.CheckState.Unchecked
+            item.setCheckState(state)
+
+    def checked_samples(self) -> list[str]:
+        items = (self.sample_list.item(i) for i in range(self.sample_list.count()))
+        return [it.text() for it in items if it.checkState() == Qt.CheckState.Checked]
+
+    def choices(self) -> ExperimentChoices:
+        """What to run, checked; one sentence naming the field when something is unusable."""
+        csvs = [p.strip() for p in self.csv_edit.text().split(";") if p.strip()]
+        tickers = [t.strip().upper() for t in self.ticker_edit.text().split(",") if t.strip()]
+        samples = self.checked_samples()
+        if not (samples or csvs or tickers):
+            raise StockappError("Tick a sample, or give a CSV file or a ticker, to experiment on.")
+        grid = {}
+        for name, label, _default, kind, what in GRID_FIELDS:
+            grid[name] = parse_values(label, self.grid_edits[name].text(), kind, what)
+        unknown = [m for m in grid["model"] if m not in MODEL_TYPES]
+        if unknown:
+            raise StockappError(f"Unknown model type '{unknown[0]}'; use lstm, gru or rnn.")
+        if any(d >= 1 for d in grid["dropout"]):
+            raise StockappError("Dropout takes numbers from 0 to below 1.")
+        if any(lr <= 0 for lr in grid["lr"]):
+            raise StockappError("Learning rates must be positive.")
+        engine = self.engine_combo.currentData()
+        return ExperimentChoices(
+            samples=samples,
+            csvs=csvs,
+            tickers=tickers,
+            grid=grid,
+            seeds=parse_seeds(self.seeds_edit.text()),
+            epochs=self.epochs_spin.value(),
+            test_fraction=self.test_spin.value() / 100.0,
+            engine=engine,
+            ray_address=(self.ray_edit.text().strip() or None) if engine == "ray" else None,
+            out=self.out_edit.text().strip(),
+        )
+
+    # ------------------------------------------------------------------ showing
+    def set_busy(self, busy: bool) -> None:
+        self.controls.set_running(busy)
+
+    def show_status(self, message: str) -> None:
+        self.controls.set_status(message)
+
+    def _engine_changed(self) -> None:
+        ray = self.engine_combo.currentData() == "ray"
+        self.ray_edit.setVisible(ray)
+        self.ray_label.setVisible(ray)
+
+    def _update_count(self, *_: object) -> None:
+        try:
+            c = self.choices()
+        except StockappError as exc:
+            self.count_label.setText(str(exc))
+            return
+        configs = 1
+        for values in c.grid.values():
+            configs *= len(values)
+        n_series = len(c.samples) + len(c.csvs) + len(c.tickers)
+        runs = configs * len(c.seeds) * n_series
+        self.count_label.setText(
+            f"{configs} configuration{'s' * (configs != 1)} x {len(c.seeds)} "
+            f"seed{'s' * (len(c.seeds) != 1)} x {n_series} series = {runs} backtests."
+        )
+
+    def _add_csv(self) -> None:
+        paths, _ = QFileDialog.getOpenFileNames(self, "Add CSV files", "", "CSV files (*.csv)")
+        if paths:
+            have = [p for p in self.csv_edit.text().split(";") if p.strip()]
+            self.csv_edit.setText("; ".join(have + paths))

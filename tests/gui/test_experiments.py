@@ -1,0 +1,283 @@
+"""Experiments in the window: run a tiny sweep, cancel it, reopen it, open one of its runs."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from PySide6.QtCore import Qt
+
+import stockapp.models.runner as runner_module
+from stockapp.gui.app import create_main_window
+from stockapp.gui.backtest import BacktestController
+from stockapp.gui.experiments import (
+    BACKTEST_RUNS,
+    RESULTS_TAB,
+    SETTINGS_PAGE,
+    SWEEP_RUNS,
+    TRAINING_RUNS,
+    ExperimentsController,
+)
+from stockapp.gui.sweep_results import COLUMNS, heatmap_cells
+from stockapp.gui.training import TrainingController
+
+
+@pytest.fixture
+def app(qtbot, short_aapl_csv, tmp_path):
+    """The whole window, its Experiments page set to tiny GRUs on a 400-bar CSV, in-process."""
+    window = create_main_window(csv=str(short_aapl_csv), quiet=True)
+    qtbot.addWidget(window)
+    ctl = window.findChild(ExperimentsController)
+    panel = ctl.panel
+    panel.set_checked_samples([])
+    panel.csv_edit.setText(str(short_aapl_csv))
+    for name, text in {
+        "model": "gru",
+        "window": "10",
+        "hidden": "8,12",
+        "layers": "1",
+        "dropout": "0",
+        "lr": "0.01",
+    }.items():
+        panel.grid_edits[name].setText(text)
+    panel.seeds_edit.setText("0")
+    panel.epochs_spin.setValue(1)
+    panel.engine_combo.setCurrentIndex(panel.engine_combo.findData("inline"))
+    panel.out_edit.setText(str(tmp_path / "sweep"))
+    training = window.findChild(TrainingController)
+    return window, ctl, training, window.findChild(BacktestController)
+
+
+def _run(qtbot, ctl: ExperimentsController, timeout: int = 120000):
+    with qtbot.waitSignal(ctl.experiment_finished, timeout=timeout) as done:
+        assert ctl.start()
+    assert ctl.wait(5000)
+    return done.args[0]
+
+
+def _count_trainings(monkeypatch, before=None) -> list[int]:
+    calls: list[int] = []
+    real = runner_module.run_backtest
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        if before is not None:
+            before(len(calls))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(runner_module, "run_backtest", counting)
+    return calls
+
+
+@pytest.mark.usefixtures("no_leaked_threads")
+def test_a_2x1_sweep_fills_the_table_heatmap_and_verdict(qtbot, app, monkeypatch):
+    window, ctl, training, backtest = app
+    calls = _count_trainings(monkeypatch)
+    with qtbot.waitSignal(ctl.experiment_finished, timeout=120000) as done:
+        assert ctl.start()
+        # one job at a time: the other jobs wait, and closing would ask about the sweep
+        assert training.panel.controls.blocked == SWEEP_RUNS
+        assert backtest.panel.controls.blocked == SWEEP_RUNS
+        assert not backtest.panel.controls.run_button.isEnabled()
+        assert any("experiment" in w for w in window.work_that_would_be_lost())
+    assert ctl.wait(5000)
+    outcome = done.args[0]
+    assert outcome is not None and not outcome.stopped and outcome.trained == 2 == len(calls)
+    assert training.panel.controls.blocked == "" and backtest.panel.controls.blocked == ""
+    view = ctl.results
+    assert view.model.rowCount() == 2
+    assert set(view.table["hidden"]) == {8, 12} and set(view.table["status"]) == {"ok"}
+    verdict = view.verdict_label.text()
+    assert verdict.startswith("Best of 2 configurations on AAPL_short")
+    assert "chosen on" in verdict and "scored on" in verdict
+    assert outcome.verdicts[0] in verdict
+    # the heatmap varies over the one setting that varies (hidden), one cell per value
+    assert view.rows_combo.currentText() == "hidden"
+    cells = [view.heatmap.item(i, j) for i in range(2) for j in range(2)]
+    shown = [c for c in cells if c is not None]
+    assert len(shown) == 2
+    for item in shown:
+        assert "over 1 seed" in item.toolTip()
+    assert window.tabs.currentWidget() is view
+    assert "Finished: 2 runs trained now, 2 in all." in ctl.panel.controls.status_label.text()
+
+
+def test_the_table_sorts_numerically_and_colours_by_holm_p(qtbot, app):
+    _window, ctl, _training, _backtest = app
+    table = pd.DataFrame(
+        {
+            "series": ["A", "A", "A"],
+            "key": ["k1", "k2", "k3"],
+            "hidden": [8, 64, 16],
+            "rmse_ratio": [1.01, 0.9, math.nan],
+            "dm_pvalue_holm": [0.5, 0.01, math.nan],
+            "status": ["ok", "ok", "failed"],
+            "seed": [0, 0, 0],
+        }
+    )
+    view = ctl.results
+    view.show_sweep(table, {"series": [], "runs_total": 3, "runs_finished": 2})
+    col = [c[0] for c in COLUMNS]
+    view.view.sortByColumn(col.index("hidden"), Qt.SortOrder.AscendingOrder)
+    assert [view.key_at(r) for r in range(3)] == ["k1", "k3", "k2"]  # 8 < 16 < 64, not "16"<"8"
+    role = Qt.ItemDataRole.BackgroundRole
+    colours = [view.model.data(view.model.index(r, 0), role) for r in range(3)]
+    assert colours[0] is None  # p 0.5: no colour
+    assert colours[1].color().name() == "#bbf7d0"  # Holm p < 0.05: green
+    assert colours[2].color().name() == "#fecaca"  # failed: red
+
+
+def test_heatmap_averages_within_seed_then_over_seeds():
+    # two windows x two hidden sizes x 2 seeds, plus a varying lr averaged within each seed
+    rows = []
+    values = {
+        (20, 8, 0): [1.00, 0.98],
+        (20, 8, 1): [1.02, 1.04],
+        (60, 8, 0): [0.95, 0.97],
+        (60, 8, 1): [0.99, 0.99],
+        (20, 16, 0): [1.10, 1.10],
+    }
+    for (window, hidden, seed), ratios in values.items():
+        for lr, r in zip((1e-3, 5e-4), ratios, strict=True):
+            rows.append(
+                dict(series="S", window=window, hidden=hidden, lr=lr, seed=seed, rmse_ratio=r)
+            )
+    rows.append(dict(series="S", window=60, hidden=16, lr=1e-3, seed=0, rmse_ratio=math.nan))
+    rows.append(dict(series="T", window=20, hidden=8, lr=1e-3, seed=0, rmse_ratio=5.0))
+    table = pd.DataFrame(rows)
+    table["status"] = "ok"
+    row_values, col_values, cells = heatmap_cells(table, "window", "hidden", "S")
+    assert row_values == [20, 60] and col_values == [8, 16]
+    # (20, 8): seed means 0.99 and 1.03 -> mean 1.01, sd sqrt(((-.02)^2 + .02^2) / 1) = 0.028284
+    mean, sd, n = cells[(20, 8)]
+    assert n == 2 and mean == pytest.approx(1.01) and sd == pytest.approx(0.02 * math.sqrt(2))
+    mean, sd, n = cells[(60, 8)]
+    assert n == 2 and mean == pytest.approx((0.96 + 0.99) / 2)
+    assert sd == pytest.approx(float(np.std([0.96, 0.99], ddof=1)))
+    mean, sd, n = cells[(20, 16)]
+    assert (mean, n) == (pytest.approx(1.10), 1) and math.isnan(sd)
+    assert (60, 16) not in cells  # its one run has no score
+
+
+@pytest.mark.usefixtures("no_leaked_threads")
+def test_cancel_keeps_the_finished_runs(qtbot, app, monkeypatch):
+    _window, ctl, _training, _backtest = app
+    ctl.panel.grid_edits["hidden"].setText("8,12,16")
+    # the second run is asked to stop as it starts (the worker's flag is thread-safe)
+    calls = _count_trainings(monkeypatch, before=lambda n: n == 2 and ctl.cancel())
+    outcome = _run(qtbot, ctl)
+    assert outcome.stopped and outcome.trained == 1 and outcome.total == 3
+    assert len(calls) == 2
+    assert ctl.results.model.rowCount() == 1
+    assert list(ctl.results.table["status"]) == ["ok"]
+    assert (ctl.folder / "runs" / ctl.results.table["key"][0] / "manifest.json").exists()
+    assert "Stopped" in ctl.panel.controls.status_label.text()
+    assert "resume" in ctl.panel.controls.status_label.text()
+
+
+@pytest.mark.usefixtures("no_leaked_threads")
+def test_reopening_the_folder_shows_it_without_training(qtbot, app, monkeypatch, tmp_path):
+    window, ctl, _training, _backtest = app
+    _run(qtbot, ctl)
+    folder = ctl.folder
+    calls = _count_trainings(monkeypatch)
+    other = create_main_window(quiet=True)
+    qtbot.addWidget(other)
+    fresh = other.findChild(ExperimentsController)
+    assert fresh.open_action in other.file_menu.actions()
+    assert fresh.open_experiment(folder)
+    assert calls == []
+    assert fresh.results.model.rowCount() == 2
+    assert fresh.results.verdict_label.text() == ctl.results.verdict_label.text()
+    assert not fresh.open_experiment(tmp_path)
+    assert other.last_error == f"{tmp_path} is not a sweep folder: it has no results.csv."
+    # running the same experiment again resumes: nothing is retrained
+    outcome = _run(qtbot, ctl)
+    assert outcome.trained == 0 and calls == []
+
+
+@pytest.mark.usefixtures("no_leaked_threads")
+def test_double_click_opens_that_runs_backtest(qtbot, app):
+    window, ctl, _training, backtest = app
+    window.resize(1280, 800)
+    window.show()
+    qtbot.waitExposed(window)
+    _run(qtbot, ctl)
+    view = ctl.results.view
+    view.sortByColumn(3, Qt.SortOrder.DescendingOrder)  # hidden units, largest first
+    key = ctl.results.key_at(0)
+    rect = view.visualRect(view.model().index(0, 1))
+    # a real double-click: press, release, then the double-click event on the same cell
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    qtbot.mouseDClick(view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert window.last_error is None
+    assert backtest.result is not None
+    assert backtest.manifest["train_config"]["hidden"] == 12
+    assert window.tabs.currentWidget() is backtest.tab
+    assert str(ctl.folder / "runs" / key) in backtest.panel.status_label.text()
+
+
+@pytest.mark.parametrize(
+    ("field", "text", "sentence"),
+    [
+        (
+            "window",
+            "20,abc",
+            "Windows (bars) takes whole numbers of bars separated by commas, not '20,abc'.",
+        ),
+        ("hidden", "", "Hidden units takes whole numbers separated by commas, not ''."),
+        ("model", "lstm,tcn", "Unknown model type 'tcn'; use lstm, gru or rnn."),
+        ("dropout", "0.2,1.5", "Dropout takes numbers from 0 to below 1."),
+        ("seeds", "3-1", "Seeds take a range like 0-2 or a list like 0,2,5, not '3-1'."),
+    ],
+)
+def test_bad_grid_input_gives_one_sentence(qtbot, app, field, text, sentence):
+    window, ctl, _training, _backtest = app
+    edit = ctl.panel.seeds_edit if field == "seeds" else ctl.panel.grid_edits[field]
+    edit.setText(text)
+    assert not ctl.start()
+    assert window.last_error == sentence
+    assert ctl.panel.count_label.text() == sentence  # said before Run is pressed too
+    assert not ctl.is_running()
+
+
+def test_no_series_chosen_gives_one_sentence(qtbot, app):
+    window, ctl, _training, _backtest = app
+    ctl.panel.csv_edit.setText("")
+    assert not ctl.start()
+    assert window.last_error == "Tick a sample, or give a CSV file or a ticker, to experiment on."
+
+
+def test_no_duplicate_tab_names_and_the_page_and_tab_are_there(app):
+    window, _ctl, _training, _backtest = app
+    tabs = [window.tabs.tabText(i) for i in range(window.tabs.count())]
+    pages = [window.side_tabs.tabText(i) for i in range(window.side_tabs.count())]
+    names = tabs + pages
+    assert len(names) == len(set(names)), names
+    assert RESULTS_TAB in tabs and SETTINGS_PAGE in pages
+
+
+@pytest.mark.usefixtures("no_leaked_threads")
+def test_training_blocks_the_experiment_until_it_ends(qtbot, app):
+    window, ctl, training, backtest = app
+    from stockapp.core.features import FeatureSpec
+    from stockapp.models.trainer import TrainConfig
+
+    training.panel.set_values(
+        FeatureSpec(window=10),
+        TrainConfig(hidden=4, layers=1, epochs=1, batch_size=32, device="cpu", patience=0),
+    )
+    with qtbot.waitSignal(training.training_ended, timeout=60000):
+        assert training.start_training()
+        assert ctl.panel.controls.blocked == TRAINING_RUNS
+        assert not ctl.panel.controls.run_button.isEnabled()
+        assert not ctl.start() and window.last_error == TRAINING_RUNS
+    assert training.wait(5000)
+    assert ctl.panel.controls.blocked == ""
+    with qtbot.waitSignal(backtest.backtest_finished, timeout=60000):
+        assert backtest.start_backtest()
+        assert ctl.panel.controls.blocked == BACKTEST_RUNS
+    assert backtest.wait(5000)
+    assert ctl.panel.controls.blocked == ""
