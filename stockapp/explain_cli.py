@@ -125,7 +125,13 @@ def _explain_run(args: argparse.Namespace) -> int:
     end = first + dates.index(date) - 1
     ex = explain_forecast(model, prices, end, flow_before=first)
     out = _out_dir(args.out)
-    write_explanation(ex, out)
+    extra = {}
+    if len(result.refit_dates) > 1:
+        extra["model_note"] = (
+            "the run's saved model, after its last refit; the forecast on this date may have "
+            "been made by an earlier fit"
+        )
+    write_explanation(ex, out, extra)
     if not args.no_png:
         _offscreen()
         from stockapp.gui.inside import render_explanation_png
@@ -141,7 +147,7 @@ def _explain_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def write_explanation(ex, out: Path) -> None:
+def write_explanation(ex, out: Path, extra: dict | None = None) -> None:
     """The CSV, JSON and NPZ files of one explanation (full float precision)."""
     import pandas as pd
 
@@ -164,7 +170,7 @@ def write_explanation(ex, out: Path) -> None:
     pd.DataFrame({"lag": np.arange(1, ex.flow.size + 1), "grad_norm": ex.flow}).to_csv(
         out / "gradient_flow.csv", index=False, float_format="%.17g"
     )
-    write_json(out / "explain.json", ex.summary())
+    write_json(out / "explain.json", {**ex.summary(), **(extra or {})})
     arrays = {
         f"layer{k}_{name}": values
         for k, layer in enumerate(ex.states)

@@ -66,6 +66,7 @@ def test_a_reopened_run_explains_with_identical_numbers(run, tmp_path, capsys):
     assert summary["baseline_output"] == live.attribution.baseline_output
     assert summary["forecast_price"] == live.forecast_price
     assert summary["model_kind"] == "gru" and summary["steps"] >= 64 and summary["date"] == date
+    assert "model_note" not in summary  # one fit: the saved model made every forecast
     # completeness, from the files alone
     total = table["attribution"].sum()
     diff = summary["output"] - summary["baseline_output"]
