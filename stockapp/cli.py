@@ -15,6 +15,7 @@ and ``_load_source`` give any command the same ``--sample/--csv/--ticker`` choic
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -384,4 +385,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else 0
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (``stockapp samples | head``): stop quietly, as Unix tools do.
+        # stdout is pointed at devnull so Python's own flush at exit does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     return EXIT_USER_ERROR

@@ -49,8 +49,3 @@ def runs_dir() -> Path:
     path = data_dir() / "runs"
     path.mkdir(parents=True, exist_ok=True)
     return path
-
-
-def resources_dir() -> Path:
-    """The repository's ``resources/`` folder (bundled samples, icons)."""
-    return Path(__file__).resolve().parent.parent / "resources"

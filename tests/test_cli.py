@@ -274,3 +274,21 @@ def test_backtest_accepts_dayfirst(capsys, tmp_path, monkeypatch):
     for flag, expected in (("--dayfirst", True), ("--monthfirst", False)):
         _fails(capsys, "backtest", "--csv", str(path), flag, "--out", str(tmp_path / "r"))
         assert seen[-1] is expected
+
+
+def test_a_reader_that_goes_away_gets_no_traceback():
+    """``stockapp samples | head -1`` ends quietly: no BrokenPipeError traceback on stderr."""
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from stockapp.cli import main; sys.exit(main())",
+         "samples"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )  # fmt: skip
+    proc.stdout.close()  # the reader is gone before anything is written
+    err = proc.stderr.read().decode()
+    proc.stderr.close()
+    proc.wait(timeout=60)
+    assert "Traceback" not in err and "BrokenPipe" not in err
