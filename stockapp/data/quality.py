@@ -108,10 +108,25 @@ def count_ohlc_inconsistent(frame: pd.DataFrame) -> int:
     return int(bad.sum())
 
 
-def find_gaps(index: pd.DatetimeIndex, max_days: int = GAP_DAYS) -> tuple[Gap, ...]:
-    """Stretches of more than ``max_days`` calendar days between consecutive bars."""
+def gap_threshold(index: pd.DatetimeIndex) -> int:
+    """Calendar days between two bars beyond which the stretch is a gap.
+
+    A week for daily (and intraday) bars; for sparser bars, twice their usual spacing, so the 31
+    days between two monthly bars are not a gap but a missing month or more is.
+    """
+    if len(index) < MIN_ROWS:  # too few bars to tell their usual spacing
+        return GAP_DAYS
+    days = np.diff(index.normalize().values).astype("timedelta64[D]").astype(np.int64)
+    return max(GAP_DAYS, 2 * int(np.median(days)))
+
+
+def find_gaps(index: pd.DatetimeIndex, max_days: int | None = None) -> tuple[Gap, ...]:
+    """Stretches of more than ``max_days`` calendar days between consecutive bars (by default
+    :func:`gap_threshold` of the bars)."""
     if len(index) < 2:
         return ()
+    if max_days is None:
+        max_days = gap_threshold(index)
     days = np.diff(index.normalize().values).astype("timedelta64[D]").astype(np.int64)
     return tuple(
         Gap(start=index[i], end=index[i + 1], days=int(days[i]))
@@ -181,6 +196,7 @@ def clean_prices(
         dropped_missing=int(no_close.sum() + incomplete.sum()),
         duplicates_removed=int(duplicated.sum()),
         gaps=find_gaps(frame.index),
+        gap_days=gap_threshold(frame.index),
         ohlc_inconsistent=count_ohlc_inconsistent(frame),
         notes=(*notes, *sparse_notes),
         dropped_nonfinite=int(absurd.sum()),

@@ -48,6 +48,7 @@ class QualityReport:
     first_nonfinite: pd.Timestamp | None = None
     extreme_moves: tuple[pd.Timestamp, ...] = ()  # bars whose close moved more than 5x
     intraday: bool = False  # bars carry a time of day (several bars on some day)
+    gap_days: int = 7  # calendar days between bars beyond which a stretch counts as a gap
 
     def _when(self, stamp: pd.Timestamp) -> str:
         return stamp.isoformat() if self.intraday else f"{stamp:%Y-%m-%d}"
@@ -69,7 +70,9 @@ class QualityReport:
         if self.gaps:
             longest = max(self.gaps, key=lambda g: g.days)
             out.append(
-                f"{len(self.gaps)} gaps longer than a week "
+                f"{len(self.gaps)} gaps longer than "
+                + ("a week" if self.gap_days == 7 else f"{self.gap_days} days")
+                + " "
                 f"(longest {longest.days} days after {longest.start:%Y-%m-%d})"
             )
         if self.ohlc_inconsistent:

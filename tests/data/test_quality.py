@@ -254,3 +254,19 @@ def test_missing_close_column():
     with pytest.raises(DataError) as err:
         clean_prices(_frame().drop(columns="Close"), "ACME")
     assert str(err.value) == "ACME has no Close column."
+
+
+def test_monthly_bars_are_not_gaps_but_a_missing_year_is():
+    """A monthly file is ~31 days between bars by design: only a stretch several bars long is a
+    gap, and the warning names the threshold it used."""
+    dates = pd.date_range("1999-01-01", periods=48, freq="MS")
+    dates = dates.delete(range(20, 32))  # a year of months missing
+    frame = pd.DataFrame({"Close": np.linspace(10.0, 20.0, len(dates))}, index=dates)
+    _, report = clean_prices(frame, "monthly.csv")
+    assert [(g.start, g.days) for g in report.gaps] == [(pd.Timestamp("2000-08-01"), 396)]
+    assert any("1 gaps longer than 62 days" in w for w in report.warnings), report.warnings
+
+
+def test_daily_gap_threshold_stays_a_week():
+    dates = pd.DatetimeIndex(["2001-09-10", "2001-09-11", "2001-09-12", "2001-09-26"])
+    assert [g.days for g in find_gaps(dates)] == [14]
