@@ -72,7 +72,9 @@ def _exact(net: RecurrentNet) -> RecurrentNet:
 
 
 def _last_output(net: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    return net(x)[:, -1]
+    """The forecast of each window: the last step's output (a distribution head's location)."""
+    out = net(x)[:, -1]
+    return net.location(out) if hasattr(net, "location") else out
 
 
 # ----------------------------------------------------------------------------- attribution
@@ -225,7 +227,8 @@ def gradient_flow(net: nn.Module, x: np.ndarray | torch.Tensor, y: np.ndarray | 
     was_training = net.training
     net.eval()
     try:
-        with torch.enable_grad():
+        # cuDNN's fused RNN backward refuses eval mode; the plain kernels give the same numbers.
+        with torch.enable_grad(), torch.backends.cudnn.flags(enabled=False):
             req = xt.requires_grad_(True)
             loss = (_last_output(net, req) - yt).square().sum()
             grad = torch.autograd.grad(loss, req)[0]
@@ -233,6 +236,27 @@ def gradient_flow(net: nn.Module, x: np.ndarray | torch.Tensor, y: np.ndarray | 
         net.train(was_training)
     per_lag = grad.norm(dim=2).mean(dim=0)  # (W,), oldest bar first
     return per_lag.flip(0).double().cpu().numpy()
+
+
+def epoch_flow_recorder(
+    x: np.ndarray, y: np.ndarray, curves: list[list[float]], count: int = EPOCH_FLOW_WINDOWS
+) -> Callable[[nn.Module, int], None]:
+    """An ``on_epoch`` hook for :func:`~stockapp.models.trainer.train` that appends the gradient
+    flow of a fixed batch (the newest ``count`` of the windows ``x``, targets ``y``) to
+    ``curves`` after every epoch, as plain floats (lag 1 first).
+
+    The batch is copied to the network's device once, at the first epoch.
+    """
+    held: dict[str, torch.Tensor] = {}
+
+    def record(net: nn.Module, epoch: int) -> None:
+        param = next(net.parameters())
+        if "x" not in held:
+            held["x"] = torch.as_tensor(x[-count:]).to(param.device, param.dtype)
+            held["y"] = torch.as_tensor(y[-count:]).to(param.device, param.dtype)
+        curves.append([float(v) for v in gradient_flow(net, held["x"], held["y"])])
+
+    return record
 
 
 # ----------------------------------------------------------------------------- a whole forecast

@@ -26,6 +26,7 @@ from stockapp.core.scaling import Scaler
 from stockapp.errors import DataError, ModelError
 from stockapp.models.checkpoint import FORMAT_VERSION, load_checkpoint, save_checkpoint
 from stockapp.models.device import describe_device, resolve_device
+from stockapp.models.explain import epoch_flow_recorder
 from stockapp.models.networks import MODEL_KINDS, RecurrentNet
 from stockapp.models.trainer import TrainConfig, TrainProgress, TrainResult, train
 
@@ -124,9 +125,12 @@ class RecurrentForecaster:
             cfg = replace(cfg, val_fraction=0.0)
         data = training_set(prices, self.spec, cfg.val_fraction, self._scaler if warm else None)
         net = self._net if warm else self._new_net(torch.Generator().manual_seed(cfg.seed))
+        flows: list[list[float]] = []  # the gradient through time after each epoch
         result = yield from train(
-            net, data, cfg, should_stop, recent=recent if warm else None, keep_best=not warm
-        )
+            net, data, cfg, should_stop, recent=recent if warm else None, keep_best=not warm,
+            on_epoch=epoch_flow_recorder(data.x_train, data.y_train, flows),
+        )  # fmt: skip
+        result.gradient_flow_epochs = flows
         self._net, self._scaler, self._last_result = net, data.scaler, result
         self._record_span(result, prices.index, data, cfg.loss_on)
         return result

@@ -172,6 +172,9 @@ class TrainResult:
     trained_from: str | None = None
     trained_through: str | None = None
     validated_from: str | None = None
+    # The gradient through time after each epoch, lag 1 first (see stockapp.models.explain), set
+    # by the forecaster; empty for results written before it was recorded.
+    gradient_flow_epochs: list[list[float]] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -266,6 +269,7 @@ def train(
     should_stop: Callable[[], bool] | None = None,
     recent: int | None = None,
     keep_best: bool = True,
+    on_epoch: Callable[[nn.Module, int], None] | None = None,
 ) -> Generator[TrainProgress, None, TrainResult]:
     """Train ``net`` in place on ``data``, yielding progress; returns a :class:`TrainResult`.
 
@@ -276,7 +280,9 @@ def train(
     when training completes or is cancelled. With ``keep_best=False`` (a warm refit: a fixed
     number of epochs) the weights after the last epoch are kept and nothing stops early. The
     validation loss uses the same steps (``loss_on``) as the training loss, so the two curves
-    are comparable. ``should_stop`` is polled before every batch.
+    are comparable. ``should_stop`` is polled before every batch. ``on_epoch(net, epoch)`` is
+    called after every finished epoch, once its weights are final and before it is reported,
+    eagerly (outside any CUDA graph); an epoch cut short by cancelling is not passed to it.
 
     The data are copied to the device once. All randomness (the order of the windows each epoch
     and the dropout noise) comes from one ``torch.Generator`` seeded with ``cfg.seed`` for this
@@ -379,6 +385,8 @@ def train(
             if has_val:
                 val_loss = validation_loss(net, x_val, y_val, cfg.loss_on)
                 _check_finite(val_loss, "validation", epoch)
+            if on_epoch is not None:
+                on_epoch(net, epoch)
             monitored = val_loss if val_loss is not None else train_loss
             if not keep_best:  # a fixed number of epochs: the last one is the one kept
                 result.best_loss, result.best_epoch = monitored, epoch

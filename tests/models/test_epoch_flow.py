@@ -1,0 +1,98 @@
+"""The gradient through time recorded once per epoch during the model's own training."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import torch
+
+from stockapp.core.dataset import training_set
+from stockapp.core.features import FeatureSpec
+from stockapp.core.progress import drain
+from stockapp.models.explain import EPOCH_FLOW_WINDOWS, attribute, gradient_flow
+from stockapp.models.forecaster import RecurrentForecaster
+from stockapp.models.networks import RecurrentNet
+from stockapp.models.trainer import TrainConfig, TrainResult, train
+from tests.models.conftest import sine_set, tiny_cfg, tiny_net
+
+
+def test_on_epoch_is_called_once_per_finished_epoch_with_that_epochs_weights():
+    data = sine_set()
+    net = tiny_net()
+    seen: list[tuple[int, dict]] = []
+
+    def hook(module, epoch):
+        assert module is net
+        seen.append((epoch, {k: v.clone() for k, v in module.state_dict().items()}))
+
+    events = []
+    drain(train(net, data, tiny_cfg(epochs=3), keep_best=False, on_epoch=hook), events.append)
+    assert [e for e, _ in seen] == [1, 2, 3]
+    # the hook sees an epoch's final weights: after the last epoch, those kept (keep_best=False)
+    for k, v in net.state_dict().items():
+        torch.testing.assert_close(seen[-1][1][k], v)
+    assert not torch.equal(seen[0][1]["head.weight"], seen[-1][1]["head.weight"])
+    # it runs before the epoch is reported, so a consumer of the epoch event sees it done
+    assert sum(e.kind == "epoch" for e in events) == 3
+
+
+def test_on_epoch_is_not_called_for_an_epoch_cut_short_by_cancel():
+    calls: list[int] = []
+    job = train(
+        tiny_net(), sine_set(), tiny_cfg(epochs=3), should_stop=lambda: bool(calls),
+        on_epoch=lambda m, e: calls.append(e),
+    )  # fmt: skip
+    result = drain(job)
+    assert result.stop_reason == "cancelled" and calls == [1]
+
+
+def _prices(n: int = 300) -> pd.DataFrame:
+    rng = np.random.default_rng(1)
+    close = 100 * np.exp(np.cumsum(rng.normal(0, 0.01, n)))
+    idx = pd.bdate_range("2020-01-01", periods=n)
+    return pd.DataFrame({"Close": close, "Volume": rng.uniform(1e6, 2e6, n)}, index=idx)
+
+
+def test_fit_records_each_epochs_gradient_flow_on_a_fixed_batch(tmp_path):
+    prices = _prices()
+    spec = FeatureSpec(window=12)
+    cfg = TrainConfig(hidden=6, layers=1, epochs=1, patience=0, device="cpu", dropout=0.0)
+    model = RecurrentForecaster(spec, cfg)
+    result = drain(model.fit(prices))
+    assert len(result.gradient_flow_epochs) == 1
+    # One epoch: the kept weights are that epoch's; the curve is the flow of the newest
+    # EPOCH_FLOW_WINDOWS training windows, computed here again, independently.
+    data = training_set(prices, spec, cfg.val_fraction)
+    again = gradient_flow(
+        model.net, data.x_train[-EPOCH_FLOW_WINDOWS:], data.y_train[-EPOCH_FLOW_WINDOWS:]
+    )
+    np.testing.assert_allclose(result.gradient_flow_epochs[0], again, rtol=1e-5)
+    assert len(result.gradient_flow_epochs[0]) == 12
+
+    more = RecurrentForecaster(spec, TrainConfig(**{**cfg.to_dict(), "epochs": 3}))
+    curves = drain(more.fit(prices)).gradient_flow_epochs
+    assert len(curves) == 3 and all(len(c) == 12 for c in curves)
+    assert all(isinstance(v, float) for c in curves for v in c)  # JSON-ready
+
+    # saved and reopened with the model; a file written before the field still loads
+    more.save(tmp_path / "m")
+    assert RecurrentForecaster.load(tmp_path / "m").last_result.gradient_flow_epochs == curves
+    meta = json.loads((tmp_path / "m" / "model.json").read_text())
+    del meta["last_training"]["gradient_flow_epochs"]
+    assert TrainResult.from_dict(meta["last_training"]).gradient_flow_epochs == []
+
+
+def test_gradient_flow_and_attribution_use_a_distribution_heads_location():
+    net = RecurrentNet("gru", 1, 5, 1, 0.0, torch.Generator().manual_seed(0), head="gaussian")
+    x = np.random.default_rng(0).normal(size=(16, 9, 1))
+    flow = gradient_flow(net, x, np.zeros(16))
+    # the location alone, written out here: mean over windows of |d (mu - y)^2 / dx| per lag
+    xt = torch.as_tensor(x, dtype=torch.float32).requires_grad_(True)
+    net.eval()
+    mu = net(xt)[:, -1, 0]
+    (g,) = torch.autograd.grad(mu.square().sum(), xt)
+    np.testing.assert_allclose(flow, g.norm(dim=2).mean(0).flip(0).numpy(), rtol=1e-5)
+    a = attribute(net, x[0])
+    assert a.completeness_error <= 0.01
