@@ -49,6 +49,7 @@ from PySide6.QtWidgets import (
 
 from stockapp.core.backtest import BacktestResult
 from stockapp.core.fitted import AlreadyFitted
+from stockapp.core.reference import backtest_spans
 from stockapp.core.run_index import default_run_name, free_folder
 from stockapp.core.runs import load_run, save_run
 from stockapp.core.walkforward import BacktestProgress, first_test_bar, plan_segments
@@ -215,6 +216,10 @@ class BacktestController(QObject):
         if hasattr(training_controller, "set_blocked"):
             self.backtest_started.connect(lambda: training_controller.set_blocked(BACKTEST_RUNS))
             self.backtest_finished.connect(lambda _outcome: training_controller.set_blocked(""))
+        if hasattr(training_controller, "panel") and hasattr(
+            training_controller.panel, "settings_changed"
+        ):
+            training_controller.panel.settings_changed.connect(self.update_spans)
         self._series_changed(window.series)
         self._share_split()
 
@@ -225,6 +230,27 @@ class BacktestController(QObject):
     def _data_changed(self) -> None:
         self._offer_trained_model()
         self._show_data_header()
+        self.update_spans()
+
+    def update_spans(self, *_: object) -> None:
+        """Shade on the Prices tab the span the backtest will forecast and its first fit's
+        validation slice, as the engine and the trainer cut them; nothing on unusable settings."""
+        chart = getattr(self._window, "chart", None)
+        if not hasattr(chart, "set_spans"):
+            return
+        series = getattr(self._window, "series", None)
+        if series is None or self._training is None:
+            chart.set_spans(None)
+            return
+        try:
+            spec = self._training.spec()
+            cfg = self._training.panel.config()
+            dates = series.prices(spec.adjusted).index
+            test, val = backtest_spans(dates, spec.window, self.panel.settings(), cfg.val_fraction)
+        except StockappError:
+            chart.set_spans(None)
+            return
+        chart.set_spans(test, val)
 
     def _hint_backtest(self, _model: object) -> None:
         """After a training, point at the next step without taking the Model page away."""
@@ -242,6 +268,7 @@ class BacktestController(QObject):
             except StockappError:
                 pass  # an unusable combination: the training keeps the last usable split
         self._offer_trained_model()
+        self.update_spans()
 
     # ------------------------------------------------------- the model just trained
     def trained_model_span(self) -> tuple[str | None, str]:

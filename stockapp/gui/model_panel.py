@@ -108,6 +108,8 @@ class ModelPanel(QWidget):
 
     train_requested = Signal()
     cancel_requested = Signal()
+    #: Any setting changed (the window size moves the Prices tab's validation shading).
+    settings_changed = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -191,6 +193,12 @@ class ModelPanel(QWidget):
         form.addRow("Patience", self.patience_spin)
         form.addRow("Seed", self.seed_spin)
         form.addRow("Device", self.device_combo)
+        self.all_cores_box = QCheckBox("Use all cores (faster, less smooth)")
+        self.all_cores_box.setToolTip(
+            "Off: training leaves one CPU core to the window, which stays smooth while it works.\n"
+            "On: training uses every core; faster on the CPU, but the window may stutter."
+        )
+        form.addRow(self.all_cores_box)
 
         self.controls = RunControls(
             "Train",
@@ -245,6 +253,10 @@ class ModelPanel(QWidget):
             features=feats,
             target=str(self.target_combo.currentData()),
         )
+
+    def use_all_cores(self) -> bool:
+        """Whether a job started from the window may use every CPU core."""
+        return self.all_cores_box.isChecked()
 
     def config(self) -> TrainConfig:
         """The training configuration shown (hidden settings kept from the last set_values)."""
@@ -344,6 +356,7 @@ class ModelPanel(QWidget):
             return
         self._update_buttons()
         self._save()
+        self.settings_changed.emit()
 
     def _state(self) -> dict:
         cfg = self.config().to_dict()

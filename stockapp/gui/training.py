@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +30,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QLabel, QTabWidget, QVBoxLayout, QWidget
 
 from stockapp.core.features import FeatureSpec
+from stockapp.core.reference import persistence_loss
 from stockapp.core.walkforward import BacktestSettings, first_test_bar
 from stockapp.errors import StockappError
 from stockapp.gui.data_tag import DataTag
@@ -37,11 +40,15 @@ from stockapp.gui.model_panel import TARGET_LABELS, ModelPanel, feature_label
 from stockapp.gui.workers import GeneratorWorker
 from stockapp.models.forecaster import RecurrentForecaster
 from stockapp.models.networks import MODEL_KINDS
+from stockapp.models.threads import gui_job_threads, torch_threads
 from stockapp.models.trainer import TrainConfig, TrainProgress, TrainResult, warm_up
 from stockapp.paths import data_dir
 
 #: Least time between two updates of the progress bar and new epoch points (ms).
 UI_REFRESH_MS = 200
+#: Least time between two batch progress values the training thread sends to the GUI thread
+#: (s); the others are dropped in the training thread (epoch ends are always sent).
+PROGRESS_INTERVAL_S = 0.05
 #: Least time between two redraws of the in-epoch running loss line (s). Every chart redraw
 #: runs pyqtgraph's Python paint code, which must win the GIL back from the training thread
 #: item by item, so the chart is redrawn rarely and the cheap C++ progress bar often.
@@ -65,6 +72,43 @@ def training_prices(
     split = BacktestSettings(test_fraction=test_fraction) if split is None else split
     start = first_test_bar(prices.index, split, 0)
     return prices.iloc[:start]
+
+
+@dataclass(frozen=True)
+class ReferenceLoss:
+    """First event of a training job: the persistence loss on its validation windows."""
+
+    value: float | None
+
+
+def _always_sent(value: object) -> bool:
+    return isinstance(value, ReferenceLoss) or getattr(value, "kind", "") == "epoch"
+
+
+def training_job(
+    forecaster: RecurrentForecaster, prices: pd.DataFrame, threads: int
+) -> Callable[[Callable[[], bool]], Generator[Any, None, Any]]:
+    """The work of one training started from the window, run by a worker thread.
+
+    It first reports the persistence loss (the loss chart's reference line, computed here rather
+    than on the GUI thread), then trains with ``threads`` torch threads (restored afterwards).
+    """
+    cfg = forecaster.cfg
+
+    def train(should_stop: Callable[[], bool]) -> Generator[Any, None, Any]:
+        with torch_threads(threads):
+            reference = None
+            if cfg.head == "point":
+                try:
+                    reference = persistence_loss(
+                        prices, forecaster.spec, cfg.val_fraction, cfg.loss_on
+                    )
+                except StockappError:
+                    reference = None  # the fit below says what is wrong with the data
+            yield ReferenceLoss(reference)
+            return (yield from forecaster.fit(prices, should_stop))
+
+    return train
 
 
 class TrainingController(QObject):
@@ -247,7 +291,13 @@ class TrainingController(QObject):
         forecaster.data_fingerprint = series.fingerprint
         tag = DataTag.of(series, spec.adjusted, prices.index[0], prices.index[-1])
         self._job = {"forecaster": forecaster, "prices": prices, "name": series.name, "tag": tag}
-        worker = GeneratorWorker(lambda should_stop: forecaster.fit(prices, should_stop), self)
+        threads = gui_job_threads(self.panel.use_all_cores())
+        worker = GeneratorWorker(
+            training_job(forecaster, prices, threads),
+            self,
+            min_interval_s=PROGRESS_INTERVAL_S,
+            always=_always_sent,
+        )
         worker.progress.connect(self._on_progress)
         worker.finished.connect(self._on_finished)
         worker.failed.connect(self._on_failed)
@@ -288,6 +338,9 @@ class TrainingController(QObject):
             self._worker.cancel()
 
     def _on_progress(self, p: object) -> None:
+        if isinstance(p, ReferenceLoss):
+            self.chart.set_reference(p.value)
+            return
         if not isinstance(p, TrainProgress):
             return
         if p.kind == "epoch":
@@ -435,6 +488,7 @@ class TrainingController(QObject):
         self.trained_on = None  # a saved model records a fingerprint, not its span
         self.trained_dates = None
         self.panel.set_values(forecaster.spec, forecaster.cfg)
+        self.chart.set_reference(None)  # a saved model does not record its training data
         if isinstance(self.result, TrainResult):
             self.chart.set_history(
                 self.result.train_losses, self.result.val_losses, self.result.best_epoch or None

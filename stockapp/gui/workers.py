@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import inspect
 import logging
+import math
 import threading
+import time
 from collections.abc import Callable, Generator
 from typing import Any
 
@@ -52,7 +54,8 @@ class GeneratorWorker(QObject):
     Signals, all delivered on the thread that owns the worker (the GUI thread):
 
     ``progress(object)``
-        every value the generator yields, in order;
+        every value the generator yields, in order (with ``min_interval_s``: at most one per
+        interval, plus every value ``always`` accepts);
     ``finished(object)``
         the generator's return value, also after a cancellation the generator honoured (so a
         stopped training run can still hand back what it has; check :attr:`cancelled`);
@@ -73,9 +76,21 @@ class GeneratorWorker(QObject):
     _finished_from_thread = Signal(object)
     _failed_from_thread = Signal(str)
 
-    def __init__(self, fn: WorkFunction, parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        fn: WorkFunction,
+        parent: QObject | None = None,
+        *,
+        min_interval_s: float = 0.0,
+        always: Callable[[Any], bool] | None = None,
+    ) -> None:
         super().__init__(parent)
         self._fn = fn
+        # Throttling in the background thread: a progress value is only sent when
+        # ``min_interval_s`` has passed since the last one sent, unless ``always(value)``; the
+        # others are dropped there, so a fast generator costs the GUI thread nothing per yield.
+        self._min_interval_s = float(min_interval_s)
+        self._always = always
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._running = False
@@ -126,12 +141,19 @@ class GeneratorWorker(QObject):
             gen = self._fn(self._stop.is_set)
             if not inspect.isgenerator(gen):
                 raise TypeError(f"{self._fn!r} did not return a generator")
+            sent = -math.inf
             while True:
                 try:
                     value = next(gen)
                 except StopIteration as stop:
                     result = stop.value
                     break
+                if self._min_interval_s > 0:
+                    now = time.monotonic()
+                    keep = self._always is not None and self._always(value)
+                    if not keep and now - sent < self._min_interval_s:
+                        continue
+                    sent = now
                 self._send(self._progress_from_thread, value)
         except Exception as exc:  # every failure becomes a sentence for a person
             if not isinstance(exc, StockappError):
