@@ -65,8 +65,18 @@ from stockapp.gui.runs_library import RunsDialog
 from stockapp.gui.settings import app_settings, read_str
 from stockapp.gui.workers import GeneratorWorker
 from stockapp.models.runner import BacktestOutcome, run_backtest
+from stockapp.models.threads import gui_job_threads, torch_threads
 from stockapp.models.trainer import TrainProgress
 from stockapp.paths import runs_dir
+
+#: Least time between two batch progress values the backtest thread sends (s); fit starts and
+#: epoch ends are always sent.
+PROGRESS_INTERVAL_S = 0.1
+
+
+def _always_sent(value: object) -> bool:
+    return isinstance(value, BacktestProgress) or getattr(value, "kind", "") == "epoch"
+
 
 #: Why Run backtest is disabled while a model trains, and Train while a backtest runs.
 TRAINING_RUNS = "A model is training; wait for it or cancel it."
@@ -381,11 +391,18 @@ class BacktestController(QObject):
         self._job_model_history = None if forecaster is None else self._training.result
         to_dict = getattr(series.report, "to_dict", None)
         self._job_quality = to_dict() if callable(to_dict) else {"warnings": series.report.warnings}
+        threads = gui_job_threads(self._training.panel.use_all_cores())
+
+        def work(should_stop):
+            with torch_threads(threads):  # one core left to the window (issue 14)
+                return (
+                    yield from run_backtest(
+                        series, spec, cfg, settings, should_stop, forecaster=forecaster
+                    )
+                )
+
         worker = GeneratorWorker(
-            lambda should_stop: run_backtest(
-                series, spec, cfg, settings, should_stop, forecaster=forecaster
-            ),
-            self,
+            work, self, min_interval_s=PROGRESS_INTERVAL_S, always=_always_sent
         )
         worker.progress.connect(self._on_progress)
         worker.finished.connect(self._on_finished)

@@ -152,3 +152,41 @@ def test_price_tab_shades_the_test_and_validation_spans(qtbot, aapl):
     assert window.chart.spans()["validation"][0] == pd.Timestamp(val).timestamp()
     training.panel.set_values(dataclasses.replace(TINY_SPEC, window=300), TINY_CFG)
     assert window.chart.spans() == {}  # too few bars before the test span: no shading
+
+
+def test_backtest_from_the_window_leaves_a_core_and_thins_its_progress(qtbot, aapl, monkeypatch):
+    from stockapp.gui import backtest as backtest_module
+    from stockapp.gui.backtest import BacktestController
+
+    window = create_main_window(quiet=True)
+    qtbot.addWidget(window)
+    window.set_series(aapl)
+    window.findChild(TrainingController).panel.set_values(TINY_SPEC, TINY_CFG)
+    backtest = window.findChild(BacktestController)
+    seen: dict[str, float] = {}
+
+    def fake_run_backtest(series, spec, cfg, settings, should_stop, forecaster=None):
+        seen["threads"] = torch.get_num_threads()
+        t0 = time.monotonic()
+        for b in range(BURST):
+            yield _event("batch", 1, b)
+        seen["s"] = time.monotonic() - t0
+        return None
+
+    monkeypatch.setattr(backtest_module, "run_backtest", fake_run_backtest)
+    handled: list[object] = []
+    real_start = backtest_module.GeneratorWorker.start
+
+    def start(worker):
+        worker.progress.connect(handled.append)
+        real_start(worker)
+
+    monkeypatch.setattr(backtest_module.GeneratorWorker, "start", start)
+    before = torch.get_num_threads()
+    with qtbot.waitSignal(backtest.backtest_finished, timeout=30000):
+        assert backtest.start_backtest()
+    assert backtest._worker.wait(5000)
+    assert seen["threads"] == max(1, (os.cpu_count() or 1) - 1)
+    assert torch.get_num_threads() == before
+    interval = getattr(backtest_module, "PROGRESS_INTERVAL_S", 0.1)
+    assert len(handled) <= 1 + seen["s"] / interval
