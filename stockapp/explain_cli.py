@@ -4,7 +4,9 @@
 (the prices it names, checked against the fingerprint it saved) and writes, for the forecast of
 one test bar (default: the last): ``attribution.csv`` (lag, feature, input, attribution,
 gradient_x_input), ``explain.json``, ``states.npz`` (``layer0_forget`` ...: time x units),
-``gradient_flow.csv`` (lag, grad_norm) and ``explain.png``.
+``gradient_flow.csv`` (lag, grad_norm), ``gradient_flow_epochs.csv`` (epoch, lag, grad_norm: the
+model's curve after each epoch of its training, when its model file recorded them) and
+``explain.png``.
 
 ``stockapp explain --compare-kinds (--sample NAME | --csv PATH) --out DIR`` trains a plain RNN,
 a GRU and an LSTM of the same size on the same bars and writes ``gradient_flow_kinds.csv``
@@ -132,11 +134,14 @@ def _explain_run(args: argparse.Namespace) -> int:
             "been made by an earlier fit"
         )
     write_explanation(ex, out, extra)
+    curves = [] if model.last_result is None else model.last_result.gradient_flow_epochs
+    if curves:
+        write_epoch_flows(curves, out / "gradient_flow_epochs.csv")
     if not args.no_png:
         _offscreen()
         from stockapp.gui.inside import render_explanation_png
 
-        render_explanation_png(ex, out / "explain.png")
+        render_explanation_png(ex, out / "explain.png", epochs=curves)
     a = ex.attribution
     print(
         f"{date}: forecast {a.output:+.6f} ({ex.forecast_price:,.2f}), flat-past baseline "
@@ -145,6 +150,21 @@ def _explain_run(args: argparse.Namespace) -> int:
     )
     print(f"written to {out}")
     return 0
+
+
+def write_epoch_flows(curves: list[list[float]], path: Path) -> None:
+    """``epoch, lag, grad_norm``: the model's gradient through time after each training epoch."""
+    import pandas as pd
+
+    c = np.asarray(curves, dtype=np.float64)
+    n, w = c.shape
+    pd.DataFrame(
+        {
+            "epoch": np.repeat(np.arange(1, n + 1), w),
+            "lag": np.tile(np.arange(1, w + 1), n),
+            "grad_norm": c.ravel(),
+        }
+    ).to_csv(path, index=False, float_format="%.17g")
 
 
 def write_explanation(ex, out: Path, extra: dict | None = None) -> None:

@@ -86,6 +86,15 @@ def test_a_reopened_run_explains_with_identical_numbers(run, tmp_path, capsys):
     flow = pd.read_csv(out / "gradient_flow.csv")
     assert list(flow.columns) == ["lag", "grad_norm"] and list(flow["lag"]) == list(range(1, 11))
     np.testing.assert_array_equal(flow["grad_norm"], live.flow)
+    # and the curve after each epoch of the model's own training, saved with the model
+    epochs = pd.read_csv(out / "gradient_flow_epochs.csv")
+    assert list(epochs.columns) == ["epoch", "lag", "grad_norm"]
+    curves = outcome.forecaster.last_result.gradient_flow_epochs
+    assert len(curves) >= 1 and set(epochs["epoch"]) == set(range(1, len(curves) + 1))
+    np.testing.assert_array_equal(
+        epochs.pivot(index="epoch", columns="lag", values="grad_norm").to_numpy(),
+        np.array(curves),
+    )
 
 
 def test_default_date_is_the_last_test_bar_and_a_picture_is_drawn(run, tmp_path):

@@ -133,6 +133,30 @@ def flow_sentence(flow: np.ndarray) -> str:
     return f"The gradient at lag {w} is {_ratio(ratio)} of its size at lag 1{where}: {verdict}."
 
 
+def epochs_flow_sentence(curves: list) -> str:
+    """What the per-epoch gradient curves of the model's own training show (lag 1 first)."""
+    if len(curves) == 0:
+        return (
+            "This model's training did not record the gradient after each epoch (it was trained "
+            "before the app recorded it)."
+        )
+    c = [np.asarray(v, dtype=np.float64) for v in curves]
+    n, w = len(c), c[0].size
+    if n == 1:
+        return "Faint line: the gradient after its 1 training epoch (on a fixed batch of windows)."
+    shares = [v[-1] / v[0] if v[0] > 0 and np.isfinite(v[[0, -1]]).all() else np.nan for v in c]
+    head = (
+        f"Faint lines: the gradient after each of the {n} training epochs (on a fixed batch of "
+        "windows)"
+    )
+    if not np.isfinite([shares[0], shares[-1]]).all():
+        return head + "."
+    return (
+        f"{head}; from epoch 1 to epoch {n} the share reaching lag {w} went from "
+        f"{_ratio(shares[0])} to {_ratio(shares[-1])} of lag 1's."
+    )
+
+
 def _ratio(r: float) -> str:
     if r >= 1.0:
         return f"{r:.1f}x"

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 
 from stockapp.core.explain_text import (
     attribution_sentence,
+    epochs_flow_sentence,
     flow_sentence,
     gate_sentence,
     inputs_sentence,
@@ -129,6 +130,7 @@ class InsideView(QWidget):
         self.attr_plot.addLegend(offset=(8, 8))
         flow, self.flow_plot, self.flow_text = _chart("Gradient through time", log_y=True)
         self.flow_plot.setLabel("left", "|d loss / d input|")
+        self.flow_plot.addLegend(offset=(-10, -10))
         gate = QWidget()
         gate_layout = QVBoxLayout(gate)
         gate_layout.setContentsMargins(4, 4, 4, 4)
@@ -202,8 +204,14 @@ class InsideView(QWidget):
             self.progress.setFormat(text)
 
     # ------------------------------------------------------------------ drawing
-    def show_explanation(self, ex: Explanation, title: str = "") -> None:
-        """Draw every chart of one forecast's explanation."""
+    def show_explanation(
+        self, ex: Explanation, title: str = "", epochs: list | None = None
+    ) -> None:
+        """Draw every chart of one forecast's explanation.
+
+        ``epochs`` are the model's gradient curves after each of its training epochs (lag 1
+        first), drawn faintly, oldest lightest, behind the trained model's bold curve.
+        """
         self.explanation = ex
         a = ex.attribution
         w = a.inputs.shape[0]
@@ -247,8 +255,19 @@ class InsideView(QWidget):
 
         self.flow_plot.clear()
         lags = -np.arange(1, ex.flow.size + 1, dtype=np.float64)
-        self.flow_plot.plot(lags, _positive(ex.flow), pen=pg.mkPen("#111827", width=2))
-        self.flow_text.setText(flow_sentence(ex.flow))
+        epochs = [np.asarray(c, dtype=np.float64) for c in (epochs or [])]
+        epochs = [c for c in epochs if c.size == ex.flow.size]
+        for k, curve in enumerate(epochs):
+            shade = pg.mkColor("#93c5fd" if k < len(epochs) - 1 else "#3b82f6")
+            name = f"epochs 1-{len(epochs)}" if k == len(epochs) - 1 else None
+            self.flow_plot.plot(lags, _positive(curve), pen=pg.mkPen(shade, width=1), name=name)
+        self.flow_plot.plot(
+            lags, _positive(ex.flow), pen=pg.mkPen("#111827", width=2.5), name="trained model"
+        )
+        text = flow_sentence(ex.flow)
+        if epochs:
+            text += " " + epochs_flow_sentence(epochs)
+        self.flow_text.setText(text)
 
         current = self.gate_box.currentText()
         self.gate_box.blockSignals(True)
@@ -376,7 +395,8 @@ class InsideController(QObject):
 
     def _explained(self, ex: Explanation) -> None:
         if self.view.date_box.currentText() in ("", ex.date):
-            self.view.show_explanation(ex)
+            last = getattr(self._forecaster, "last_result", None)
+            self.view.show_explanation(ex, epochs=getattr(last, "gradient_flow_epochs", None))
             if self._refitted:
                 self.view.heading.setText(
                     self.view.heading.text() + " The model is the one after the last refit, "
@@ -459,7 +479,11 @@ def _render(widget: QWidget, path: Path, width: int, height: int) -> Path:
 
 
 def render_explanation_png(
-    ex: Explanation, path: str | Path, width: int = 1500, height: int = 900
+    ex: Explanation,
+    path: str | Path,
+    width: int = 1500,
+    height: int = 900,
+    epochs: list | None = None,
 ) -> Path:
     """The Inside tab's charts for one explanation, without its controls, as a PNG."""
     from stockapp.gui.app import configure_pyqtgraph
@@ -470,7 +494,7 @@ def render_explanation_png(
     view = InsideView()
     view.controls.setVisible(False)
     view.kinds_plot.parentWidget().setVisible(False)
-    view.show_explanation(ex)
+    view.show_explanation(ex, epochs=epochs)
     return _render(view, Path(path), width, height)
 
 

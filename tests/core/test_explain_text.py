@@ -88,3 +88,20 @@ def test_tiny_ratios_read_as_powers_of_ten_and_vanishing_everywhere_is_said():
         "here the LSTM carries errors furthest back and the plain RNN least, and none of them "
         "carries errors to the oldest bars."
     )
+
+
+def test_epochs_flow_sentence_compares_the_first_and_last_epoch():
+    from stockapp.core.explain_text import epochs_flow_sentence
+
+    first = np.array([1.0, 0.1, 0.01])  # lag 3 at 1/100 of lag 1
+    last = np.array([2.0, 1.0, 0.2])  # lag 3 at 1/10 of lag 1
+    assert epochs_flow_sentence([first, last]) == (
+        "Faint lines: the gradient after each of the 2 training epochs (on a fixed batch of "
+        "windows); from epoch 1 to epoch 2 the share reaching lag 3 went from 1/100 to 1/10 of "
+        "lag 1's."
+    )
+    assert "after its 1 training epoch" in epochs_flow_sentence([first])
+    assert epochs_flow_sentence([]) == (
+        "This model's training did not record the gradient after each epoch (it was trained "
+        "before the app recorded it)."
+    )

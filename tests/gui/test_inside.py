@@ -113,3 +113,25 @@ def test_without_a_backtest_the_tab_says_what_to_do(qtbot, inside):
     assert "Run a backtest" in ctl.view.heading.text()
     assert not ctl.view.compare_button.isEnabled()
     assert ctl.compare() is None and ctl.explain("2020-01-02") is None
+
+
+@pytest.mark.usefixtures("no_leaked_threads")
+def test_the_gradient_chart_draws_each_training_epoch_faintly_and_the_model_bold(
+    qtbot, inside, outcome
+):
+    import pyqtgraph as pg
+
+    ctl, backtest = inside
+    curves = outcome.forecaster.last_result.gradient_flow_epochs
+    assert len(curves) >= 1
+    backtest.backtest_finished.emit(outcome)
+    ex = _shown(qtbot, ctl, format_dates(outcome.result.dates)[-1])
+    ctl._explain_worker.wait(5000)
+    items = [i for i in ctl.view.flow_plot.getPlotItem().items if isinstance(i, pg.PlotDataItem)]
+    assert len(items) == len(curves) + 1
+    widths = [i.opts["pen"].widthF() for i in items]
+    assert widths[-1] > max(widths[:-1])  # the trained model's curve is the bold one, drawn last
+    np.testing.assert_allclose(items[0].yData, curves[0])
+    np.testing.assert_allclose(items[-1].yData, ex.flow)
+    assert "Faint line" in ctl.view.flow_text.text()
+    qtbot.wait(10)
