@@ -136,6 +136,8 @@ class BacktestView(QWidget):
 
     #: Emitted with ``(key, visible)`` when a series is shown or hidden, however it happened.
     series_toggled = Signal(str, bool)
+    #: Emitted with the test bar's date (a ``pd.Timestamp``) when a forecast is clicked.
+    forecast_clicked = Signal(object)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -200,6 +202,7 @@ class BacktestView(QWidget):
         self._date_label.setZValue(20)
         self.equity_plot.addItem(self._date_label, ignoreBounds=True)
         self.graphics.scene().sigMouseMoved.connect(self._mouse_moved)
+        self.graphics.scene().sigMouseClicked.connect(self._mouse_clicked)
 
         self._toggle_row = QWidget(self)
         toggles = QHBoxLayout(self._toggle_row)
@@ -478,17 +481,28 @@ class BacktestView(QWidget):
             self._apply_visibility()
         self.series_toggled.emit(key, visible)
 
-    def _mouse_moved(self, pos: QPointF) -> None:
+    def _bar_at(self, pos: QPointF) -> int | None:
+        """The test bar nearest the scene position ``pos`` on any chart, if it is on one."""
         if self._result is None or not len(self._x):
-            return
+            return None
         for plot in (self.price_plot, self.residual_plot, self.equity_plot):
             if plot.sceneBoundingRect().contains(pos):
                 x = plot.vb.mapSceneToView(pos).x()
                 i = int(np.searchsorted(self._x, x))
                 if i > 0 and (i == len(self._x) or x - self._x[i - 1] < self._x[i] - x):
                     i -= 1
-                self.show_crosshair_at(i)
-                return
+                return i
+        return None
+
+    def _mouse_moved(self, pos: QPointF) -> None:
+        i = self._bar_at(pos)
+        if i is not None:
+            self.show_crosshair_at(i)
+
+    def _mouse_clicked(self, event: object) -> None:
+        i = self._bar_at(event.scenePos())
+        if i is not None and event.button() == Qt.MouseButton.LeftButton:
+            self.forecast_clicked.emit(self._result.dates[i])
 
     def _show_readout(self, index: int) -> None:
         self._index = index
