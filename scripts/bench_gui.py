@@ -119,9 +119,11 @@ class Bench:
         timer.setInterval(self.args.interval_ms)
         timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
 
-        def ended(*_: object) -> None:
+        def ended(*outcome: object) -> None:
             if "t1" in marks:
                 return
+            if outcome and outcome[0] is None:  # a backtest or sweep that failed or stopped
+                marks["failed"] = True
             marks["t1"] = time.perf_counter()
             timer.stop()
             QTimer.singleShot(0, self.app.quit)
@@ -167,7 +169,7 @@ class Bench:
             "idle_p99_gap_ms": round(float(np.percentile(idle, 99)), 1) if len(idle) else None,
             "seconds": round(t1 - t0, 2),
             "failed": bool(marks.get("failed")),
-            "error": self.window.last_error if marks.get("failed") else None,
+            "error": (self.window.last_error or "no result") if marks.get("failed") else None,
         }
         if self.args.trace:
             worst = np.argsort(gaps)[::-1][:10]

@@ -67,10 +67,14 @@ class ResultsModel(QAbstractTableModel):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.table = pd.DataFrame()
+        self._cells: dict[str, list] = {}
 
     def set_table(self, table: pd.DataFrame) -> None:
         self.beginResetModel()
         self.table = table.reset_index(drop=True)
+        # Plain Python lists, made once: a pandas lookup per painted cell held the GUI thread
+        # for 0.6 s when a sweep's table first showed (issue 14, scripts/bench_gui.py --trace).
+        self._cells = {str(c): self.table[c].tolist() for c in self.table.columns}
         self.endResetModel()
 
     def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
@@ -85,9 +89,10 @@ class ResultsModel(QAbstractTableModel):
         return None
 
     def value(self, row: int, column: str) -> object:
-        if column not in self.table.columns:
+        cells = self._cells.get(column)
+        if cells is None:
             return None
-        value = self.table.at[row, column]
+        value = cells[row]
         return value.item() if isinstance(value, np.generic) else value
 
     def data(self, index: QModelIndex, role=Qt.ItemDataRole.DisplayRole):

@@ -190,3 +190,26 @@ def test_backtest_from_the_window_leaves_a_core_and_thins_its_progress(qtbot, aa
     assert torch.get_num_threads() == before
     interval = getattr(backtest_module, "PROGRESS_INTERVAL_S", 0.1)
     assert len(handled) <= 1 + seen["s"] / interval
+
+
+def test_sweep_table_cells_are_painted_without_a_pandas_lookup_each(qtbot, monkeypatch):
+    import numpy as np
+
+    from stockapp.gui.sweep_results import COLUMNS, ResultsModel
+
+    names = [name for name, _header, _fmt in COLUMNS]
+    table = pd.DataFrame({n: np.arange(20, dtype=float) for n in names})
+    model = ResultsModel()
+    model.set_table(table)
+    looked_up: list[str] = []
+    real = pd.DataFrame._get_value
+    monkeypatch.setattr(
+        pd.DataFrame,
+        "_get_value",
+        lambda self, *a, **k: (looked_up.append(1), real(self, *a, **k))[1],
+    )
+    for r in range(model.rowCount()):
+        for c in range(model.columnCount()):
+            model.data(model.index(r, c))
+    assert looked_up == []
+    assert model.value(3, names[0]) == 3.0
