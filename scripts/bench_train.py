@@ -82,7 +82,7 @@ def plain_loop(data: TrainingSet, cfg: TrainConfig, device: torch.device) -> Ite
 
     Yields each epoch's mean batch loss, read once per epoch (a device sync), as the app does.
     """
-    net = new_net(cfg).to(device).train()
+    net = new_net(replace(cfg, head="point")).to(device).train()  # the reference is MSE
     x, y, _, _ = device_tensors(data, device)
     params = list(net.parameters())
     extra = {"foreach": True} if device.type == "cuda" else {}
