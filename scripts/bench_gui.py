@@ -345,6 +345,7 @@ def run(args: argparse.Namespace, home: Path) -> tuple[list[dict], list[dict], d
                     extra["gui_samples_per_s"] = round(float(np.median(speeds)), 1)
     if "train" in args.scenarios and not args.no_headless:
         extra["cli_samples_per_s"] = bench.headless_samples_per_s()
+        extra["cli_torch_threads"] = torch.get_num_threads()
         if "gui_samples_per_s" in extra:
             extra["gui_vs_cli"] = round(extra["gui_samples_per_s"] / extra["cli_samples_per_s"], 2)
     extra["cpus"] = os.cpu_count()
