@@ -118,6 +118,8 @@ class BacktestController(QObject):
     backtest_started = Signal()
     #: The finished :class:`BacktestOutcome`, or ``None`` when cancelled or failed.
     backtest_finished = Signal(object)
+    #: The folder of a run opened from disk (File > Runs… or Open run folder), once shown.
+    run_opened = Signal(object)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -695,6 +697,7 @@ class BacktestController(QObject):
             f"Opened the run saved in {path}"
             + (f" ({data['name']}, {data.get('source', '')})." if "name" in data else ".")
         )
+        self.run_opened.emit(Path(path))
         return True
 
     def export_csv_to(self, path: str | Path) -> bool:

@@ -109,6 +109,9 @@ class InsideView(QWidget):
             "few epochs and overlay how far back their gradients reach."
         )
         self.compare_button.clicked.connect(self.compare_requested)
+        self.load_button = QPushButton("")
+        self.load_button.setToolTip("Load the data the run shown was made on.")
+        self.load_button.setVisible(False)
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setEnabled(False)
         self.cancel_button.clicked.connect(self.cancel_requested)
@@ -120,6 +123,7 @@ class InsideView(QWidget):
         row.setContentsMargins(0, 0, 0, 0)
         row.addWidget(QLabel("Forecast of"))
         row.addWidget(self.date_box)
+        row.addWidget(self.load_button)
         row.addStretch(1)
         row.addWidget(self.compare_button)
         row.addWidget(self.progress)
@@ -202,6 +206,18 @@ class InsideView(QWidget):
             self.progress.setValue(int(round(fraction * 100)))
         if text:
             self.progress.setFormat(text)
+
+    def clear(self, message: str) -> None:
+        """Show no explanation, only ``message`` (why there is nothing to look inside)."""
+        self.explanation = None
+        self.heading.setText(message)
+        self.set_dates([])
+        for plot in (self.inputs_plot, self.attr_plot, self.flow_plot, self.mean_plot):
+            plot.clear()
+        self.gate_image.clear()
+        self.gate_box.clear()
+        for label in (self.inputs_text, self.attr_text, self.flow_text, self.gate_text):
+            label.setText("")
 
     # ------------------------------------------------------------------ drawing
     def show_explanation(
@@ -341,6 +357,10 @@ class InsideController(QObject):
         self._dates: list[str] = []
         self._first_test = 0
         self._refitted = False
+        self._intraday = False
+        self._wanted: Any = None  # a clicked bar to explain once an opened run's data is back
+        self._backtest: Any = None
+        self._pending: tuple[Any, Any, Any] | None = None  # an opened run awaiting its data
         self._explain_worker: GeneratorWorker | None = None
         self._kinds_worker: GeneratorWorker | None = None
         self.view.date_chosen.connect(self.explain)
@@ -354,27 +374,115 @@ class InsideController(QObject):
         if self.parent() is None:
             self.setParent(window)
         window.add_tab(self.view, TAB_TITLE)
+        self._backtest = backtest_controller
         backtest_controller.backtest_finished.connect(self._backtest_finished)
+        backtest_controller.view.forecast_clicked.connect(self.show_forecast)
+        backtest_controller.run_opened.connect(self.open_run)
+        self.view.load_button.clicked.connect(backtest_controller.load_results_data)
+        window.series_changed.connect(lambda _series: self._follow_pending())
+        if hasattr(window, "adjusted_changed"):
+            window.adjusted_changed.connect(lambda _adjusted: self._follow_pending())
 
     def _backtest_finished(self, outcome: object) -> None:
         if outcome is None or self._window is None or self._window.series is None:
             return
+        self._pending = None
         series = self._window.series
         self.set_model(
             outcome.forecaster, series.prices(outcome.forecaster.spec.adjusted), outcome.result
         )
 
+    def show_forecast(self, date: Any) -> None:
+        """Bring the tab forward at the forecast of test bar ``date`` (a timestamp)."""
+        if self._forecaster is None:
+            self._wanted = date  # an opened run waiting for its data: explain this bar then
+        elif self._label(date) in self._dates:
+            self.view.date_box.setCurrentText(self._label(date))
+        tabs = getattr(self._window, "tabs", None)
+        if tabs is not None and tabs.indexOf(self.view) >= 0:
+            tabs.setCurrentWidget(self.view)
+
+    def _label(self, date: Any) -> str:
+        import pandas as pd
+
+        from stockapp.core.bars import format_dates
+
+        return format_dates(pd.DatetimeIndex([date]), intraday=self._intraday)[0]
+
+    def open_run(self, folder: Any) -> None:
+        """Follow a run opened from disk: its saved model, on its data once the window has it."""
+        from stockapp.gui.data_tag import DataTag
+        from stockapp.models.forecaster import RecurrentForecaster
+
+        folder = Path(folder)
+        self._pending = self._wanted = None
+        self._forget_model()
+        if not (folder / "model").is_dir():
+            self.view.clear(
+                f"The run in {folder.name} was saved without its model, so there is nothing "
+                "to look inside."
+            )
+            return
+        try:
+            model = RecurrentForecaster.load(folder / "model")
+        except StockappError as exc:
+            self.view.clear(str(exc))
+            return
+        tag = DataTag.from_manifest(getattr(self._backtest, "manifest", {}) or {})
+        self._pending = (model, self._backtest.result, tag)
+        self._follow_pending()
+
+    def _follow_pending(self) -> None:
+        """Explain the opened run once the window shows the data it was made on."""
+        if self._pending is None or self._window is None:
+            return
+        model, result, tag = self._pending
+        series = self._window.series
+        adjusted = bool(getattr(self._window, "adjusted", model.spec.adjusted))
+        if tag is not None and tag.same_data(series, adjusted):
+            self._pending = None
+            self.view.load_button.setVisible(False)
+            self.set_model(model, series.prices(model.spec.adjusted), result)
+            return
+        self._forget_model()
+        if tag is None:
+            self.view.clear(
+                "This run does not record the data it was made on, so its forecasts cannot be "
+                "explained from the data on screen."
+            )
+            return
+        from stockapp.gui.data_tag import DataTag
+
+        now = "no data" if series is None else DataTag.of(series, adjusted).text()
+        reload_text = tag.reload_text()
+        self.view.clear(
+            f"This run's forecasts were made on {tag.text()} but the window shows {now}; "
+            + (f"press “{reload_text}” to look inside them." if reload_text else
+               "load that data to look inside them.")
+        )  # fmt: skip
+        self.view.load_button.setText(reload_text)
+        self.view.load_button.setVisible(bool(reload_text))
+
+    def _forget_model(self) -> None:
+        self._forecaster, self._prices, self._dates = None, None, []
+        self.view.compare_button.setEnabled(False)
+
     def set_model(self, forecaster: Any, prices, result: Any) -> None:
         """Explain ``forecaster``'s forecasts of ``result``'s test bars, drawn from ``prices``."""
         from stockapp.core.bars import format_dates
 
+        self.view.load_button.setVisible(False)
+        self._intraday = bool(result.intraday)
         self._forecaster, self._prices = forecaster, prices
         self._dates = format_dates(result.dates, intraday=result.intraday)
         self._first_test = int(prices.index.get_loc(result.dates[0]))
         self._refitted = len(getattr(result, "refit_dates", [])) > 1
         self.view.compare_button.setEnabled(True)
-        self.view.set_dates(self._dates)
-        self.explain(self._dates[-1])
+        wanted = self._label(self._wanted) if self._wanted is not None else None
+        self._wanted = None
+        current = wanted if wanted in self._dates else self._dates[-1]
+        self.view.set_dates(self._dates, current)
+        self.explain(current)
 
     def explain(self, date: str) -> GeneratorWorker | None:
         """Compute the explanation of the forecast of test bar ``date`` in the background."""
@@ -385,7 +493,7 @@ class InsideController(QObject):
         worker = run_in_background(
             lambda: explain_forecast(model, prices, end, flow_before=first),
             self,
-            on_finished=self._explained,
+            on_finished=lambda ex: self._explained(ex, model),
             on_failed=self._failed,
         )
         self._explain_worker = worker
@@ -393,7 +501,9 @@ class InsideController(QObject):
             self._window.register_worker(worker, f"Explaining the forecast of {date}…")
         return worker
 
-    def _explained(self, ex: Explanation) -> None:
+    def _explained(self, ex: Explanation, model: Any = None) -> None:
+        if model is not None and model is not self._forecaster:
+            return  # another model (a newer backtest or an opened run) came meanwhile
         if self.view.date_box.currentText() in ("", ex.date):
             last = getattr(self._forecaster, "last_result", None)
             self.view.show_explanation(ex, epochs=getattr(last, "gradient_flow_epochs", None))

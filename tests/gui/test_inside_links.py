@@ -38,3 +38,129 @@ def test_clicking_a_forecast_emits_the_nearest_test_bars_date(qtbot):
     view.clear()
     with qtbot.assertNotEmitted(view.forecast_clicked):
         _click_at(qtbot, view, view.price_plot, x[40], float(result.realised[40]))
+
+
+# ------------------------------------------------------------------ wired into the window
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from stockapp.core.bars import format_dates  # noqa: E402
+from stockapp.models.explain import explain_forecast  # noqa: E402
+from stockapp.models.forecaster import RecurrentForecaster  # noqa: E402
+from tests.gui.test_inside import CFG, SPEC, _shown  # noqa: E402
+
+
+@pytest.fixture
+def outcome(aapl):
+    from stockapp.core.progress import drain
+    from stockapp.core.walkforward import BacktestSettings
+    from stockapp.models.runner import run_backtest
+
+    return drain(run_backtest(aapl, SPEC, CFG, BacktestSettings(test_fraction=0.1)))
+
+
+@pytest.fixture
+def inside(window):
+    """The window's Backtest and Inside tabs, wired as the app wires them."""
+    from stockapp.gui.backtest import BacktestController
+    from stockapp.gui.inside import InsideController
+    from stockapp.gui.training import TrainingController
+
+    training = TrainingController()
+    training.attach(window)
+    backtest = BacktestController()
+    backtest.attach(window, training)
+    ctl = InsideController()
+    ctl.attach(window, backtest)
+    return ctl, backtest
+
+
+@pytest.mark.usefixtures("no_leaked_threads")
+def test_a_clicked_forecast_opens_the_inside_tab_at_its_date(qtbot, window, inside, outcome):
+    ctl, backtest = inside
+    backtest._on_finished(outcome)  # as when the backtest's worker finishes
+    dates = format_dates(outcome.result.dates)
+    _shown(qtbot, ctl, dates[-1])
+    assert window.tabs.currentWidget() is backtest.tab
+    backtest.view.forecast_clicked.emit(outcome.result.dates[5])
+    assert window.tabs.currentWidget() is ctl.view
+    assert ctl.view.date_box.currentText() == dates[5]
+    _shown(qtbot, ctl, dates[5])
+    ctl._explain_worker.wait(5000)
+    qtbot.wait(10)
+
+
+@pytest.mark.usefixtures("no_leaked_threads")
+def test_a_run_opened_from_disk_is_explained_with_its_saved_model(
+    qtbot, window, inside, outcome, tmp_path
+):
+    ctl, backtest = inside
+    folder = tmp_path / "run"
+    outcome.save(folder)
+    assert backtest.open_run_from(folder)
+    dates = format_dates(outcome.result.dates)
+    ex = _shown(qtbot, ctl, dates[-1])
+    ctl._explain_worker.wait(5000)
+    # the model is the one read back from the run's model/ folder, not one in memory
+    assert ctl._forecaster is not outcome.forecaster
+    saved = RecurrentForecaster.load(folder / "model")
+    prices = window.series.prices(SPEC.adjusted)
+    first = int(prices.index.get_loc(outcome.result.dates[0]))
+    direct = explain_forecast(saved, prices, first + len(dates) - 2, flow_before=first)
+    np.testing.assert_array_equal(ex.attribution.attribution, direct.attribution.attribution)
+    np.testing.assert_array_equal(ex.flow, direct.flow)
+    qtbot.wait(10)
+
+
+@pytest.mark.usefixtures("no_leaked_threads")
+def test_a_run_on_other_data_says_so_and_offers_to_load_its_data(
+    qtbot, window, inside, tmp_path, short_aapl_csv
+):
+    from stockapp.core.progress import drain
+    from stockapp.core.walkforward import BacktestSettings
+    from stockapp.models.runner import run_backtest
+
+    ctl, backtest = inside
+    assert window.data_panel.load_csv_path(short_aapl_csv)  # data that can be loaded again
+    name = window.series.name
+    outcome = drain(run_backtest(window.series, SPEC, CFG, BacktestSettings(test_fraction=0.1)))
+    folder = tmp_path / "run"
+    outcome.save(folder)
+    window.data_panel.load_sample("MSFT")
+    assert backtest.open_run_from(folder)
+    view = ctl.view
+    assert view.explanation is None and view.date_box.count() == 0
+    assert not view.compare_button.isEnabled()
+    text = view.heading.text()
+    assert f"made on {name}" in text and "MSFT" in text and text.endswith(".")
+    assert not view.load_button.isHidden()
+    assert view.load_button.text() == f"Load {name} (CSV)"
+    # a click on the chart still brings the tab forward, which says why there is nothing yet
+    backtest.view.forecast_clicked.emit(outcome.result.dates[3])
+    assert window.tabs.currentWidget() is view
+
+    view.load_button.click()
+    assert window.series.name == name
+    _shown(qtbot, ctl, format_dates(outcome.result.dates)[3])  # the bar clicked meanwhile
+    assert view.load_button.isHidden() and view.compare_button.isEnabled()
+    ctl._explain_worker.wait(5000)
+    qtbot.wait(10)
+
+
+@pytest.mark.usefixtures("no_leaked_threads")
+def test_a_run_without_its_model_says_there_is_nothing_to_look_inside(
+    qtbot, window, inside, outcome, tmp_path
+):
+    import shutil
+
+    ctl, backtest = inside
+    folder = tmp_path / "run"
+    outcome.save(folder)
+    shutil.rmtree(folder / "model")
+    backtest._on_finished(outcome)  # starts explaining the last bar of the backtest just run
+    worker = ctl._explain_worker
+    assert backtest.open_run_from(folder)  # ...but the run opened meanwhile has no model
+    assert worker.wait(20000)
+    qtbot.wait(50)  # the late explanation of the other model arrives, and is not shown
+    assert "without its model" in ctl.view.heading.text()
+    assert ctl.view.explanation is None and not ctl.view.compare_button.isEnabled()
