@@ -9,6 +9,12 @@ first in turn) epoch by epoch, so that both see the same load on a shared machin
 is timed from outside in the same way, the first epoch of every run is a warm-up and is
 dropped, and the report gives the medians of the epoch times and of the paired ratios.
 
+``--flow`` also times the app recording the gradient through time after every epoch (the
+forecaster's ``on_epoch`` hook: one backward over a fixed batch of 64 windows) against the app
+without it, interleaved (``flow_vs_app_ratio``), and the hook's own seconds against the rest of
+the same epochs (``flow_overhead``, the steadiest on a shared machine); issue 13 allows 1.05x.
+Measured (2 shared cores, load ~6, 1 thread): flow_overhead 1.023, wall ratio 1.016.
+
 On CUDA the app is timed twice, eagerly and replaying each step from a CUDA graph, both against
 the plain eager loop. ``--windows N`` tiles the windows to N (e.g. 5000) for a GPU-sized epoch.
 
@@ -44,6 +50,7 @@ from stockapp.core.dataset import TrainingSet, training_set  # noqa: E402
 from stockapp.core.features import FeatureSpec  # noqa: E402
 from stockapp.data.samples import samples_dir  # noqa: E402
 from stockapp.models.device import describe_device, resolve_device  # noqa: E402
+from stockapp.models.explain import epoch_flow_recorder  # noqa: E402
 from stockapp.models.networks import RecurrentNet  # noqa: E402
 from stockapp.models.trainer import TrainConfig, device_tensors, train  # noqa: E402
 
@@ -111,13 +118,25 @@ def app_loop(
     cfg: TrainConfig,
     replayed: list[bool],
     capture_s: list[float] | None = None,
+    flow_s: list[float] | None = None,
 ) -> Iterator[float]:
     """The app's ``train``, advanced one epoch per step; yields each epoch's training loss.
 
-    Appends whether the step was replayed from a CUDA graph to ``replayed``, and the seconds
-    the capture took (in the first epoch's time) to ``capture_s``.
+    Appends whether the step was replayed from a CUDA graph to ``replayed``, the seconds
+    the capture took (in the first epoch's time) to ``capture_s``, and with ``flow_s`` the
+    seconds of each epoch's gradient-flow hook, which is then called.
     """
-    gen = train(new_net(cfg), data, cfg)
+    hook = None
+    if flow_s is not None:  # record the gradient flow after each epoch, timing the hook itself
+        record = epoch_flow_recorder(data.x_train, data.y_train, [])
+
+        def hook(net: torch.nn.Module, epoch: int) -> None:
+            start = time.perf_counter()
+            record(net, epoch)
+            sync(next(net.parameters()).device)
+            flow_s.append(time.perf_counter() - start)
+
+    gen = train(new_net(cfg), data, cfg, on_epoch=hook)
     while True:
         try:
             event = next(gen)
@@ -164,6 +183,9 @@ def main(argv: list[str] | None = None) -> dict:
         default="point",
         help="the app's output head; a distribution head is also timed against the point head",
     )
+    parser.add_argument(
+        "--flow", action="store_true", help="also time the per-epoch gradient-flow hook"
+    )
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -179,14 +201,19 @@ def main(argv: list[str] | None = None) -> dict:
     with_point = args.head != "point"  # also time the app's point head, interleaved
     use_graphs = device.type == "cuda" and not args.no_graphs
     keep = slice(1, None) if args.epochs > 1 else slice(None)
-    times: dict[str, list[float]] = {"app": [], "plain": [], "graph": [], "point": []}
-    cpu_times: dict[str, list[float]] = {"app": [], "plain": [], "graph": [], "point": []}
+    names = ("app", "plain", "graph", "point", "flow")
+    times: dict[str, list[float]] = {name: [] for name in names}
+    cpu_times: dict[str, list[float]] = {name: [] for name in names}
     replayed: list[bool] = []
     capture_s: list[float] = []
+    hook_s: list[float] = []
     for r in range(args.repeats):
         loops = {"app": app_loop(data, cfg, []), "plain": plain_loop(data, cfg, device)}
         if with_point:
             loops["point"] = app_loop(data, replace(cfg, head="point"), [])
+        if args.flow:
+            run_hooks: list[float] = []
+            loops["flow"] = app_loop(data, cfg, [], flow_s=run_hooks)
         if use_graphs:
             loops["graph"] = app_loop(data, replace(cfg, cuda_graphs=True), replayed, capture_s)
         order = list(loops) if r % 2 == 0 else list(loops)[::-1]
@@ -194,6 +221,8 @@ def main(argv: list[str] | None = None) -> dict:
         for name in loops:
             times[name] += wall[name][keep]
             cpu_times[name] += cpu[name][keep]
+        if args.flow:
+            hook_s += run_hooks[keep]
     pairs = [a / p for a, p in zip(times["app"], times["plain"], strict=True)]
     app, plain = statistics.median(times["app"]), statistics.median(times["plain"])
     report = {
@@ -220,6 +249,21 @@ def main(argv: list[str] | None = None) -> dict:
             head_vs_point_paired_median=round(statistics.median(head_pairs), 4),
             head_vs_point_cpu_ratio=round(
                 statistics.median(cpu_times["app"]) / statistics.median(cpu_times["point"]), 4
+            ),
+        )
+    if args.flow:  # the per-epoch gradient flow's cost against the same app without it
+        flow_pairs = [f / a for f, a in zip(times["flow"], times["app"], strict=True)]
+        # The hook's own seconds against the rest of the same epochs: steadier than comparing two
+        # trainings on a shared machine, because both parts of an epoch see the same load.
+        rest = [t - h for t, h in zip(times["flow"], hook_s, strict=True)]
+        report.update(
+            flow_hook_s=round(statistics.median(hook_s), 4),
+            flow_overhead=round(1 + statistics.median(hook_s) / statistics.median(rest), 4),
+            flow_epoch_s=round(statistics.median(times["flow"]), 4),
+            flow_vs_app_ratio=round(statistics.median(times["flow"]) / app, 4),
+            flow_vs_app_paired_median=round(statistics.median(flow_pairs), 4),
+            flow_vs_app_cpu_ratio=round(
+                statistics.median(cpu_times["flow"]) / statistics.median(cpu_times["app"]), 4
             ),
         )
     if use_graphs:

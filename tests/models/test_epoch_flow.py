@@ -96,3 +96,37 @@ def test_gradient_flow_and_attribution_use_a_distribution_heads_location():
     np.testing.assert_allclose(flow, g.norm(dim=2).mean(0).flip(0).numpy(), rtol=1e-5)
     a = attribute(net, x[0])
     assert a.completeness_error <= 0.01
+
+
+def test_recording_the_flow_leaves_training_exactly_as_it_was():
+    """The hook runs in eval mode on its own batch: same losses, same weights, same randomness."""
+    from stockapp.models.explain import epoch_flow_recorder
+
+    data = sine_set()
+    cfg = tiny_cfg(epochs=3, layers=2, dropout=0.3)
+    plain, hooked = tiny_net(layers=2, dropout=0.3), tiny_net(layers=2, dropout=0.3)
+    curves: list[list[float]] = []
+    a = drain(train(plain, data, cfg))
+    b = drain(train(hooked, data, cfg, on_epoch=epoch_flow_recorder(data.x_train, data.y_train,
+                                                                   curves)))  # fmt: skip
+    assert len(curves) == 3
+    assert a.train_losses == b.train_losses and a.val_losses == b.val_losses
+    for k, v in plain.state_dict().items():
+        assert torch.equal(v, hooked.state_dict()[k]), k
+
+
+def test_the_training_benchmark_times_the_hook_once_per_epoch():
+    import importlib.util
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[2] / "scripts" / "bench_train.py"
+    spec = importlib.util.spec_from_file_location("bench_train_flow", script)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    data = bench.standard_data(200)
+    cfg = TrainConfig(hidden=8, layers=1, dropout=0.0, epochs=2, patience=0, val_fraction=0.0,
+                      device="cpu")  # fmt: skip
+    hooks: list[float] = []
+    with_flow = list(bench.app_loop(data, cfg, [], flow_s=hooks))
+    assert len(hooks) == 2 and all(h > 0 for h in hooks)
+    assert with_flow == list(bench.app_loop(data, cfg, []))
