@@ -185,8 +185,16 @@ class ExperimentsController(QObject):
     def _on_finished(self, outcome: Any) -> None:
         self._end()
         stopped = outcome is not None and outcome.stopped
+        if outcome is not None:
+            done_runs = len(outcome.rows)
+            self.panel.controls.set_progress(
+                done_runs / max(outcome.total, 1),
+                f"{done_runs} / {outcome.total} runs, " + ("stopped" if stopped else "done"),
+            )
         if self.folder is not None and self.open_experiment(self.folder):
             done = "Stopped; the finished runs are shown" if stopped else "Finished"
+            if stopped:  # Run again resumes this experiment rather than starting a new one
+                self.panel.out_edit.setText(str(self.folder))
             self.panel.show_status(
                 f"{done} ({outcome.trained} trained now). Run again with this folder to resume."
                 if stopped

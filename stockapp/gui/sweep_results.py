@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QSplitter,
     QTableView,
     QTableWidget,
     QTableWidgetItem,
@@ -55,6 +54,8 @@ LEGEND = (
     "Double-click a row to open that run's backtest."
 )
 SORT_ROLE = Qt.ItemDataRole.UserRole
+#: Rows of the heatmap shown before it scrolls.
+HEATMAP_ROWS = 8
 
 
 def _missing(value: object) -> bool:
@@ -214,11 +215,6 @@ class SweepResultsView(QWidget):
         self.heatmap = QTableWidget()
         self.heatmap.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.heatmap.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        heat_box = QWidget()
-        heat_layout = QVBoxLayout(heat_box)
-        heat_layout.setContentsMargins(0, 0, 0, 0)
-        heat_layout.addLayout(pick)
-        heat_layout.addWidget(self.heatmap, 1)
 
         self.model = ResultsModel(self)
         self.proxy = QSortFilterProxyModel(self)
@@ -235,22 +231,14 @@ class SweepResultsView(QWidget):
         legend = QLabel(LEGEND)
         legend.setObjectName("hint")
         legend.setWordWrap(True)
-        table_box = QWidget()
-        table_layout = QVBoxLayout(table_box)
-        table_layout.setContentsMargins(0, 0, 0, 0)
-        table_layout.addWidget(self.view, 1)
-        table_layout.addWidget(legend)
-
-        splitter = QSplitter(Qt.Orientation.Vertical)
-        splitter.addWidget(heat_box)
-        splitter.addWidget(table_box)
-        splitter.setStretchFactor(0, 2)
-        splitter.setStretchFactor(1, 3)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.folder_label)
         layout.addWidget(self.verdict_label)
-        layout.addWidget(splitter, 1)
+        layout.addLayout(pick)
+        layout.addWidget(self.heatmap)
+        layout.addWidget(self.view, 1)
+        layout.addWidget(legend)
 
     # ------------------------------------------------------------------ showing
     def show_sweep(self, table: pd.DataFrame, summary: dict, folder: str = "") -> None:
@@ -267,13 +255,17 @@ class SweepResultsView(QWidget):
         )
         lines = []
         for entry in summary.get("series", []):
-            spans = entry.get("spans")
-            lines.append(entry["verdict"] + (f" ({spans}.)" if spans else ""))
+            spans, verdict = entry.get("spans"), entry["verdict"]
+            lines.append(verdict if not spans or spans in verdict else f"{verdict} ({spans}.)")
         self.verdict_label.setText("\n".join(lines))
         varied = [
             k for k in SETTING_ORDER if k in table.columns and table[k].dropna().nunique() > 1
         ]
         choices = varied or [k for k in ("model", "window") if k in table.columns]
+        for i, (name, _header, _fmt) in enumerate(COLUMNS):
+            # a setting every run shares is said once, in the verdicts, not in every row
+            constant = name in SETTING_ORDER and name not in varied and name != "model"
+            self.view.setColumnHidden(i, constant)
         for combo in (self.series_combo, self.rows_combo, self.cols_combo):
             combo.blockSignals(True)
             combo.clear()
@@ -318,6 +310,15 @@ class SweepResultsView(QWidget):
                     + " (below 1 beats persistence)."
                 )
                 self.heatmap.setItem(i, j, item)
+        self._fit_heatmap()
+
+    def _fit_heatmap(self) -> None:
+        """As tall as its rows (up to :data:`HEATMAP_ROWS` of them), leaving the rest to the
+        table."""
+        rows = min(self.heatmap.rowCount(), HEATMAP_ROWS)
+        height = self.heatmap.horizontalHeader().height() + 2 * self.heatmap.frameWidth()
+        height += sum(self.heatmap.rowHeight(i) for i in range(rows))
+        self.heatmap.setMaximumHeight(height + 2)
 
     def key_at(self, proxy_row: int) -> str:
         """The run key of the table's row ``proxy_row`` as sorted on screen."""

@@ -92,7 +92,7 @@ def test_a_2x1_sweep_fills_the_table_heatmap_and_verdict(qtbot, app, monkeypatch
     verdict = view.verdict_label.text()
     assert verdict.startswith("Best of 2 configurations on AAPL_short")
     assert "chosen on" in verdict and "scored on" in verdict
-    assert outcome.verdicts[0] in verdict
+    assert verdict == outcome.verdicts[0]  # its spans said once, not repeated
     # the heatmap varies over the one setting that varies (hidden), one cell per value
     assert view.rows_combo.currentText() == "hidden"
     cells = [view.heatmap.item(i, j) for i in range(2) for j in range(2)]
@@ -102,6 +102,7 @@ def test_a_2x1_sweep_fills_the_table_heatmap_and_verdict(qtbot, app, monkeypatch
         assert "over 1 seed" in item.toolTip()
     assert window.tabs.currentWidget() is view
     assert "Finished: 2 runs trained now, 2 in all." in ctl.panel.controls.status_label.text()
+    assert ctl.panel.controls.progress_bar.text() == "2 / 2 runs, done"
 
 
 def test_the_table_sorts_numerically_and_colours_by_holm_p(qtbot, app):
@@ -175,6 +176,8 @@ def test_cancel_keeps_the_finished_runs(qtbot, app, monkeypatch):
     assert (ctl.folder / "runs" / ctl.results.table["key"][0] / "manifest.json").exists()
     assert "Stopped" in ctl.panel.controls.status_label.text()
     assert "resume" in ctl.panel.controls.status_label.text()
+    assert ctl.panel.controls.progress_bar.text() == "1 / 3 runs, stopped"
+    assert ctl.panel.out_edit.text() == str(ctl.folder)
 
 
 @pytest.mark.usefixtures("no_leaked_threads")
