@@ -154,6 +154,10 @@ from screenshot_inside import stage_inside  # noqa: E402 (issue 13; scripts/ is 
 
 STAGES["inside"] = stage_inside
 
+from screenshot_experiments import stage_experiments  # noqa: E402 (issue 11)
+
+STAGES["experiments"] = stage_experiments
+
 
 def picture(window):
     """The window, with any dialog it has open painted over it where it would stand (centred,
