@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pandas as pd
+import pytest
 import torch
 
 from stockapp.core.dataset import training_set
@@ -130,3 +131,23 @@ def test_the_training_benchmark_times_the_hook_once_per_epoch():
     with_flow = list(bench.app_loop(data, cfg, [], flow_s=hooks))
     assert len(hooks) == 2 and all(h > 0 for h in hooks)
     assert with_flow == list(bench.app_loop(data, cfg, []))
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs an NVIDIA GPU with CUDA")
+def test_the_flow_is_recorded_on_cuda_between_graph_replays():
+    """cuDNN refuses an eval-mode RNN backward; the hook bypasses it, outside the CUDA graph."""
+    from stockapp.models.explain import epoch_flow_recorder
+    from stockapp.models.steps import GRAPH_MIN_STEPS
+
+    data = sine_set()
+    epochs = -(-GRAPH_MIN_STEPS // 8) + 1  # 256 windows / 32 a batch = 8 steps an epoch
+    cfg = tiny_cfg(epochs=epochs, device="cuda", cuda_graphs=True)
+    net = tiny_net()
+    curves: list[list[float]] = []
+    hook = epoch_flow_recorder(data.x_train, data.y_train, curves)
+    result = drain(train(net, data, cfg, keep_best=False, on_epoch=hook))
+    assert result.cuda_graphs and len(curves) == epochs
+    again = gradient_flow(net.cpu(), data.x_train[-EPOCH_FLOW_WINDOWS:],
+                          data.y_train[-EPOCH_FLOW_WINDOWS:])  # fmt: skip
+    np.testing.assert_allclose(curves[-1], again, rtol=1e-3)
