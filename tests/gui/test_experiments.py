@@ -284,3 +284,18 @@ def test_training_blocks_the_experiment_until_it_ends(qtbot, app):
         assert ctl.panel.controls.blocked == BACKTEST_RUNS
     assert backtest.wait(5000)
     assert ctl.panel.controls.blocked == ""
+
+
+@pytest.mark.usefixtures("no_leaked_threads")
+def test_closing_the_window_mid_experiment_stops_it_and_keeps_whole_runs(qtbot, app):
+    window, ctl, _training, _backtest = app
+    ctl.panel.grid_edits["hidden"].setText("8,12,16")
+    assert ctl.start()
+    lost = window.work_that_would_be_lost()
+    assert lost == ["the experiment under way (its finished runs are kept)"]
+    window.close()  # quiet: no question; cancels and waits for the worker
+    assert ctl.wait(5000)
+    runs = ctl.folder / "runs"
+    assert not [p for p in runs.iterdir() if p.name.startswith(".partial-")]
+    for run in runs.iterdir():  # every run folder left is whole and reopens
+        assert (run / "sweep_row.json").exists() and (run / "manifest.json").exists()
