@@ -30,6 +30,7 @@ from __future__ import annotations
 import copy
 import re
 import shutil
+import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -72,6 +73,8 @@ from stockapp.paths import runs_dir
 #: Least time between two batch progress values the backtest thread sends (s); fit starts and
 #: epoch ends are always sent.
 PROGRESS_INTERVAL_S = 0.1
+#: Least time between two redraws of the small loss chart's in-epoch running line (s).
+RUNNING_LINE_S = 1.0
 
 
 def _always_sent(value: object) -> bool:
@@ -133,6 +136,7 @@ class BacktestController(QObject):
         self._worker: GeneratorWorker | None = None
         self._segment: BacktestProgress | None = None
         self._fit: TrainProgress | None = None
+        self._running_drawn = 0.0
         self._job_tag: DataTag | None = None
         self._job_quality: dict = {}
         self._job_model_history: Any = None
@@ -412,6 +416,7 @@ class BacktestController(QObject):
         self._worker = worker
         self._segment = None
         self._fit = None
+        self._running_drawn = 0.0
         self.outcome = None
         self._show(None)
         self.panel.set_busy(True)
@@ -442,8 +447,12 @@ class BacktestController(QObject):
                 pass
             elif p.kind == "epoch":
                 self.panel.loss_chart.add_epoch(p.epoch, p.train_loss, p.val_loss)
-            else:
+                self._running_drawn = time.monotonic()
+            elif time.monotonic() - self._running_drawn >= RUNNING_LINE_S:
+                # Each chart redraw competes with the fit for the GIL: the running line is
+                # drawn once a second at most, the cheap progress bar on every value.
                 self.panel.loss_chart.add_batch(p.epoch, p.batch, p.batches, p.train_loss)
+                self._running_drawn = time.monotonic()
         fraction, text = _progress_text(self._segment, self._fit)
         self.panel.show_progress(fraction, text)
 

@@ -213,3 +213,21 @@ def test_sweep_table_cells_are_painted_without_a_pandas_lookup_each(qtbot, monke
             model.data(model.index(r, c))
     assert looked_up == []
     assert model.value(3, names[0]) == 3.0
+
+
+def test_backtest_loss_chart_draws_the_running_line_once_a_second_at_most(qtbot, aapl):
+    from stockapp.gui import backtest as backtest_module
+    from stockapp.gui.backtest import BacktestController
+
+    running_line_s = getattr(backtest_module, "RUNNING_LINE_S", 1.0)
+
+    window = create_main_window(quiet=True)
+    qtbot.addWidget(window)
+    window.set_series(aapl)
+    backtest = window.findChild(BacktestController)
+    drawn: list[tuple] = []
+    backtest.panel.loss_chart.add_batch = lambda *a: drawn.append(a)
+    t0 = time.monotonic()
+    for b in range(BURST):  # a burst straight into the GUI-thread handler
+        backtest._on_progress(_event("batch", 1, b))
+    assert len(drawn) <= 1 + (time.monotonic() - t0) / running_line_s
