@@ -55,6 +55,10 @@ FLOW_WINDOWS = 512
 #: over a batch of 64): ``scripts/bench_train.py --flow`` measured the hook at 0.086 s of a 3.8 s
 #: epoch there, 1.023x (wall ratio against the app without it 1.016x).
 EPOCH_FLOW_WINDOWS = 64
+#: A shorter epoch (a walk-forward refit's: ``recent`` windows plus as many older ones) gets a
+#: batch of at most 1/40 of its windows, so the flow stays near 2.5% of it, and at least 8.
+EPOCH_FLOW_SHARE = 40
+EPOCH_FLOW_MIN = 8
 #: Gate and state names per kind, in the order the cell computes them.
 STATE_NAMES: dict[str, tuple[str, ...]] = {
     "lstm": ("input", "forget", "candidate", "output", "cell", "hidden"),
@@ -240,15 +244,24 @@ def gradient_flow(net: nn.Module, x: np.ndarray | torch.Tensor, y: np.ndarray | 
     return per_lag.flip(0).double().cpu().numpy()
 
 
+def epoch_flow_windows(n: int, recent: int | None = None) -> int:
+    """Windows of the per-epoch fixed batch for ``n`` training windows (``recent``: as
+    :func:`~stockapp.models.trainer.train`'s, a refit's epoch of the newest ``recent`` plus as
+    many older windows): :data:`EPOCH_FLOW_WINDOWS`, fewer for a short epoch."""
+    per_epoch = n if recent is None or recent >= n else recent + min(recent, n - recent)
+    return min(n, EPOCH_FLOW_WINDOWS, max(EPOCH_FLOW_MIN, per_epoch // EPOCH_FLOW_SHARE))
+
+
 def epoch_flow_recorder(
-    x: np.ndarray, y: np.ndarray, curves: list[list[float]], count: int = EPOCH_FLOW_WINDOWS
+    x: np.ndarray, y: np.ndarray, curves: list[list[float]], recent: int | None = None
 ) -> Callable[[nn.Module, int], None]:
     """An ``on_epoch`` hook for :func:`~stockapp.models.trainer.train` that appends the gradient
-    flow of a fixed batch (the newest ``count`` of the windows ``x``, targets ``y``) to
-    ``curves`` after every epoch, as plain floats (lag 1 first).
+    flow of a fixed batch (the newest :func:`epoch_flow_windows` of the windows ``x``, targets
+    ``y``) to ``curves`` after every epoch, as plain floats (lag 1 first).
 
     The batch is copied to the network's device once, at the first epoch.
     """
+    count = epoch_flow_windows(len(x), recent)
     held: dict[str, torch.Tensor] = {}
 
     def record(net: nn.Module, epoch: int) -> None:

@@ -128,7 +128,9 @@ class RecurrentForecaster:
         flows: list[list[float]] = []  # the gradient through time after each epoch
         result = yield from train(
             net, data, cfg, should_stop, recent=recent if warm else None, keep_best=not warm,
-            on_epoch=epoch_flow_recorder(data.x_train, data.y_train, flows),
+            on_epoch=epoch_flow_recorder(
+                data.x_train, data.y_train, flows, recent=recent if warm else None
+            ),
         )  # fmt: skip
         result.gradient_flow_epochs = flows
         self._net, self._scaler, self._last_result = net, data.scaler, result

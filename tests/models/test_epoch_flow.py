@@ -63,12 +63,12 @@ def test_fit_records_each_epochs_gradient_flow_on_a_fixed_batch(tmp_path):
     model = RecurrentForecaster(spec, cfg)
     result = drain(model.fit(prices))
     assert len(result.gradient_flow_epochs) == 1
-    # One epoch: the kept weights are that epoch's; the curve is the flow of the newest
-    # EPOCH_FLOW_WINDOWS training windows, computed here again, independently.
+    # One epoch: the kept weights are that epoch's; the curve is the flow of the newest training
+    # windows (244 of them here; 1/40 of that is 6, so the least batch, 8), computed here
+    # again, independently.
     data = training_set(prices, spec, cfg.val_fraction)
-    again = gradient_flow(
-        model.net, data.x_train[-EPOCH_FLOW_WINDOWS:], data.y_train[-EPOCH_FLOW_WINDOWS:]
-    )
+    assert len(data.x_train) == 244
+    again = gradient_flow(model.net, data.x_train[-8:], data.y_train[-8:])
     np.testing.assert_allclose(result.gradient_flow_epochs[0], again, rtol=1e-5)
     assert len(result.gradient_flow_epochs[0]) == 12
 
@@ -151,3 +151,19 @@ def test_the_flow_is_recorded_on_cuda_between_graph_replays():
     again = gradient_flow(net.cpu(), data.x_train[-EPOCH_FLOW_WINDOWS:],
                           data.y_train[-EPOCH_FLOW_WINDOWS:])  # fmt: skip
     np.testing.assert_allclose(curves[-1], again, rtol=1e-3)
+
+
+def test_the_fixed_batch_shrinks_with_a_short_epoch_so_the_cost_stays_small():
+    """A refit's epoch (``recent`` windows plus as many older ones) may be a few batches long."""
+    from stockapp.models.explain import epoch_flow_recorder, epoch_flow_windows
+
+    assert epoch_flow_windows(2642) == 64  # the standard workload: the full batch
+    assert epoch_flow_windows(2000, recent=250) == 12  # 500 windows an epoch, / 40
+    assert epoch_flow_windows(300, recent=250) == 8  # 250 + 50 = 300 / 40 = 7, at least 8
+    assert epoch_flow_windows(5) == 5
+    x = np.random.default_rng(0).normal(size=(2000, 6, 1))
+    y = np.zeros((2000, 6))
+    curves: list[list[float]] = []
+    net = tiny_net()
+    epoch_flow_recorder(x, y, curves, recent=250)(net, 1)
+    np.testing.assert_allclose(curves[0], gradient_flow(net, x[-12:], y[-12:]), rtol=1e-6)
