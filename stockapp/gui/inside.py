@@ -275,7 +275,8 @@ class InsideView(QWidget):
         epochs = [c for c in epochs if c.size == ex.flow.size]
         for k, curve in enumerate(epochs):
             shade = pg.mkColor("#93c5fd" if k < len(epochs) - 1 else "#3b82f6")
-            name = f"epochs 1-{len(epochs)}" if k == len(epochs) - 1 else None
+            many = f"epochs 1-{len(epochs)}" if len(epochs) > 1 else "epoch 1"
+            name = many if k == len(epochs) - 1 else None
             self.flow_plot.plot(lags, _positive(curve), pen=pg.mkPen(shade, width=1), name=name)
         self.flow_plot.plot(
             lags, _positive(ex.flow), pen=pg.mkPen("#111827", width=2.5), name="trained model"
@@ -508,6 +509,10 @@ class InsideController(QObject):
             last = getattr(self._forecaster, "last_result", None)
             self.view.show_explanation(ex, epochs=getattr(last, "gradient_flow_epochs", None))
             if self._refitted:
+                if "Faint line" in self.view.flow_text.text():
+                    self.view.flow_text.setText(
+                        self.view.flow_text.text() + " Recorded during the last refit's training."
+                    )
                 self.view.heading.setText(
                     self.view.heading.text() + " The model is the one after the last refit, "
                     "not necessarily the one that made this forecast."

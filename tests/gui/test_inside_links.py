@@ -164,3 +164,22 @@ def test_a_run_without_its_model_says_there_is_nothing_to_look_inside(
     qtbot.wait(50)  # the late explanation of the other model arrives, and is not shown
     assert "without its model" in ctl.view.heading.text()
     assert ctl.view.explanation is None and not ctl.view.compare_button.isEnabled()
+
+
+@pytest.mark.usefixtures("no_leaked_threads")
+def test_a_refitted_models_epoch_curves_are_named_as_the_last_refits(qtbot, window, inside, aapl):
+    from stockapp.core.progress import drain
+    from stockapp.core.walkforward import BacktestSettings
+    from stockapp.models.runner import run_backtest
+
+    ctl, backtest = inside
+    settings = BacktestSettings(test_fraction=0.1, refit_every=20, refit_epochs=2)
+    refitted = drain(run_backtest(aapl, SPEC, CFG, settings))
+    assert len(refitted.result.refit_dates) > 1
+    assert len(refitted.forecaster.last_result.gradient_flow_epochs) == 2  # the last refit's
+    backtest._on_finished(refitted)
+    _shown(qtbot, ctl, format_dates(refitted.result.dates)[-1])
+    ctl._explain_worker.wait(5000)
+    assert "after each of the 2 training epochs" in ctl.view.flow_text.text()
+    assert ctl.view.flow_text.text().endswith("Recorded during the last refit's training.")
+    qtbot.wait(10)
