@@ -30,7 +30,7 @@ from stockapp.errors import DataError
 from stockapp.gui.run_controls import RunControls
 from stockapp.gui.settings import app_settings
 from stockapp.models.device import available_devices
-from stockapp.models.networks import MODEL_KINDS
+from stockapp.models.networks import HEADS, MODEL_KINDS
 from stockapp.models.trainer import TrainConfig, TrainProgress
 
 SETTINGS_KEY = "model/panel"
@@ -44,6 +44,18 @@ FEATURE_LABELS = {
 }
 #: Target identifier -> its name in words.
 TARGET_LABELS = {"return": "Next bar's return", "price": "Next bar's close"}
+#: Output head identifier -> its name in words.
+HEAD_LABELS = {
+    "point": "Point forecast",
+    "gaussian": "Gaussian band",
+    "student-t": "Student-t band",
+}
+_HEAD_TIP = (
+    "What the network outputs. A distribution head forecasts a whole distribution of the next "
+    "return (a centre and a spread, trained on its likelihood), so the backtest draws 50/80/95% "
+    "bands around the forecast and scores how often they held; the README's bands table shows "
+    "how calibrated they are on the bundled samples.\n"
+)
 LOCKED_NOTE = "Settings are locked while the model trains; cancel to change them."
 
 
@@ -148,6 +160,14 @@ class ModelPanel(QWidget):
             "What the network forecasts:\n"
             + "\n".join(f"{TARGET_LABELS.get(k, k)} ({k}): {v}" for k, v in TARGETS.items())
         )
+        self.head_combo = QComboBox()
+        for i, (name, text) in enumerate(HEADS.items()):
+            self.head_combo.addItem(HEAD_LABELS.get(name, name), name)
+            self.head_combo.setItemData(i, _with_id(text, name), Qt.ItemDataRole.ToolTipRole)
+        self.head_combo.setToolTip(
+            _HEAD_TIP + "\n".join(f"{HEAD_LABELS.get(k, k)} ({k}): {v}" for k, v in HEADS.items())
+        )
+        self.head_combo.currentIndexChanged.connect(self._changed)
         self.hidden_spin = self._spin(1, 4096, "hidden")
         self.layers_spin = self._spin(1, 8, "layers")
         self.dropout_spin = QDoubleSpinBox()
@@ -184,6 +204,7 @@ class ModelPanel(QWidget):
         form.addRow("Window (bars)", self.window_spin)
         form.addRow(features)
         form.addRow("Target", self.target_combo)
+        form.addRow("Output", self.head_combo)
         form.addRow("Hidden size", self.hidden_spin)
         form.addRow("Layers", self.layers_spin)
         form.addRow("Dropout", self.dropout_spin)
@@ -272,6 +293,7 @@ class ModelPanel(QWidget):
             patience=self.patience_spin.value(),
             seed=self.seed_spin.value(),
             device=str(self.device_combo.currentData()),
+            head=str(self.head_combo.currentData()),
         )
 
     def set_values(self, spec: FeatureSpec, cfg: TrainConfig) -> None:
@@ -289,6 +311,8 @@ class ModelPanel(QWidget):
             for name, box in self.feature_boxes.items():
                 box.setChecked(name in spec.features)
             _select(self.target_combo, spec.target)
+            if not _select(self.head_combo, cfg.head):
+                _select(self.head_combo, "point")
             self.hidden_spin.setValue(cfg.hidden)
             self.layers_spin.setValue(cfg.layers)
             self.dropout_spin.setValue(cfg.dropout)
