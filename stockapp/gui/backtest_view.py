@@ -69,8 +69,8 @@ HIDDEN_BY_DEFAULT = {"residual_persistence"}
 #: A forecaster's residuals are drawn only while the forecaster itself is shown.
 RESIDUAL_OF = {"residual_model": "model", "residual_persistence": "persistence"}
 EMPTY_TEXT = (
-    "Run a backtest (Backtest page → Run backtest) or open a saved run (File menu) to see its "
-    "forecasts, their errors and the trading rule's equity here."
+    "Run a backtest (Backtest settings → Run backtest) or open a saved run (File > Runs…) to "
+    "see its forecasts, their errors and the trading rule's equity here."
 )
 
 _AXIS_FONT_PT = 9

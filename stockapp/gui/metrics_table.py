@@ -7,7 +7,11 @@ plain words, because "DM p = 0.41" means little to most readers.
 
 Direction is judged against the market's own up-day share: "Always up %" is the hit rate a
 forecaster saying "up" on every bar would score on the same bars, and the Pesaran-Timmermann p
-tests whether the calls beat that; the binomial p only tests the hit rate against a coin flip.
+tests whether the calls beat that; the binomial p only tests the hit rate against 50%.
+
+With a distribution head a third table scores the forecast bands of the model and of the volatility
+baselines (GARCH(1,1)-t, EWMA, rolling volatility), and the trading table gains the
+volatility-targeted rule beside the sign rule and buy-and-hold.
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ from PySide6.QtWidgets import (
 from stockapp.core.backtest import BacktestResult, forecaster_labels
 from stockapp.core.metrics import ForecastMetrics, format_pvalue
 from stockapp.core.trading import MODES, EquityStats, TradingRule
+from stockapp.core.vol_target import CAPS, TARGET_VOL
+from stockapp.core.volatility import VOL_LABELS
 
 #: Column titles of the direction tests (short lines keep the table narrow).
 UP_COLUMN = "Always\nup %"
@@ -57,8 +63,9 @@ FORECAST_COLUMNS: dict[str, str] = {
         "the direction calls carry information"
     ),
     BINOMIAL_COLUMN: (
-        "exact binomial test of the hit rate against a coin flip (50%); in a rising market "
-        "'always up' passes it, so judge direction by the Pesaran-Timmermann p"
+        "hit rate vs 50% (binomial): exact binomial test of the hit rate against 50%; in a "
+        "rising market 'always up' passes it, so the direction verdict uses the "
+        "Pesaran-Timmermann p"
     ),
     "Skill vs\npersistence": (
         "1 - MSE / MSE of persistence: above 0 beats 'tomorrow = today', below 0 is worse"
@@ -78,6 +85,54 @@ TRADING_ROWS: tuple[tuple[str, str, str], ...] = (
     ("Trades", "trades", "number of position changes, each paying the cost"),
     ("Time in market", "time_in_market", "share of bars holding a position"),
 )
+#: Band forecaster rows (model first, named at run time) and their short names.
+BAND_ROWS = {
+    "garch": "GARCH(1,1)-t",
+    "ewma": "EWMA 0.94",
+    "rolling": "Rolling volatility",
+}
+#: Band score columns: title -> (``metrics.json`` key, kind of number, tooltip).
+BAND_SCORES: dict[str, tuple[str, str, str]] = {
+    "50%\nheld": ("coverage_50", "percent", "share of outcomes inside the central 50% band"),
+    "80%\nheld": ("coverage_80", "percent", "share of outcomes inside the central 80% band"),
+    "95%\nheld": ("coverage_95", "percent", "share of outcomes inside the central 95% band"),
+    "Kupiec p\n(80%)": (
+        "kupiec_pvalue_80",
+        "p",
+        "Kupiec's test that the 80% band holds 80% of outcomes; below 0.05 it is miscalibrated",
+    ),
+    "Christoffersen\np (80%)": (
+        "christoffersen_pvalue_80",
+        "p",
+        "Christoffersen's test that misses of the 80% band are independent (do not cluster); "
+        "below 0.05 they cluster",
+    ),
+    "Interval\nscore 80%": (
+        "interval_score_80",
+        "number",
+        "Winkler interval score of the 80% band, in log-return units: its width plus a penalty "
+        "for each miss (lower is better)",
+    ),
+    "Log\nscore": (
+        "log_score",
+        "number",
+        "mean log density of the outcome under the forecast distribution (higher is better)",
+    ),
+    "CRPS": (
+        "crps",
+        "number",
+        "continuous ranked probability score of the next log return (lower is better)",
+    ),
+    "DM p vs GARCH\n(log score)": (
+        "dm_pvalue_log_score_vs_garch",
+        "p",
+        "Diebold-Mariano test of equal log score against GARCH(1,1)-t; below 0.05 the "
+        "difference is unlikely to be luck",
+    ),
+}
+#: Band column titles and their tooltips.
+BAND_COLUMNS = {title: tip for title, (_key, _kind, tip) in BAND_SCORES.items()}
+VOL_TARGET_COLUMN = "Vol-\ntargeted"
 _DASH = "–"
 
 
@@ -121,6 +176,20 @@ def forecast_cells(m: ForecastMetrics) -> list[str]:
         fmt_percent(m.skill, signed=True, digits=2),
         fmt_p(m.dm_pvalue),
     ]
+
+
+def band_cells(scores: object) -> list[str]:
+    """The texts of one forecaster's bands row, in :data:`BAND_COLUMNS` order."""
+    cells = []
+    for key, kind, _tip in BAND_SCORES.values():
+        v = float(getattr(scores, key))
+        if kind == "percent":
+            cells.append(fmt_percent(v))
+        elif kind == "p":
+            cells.append(fmt_p(v))
+        else:
+            cells.append(f"{v:.4g}" if math.isfinite(v) else _DASH)
+    return cells
 
 
 def trading_cell(field: str, stats: EquityStats) -> str:
@@ -199,6 +268,9 @@ class MetricsTable(QWidget):
             len(ROW_KEYS), list(FORECAST_COLUMNS), list(FORECAST_COLUMNS.values())
         )
         self.trading_table = _table(len(TRADING_ROWS), ["Trading\nrule", "Buy and\nhold"], ["", ""])
+        # Shown only for a distribution head: the model's and the baselines' bands, scored.
+        self.bands_title = QLabel(self)
+        self.bands_table = _table(0, list(BAND_COLUMNS), list(BAND_COLUMNS.values()))
         self.title = QLabel(self)
         self.quality = QLabel(self)
         self.quality.setObjectName("dataQuality")
@@ -214,13 +286,19 @@ class MetricsTable(QWidget):
         tables.addWidget(self.forecast_table, 0, top)
         tables.addWidget(self.trading_table, 0, top)
         tables.addStretch(1)
+        bands = QHBoxLayout()
+        bands.addWidget(self.bands_table, 0, top)
+        bands.addStretch(1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.title)
         layout.addWidget(self.quality)
         layout.addLayout(tables)
+        layout.addWidget(self.bands_title)
+        layout.addLayout(bands)
         layout.addWidget(self.summary, 1)
         self._row_keys: list[str] = []
+        self._band_keys: list[str] = []
         self.clear()
 
     def clear(self) -> None:
@@ -228,6 +306,7 @@ class MetricsTable(QWidget):
         self._row_keys = []
         for table in (self.forecast_table, self.trading_table):
             table.clearContents()
+        self._set_bands(None, "Model")
         self.title.setText("<b>Scores on the test bars</b>")
         self.set_quality([])
         self.summary.setText("No backtest yet.")
@@ -285,8 +364,59 @@ class MetricsTable(QWidget):
             f"<b>Scores on {result.n:,} test bars</b>, {result.dates[0]:%Y-%m-%d} to "
             f"{result.dates[-1]:%Y-%m-%d}; trading rule {describe_rule(result.rule)}"
         )
-        self.summary.setText("\n".join(f"• {s}" for s in result.sentences(model_name)))
+        bands = getattr(result, "bands", None)
+        self._set_bands(bands, model_name, result.rule)
+        sentences = result.sentences(model_name)
+        if bands is not None:
+            sentences.append(bands.sentence(model_name))
+        self.summary.setText("\n".join(f"• {s}" for s in sentences))
         self._fit()
+
+    def _set_bands(self, bands: object, model_name: str, rule: TradingRule | None = None) -> None:
+        """Fill the bands table and the vol-targeted column from a ``BandForecasts``, or hide
+        them (``None``: a point forecast)."""
+        trading = self.trading_table
+        table = self.bands_table
+        shown = bands is not None
+        table.setVisible(shown)
+        self.bands_title.setVisible(shown)
+        trading.setColumnCount(3 if shown else 2)
+        if not shown:
+            self._band_keys = []
+            table.setRowCount(0)
+            return
+        scores = bands.scores
+        keys = [k for k in ("model", *BAND_ROWS) if k in scores]
+        self._band_keys = keys
+        table.setRowCount(len(keys))
+        bold = QFont(self.font())
+        bold.setBold(True)
+        for row, key in enumerate(keys):
+            header = QTableWidgetItem(model_name if key == "model" else BAND_ROWS[key])
+            header.setToolTip(VOL_LABELS.get(key, "the model's forecast distribution"))
+            table.setVerticalHeaderItem(row, header)
+            for col, text in enumerate(band_cells(scores[key])):
+                item = QTableWidgetItem(text)
+                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                if key == "model":
+                    item.setFont(bold)
+                table.setItem(row, col, item)
+        n = scores["model"].n
+        self.bands_title.setText(
+            f"<b>Forecast bands</b> of the next log return on {n:,} bars, against volatility "
+            "baselines fitted only on the past"
+        )
+        head = QTableWidgetItem(VOL_TARGET_COLUMN)
+        cap = CAPS.get(rule.mode, 1.0) if rule is not None else 1.0
+        head.setToolTip(
+            f"the trading rule's position scaled by {TARGET_VOL:.0%} a year / the model's "
+            f"forecast volatility, capped at {cap:g}; pays the cost on every change of size"
+        )
+        trading.setHorizontalHeaderItem(2, head)
+        for row, (_label, field, _tip) in enumerate(TRADING_ROWS):
+            item = QTableWidgetItem(trading_cell(field, bands.strategy_vol.stats))
+            item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            trading.setItem(row, 2, item)
 
     # ------------------------------------------------------------------ reading back (tests)
     def row_keys(self) -> list[str]:
@@ -309,10 +439,31 @@ class MetricsTable(QWidget):
         item = self.trading_table.item(row, 0 if strategy else 1)
         return "" if item is None else item.text()
 
+    def band_keys(self) -> list[str]:
+        """Band forecaster keys in row order (empty when the result has no bands)."""
+        return list(self._band_keys)
+
+    def band_label(self, key: str) -> str:
+        return self.bands_table.verticalHeaderItem(self._band_keys.index(key)).text()
+
+    def band_text(self, key: str, column: str) -> str:
+        """Text of band forecaster ``key`` under ``column`` (a :data:`BAND_COLUMNS` name)."""
+        item = self.bands_table.item(self._band_keys.index(key), list(BAND_COLUMNS).index(column))
+        return "" if item is None else item.text()
+
+    def vol_target_text(self, label: str) -> str:
+        """Text of a trading row for the volatility-targeted rule ("" without bands)."""
+        row = [r[0] for r in TRADING_ROWS].index(label)
+        item = self.trading_table.item(row, 2) if self.trading_table.columnCount() > 2 else None
+        return "" if item is None else item.text()
+
     def as_text(self) -> str:
         """Everything shown, as tab-separated lines (for comparisons and the clipboard)."""
         lines = [self.title.text(), self.quality.text()]
-        for table in (self.forecast_table, self.trading_table):
+        tables = [self.forecast_table, self.trading_table]
+        if self._band_keys:
+            tables.append(self.bands_table)
+        for table in tables:
             heads = [table.horizontalHeaderItem(c).text() for c in range(table.columnCount())]
             lines.append("\t".join(["", *heads]))
             for r in range(table.rowCount()):
@@ -328,11 +479,11 @@ class MetricsTable(QWidget):
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
-        for table in (self.forecast_table, self.trading_table):
+        for table in (self.forecast_table, self.trading_table, self.bands_table):
             _fit_height(table)
 
     def _fit(self) -> None:
-        for table in (self.forecast_table, self.trading_table):
+        for table in (self.forecast_table, self.trading_table, self.bands_table):
             table.resizeColumnsToContents()
             table.resizeRowsToContents()
             table.updateGeometry()

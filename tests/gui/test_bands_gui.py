@@ -1,0 +1,201 @@
+"""Bands in the window (issue 12): the Model page's output head, the scores table's bands section
+and vol-targeted column, a Student-t backtest run from the window, and its parity with the CLI."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from stockapp import cli
+from stockapp.core.backtest import BacktestResult
+from stockapp.core.features import FeatureSpec
+from stockapp.core.progress import drain
+from stockapp.core.walkforward import BacktestSettings, walk_forward
+from stockapp.gui.app import create_main_window
+from stockapp.gui.backtest import BacktestController
+from stockapp.gui.backtest_view import EMPTY_TEXT
+from stockapp.gui.metrics_table import (
+    BAND_COLUMNS,
+    BAND_ROWS,
+    BINOMIAL_COLUMN,
+    FORECAST_COLUMNS,
+    TRADING_ROWS,
+    MetricsTable,
+)
+from stockapp.gui.model_panel import ModelPanel
+from stockapp.gui.training import TrainingController
+from stockapp.models.trainer import TrainConfig
+from tests.core.test_walkforward import MeanReversion, MeanReversionBands, _prices
+from tests.gui.test_gui_cli_parity import CLI_ARGS, _type_settings
+
+#: Column -> key of the ``metrics.json`` bands entry it shows, and how it is written.
+COLUMN_KEYS = {
+    "50%\nheld": ("coverage_50", "percent"),
+    "80%\nheld": ("coverage_80", "percent"),
+    "95%\nheld": ("coverage_95", "percent"),
+    "Kupiec p\n(80%)": ("kupiec_pvalue_80", "p"),
+    "Christoffersen\np (80%)": ("christoffersen_pvalue_80", "p"),
+    "Interval\nscore 80%": ("interval_score_80", "number"),
+    "Log\nscore": ("log_score", "number"),
+    "CRPS": ("crps", "number"),
+    "DM p vs GARCH\n(log score)": ("dm_pvalue_log_score_vs_garch", "p"),
+}
+
+
+def _assert_shows(text: str, value: float, kind: str) -> None:
+    """``text`` is ``value`` written to the precision shown (independent of the table's code)."""
+    if not math.isfinite(value):
+        assert text == "–"
+        return
+    if kind == "percent":
+        assert text.endswith("%")
+        assert float(text[:-1]) / 100 == pytest.approx(value, abs=0.0005 + 1e-12)
+    elif kind == "p" and text.startswith("<"):
+        assert value < float(text[1:])
+    else:
+        shown = float(text.replace(",", ""))
+        digits = len(text.split(".")[1]) if "." in text else 0
+        assert shown == pytest.approx(value, abs=0.5 * 10**-digits + 1e-12)
+        if kind == "number":
+            assert abs(value - shown) <= 5e-4 * abs(value)  # four significant digits at least
+
+
+def _trading_value(field: str, stats: dict) -> tuple[float, str]:
+    v = stats[field]
+    if field == "trades":
+        return v, "number"
+    if field == "sharpe":
+        return v, "p"  # plain two-decimal number
+    return v, "percent"
+
+
+def _check_bands_section(table: MetricsTable, result: BacktestResult, name: str) -> None:
+    metrics = result.metrics_dict(name)
+    bands = metrics["bands"]
+    assert not table.bands_table.isHidden()
+    assert table.band_keys() == ["model", "garch", "ewma", "rolling"]
+    assert list(BAND_COLUMNS) == list(COLUMN_KEYS)
+    for key in table.band_keys():
+        entry = bands if key == "model" else bands[key]
+        for column, (field, kind) in COLUMN_KEYS.items():
+            _assert_shows(table.band_text(key, column), entry[field], kind)
+    assert table.band_label("model") == name
+    assert table.band_label("garch") == BAND_ROWS["garch"]
+    assert bands["summary"] in table.summary.text()
+    for label, field, _tip in TRADING_ROWS:
+        value, kind = _trading_value(field, metrics["strategy_vol"])
+        text = table.vol_target_text(label)
+        if field == "trades":
+            assert int(text.replace(",", "")) == value
+        else:
+            _assert_shows(text, value, kind)
+    assert table.trading_table.columnCount() == 3
+    assert "Vol" in table.trading_table.horizontalHeaderItem(2).text()
+
+
+def _banded(forecaster) -> BacktestResult:
+    prices = _prices()
+    settings = BacktestSettings(test_start=str(prices.index[300].date()), refit_every=50)
+    return drain(walk_forward(prices, FeatureSpec(window=10), forecaster, settings), lambda e: 0)
+
+
+def test_scores_table_bands_section_and_vol_target_column(qtbot):
+    table = MetricsTable()
+    qtbot.addWidget(table)
+    result = _banded(MeanReversionBands())
+    table.set_result(result, "Stand-in")
+    _check_bands_section(table, result, "Stand-in")
+    # A point result afterwards hides the section and the column again.
+    table.set_result(_banded(MeanReversion()), "Stand-in")
+    assert table.bands_table.isHidden()
+    assert table.band_keys() == []
+    assert table.trading_table.columnCount() == 2
+    table.set_result(result, "Stand-in")
+    table.clear()
+    assert table.bands_table.isHidden()
+
+
+def test_binomial_tooltip_names_the_test_not_a_coin_flip():
+    tip = FORECAST_COLUMNS[BINOMIAL_COLUMN]
+    assert "coin" not in tip.lower()
+    assert "hit rate vs 50% (binomial)" in tip
+    assert "Pesaran-Timmermann" in tip
+
+
+def test_empty_backtest_view_names_the_pages_as_they_are():
+    assert "Backtest settings" in EMPTY_TEXT
+    assert "File > Runs…" in EMPTY_TEXT
+    assert "Backtest page" not in EMPTY_TEXT
+
+
+def test_model_page_output_head_feeds_the_config_and_is_remembered(qtbot):
+    panel = ModelPanel()
+    qtbot.addWidget(panel)
+    combo = panel.head_combo
+    assert [combo.itemText(i) for i in range(combo.count())] == [
+        "Point forecast",
+        "Gaussian band",
+        "Student-t band",
+    ]
+    tip = combo.toolTip()
+    for ident in ("point", "gaussian", "student-t"):
+        assert ident in tip
+    assert "README" in tip
+    assert panel.config().head == "point"
+    combo.setCurrentIndex(combo.findData("student-t"))
+    assert panel.config().head == "student-t"
+    again = ModelPanel()  # a new launch reads the remembered settings
+    qtbot.addWidget(again)
+    assert again.config().head == "student-t"
+    # An opened model's head is shown.
+    again.set_values(FeatureSpec(), TrainConfig(head="gaussian"))
+    assert again.head_combo.currentData() == "gaussian"
+    assert again.config().head == "gaussian"
+
+
+def _window_backtest(qtbot, csv, folder):
+    """Pick Student-t on the Model page and run a tiny backtest from the window."""
+    window = create_main_window(csv=str(csv), quiet=True)
+    qtbot.addWidget(window)
+    training = window.findChild(TrainingController)
+    backtest = window.findChild(BacktestController)
+    _type_settings(training.panel)
+    training.panel.head_combo.setCurrentIndex(training.panel.head_combo.findData("student-t"))
+    assert training.panel.config().head == "student-t"
+    backtest.panel.set_settings(BacktestSettings(test_fraction=0.2))
+    with qtbot.waitSignal(backtest.backtest_finished, timeout=120000) as done:
+        assert backtest.start_backtest()
+    assert backtest.wait(5000)
+    assert done.args[0] is not None, window.last_error
+    assert backtest.save_run_to(folder)
+    return window, backtest
+
+
+def test_student_t_backtest_from_the_window_shows_its_bands(qtbot, short_aapl_csv, tmp_path):
+    window, backtest = _window_backtest(qtbot, short_aapl_csv, tmp_path / "gui_run")
+    result = backtest.result
+    assert result is not None and result.bands is not None
+    assert not backtest.bands_view.isHidden()
+    assert not backtest.view.bands.controls.isHidden()
+    name = backtest.model_name
+    _check_bands_section(backtest.table, result, name)
+    assert backtest.bands_view.sentence.text() == result.metrics_dict(name)["bands"]["summary"]
+    mu, sigma, _ = result.bands.dists["model"]
+    np.testing.assert_allclose(backtest.bands_view.sigma.yData, sigma)
+
+
+def test_window_bands_equal_the_command_lines(qtbot, short_aapl_csv, tmp_path):
+    gui_folder = tmp_path / "gui_run"
+    _window_backtest(qtbot, short_aapl_csv, gui_folder)
+    cli_folder = tmp_path / "cli_run"
+    assert cli.main(["backtest", "--csv", str(short_aapl_csv), *CLI_ARGS, "--head", "student-t",
+                     "--out", str(cli_folder)]) == 0  # fmt: skip
+    gui = pd.read_csv(gui_folder / "forecasts.csv")
+    expected = pd.read_csv(cli_folder / "forecasts.csv")
+    for column in ("sigma", "lower_80", "upper_80", "garch_sigma", "garch_lower_80"):
+        assert column in gui.columns
+        assert gui[column].notna().all()
+    pd.testing.assert_frame_equal(gui, expected, check_exact=False, rtol=1e-12, atol=0.0)
