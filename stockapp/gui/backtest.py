@@ -520,7 +520,13 @@ class BacktestController(QObject):
             self.table.set_result(result, model_name)
             self.table.set_quality(self._quality_warnings())
             self.bands_view.set_result(result, model_name)
-        self.bands_view.setVisible(getattr(result, "bands", None) is not None)
+        banded = getattr(result, "bands", None) is not None
+        if banded and self.bands_view.isHidden():  # share the height, or the charts get none
+            total = max(sum(self.splitter.sizes()), 1000)
+            bands = total * 28 // 100
+            scores = min(self.table.sizeHint().height(), total * 32 // 100)
+            self.splitter.setSizes([total - bands - scores, scores, bands])
+        self.bands_view.setVisible(banded)
         self._show_data_header()
 
     def _quality_warnings(self) -> list[str] | None:

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QScrollArea,
     QSizePolicy,
     QTableWidget,
     QTableWidgetItem,
@@ -101,13 +102,13 @@ BAND_SCORES: dict[str, tuple[str, str, str]] = {
         "p",
         "Kupiec's test that the 80% band holds 80% of outcomes; below 0.05 it is miscalibrated",
     ),
-    "Christoffersen\np (80%)": (
+    "Christof-\nfersen p\n(80%)": (
         "christoffersen_pvalue_80",
         "p",
         "Christoffersen's test that misses of the 80% band are independent (do not cluster); "
         "below 0.05 they cluster",
     ),
-    "Interval\nscore 80%": (
+    "Interval\nscore\n80%": (
         "interval_score_80",
         "number",
         "Winkler interval score of the 80% band, in log-return units: its width plus a penalty "
@@ -123,7 +124,7 @@ BAND_SCORES: dict[str, tuple[str, str, str]] = {
         "number",
         "continuous ranked probability score of the next log return (lower is better)",
     ),
-    "DM p vs GARCH\n(log score)": (
+    "DM p vs\nGARCH\n(log score)": (
         "dm_pvalue_log_score_vs_garch",
         "p",
         "Diebold-Mariano test of equal log score against GARCH(1,1)-t; below 0.05 the "
@@ -259,8 +260,25 @@ def _fit_height(table: _FittedTable) -> None:
     table.setFixedHeight(height)
 
 
+class _Content(QWidget):
+    """The scrolled page of the scores; refits the tables' heights whenever its width changes."""
+
+    def __init__(self, tables: tuple[_FittedTable, ...]) -> None:
+        super().__init__()
+        self._tables = tables
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        for table in self._tables:
+            _fit_height(table)
+
+
 class MetricsTable(QWidget):
-    """Scores of one backtest: forecasters, the trading rule, and the verdicts in words."""
+    """Scores of one backtest: forecasters, the trading rule, and the verdicts in words.
+
+    The scores scroll inside the widget, so that with a distribution head's extra table a
+    short window keeps room for the charts above instead of squeezing them to nothing.
+    """
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -281,21 +299,31 @@ class MetricsTable(QWidget):
         self.summary.setWordWrap(True)
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.summary.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-        tables = QHBoxLayout()
+        # The trading table stands beside the forecast table, or beside the bands table when
+        # there is one (the forecast table is wide: both would not fit beside it).
+        self._tables_row = QHBoxLayout()
         top = Qt.AlignmentFlag.AlignTop
-        tables.addWidget(self.forecast_table, 0, top)
-        tables.addWidget(self.trading_table, 0, top)
-        tables.addStretch(1)
-        bands = QHBoxLayout()
-        bands.addWidget(self.bands_table, 0, top)
-        bands.addStretch(1)
-        layout = QVBoxLayout(self)
+        self._tables_row.addWidget(self.forecast_table, 0, top)
+        self._tables_row.addWidget(self.trading_table, 0, top)
+        self._tables_row.addStretch(1)
+        self._bands_row = QHBoxLayout()
+        self._bands_row.addWidget(self.bands_table, 0, top)
+        self._bands_row.addStretch(1)
+        self.content = _Content((self.forecast_table, self.trading_table, self.bands_table))
+        self.scroll = QScrollArea(self)
+        self.scroll.setWidget(self.content)
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(self.scroll)
+        layout = QVBoxLayout(self.content)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.title)
         layout.addWidget(self.quality)
-        layout.addLayout(tables)
+        layout.addLayout(self._tables_row)
         layout.addWidget(self.bands_title)
-        layout.addLayout(bands)
+        layout.addLayout(self._bands_row)
         layout.addWidget(self.summary, 1)
         self._row_keys: list[str] = []
         self._band_keys: list[str] = []
@@ -381,6 +409,11 @@ class MetricsTable(QWidget):
         table.setVisible(shown)
         self.bands_title.setVisible(shown)
         trading.setColumnCount(3 if shown else 2)
+        row = self._bands_row if shown else self._tables_row
+        if row.indexOf(trading) < 0:
+            top = Qt.AlignmentFlag.AlignTop
+            (self._tables_row if shown else self._bands_row).removeWidget(trading)
+            row.insertWidget(1, trading, 0, top)
         if not shown:
             self._band_keys = []
             table.setRowCount(0)
@@ -477,10 +510,12 @@ class MetricsTable(QWidget):
         lines.append(self.summary.text())
         return "\n".join(lines)
 
-    def resizeEvent(self, event: QResizeEvent) -> None:
-        super().resizeEvent(event)
-        for table in (self.forecast_table, self.trading_table, self.bands_table):
-            _fit_height(table)
+    def sizeHint(self) -> QSize:
+        """As big as the scores want (the scroll area alone would ask for less)."""
+        return self.content.sizeHint()
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(200, 120)
 
     def _fit(self) -> None:
         for table in (self.forecast_table, self.trading_table, self.bands_table):

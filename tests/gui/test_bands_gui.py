@@ -37,11 +37,11 @@ COLUMN_KEYS = {
     "80%\nheld": ("coverage_80", "percent"),
     "95%\nheld": ("coverage_95", "percent"),
     "Kupiec p\n(80%)": ("kupiec_pvalue_80", "p"),
-    "Christoffersen\np (80%)": ("christoffersen_pvalue_80", "p"),
-    "Interval\nscore 80%": ("interval_score_80", "number"),
+    "Christof-\nfersen p\n(80%)": ("christoffersen_pvalue_80", "p"),
+    "Interval\nscore\n80%": ("interval_score_80", "number"),
     "Log\nscore": ("log_score", "number"),
     "CRPS": ("crps", "number"),
-    "DM p vs GARCH\n(log score)": ("dm_pvalue_log_score_vs_garch", "p"),
+    "DM p vs\nGARCH\n(log score)": ("dm_pvalue_log_score_vs_garch", "p"),
 }
 
 
@@ -185,6 +185,13 @@ def test_student_t_backtest_from_the_window_shows_its_bands(qtbot, short_aapl_cs
     assert backtest.bands_view.sentence.text() == result.metrics_dict(name)["bands"]["summary"]
     mu, sigma, _ = result.bands.dists["model"]
     np.testing.assert_allclose(backtest.bands_view.sigma.yData, sigma)
+    # On a 1280x800 screen the charts, the scores and the calibration charts all get room.
+    window.resize(1280, 800)
+    window.show()
+    window.tabs.setCurrentWidget(backtest.tab)
+    qtbot.waitExposed(window)
+    chart, scores, calibration = backtest.splitter.sizes()
+    assert chart >= 200 and scores >= 150 and calibration >= 180, (chart, scores, calibration)
 
 
 def test_window_bands_equal_the_command_lines(qtbot, short_aapl_csv, tmp_path):
