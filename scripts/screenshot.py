@@ -1,7 +1,7 @@
 """Save a PNG of the real stockapp window, headless if need be.
 
     python scripts/screenshot.py --out shot.png [--sample AAPL] [--width 1400 --height 850]
-                                 [--stage data|training|train|backtest|runs] [--each]
+                                 [--stage data|training|train|backtest|runs|...|bands] [--each]
 
 Each stage is a function that takes the window to a state worth showing: ``data`` loads a bundled
 sample, ``training`` catches a training half-way (live loss chart, locked settings), ``train``
@@ -157,6 +157,10 @@ STAGES["inside"] = stage_inside
 from screenshot_experiments import stage_experiments  # noqa: E402 (issue 11)
 
 STAGES["experiments"] = stage_experiments
+
+from screenshot_bands import stage_bands  # noqa: E402 (issue 12; scripts/ is on sys.path)
+
+STAGES["bands"] = stage_bands
 
 
 def picture(window):
