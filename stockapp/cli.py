@@ -274,7 +274,11 @@ def _cmd_gui(args: argparse.Namespace) -> int:
     """Open the window, optionally with prices already loaded."""
     from stockapp.gui.app import run  # Qt is imported only when the window is wanted
 
-    return run(sample=args.sample, csv=args.csv, ticker=args.ticker)
+    dayfirst = getattr(args, "dayfirst", None)
+    if dayfirst is not None and args.csv is None:
+        args.parser.error("--dayfirst and --monthfirst only apply to --csv")
+    order = {} if dayfirst is None else {"dayfirst": dayfirst}
+    return run(sample=args.sample, csv=args.csv, ticker=args.ticker, **order)
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -288,6 +292,7 @@ def _build_parser() -> argparse.ArgumentParser:
 
     gui = commands.add_parser("gui", help="open the window (the default)")
     _add_source_options(gui, required=False, dates=False)
+    _add_date_order_options(gui)
     gui.set_defaults(func=_cmd_gui, parser=gui)
 
     data = commands.add_parser("data", help="load prices and print their quality report")

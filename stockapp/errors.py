@@ -25,3 +25,19 @@ class TrainingDiverged(ModelError):
 
 class BacktestError(StockappError):
     """A backtest could not be run or a saved run could not be opened."""
+
+
+class AmbiguousDates(DataError):
+    """A CSV's dates read both day first and month first and the file does not tell which.
+
+    Besides the sentence, it carries what a window needs to ask the person: an example date as
+    written and what it means read each way.
+    """
+
+    def __init__(self, message: str, example: str, day_first: str, month_first: str) -> None:
+        super().__init__(message)
+        self.example = example
+        #: e.g. "day first: 1 February 1999"
+        self.day_first_example = day_first
+        #: e.g. "month first: 2 January 1999"
+        self.month_first_example = month_first

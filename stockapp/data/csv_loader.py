@@ -23,7 +23,7 @@ import pandas as pd
 
 from stockapp.data.quality import clean_prices
 from stockapp.data.series import PriceSeries, make_series
-from stockapp.errors import DataError
+from stockapp.errors import AmbiguousDates, DataError
 
 _ALIASES = {
     "date": "Date",
@@ -230,10 +230,15 @@ def _settle_day_month(
     regular_month, regular_day = _regular(month_first), _regular(day_first)
     if regular_month == regular_day:
         which = "both readings give" if regular_month else "neither reading gives"
-        raise DataError(
+        i = int(np.flatnonzero(differ)[0])
+        as_day, as_month = day_first.iloc[i], month_first.iloc[i]
+        raise AmbiguousDates(
             f"{path} has dates such as {example} that read as day/month and as month/day "
             f"alike, and {which} a regular calendar; say whether the day or the month comes "
-            "first, or write the dates as YYYY-MM-DD."
+            "first, or write the dates as YYYY-MM-DD.",
+            example=str(example),
+            day_first=f"day first: {as_day.day} {as_day:%B %Y}",
+            month_first=f"month first: {as_month.day} {as_month:%B %Y}",
         )
     chosen, word = (day_first, "day") if regular_day else (month_first, "month")
     when = chosen.iloc[int(np.flatnonzero(differ)[0])]

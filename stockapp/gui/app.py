@@ -56,6 +56,7 @@ def create_main_window(
     csv: str | None = None,
     ticker: str | None = None,
     quiet: bool = False,
+    dayfirst: bool | None = None,
 ) -> MainWindow:
     """Make the window with its training and backtest parts and start loading the data.
 
@@ -87,7 +88,7 @@ def create_main_window(
     if sample:
         panel.load_sample(sample)
     elif csv:
-        panel.load_csv_path(csv)
+        panel.load_csv_path(csv, dayfirst=dayfirst)
     elif ticker:
         panel.load_ticker(ticker)
     else:
@@ -100,6 +101,7 @@ def run(
     csv: str | None = None,
     ticker: str | None = None,
     argv: list[str] | None = None,
+    dayfirst: bool | None = None,
 ) -> int:
     """Show a splash, then the window, and run until it is closed; returns the exit status
     (1, with one sentence on stderr, when Qt's X11 plugin lacks system libraries)."""
@@ -116,7 +118,7 @@ def run(
     from stockapp.gui import backtest, main_window, training  # noqa: F401
 
     set_message(splash, "Opening the window\u2026")
-    window = create_main_window(sample=sample, csv=csv, ticker=ticker)
+    window = create_main_window(sample=sample, csv=csv, ticker=ticker, dayfirst=dayfirst)
     mark_first_paint(window, "window", close_after=True)
     window.show()
     QTimer.singleShot(0, splash.close)  # once the window is up, not a blank moment before

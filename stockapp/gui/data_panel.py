@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QListWidget,
+    QMessageBox,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -36,7 +37,7 @@ from stockapp.data.csv_loader import load_csv
 from stockapp.data.samples import list_samples, load_sample
 from stockapp.data.series import PriceSeries
 from stockapp.data.yahoo import load_ticker
-from stockapp.errors import StockappError
+from stockapp.errors import AmbiguousDates, StockappError
 from stockapp.gui.settings import app_settings, read_bool, read_list, read_str
 from stockapp.gui.workers import GeneratorWorker, failure_message, run_in_background
 
@@ -52,7 +53,8 @@ class DataChoice:
     """What the user chose to load, as remembered between launches.
 
     ``kind`` is ``"sample"``, ``"csv"`` or ``"ticker"``; ``value`` the sample name, file path or
-    symbol; ``start``/``end`` (ISO dates, may be empty) and ``interval`` apply to tickers only.
+    symbol; ``start``/``end`` (ISO dates, may be empty) and ``interval`` apply to tickers only;
+    ``dayfirst`` (``"day"``, ``"month"`` or empty) to CSV files whose dates read both ways.
     """
 
     kind: str
@@ -60,15 +62,15 @@ class DataChoice:
     start: str = ""
     end: str = ""
     interval: str = "1d"
+    dayfirst: str = ""
 
     def save(self) -> None:
         """Remember this choice; a sample or file keeps the last ticker's dates in the form."""
         settings = app_settings()
-        keys = (
-            ("kind", "value", "start", "end", "interval")
-            if self.kind == "ticker"
-            else ("kind", "value")
-        )
+        keys = {
+            "ticker": ("kind", "value", "start", "end", "interval"),
+            "csv": ("kind", "value", "dayfirst"),
+        }.get(self.kind, ("kind", "value"))
         for key in keys:
             settings.setValue(f"data/last_{key}", getattr(self, key))
 
@@ -86,6 +88,7 @@ class DataChoice:
             read_str(settings, "data/last_start"),
             read_str(settings, "data/last_end"),
             read_str(settings, "data/last_interval", "1d"),
+            read_str(settings, "data/last_dayfirst") if kind == "csv" else "",
         )
 
 
@@ -233,7 +236,8 @@ class DataPanel(QWidget):
         if choice.kind == "sample":
             return self.load_sample(choice.value)
         if choice.kind == "csv":
-            return self.load_csv_path(choice.value)
+            order = {"day": True, "month": False}.get(choice.dayfirst)
+            return self.load_csv_path(choice.value, dayfirst=order)
         start = date.fromisoformat(choice.start) if choice.start else None
         end = date.fromisoformat(choice.end) if choice.end else None
         return self.load_ticker(choice.value, start, end, choice.interval) is not None
@@ -256,16 +260,47 @@ class DataPanel(QWidget):
         self._loaded(series, DataChoice("sample", series.name))
         return True
 
-    def load_csv_path(self, path: str | Path) -> bool:
-        """Load a CSV file now; False (and :attr:`failed`) when it cannot be used."""
-        series = self._load_now(lambda: load_csv(path))
+    def load_csv_path(self, path: str | Path, dayfirst: bool | None = None) -> bool:
+        """Load a CSV file now; False (and :attr:`failed`) when it cannot be used.
+
+        When its dates read both day first and month first and the file does not tell which,
+        :attr:`ask_date_order` asks the person; no answer keeps the data on screen.
+        """
+        try:
+            series = self._load_now(lambda: load_csv(path, dayfirst), passthrough=AmbiguousDates)
+        except AmbiguousDates as exc:
+            dayfirst = self.ask_date_order(exc)
+            if dayfirst is None:
+                self.failed.emit(f"{Path(path).name} was not loaded: no date order was chosen.")
+                return False
+            series = self._load_now(lambda: load_csv(path, dayfirst))
         if series is None:
             return False
         self.csv_label.setText(Path(path).name)
         self.csv_label.setToolTip(str(path))
         app_settings().setValue("data/last_dir", str(Path(path).parent))
-        self._loaded(series, DataChoice("csv", str(Path(path).resolve())))
+        order = "" if dayfirst is None else ("day" if dayfirst else "month")
+        self._loaded(series, DataChoice("csv", str(Path(path).resolve()), dayfirst=order))
         return True
+
+    def ask_date_order(self, error: AmbiguousDates) -> bool | None:
+        """Ask whether a CSV's dates are day first (True) or month first (False); None: cancel.
+
+        Tests replace this attribute with a function giving the answer.
+        """
+        box = QMessageBox(self)
+        box.setIcon(QMessageBox.Icon.Question)
+        box.setWindowTitle("Which comes first in these dates?")
+        box.setText(
+            f"Dates such as {error.example} can be read two ways, and this file does not say "
+            "which it means. Which is right?"
+        )
+        day = box.addButton(error.day_first_example.capitalize(), QMessageBox.ButtonRole.YesRole)
+        month = box.addButton(error.month_first_example.capitalize(), QMessageBox.ButtonRole.NoRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.exec()
+        clicked = box.clickedButton()
+        return True if clicked is day else False if clicked is month else None
 
     def open_csv_dialog(self) -> None:
         """Ask for a CSV file and load it."""
@@ -329,9 +364,14 @@ class DataPanel(QWidget):
 
     # ------------------------------------------------------------------ internals
 
-    def _load_now(self, load: Callable[[], PriceSeries]) -> PriceSeries | None:
+    def _load_now(
+        self, load: Callable[[], PriceSeries], passthrough: type[Exception] | tuple = ()
+    ) -> PriceSeries | None:
+        """``load()``, or None after saying why in :attr:`failed` (``passthrough`` is raised)."""
         try:
             series = load()
+        except passthrough:
+            raise
         except StockappError as exc:
             self.failed.emit(str(exc))
             return None
