@@ -36,6 +36,20 @@ def stage_bands(window, args: argparse.Namespace) -> None:
     settle(0.5)
 
 
+def _let_background_work_end(timeout_s: float = 120.0) -> None:
+    """Wait for work started by the shown result (the Inside tab explains the last forecast):
+    closing the window under a running thread aborts the process."""
+    import time
+
+    from screenshot import settle
+
+    from stockapp.gui import workers
+
+    deadline = time.monotonic() + timeout_s
+    while any(w.is_running() for w in list(workers._RUNNING)) and time.monotonic() < deadline:
+        settle(0.1)
+
+
 def main(argv: list[str] | None = None) -> int:
     """The data stage, then :func:`stage_bands`, saved to ``--out``."""
     import os
@@ -52,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         screenshot.stage_data(window, args)
         stage_bands(window, args)
         screenshot.save(window, args.out)
+        _let_background_work_end()
         window.close()
     print(args.out)
     return 0

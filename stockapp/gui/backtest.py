@@ -523,8 +523,8 @@ class BacktestController(QObject):
         banded = getattr(result, "bands", None) is not None
         if banded and self.bands_view.isHidden():  # share the height, or the charts get none
             total = max(sum(self.splitter.sizes()), 1000)
-            bands = total * 28 // 100
-            scores = min(self.table.sizeHint().height(), total * 32 // 100)
+            bands = total * 27 // 100
+            scores = min(self.table.sizeHint().height(), total * 28 // 100)
             self.splitter.setSizes([total - bands - scores, scores, bands])
         self.bands_view.setVisible(banded)
         self._show_data_header()
