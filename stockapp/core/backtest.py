@@ -42,12 +42,15 @@ class FitSummary:
     validated_from: str | None = None
 
     @classmethod
-    def from_train_result(cls, result: Any, first_test_date: pd.Timestamp) -> FitSummary:
+    def from_train_result(
+        cls, result: Any, first_test_date: pd.Timestamp, intraday: bool = False
+    ) -> FitSummary:
+        """The summary of one fit; ``intraday`` writes the first test bar with its time of day."""
         return cls(
             trained_from=getattr(result, "trained_from", None),
             trained_through=getattr(result, "trained_through", None),
             validated_from=getattr(result, "validated_from", None),
-            first_test_date=f"{first_test_date:%Y-%m-%d}",
+            first_test_date=format_dates(pd.DatetimeIndex([first_test_date]), intraday)[0],
             epochs=len(result.train_losses),
             epoch_seconds=[float(s) for s in result.epoch_seconds],
             best_epoch=int(result.best_epoch),

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from stockapp.core.backtest import BacktestResult, FitSummary, assemble_result
+from stockapp.core.bars import is_intraday
 from stockapp.core.baselines import baseline_forecasts
 from stockapp.core.distribution import BandForecasts, stitch
 from stockapp.core.features import FeatureSpec
@@ -186,6 +187,7 @@ def walk_forward(
     """
     min_train = spec.window + 1 + 64
     start = first_test_bar(prices.index, settings, min_train)  # type: ignore[arg-type]
+    intraday = is_intraday(prices.index)  # fits name their first test bar with its time
     segments = plan_segments(len(prices), start, settings)
     close = prices["Close"].to_numpy(dtype=np.float64)
     n_test = len(prices) - start
@@ -209,7 +211,7 @@ def walk_forward(
                 epochs=settings.refit_epochs,
                 recent=settings.refit_bars,
             )
-        fits.append(FitSummary.from_train_result(result, prices.index[seg.test_start]))
+        fits.append(FitSummary.from_train_result(result, prices.index[seg.test_start], intraday))
         if should_stop is not None and should_stop():
             return None
         # Forecasts for bars [s, e) need rows up to e-2 only: the slice stops there.

@@ -50,5 +50,6 @@ def test_manifest_keeps_the_time_of_day_and_the_quality_report(tmp_path):
     for fit, start in zip(manifest["fits"], manifest["refit_dates"], strict=True):
         s = dates.get_loc(pd.Timestamp(start))
         assert fit["trained_through"] == dates[s - 1].isoformat()
+        assert fit["first_test_date"] == start == dates[s].isoformat()  # hourly: time kept
         assert fit["trained_from"] == dates[SPEC.window + 1].isoformat()  # expanding
     assert manifest["backtest"]["rolling_applied"] is False
