@@ -41,6 +41,18 @@ from stockapp.gui.zoom import reset_zoom_in
 log = logging.getLogger(__name__)
 
 DEFAULT_SIZE = (1400, 850)
+#: Share of the screen's free area a window that would not fit is shrunk to (room for the frame).
+SCREEN_SHARE = 0.96
+
+
+def fit_size(size: tuple[int, int], room: tuple[int, int]) -> tuple[int, int]:
+    """``size`` shrunk, side by side, to :data:`SCREEN_SHARE` of ``room`` where it is larger."""
+    return tuple(  # type: ignore[return-value]
+        want if want <= free else int(free * SCREEN_SHARE)
+        for want, free in zip(size, room, strict=True)
+    )
+
+
 SIDE_WIDTH = 310
 CLOSE_WAIT_MS = 5000
 
@@ -319,6 +331,20 @@ class MainWindow(QMainWindow):
             bar.addPermanentWidget(widget)
         self._update_busy()
 
+    def _fit_to_screen(self) -> None:
+        """Keep the whole window on its screen: a laptop's 1280x800 (or a geometry saved on a
+        larger monitor) must not hide the charts' axes and buttons past the screen's edge."""
+        screen = self.screen()
+        if screen is None:
+            return
+        room = screen.availableGeometry()
+        width, height = fit_size((self.width(), self.height()), (room.width(), room.height()))
+        if (width, height) != (self.width(), self.height()):
+            self.resize(width, height)
+            self.move(
+                room.x() + (room.width() - width) // 2, room.y() + (room.height() - height) // 2
+            )
+
     def _restore_settings(self) -> None:
         settings = app_settings()
         geometry = settings.value("window/geometry")
@@ -326,6 +352,7 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         else:
             self.resize(*DEFAULT_SIZE)
+        self._fit_to_screen()
         state = settings.value("window/state")
         if isinstance(state, QByteArray) and not state.isEmpty():
             self.restoreState(state)

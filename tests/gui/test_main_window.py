@@ -329,3 +329,14 @@ def test_extension_points(window, qtbot):
     assert actions.index(action) < actions.index(window.quit_action)
     assert actions[actions.index(window.quit_action) - 1].isSeparator()
     assert window.open_csv_action in actions
+
+
+def test_the_window_fits_its_screen(window):
+    """At 1280x800 (or the offscreen platform's 800x800) the default 1400x850 would push the
+    charts' right edge and date axis past the screen."""
+    from stockapp.gui.main_window import fit_size
+
+    assert fit_size((1400, 850), (1280, 800)) == (1228, 768)
+    assert fit_size((1400, 850), (1920, 1080)) == (1400, 850)
+    room = window.screen().availableGeometry()
+    assert window.width() <= room.width() and window.height() <= room.height()
