@@ -159,6 +159,24 @@ class MainWindow(QMainWindow):
             self.side_tabs.setCurrentIndex(index)  # the page open when the window last closed
         return index
 
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        """On the first show without a remembered layout, make room for the side titles."""
+        super().showEvent(event)
+        if not self._splitter_restored and not self._side_sized:
+            self._side_sized = True
+            self._show_every_side_title()
+
+    def _show_every_side_title(self) -> None:
+        """Widen the side column, while the charts keep at least 60% of the width, so that every
+        side page's title shows instead of hiding behind scroll arrows."""
+        wanted = self.side_tabs.tabBar().sizeHint().width() + 8
+        side, charts = self.splitter.sizes()
+        total = max(side + charts, self.width())  # sizes are still zero before the first show
+        side = side or SIDE_WIDTH
+        wanted = min(wanted, int(total * 0.4))
+        if wanted > side:
+            self.splitter.setSizes([wanted, total - wanted])
+
     def show_side_panel(self, widget: QWidget) -> bool:
         """Bring the side page holding ``widget`` to the front; False if none holds it."""
         for index in range(self.side_tabs.count()):
@@ -357,7 +375,9 @@ class MainWindow(QMainWindow):
         if isinstance(state, QByteArray) and not state.isEmpty():
             self.restoreState(state)
         splitter = settings.value("window/splitter")
-        if isinstance(splitter, QByteArray) and not splitter.isEmpty():
+        self._splitter_restored = isinstance(splitter, QByteArray) and not splitter.isEmpty()
+        self._side_sized = False
+        if self._splitter_restored:
             self.splitter.restoreState(splitter)
         self._wanted_side_page = read_str(settings, "window/side_page", "")
         style = read_str(settings, "chart/style", "line")

@@ -307,13 +307,15 @@ class PriceChart(QWidget):
             movable=False, brush=pg.mkBrush(*VALIDATION_SPAN_BRUSH), pen=pg.mkPen(None)
         )
         self._test_label = pg.TextItem(
-            "test: the backtest forecasts these bars", color="#a02020", anchor=(0, 0)
+            "test span: forecast by the backtest", color="#a02020", anchor=(0, 0)
         )
         self._test_label.setToolTip(
             "The backtest forecasts each of these bars from the bars before it only."
         )
-        self._validation_label = pg.TextItem(
-            "validation (first fit)", color="#b35900", anchor=(0, 0)
+        self._validation_label = pg.TextItem("validation", color="#b35900", anchor=(0, 1))
+        self._validation_label.setToolTip(
+            "The first fit stops training when its loss on these bars stops improving; they are "
+            "never forecast in the backtest."
         )
         for item in (
             self._test_region,
@@ -327,14 +329,16 @@ class PriceChart(QWidget):
         self.price_plot.vb.sigRangeChanged.connect(self._place_span_labels)
 
     def _place_span_labels(self, *_: object) -> None:
-        (x0, x1), (_, y1) = self.price_plot.vb.viewRange()
-        for region, label in (
-            (self._test_region, self._test_label),
-            (self._validation_region, self._validation_label),
+        (x0, x1), (y0, y1) = self.price_plot.vb.viewRange()
+        # The test label sits at the top, the validation label at the bottom: a narrow
+        # validation slice then cannot push its label over the test span's.
+        for region, label, y in (
+            (self._test_region, self._test_label, y1),
+            (self._validation_region, self._validation_label, y0),
         ):
             if region.isVisible():
                 start = region.getRegion()[0]
-                label.setPos(max(start, x0), y1)
+                label.setPos(max(start, x0), y)
 
     def _show_volume_pane(self, show: bool) -> None:
         """Volume below prices, or (no volumes) prices alone, carrying the date axis."""

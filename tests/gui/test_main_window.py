@@ -340,3 +340,14 @@ def test_the_window_fits_its_screen(window):
     assert fit_size((1400, 850), (1920, 1080)) == (1400, 850)
     room = window.screen().availableGeometry()
     assert window.width() <= room.width() and window.height() <= room.height()
+
+
+def test_side_page_titles_all_show_when_there_is_room(make_window, qtbot):
+    """With four side pages the titles hid behind scroll arrows ("Expe…") at the default width."""
+    window = make_window()
+    window.resize(1400, 850)
+    window.show()
+    qtbot.waitExposed(window)
+    bar = window.side_tabs.tabBar()
+    last = bar.tabRect(bar.count() - 1)
+    assert last.right() <= bar.width(), (last, bar.width())
