@@ -13,6 +13,7 @@ import math
 import sys
 from pathlib import Path
 
+from stockapp.core.sweep_plan import parse_seeds
 from stockapp.errors import StockappError
 
 #: Most configurations listed per series in the closing summary (the rest are in results.csv).
@@ -69,27 +70,6 @@ def _split(option: str, text: str | None, kind, what: str) -> list | None:
     if not values:
         raise StockappError(f"{option} takes {what} separated by commas, not '{text}'.")
     return list(dict.fromkeys(values))
-
-
-def parse_seeds(text: str) -> tuple[int, ...]:
-    """``0-4`` -> 0..4; ``0,2,5`` -> those; one clear sentence otherwise."""
-    bad = StockappError(f"--seeds takes a range like 0-4 or a list like 0,2,5, not '{text}'.")
-    seeds: list[int] = []
-    for part in text.split(","):
-        part = part.strip()
-        try:
-            if "-" in part:
-                lo, hi = (int(x) for x in part.split("-"))
-                if hi < lo:
-                    raise bad
-                seeds.extend(range(lo, hi + 1))
-            else:
-                seeds.append(int(part))
-        except ValueError:
-            raise bad from None
-    if not seeds or min(seeds) < 0:
-        raise bad
-    return tuple(dict.fromkeys(seeds))
 
 
 def _grid(args: argparse.Namespace) -> dict[str, list]:

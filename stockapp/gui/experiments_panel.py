@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from stockapp.core.sweep_plan import parse_seeds
 from stockapp.errors import StockappError
 from stockapp.gui.run_controls import RunControls
 
@@ -84,27 +85,6 @@ def parse_values(label: str, text: str, kind: type, what: str) -> list:
     if not values:
         raise StockappError(f"{label} takes {what} separated by commas, not '{text.strip()}'.")
     return list(dict.fromkeys(values))
-
-
-def parse_seeds(text: str) -> tuple[int, ...]:
-    """``0-2`` -> (0, 1, 2); ``0,2,5`` -> those; one sentence otherwise."""
-    bad = StockappError(f"Seeds take a range like 0-2 or a list like 0,2,5, not '{text.strip()}'.")
-    seeds: list[int] = []
-    for part in text.split(","):
-        part = part.strip()
-        try:
-            if "-" in part:
-                lo, hi = (int(x) for x in part.split("-"))
-                if hi < lo:
-                    raise bad
-                seeds.extend(range(lo, hi + 1))
-            else:
-                seeds.append(int(part))
-        except ValueError:
-            raise bad from None
-    if not seeds or min(seeds) < 0:
-        raise bad
-    return tuple(dict.fromkeys(seeds))
 
 
 def ray_available() -> bool:
@@ -244,7 +224,7 @@ class ExperimentsPanel(QWidget):
             csvs=csvs,
             tickers=tickers,
             grid=grid,
-            seeds=parse_seeds(self.seeds_edit.text()),
+            seeds=parse_seeds(self.seeds_edit.text(), "Seeds take", "0-2"),
             epochs=self.epochs_spin.value(),
             test_fraction=self.test_spin.value() / 100.0,
             engine=engine,
