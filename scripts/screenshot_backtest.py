@@ -31,19 +31,24 @@ def controllers(window):
     return training, backtest
 
 
-def wait_for(signal, timeout_s: float) -> list:
-    """Run the event loop until ``signal`` fires; its arguments (SystemExit on timeout)."""
+def until(done, timeout_s: float, what: str) -> None:
+    """Run the event loop until ``done()`` is true (SystemExit naming ``what`` on timeout)."""
     from PySide6.QtWidgets import QApplication
 
-    got: list = []
-    signal.connect(lambda *a: got.append(a))
     app = QApplication.instance()
     deadline = time.monotonic() + timeout_s
-    while not got:
+    while not done():
         if time.monotonic() > deadline:
-            raise SystemExit(f"gave up after {timeout_s:.0f} s waiting for the backtest")
+            raise SystemExit(f"gave up after {timeout_s:.0f} s waiting for {what}")
         app.processEvents()
         time.sleep(0.01)
+
+
+def wait_for(signal, timeout_s: float) -> list:
+    """Run the event loop until ``signal`` fires; its arguments (SystemExit on timeout)."""
+    got: list = []
+    signal.connect(lambda *a: got.append(a))
+    until(lambda: bool(got), timeout_s, "the backtest")
     return list(got[0])
 
 

@@ -12,17 +12,7 @@ from __future__ import annotations
 import argparse
 import time
 
-
-def _until(done, timeout_s: float, what: str) -> None:
-    from PySide6.QtWidgets import QApplication
-
-    app = QApplication.instance()
-    deadline = time.monotonic() + timeout_s
-    while not done():
-        if time.monotonic() > deadline:
-            raise SystemExit(f"gave up after {timeout_s:.0f} s waiting for {what}")
-        app.processEvents()
-        time.sleep(0.01)
+from screenshot_backtest import until  # scripts/ is on sys.path
 
 
 def stage_experiments(window, args: argparse.Namespace) -> None:
@@ -46,8 +36,8 @@ def stage_experiments(window, args: argparse.Namespace) -> None:
     window.show_side_panel(panel)
     if not ctl.start():
         raise SystemExit(f"could not start the experiment: {window.last_error}")
-    _until(lambda: not ctl.is_running(), 900, "the experiment")
+    until(lambda: not ctl.is_running(), 900, "the experiment")
     if window.last_error:
         raise SystemExit(f"the experiment failed: {window.last_error}")
     pause = time.monotonic() + 0.5
-    _until(lambda: time.monotonic() > pause, 5, "the results to paint")
+    until(lambda: time.monotonic() > pause, 5, "the results to paint")

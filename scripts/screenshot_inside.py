@@ -11,19 +11,9 @@ from __future__ import annotations
 import argparse
 import time
 
+from screenshot_backtest import until  # scripts/ is on sys.path
+
 EPOCHS = 2
-
-
-def _until(done, timeout_s: float, what: str) -> None:
-    from PySide6.QtWidgets import QApplication
-
-    app = QApplication.instance()
-    deadline = time.monotonic() + timeout_s
-    while not done():
-        if time.monotonic() > deadline:
-            raise SystemExit(f"gave up after {timeout_s:.0f} s waiting for {what}")
-        app.processEvents()
-        time.sleep(0.01)
 
 
 def stage_inside(window, args: argparse.Namespace) -> None:
@@ -38,11 +28,11 @@ def stage_inside(window, args: argparse.Namespace) -> None:
     inside = window.findChild(InsideController)
     if inside is None:
         raise SystemExit("the window has no Inside tab")
-    _until(lambda: inside.view.explanation is not None, 120, "the explanation")
+    until(lambda: inside.view.explanation is not None, 120, "the explanation")
     window.tabs.setCurrentIndex(window.tabs.indexOf(inside.view))
     worker = inside.compare(epochs=EPOCHS)
     if worker is None:
         raise SystemExit(f"could not start the comparison: {window.last_error}")
-    _until(lambda: not worker.is_running(), 600, "the RNN/GRU/LSTM comparison")
+    until(lambda: not worker.is_running(), 600, "the RNN/GRU/LSTM comparison")
     pause = time.monotonic() + 0.5
-    _until(lambda: time.monotonic() > pause, 5, "the charts to paint")
+    until(lambda: time.monotonic() > pause, 5, "the charts to paint")
