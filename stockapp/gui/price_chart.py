@@ -306,9 +306,7 @@ class PriceChart(QWidget):
         self._validation_region = pg.LinearRegionItem(
             movable=False, brush=pg.mkBrush(*VALIDATION_SPAN_BRUSH), pen=pg.mkPen(None)
         )
-        self._test_label = pg.TextItem(
-            "test span", color="#a02020", anchor=(0, 0)
-        )
+        self._test_label = pg.TextItem("test span", color="#a02020", anchor=(0, 0))
         self._test_label.setToolTip(
             "The backtest forecasts each of these bars from the bars before it only."
         )
