@@ -16,6 +16,7 @@ from stockapp.core.trading import TradingRule
 from stockapp.gui.backtest_view import BacktestView
 from stockapp.gui.export import render_backtest_png
 from stockapp.gui.metrics_table import FORECAST_COLUMNS, MetricsTable, fmt_number, fmt_p
+from tests.gui.axis_labels import drawn_tick_labels
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -280,10 +281,12 @@ def test_empty_view_says_how_to_get_results(qtbot, view, result):
     assert "Run a backtest" in view.empty_state.text()
     assert not view.price_plot.legend.isVisible()
     for plot in (view.price_plot, view.residual_plot, view.equity_plot):
-        assert _drawn_texts(plot.getAxis("left")) == []
+        assert drawn_tick_labels(plot.getAxis("left")) == []
     view.set_result(result, "LSTM")
     assert not view.is_empty() and view.price_plot.legend.isVisible()
-    qtbot.waitUntil(lambda: len(_drawn_texts(view.price_plot.getAxis("left"))) >= 2, timeout=3000)
+    qtbot.waitUntil(
+        lambda: len(drawn_tick_labels(view.price_plot.getAxis("left"))) >= 2, timeout=3000
+    )
     view.clear()
     assert view.is_empty()
 
@@ -310,15 +313,3 @@ def test_wheel_zooms_time_and_y_follows_the_visible_data(qtbot, view, result):
     assert x0 <= view._x[0] and x1 >= view._x[-1]
     everything = np.concatenate([result.realised] + list(result.forecasts.values()))
     qtbot.waitUntil(lambda: view.price_plot.vb.viewRange()[1][0] <= everything.min(), timeout=3000)
-
-
-def _drawn_texts(axis) -> list[str]:
-    from PySide6.QtGui import QImage, QPainter
-
-    image = QImage(20, 20, QImage.Format.Format_ARGB32)
-    painter = QPainter(image)
-    try:
-        specs = axis.generateDrawSpecs(painter)
-    finally:
-        painter.end()
-    return [] if specs is None else [text for _, _, text in specs[2]]

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QImage, QPainter
 
 from stockapp.gui.loss_chart import LossChart
+from tests.gui.axis_labels import drawn_tick_labels
 
 
 def _ydata(curve) -> np.ndarray:
@@ -95,17 +95,6 @@ def test_live_curves_have_no_markers_and_finished_ones_do(qtbot):
 #: Losses like those of an LSTM on MSFT's log returns: train ~0.83 -> 0.80, validation ~0.72.
 MSFT_TRAIN = [0.832, 0.821, 0.818, 0.811, 0.806, 0.803]
 MSFT_VAL = [0.7191, 0.7172, 0.7165, 0.7158, 0.7152, 0.7149]
-
-
-def drawn_tick_labels(axis) -> list[str]:
-    """The tick labels the axis would paint now (pyqtgraph's own layout of its ticks)."""
-    image = QImage(20, 20, QImage.Format.Format_ARGB32)
-    painter = QPainter(image)
-    try:
-        specs = axis.generateDrawSpecs(painter)
-    finally:
-        painter.end()
-    return [] if specs is None else [text for _, _, text in specs[2]]
 
 
 @pytest.fixture

@@ -8,10 +8,10 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
-from PySide6.QtCore import QPoint, QRectF
-from PySide6.QtGui import QImage, QPainter
+from PySide6.QtCore import QPoint
 
 from stockapp.gui.price_chart import PriceChart
+from tests.gui.axis_labels import drawn_texts
 
 
 @pytest.fixture
@@ -122,17 +122,6 @@ def test_clearing_the_chart(chart, series_of):
 
 
 # ------------------------------------------------------------- states a newcomer sees
-def drawn_texts(axis) -> list[tuple[QRectF, str]]:
-    """The tick labels the axis would paint now, with their rectangles."""
-    image = QImage(20, 20, QImage.Format.Format_ARGB32)
-    painter = QPainter(image)
-    try:
-        specs = axis.generateDrawSpecs(painter)
-    finally:
-        painter.end()
-    return [] if specs is None else [(rect, text) for rect, _, text in specs[2]]
-
-
 def test_empty_chart_says_how_to_load_prices_and_shows_no_numbers(chart, series_of, qtbot):
     assert chart.is_empty() and chart.empty_state.label.isVisible()
     assert "Data page" in chart.empty_state.text()
