@@ -1,7 +1,7 @@
-"""Missing X11 libraries are named, with the one apt-get line that installs them, before Qt aborts.
+"""Missing X11 libraries are named, with the one line that installs them, before Qt aborts.
 
-``ldd`` is faked (a script on PATH) so the tests behave the same on machines that have the
-libraries and on bare ones.
+``ldd`` and the package managers are faked (scripts on PATH) so the tests behave the same on
+machines that have the libraries and on bare ones, and on any distribution.
 """
 
 from __future__ import annotations
@@ -54,10 +54,41 @@ def test_missing_libraries_are_the_not_found_lines_once_each():
         ("libdbus-1.so.3", "libdbus-1-3"),
         ("libEGL.so.1", "libegl1"),
         ("libglib-2.0.so.0", "libglib2.0-0"),
+        ("libGLdispatch.so.0", "libglvnd0"),
+        ("libX11.so.6", "libx11-6"),
     ],
 )
 def test_package_names_follow_debian(soname, package):
     assert xcb_libs.package_for(soname) == package
+
+
+WM_KEYSYMS = ["xcb-util-wm", "xcb-util-keysyms"]
+IMAGE_UTIL = ["xcb-util-image", "xcb-util"]
+
+
+@pytest.mark.parametrize(
+    ("sonames", "fedora", "arch"),
+    [
+        (["libxcb-icccm.so.4", "libxcb-keysyms.so.1"], WM_KEYSYMS, WM_KEYSYMS),
+        (["libxcb-cursor.so.0"], ["xcb-util-cursor"], ["xcb-util-cursor"]),
+        (["libxcb-render-util.so.0"], ["xcb-util-renderutil"], ["xcb-util-renderutil"]),
+        (["libxcb-image.so.0", "libxcb-util.so.1"], IMAGE_UTIL, IMAGE_UTIL),
+        (["libxcb-shape.so.0", "libxcb-xkb.so.1", "libxcb.so.1"], ["libxcb"], ["libxcb"]),
+        (["libxkbcommon-x11.so.0"], ["libxkbcommon-x11"], ["libxkbcommon-x11"]),
+        (["libX11-xcb.so.1", "libX11.so.6"], ["libX11-xcb", "libX11"], ["libx11"]),
+        (["libEGL.so.1", "libGL.so.1"], ["libglvnd-egl", "libglvnd-glx"], ["libglvnd"]),
+        (["libfreetype.so.6"], ["freetype"], ["freetype2"]),
+        (["libglib-2.0.so.0", "libgthread-2.0.so.0"], ["glib2"], ["glib2"]),
+        (["libdbus-1.so.3"], ["dbus-libs"], "unknown"),  # Arch's package for it: not certain
+        (["libxcb-icccm.so.4", "libsomething-new.so.2"], "unknown", "unknown"),  # no guessing
+    ],
+)
+def test_fedora_and_arch_packages_where_they_map(sonames, fedora, arch):
+    expected = {"fedora": fedora, "arch": arch}
+    for distro, packages in expected.items():
+        assert xcb_libs.other_packages(sonames, distro) == (
+            None if packages == "unknown" else packages
+        )
 
 
 @pytest.mark.parametrize(
@@ -77,14 +108,16 @@ def test_only_xcb_on_linux_is_checked(environ, platform, expected):
     assert xcb_libs.uses_xcb(environ, platform) is expected
 
 
-def _fake_tools(folder: Path, ldd_output: str, apt: bool = True) -> str:
-    """A PATH holding only a fake ``ldd`` (printing ``ldd_output``) and maybe ``apt-get``."""
+def _fake_tools(
+    folder: Path, ldd_output: str, managers: tuple[str, ...] = ("apt-get", "sudo")
+) -> str:
+    """A PATH holding only a fake ``ldd`` (printing ``ldd_output``) and fakes of ``managers``
+    (package managers and sudo, which do nothing)."""
     folder.mkdir()
     (folder / "report.txt").write_text(ldd_output, encoding="utf-8")
     report = folder / "report.txt"
     tools = {"ldd": f"#!{sys.executable}\nprint(open({str(report)!r}).read(), end='')\n"}
-    if apt:
-        tools["apt-get"] = "#!/bin/sh\nexit 0\n"
+    tools.update({name: "#!/bin/sh\nexit 0\n" for name in managers})
     for name, text in tools.items():
         (folder / name).write_text(text, encoding="utf-8")
         (folder / name).chmod(0o755)
@@ -93,7 +126,8 @@ def _fake_tools(folder: Path, ldd_output: str, apt: bool = True) -> str:
 
 def _run(args: list[str], path: str, **env: str) -> subprocess.CompletedProcess:
     environ = {k: v for k, v in os.environ.items() if k not in ("QT_QPA_PLATFORM", "DISPLAY")}
-    environ.update(PATH=path, QT_QPA_PLATFORM="xcb", **env)
+    environ.update(PATH=path, QT_QPA_PLATFORM="xcb")
+    environ.update(env)
     return subprocess.run(args, env=environ, capture_output=True, text=True, timeout=120)
 
 
@@ -109,15 +143,42 @@ def test_check_prints_one_install_line_and_exits_1(tmp_path):
 
 
 @pytest.mark.skipif(xcb_libs.xcb_plugin() is None, reason="PySide6 has no xcb plugin here")
-def test_without_apt_the_packages_are_still_named(tmp_path):
+@pytest.mark.parametrize(
+    ("managers", "hint"),
+    [
+        (("apt-get",), "install them as root with: apt-get install libxcb-icccm4 libxcb-keysyms1"),
+        (("dnf", "sudo"), "install them with: sudo dnf install xcb-util-wm xcb-util-keysyms"),
+        (("pacman", "sudo"), "install them with: sudo pacman -S xcb-util-wm xcb-util-keysyms"),
+        (
+            ("sudo",),
+            "install the packages that provide them (Debian/Ubuntu: libxcb-icccm4"
+            " libxcb-keysyms1; Fedora: xcb-util-wm xcb-util-keysyms;"
+            " Arch: xcb-util-wm xcb-util-keysyms)",
+        ),
+    ],
+    ids=["apt-get without sudo", "dnf", "pacman", "no package manager"],
+)
+def test_the_line_fits_the_package_manager_found(tmp_path, managers, hint):
     done = _run(
         [sys.executable, "-m", "stockapp.gui.xcb_libs"],
-        _fake_tools(tmp_path / "bin", LDD_BARE_DEBIAN, apt=False),
+        _fake_tools(tmp_path / "bin", LDD_BARE_DEBIAN, managers),
     )
     assert done.returncode == 1
-    assert done.stderr.endswith(
-        "install the packages that provide them (on Debian/Ubuntu: libxcb-icccm4 libxcb-keysyms1)\n"
+    assert done.stderr == SENTENCE.split("; ")[0] + "; " + hint + "\n"
+
+
+@pytest.mark.skipif(xcb_libs.xcb_plugin() is None, reason="PySide6 has no xcb plugin here")
+def test_apt_packages_lists_what_to_install_for_dev_sh(tmp_path):
+    """``scripts/dev.sh run`` installs what this prints: the Debian packages, on one line."""
+    args = [sys.executable, "-m", "stockapp.gui.xcb_libs", "--apt-packages"]
+    done = _run(args, _fake_tools(tmp_path / "bare", LDD_BARE_DEBIAN))
+    assert (done.returncode, done.stdout, done.stderr) == (0, "libxcb-icccm4 libxcb-keysyms1\n", "")
+    done = _run(args, _fake_tools(tmp_path / "complete", ""))
+    assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
+    done = _run(
+        args, _fake_tools(tmp_path / "offscreen", LDD_BARE_DEBIAN), QT_QPA_PLATFORM="offscreen"
     )
+    assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
 
 
 def test_nothing_missing_or_no_ldd_passes(tmp_path):
