@@ -8,6 +8,9 @@
 # pip runs only when the install would change: on a fresh .venv, or when pyproject.toml, the torch
 # choice or the extras differ from the last install (a hash kept in .venv/.stockapp-installed-*).
 # STOCKAPP_REINSTALL=1 forces it (say, after uninstalling a package by hand).
+# Linux: before the window opens, the X11 libraries Qt needs and a bare system lacks are
+# installed with apt-get (as root, or through sudo); STOCKAPP_NO_SYSTEM_INSTALL=1 prints the
+# command instead. Offscreen runs (QT_QPA_PLATFORM=offscreen, as in `test`) never need them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -44,12 +47,73 @@ ensure_installed() {
     install_key "" > .venv/.stockapp-installed-run
   fi
 }
+# Qt's X11 (xcb) plugin links against system libraries PySide6 does not bundle, and a bare
+# Debian/Ubuntu lacks some. The check (stockapp.gui.xcb_libs, which asks ldd) names the missing
+# ones; install exactly those, saying so first. Where that cannot happen (no apt-get, neither root
+# nor sudo) or may not (STOCKAPP_NO_SYSTEM_INSTALL=1), print the one install line and stop.
+ensure_system_libraries() {
+  local packages sudo=""
+  packages=$(.venv/bin/python -m stockapp.gui.xcb_libs --apt-packages)
+  [ -n "$packages" ] || return 0
+  if [ "${STOCKAPP_NO_SYSTEM_INSTALL:-}" = 1 ] || ! command -v apt-get > /dev/null; then
+    stop_with_install_line
+  elif [ "$(id -u)" != 0 ]; then
+    command -v sudo > /dev/null || stop_with_install_line
+    sudo=sudo
+  fi
+  echo "Installing $packages with ${sudo:+sudo }apt-get: Qt needs these X11 libraries to open" \
+    "a window (STOCKAPP_NO_SYSTEM_INSTALL=1 prints the command instead)." >&2
+  # shellcheck disable=SC2086  # $packages is a list of words
+  if apt_get install -y -q --no-install-recommends $packages; then
+    return 0
+  fi
+  case $apt_errors in
+    *"Unable to locate package"* | *"apt-get update"*)  # no package lists yet, or stale ones
+      echo "Refreshing apt's package lists (apt-get update) and trying once more." >&2
+      # shellcheck disable=SC2086
+      if apt_get update -q && apt_get install -y -q --no-install-recommends $packages; then
+        return 0
+      fi
+      ;;
+  esac
+  echo "apt-get could not install $packages (it said: $(apt_reason)); the Python environment" \
+    "is ready and unchanged, so fix that and run scripts/dev.sh run again." >&2
+  exit 1
+}
+# The check prints its one line, the install command for this system, and the window stays shut.
+stop_with_install_line() {
+  .venv/bin/python -m stockapp.gui.xcb_libs
+  exit 1
+}
+# apt_get ARGS: apt-get ARGS (through sudo when the caller's $sudo says so), its output shown and
+# its complaints kept in $apt_errors, shown too when it succeeds. sudo asks for its password on
+# the terminal, as always.
+apt_get() {
+  local status=0
+  { apt_errors=$($sudo apt-get "$@" 2>&1 1>&3 3>&-) || status=$?; } 3>&1
+  if [ "$status" = 0 ] && [ -n "$apt_errors" ]; then
+    printf '%s\n' "$apt_errors" >&2
+  fi
+  return "$status"
+}
+# apt_reason: apt's first "E: " line, else the last line of its complaints.
+apt_reason() {
+  local line last=""
+  while IFS= read -r line; do
+    case $line in
+      "E: "*) echo "${line#E: }" && return ;;
+    esac
+    [ -z "$line" ] || last=$line
+  done <<< "$apt_errors"
+  echo "${last:-no reason given}"
+}
 cmd=${1:-run}
 [ $# -gt 0 ] && shift
 case "$cmd" in
   run)
     ensure_installed ""
     if [ $# -eq 0 ]; then set -- gui --sample AAPL; fi
+    if [ "$1" = gui ]; then ensure_system_libraries; fi
     exec .venv/bin/stockapp "$@"
     ;;
   test)
