@@ -3,7 +3,8 @@
 Parsing and printing only; the job is :func:`stockapp.models.sweep.run_sweep`. Lists are given
 as ``--window 20,60`` and seeds as ``--seeds 0-4`` (or ``0,2,5``). Writes ``DIR/runs/<key>/``
 (ordinary run folders), ``DIR/results.csv`` and ``DIR/summary.json``; rerunning the same
-command resumes. Registered in :mod:`stockapp.cli` by :func:`add_sweep_command`.
+command resumes. The reasons runs failed are printed once per reason; the exit status is 1 when
+no run finished (2 for bad input). Registered in :mod:`stockapp.cli` by :func:`add_sweep_command`.
 """
 
 from __future__ import annotations
@@ -181,7 +182,26 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         )
         return 130
     _print_summary(outcome, out)
-    return 0
+    return _print_failures(outcome)
+
+
+def _print_failures(outcome) -> int:
+    """Say why runs failed, once per reason; the exit status: 1 when no run finished."""
+    from stockapp.core.sweep_failures import failure_lines
+
+    lines = failure_lines(outcome.rows)
+    if lines:
+        print("\nWhy runs failed:")
+        for line in lines:
+            print(f"  {line}")
+    if any(row.get("status") == "ok" for row in outcome.rows):
+        return 0
+    print(
+        f"stockapp: none of the {outcome.total} runs finished, so nothing was chosen; the "
+        "reasons are printed above and in results.csv.",
+        file=sys.stderr,
+    )
+    return 1
 
 
 def _ratio(v) -> str:

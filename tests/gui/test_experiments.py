@@ -105,6 +105,31 @@ def test_a_2x1_sweep_fills_the_table_heatmap_and_verdict(qtbot, app, monkeypatch
     assert ctl.panel.controls.progress_bar.text() == "2 / 2 runs, done"
 
 
+@pytest.mark.usefixtures("no_leaked_threads")
+def test_failed_runs_say_why_on_the_page_once_per_reason(qtbot, app, tmp_path):
+    window, ctl, _training, _backtest = app
+    ctl.panel.grid_edits["window"].setText("5000")  # longer than the series: every run fails
+    outcome = _run(qtbot, ctl)
+    assert outcome.trained == 0 and outcome.summary["runs_failed"] == 2
+    reason = str(ctl.results.table["error"][0])
+    assert reason.startswith("Only ") and set(ctl.results.table["error"]) == {reason}
+    said = f"2 runs failed on AAPL_short: {reason}"
+    assert ctl.failures == [said]
+    assert window.last_error == f"None of the 2 runs finished.\n{said}"
+    assert ctl.panel.controls.status_label.text() == window.last_error
+    # some runs finish, one reason for the others
+    ctl.panel.grid_edits["window"].setText("10,5000")
+    ctl.panel.grid_edits["hidden"].setText("8")
+    ctl.panel.out_edit.setText(str(tmp_path / "mixed"))
+    outcome = _run(qtbot, ctl)
+    assert outcome.trained == 1
+    status = ctl.panel.controls.status_label.text()
+    assert status.startswith("Finished: 1 run trained now, 2 in all.\n1 run failed on ")
+    # reopening the folder says it again
+    assert ctl.open_experiment(tmp_path / "mixed")
+    assert ctl.panel.controls.status_label.text().startswith("1 run failed on AAPL_short: Only ")
+
+
 def test_the_table_sorts_numerically_and_colours_by_holm_p(qtbot, app):
     _window, ctl, _training, _backtest = app
     table = pd.DataFrame(
