@@ -14,6 +14,7 @@ import math
 import sys
 from pathlib import Path
 
+from stockapp.core.ray_address import ray_endpoint
 from stockapp.core.sweep_plan import parse_seeds
 from stockapp.errors import StockappError
 
@@ -151,6 +152,8 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         args.parser.error(f"--workers must be at least 1, not {args.workers}")
     if args.ray_address and args.engine != "ray":
         args.parser.error("--ray-address only applies to --engine ray")
+    if args.ray_address:
+        ray_endpoint(args.ray_address)  # a malformed address is refused before data is loaded
     request = _request(args)
     resolve_device(args.device)  # an absent GPU is refused before anything starts
     series = _load_series(args)

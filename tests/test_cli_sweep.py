@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import time
 
 import pytest
 
@@ -108,3 +109,19 @@ def test_a_sweep_with_some_failed_runs_names_their_reason_and_exits_0(tmp_path, 
     printed = capsys.readouterr().out
     assert "1 of 2 runs finished (1 trained now), 1 failed." in printed
     assert "1 run failed on SHORT: Only " in printed
+
+
+def test_a_ray_address_where_nothing_answers_exits_2_at_once(tmp_path, capsys):
+    pytest.importorskip("ray", reason="Ray is not installed: pip install 'stockapp[ray]'")
+    argv = ["sweep", "--sample", "AAPL", *FAILING, "--window", "10", "--engine", "ray"]
+    started = time.perf_counter()
+    code = main([*argv, "--ray-address", "127.0.0.1:1", "--out", str(tmp_path / "sweep")])
+    assert time.perf_counter() - started < 30
+    assert code == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.strip().splitlines() == [
+        "stockapp: No Ray cluster answers at 127.0.0.1:1 (connection refused); start one there "
+        "with 'ray start --head', check the address, or leave it empty to run Ray on this "
+        "machine."
+    ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 import pandas as pd
@@ -269,6 +270,32 @@ def test_bad_grid_input_gives_one_sentence(qtbot, app, field, text, sentence):
     assert window.last_error == sentence
     assert ctl.panel.count_label.text() == sentence  # said before Run is pressed too
     assert not ctl.is_running()
+
+
+@pytest.mark.usefixtures("no_leaked_threads")
+def test_a_ray_address_where_nothing_answers_is_one_sentence_within_seconds(qtbot, app):
+    pytest.importorskip("ray", reason="Ray is not installed: pip install 'stockapp[ray]'")
+    window, ctl, _training, _backtest = app
+    panel = ctl.panel
+    panel.engine_combo.setCurrentIndex(panel.engine_combo.findData("ray"))
+    assert panel.ray_edit.isVisibleTo(panel)
+    panel.ray_edit.setText("127.0.0.1:port")
+    bad = "The Ray address '127.0.0.1:port' is not host:port (e.g. 127.0.0.1:6379), "
+    assert panel.count_label.text().startswith(bad)  # said as it is typed
+    assert not ctl.start() and window.last_error.startswith(bad)
+    panel.ray_edit.setText("127.0.0.1:1")
+    started = time.perf_counter()
+    with qtbot.waitSignal(ctl.experiment_finished, timeout=30000) as done:
+        assert ctl.start()
+        assert not ctl.panel.controls.run_button.isEnabled()  # the window goes on meanwhile
+    assert ctl.wait(5000)
+    assert time.perf_counter() - started < 30
+    assert done.args[0] is None
+    assert window.last_error == (
+        "No Ray cluster answers at 127.0.0.1:1 (connection refused); start one there with "
+        "'ray start --head', check the address, or leave it empty to run Ray on this machine."
+    )
+    assert ctl.panel.controls.run_button.isEnabled()
 
 
 def test_no_series_chosen_gives_one_sentence(qtbot, app):
