@@ -53,6 +53,7 @@ from stockapp.core.fitted import AlreadyFitted
 from stockapp.core.reference import backtest_spans
 from stockapp.core.run_index import default_run_name, free_folder
 from stockapp.core.runs import load_run, save_run
+from stockapp.core.sweep_run import SweepSpans, sweep_spans
 from stockapp.core.walkforward import BacktestProgress, first_test_bar, plan_segments
 from stockapp.errors import StockappError
 from stockapp.gui.backtest_panel import NO_TRAINED_MODEL, BacktestPanel
@@ -506,8 +507,16 @@ class BacktestController(QObject):
         if isinstance(tabs, QTabWidget) and tabs.indexOf(self.tab) >= 0:
             tabs.setCurrentWidget(self.tab)
 
-    def _show(self, result: BacktestResult | None, model_name: str = "Model") -> None:
+    def _show(
+        self,
+        result: BacktestResult | None,
+        model_name: str = "Model",
+        spans: SweepSpans | None = None,
+    ) -> None:
+        """Show ``result``; a sweep's run (``spans``, a :class:`SweepSpans`) is scored on its
+        test span, as the experiment's table scores it, with the selection span said apart."""
         self.result = result
+        scored = result if spans is None else spans.test
         self.model_name = model_name
         if result is None:
             self.data_tag = None
@@ -517,9 +526,10 @@ class BacktestController(QObject):
         else:
             self.data_tag = DataTag.from_manifest(self.manifest) or self._job_tag
             self.view.set_result(result, model_name)
-            self.table.set_result(result, model_name)
+            self.table.set_result(scored, model_name)
+            self.table.set_note("" if spans is None else spans.sentence())
             self.table.set_quality(self._quality_warnings())
-            self.bands_view.set_result(result, model_name)
+            self.bands_view.set_result(scored, model_name)
         banded = getattr(result, "bands", None) is not None
         if banded and self.bands_view.isHidden():  # share the height, or the charts get none
             total = max(sum(self.splitter.sizes()), 1000)
@@ -706,7 +716,8 @@ class BacktestController(QObject):
         self.outcome = None
         self.manifest = manifest
         self._source_folder = Path(path)
-        self._show(result, str(manifest.get("model_name", "Model")))
+        spans = sweep_spans(Path(path), result, manifest)
+        self._show(result, str(manifest.get("model_name", "Model")), spans)
         data = manifest.get("data", {})
         self.panel.show_status(
             f"Opened the run saved in {path}"

@@ -21,6 +21,7 @@ from stockapp.gui.experiments import (
     TRAINING_RUNS,
     ExperimentsController,
 )
+from stockapp.gui.metrics_table import fmt_number, fmt_p, fmt_percent
 from stockapp.gui.sweep_results import COLUMNS, heatmap_cells
 from stockapp.gui.training import TrainingController
 
@@ -246,6 +247,44 @@ def test_double_click_opens_that_runs_backtest(qtbot, app):
     assert backtest.manifest["train_config"]["hidden"] == 12
     assert window.tabs.currentWidget() is backtest.tab
     assert str(ctl.folder / "runs" / key) in backtest.panel.status_label.text()
+
+
+@pytest.mark.usefixtures("no_leaked_threads")
+def test_an_opened_run_shows_the_scores_of_its_row_on_the_test_span(qtbot, app):
+    window, ctl, _training, backtest = app
+    _run(qtbot, ctl)
+    summary = ctl.results.summary["series"][0]["selection_span"]
+    for i in range(2):
+        row = ctl.results.table.iloc[i]
+        assert ctl.open_run(str(row["key"]))
+        table = backtest.table
+        shown = backtest.table.title.text()
+        assert shown.startswith(f"<b>Scores on {summary['test_bars']:,} test bars</b>, ")
+        assert f"{summary['test_from']} to {summary['test_to']}" in shown
+        assert table.cell_text("model", "RMSE") == fmt_number(row["rmse"])
+        assert table.cell_text("persistence", "RMSE") == fmt_number(row["naive_rmse"])
+        assert table.cell_text("model", "DM p-value") == fmt_p(row["dm_pvalue"])
+        assert table.cell_text("model", "Skill vs\npersistence") == fmt_percent(
+            1 - row["rmse_ratio"] ** 2, signed=True, digits=2
+        )
+        assert table.trading_text("Sharpe") == f"{row['strategy_sharpe']:.2f}"
+        # the selection span is named apart, with its own scores
+        note = table.note.text()
+        assert note.startswith("This run is one of an experiment's: the scores are on its test ")
+        assert f"RMSE {row['rmse_ratio']:.4f}x of persistence's" in note
+        assert f"selection span before it, {summary['selection_from']} to " in note
+        assert f"({summary['selection_bars']:,} bars)" in note
+        assert f"there RMSE {row['selection_rmse_ratio']:.4f}x of persistence's" in note
+        assert table.note.isVisibleTo(table)
+        # the charts and the run as saved keep both spans
+        n_all = summary["selection_bars"] + summary["test_bars"]
+        assert backtest.result.n == n_all == backtest.view.forecast_count()
+    # an ordinary run says nothing of spans
+    run = ctl.folder / "runs" / str(ctl.results.table["key"][0])
+    (run / "sweep_row.json").unlink()
+    assert backtest.open_run_from(run)
+    assert backtest.table.note.text() == "" and not backtest.table.note.isVisibleTo(backtest.table)
+    assert f"{n_all:,} test bars" in backtest.table.title.text()
 
 
 @pytest.mark.parametrize(
