@@ -51,7 +51,7 @@ from PySide6.QtWidgets import (
 from stockapp.core.backtest import BacktestResult
 from stockapp.core.fitted import AlreadyFitted
 from stockapp.core.reference import backtest_spans
-from stockapp.core.run_index import default_run_name, free_folder
+from stockapp.core.run_index import default_run_name, free_folder, run_time
 from stockapp.core.runs import load_run, save_run
 from stockapp.core.sweep_run import SweepSpans, sweep_spans
 from stockapp.core.walkforward import BacktestProgress, first_test_bar, plan_segments
@@ -656,7 +656,8 @@ class BacktestController(QObject):
     def default_run_folder(self) -> Path:
         """A free folder in the runs folder named after the data, the model and the time."""
         data = self.data_tag.name if self.data_tag is not None else "backtest"
-        return free_folder(runs_dir(), default_run_name(data, self.model_name, datetime.now()))
+        when = run_time(self.manifest) or datetime.now().astimezone()  # the Date column's time
+        return free_folder(runs_dir(), default_run_name(data, self.model_name, when))
 
     def save_run_default(self) -> Path | None:
         """Save what is shown into the runs folder under a readable name, in one click.
