@@ -112,6 +112,7 @@ def load_run_model(folder: Path):
 
 def _explain_run(args: argparse.Namespace) -> int:
     from stockapp.core.bars import format_dates
+    from stockapp.core.explain_text import completeness_text
     from stockapp.models.explain import explain_forecast
 
     folder = Path(args.run_dir)
@@ -145,8 +146,7 @@ def _explain_run(args: argparse.Namespace) -> int:
     a = ex.attribution
     print(
         f"{date}: forecast {a.output:+.6f} ({ex.forecast_price:,.2f}), flat-past baseline "
-        f"{a.baseline_output:+.6f}; {a.steps} integrated-gradient steps, complete to "
-        f"{a.completeness_error:.3%}"
+        f"{a.baseline_output:+.6f}; {completeness_text(a.steps, a.completeness_error)}"
     )
     print(f"written to {out}")
     return 0

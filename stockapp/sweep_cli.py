@@ -3,7 +3,8 @@
 Parsing and printing only; the job is :func:`stockapp.models.sweep.run_sweep`. Lists are given
 as ``--window 20,60`` and seeds as ``--seeds 0-4`` (or ``0,2,5``). Writes ``DIR/runs/<key>/``
 (ordinary run folders), ``DIR/results.csv`` and ``DIR/summary.json``; rerunning the same
-command resumes. Registered in :mod:`stockapp.cli` by :func:`add_sweep_command`.
+command resumes. The reasons runs failed are printed once per reason; the exit status is 1 when
+no run finished (2 for bad input). Registered in :mod:`stockapp.cli` by :func:`add_sweep_command`.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import math
 import sys
 from pathlib import Path
 
+from stockapp.core.ray_address import ray_endpoint
 from stockapp.core.sweep_plan import parse_seeds
 from stockapp.errors import StockappError
 
@@ -150,6 +152,8 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         args.parser.error(f"--workers must be at least 1, not {args.workers}")
     if args.ray_address and args.engine != "ray":
         args.parser.error("--ray-address only applies to --engine ray")
+    if args.ray_address:
+        ray_endpoint(args.ray_address)  # a malformed address is refused before data is loaded
     request = _request(args)
     resolve_device(args.device)  # an absent GPU is refused before anything starts
     series = _load_series(args)
@@ -181,7 +185,26 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         )
         return 130
     _print_summary(outcome, out)
-    return 0
+    return _print_failures(outcome)
+
+
+def _print_failures(outcome) -> int:
+    """Say why runs failed, once per reason; the exit status: 1 when no run finished."""
+    from stockapp.core.sweep_failures import failure_lines
+
+    lines = failure_lines(outcome.rows)
+    if lines:
+        print("\nWhy runs failed:")
+        for line in lines:
+            print(f"  {line}")
+    if any(row.get("status") == "ok" for row in outcome.rows):
+        return 0
+    print(
+        f"stockapp: none of the {outcome.total} runs finished, so nothing was chosen; the "
+        "reasons are printed above and in results.csv.",
+        file=sys.stderr,
+    )
+    return 1
 
 
 def _ratio(v) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import time
 
 import pytest
 
@@ -78,3 +79,49 @@ def test_parse_seeds():
     assert parse_seeds("0-4") == (0, 1, 2, 3, 4)
     assert parse_seeds("0,2,5") == (0, 2, 5)
     assert parse_seeds("3, 1-2,3") == (3, 1, 2)
+
+
+FAILING = ["--model", "gru", "--hidden", "4", "--layers", "1", "--epochs", "1", "--workers", "1"]
+
+
+def test_a_sweep_in_which_every_run_failed_says_why_and_exits_1(tmp_path, short_csv, capsys):
+    out = tmp_path / "sweep"
+    argv = ["sweep", "--csv", str(short_csv), *FAILING, "--window", "5000", "--seeds", "0-1"]
+    assert main([*argv, "--device", "cpu", "--out", str(out)]) == 1
+    captured = capsys.readouterr()
+    with open(out / "results.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["status"] for r in rows] == ["failed", "failed"]
+    reason = rows[0]["error"]
+    assert reason and rows[1]["error"] == reason
+    assert "0 of 2 runs finished (0 trained now), 2 failed." in captured.out
+    # the reason is said once for both runs, with their count
+    assert f"2 runs failed on SHORT: {reason}" in captured.out
+    assert captured.out.count(reason) == 1
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and "none of the 2 runs finished" in lines[0]
+
+
+def test_a_sweep_with_some_failed_runs_names_their_reason_and_exits_0(tmp_path, short_csv, capsys):
+    out = tmp_path / "sweep"
+    argv = ["sweep", "--csv", str(short_csv), *FAILING, "--window", "10,5000"]
+    assert main([*argv, "--device", "cpu", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "1 of 2 runs finished (1 trained now), 1 failed." in printed
+    assert "1 run failed on SHORT: Only " in printed
+
+
+def test_a_ray_address_where_nothing_answers_exits_2_at_once(tmp_path, capsys):
+    pytest.importorskip("ray", reason="Ray is not installed: pip install 'stockapp[ray]'")
+    argv = ["sweep", "--sample", "AAPL", *FAILING, "--window", "10", "--engine", "ray"]
+    started = time.perf_counter()
+    code = main([*argv, "--ray-address", "127.0.0.1:1", "--out", str(tmp_path / "sweep")])
+    assert time.perf_counter() - started < 30
+    assert code == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.strip().splitlines() == [
+        "stockapp: No Ray cluster answers at 127.0.0.1:1 (connection refused); start one there "
+        "with 'ray start --head', check the address, or leave it empty to run Ray on this "
+        "machine."
+    ]

@@ -165,8 +165,23 @@ def _ratio(r: float) -> str:
     return f"1/{1.0 / r:,.0f}" if r > 0 else "0"
 
 
+#: Gradient shares within this factor of each other count as reaching back about equally far.
+TIE_FACTOR = 3.0
+
+
+def _names(kinds: list[str], names: dict[str, str]) -> str:
+    """``the LSTM``, ``the LSTM and the GRU``, ``the LSTM, the GRU and the plain RNN``."""
+    words = [f"the {names.get(k, k)}" for k in kinds]
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + f" and {words[-1]}"
+
+
 def kinds_sentence(flows: dict[str, np.ndarray], names: dict[str, str] | None = None) -> str:
-    """What the overlaid RNN/GRU/LSTM gradient curves show for this data."""
+    """What the overlaid RNN/GRU/LSTM gradient curves show for this data.
+
+    Kinds whose shares at the oldest lag are within :data:`TIE_FACTOR` of the largest are named
+    together as reaching furthest back (and likewise those near the smallest), so a tie never
+    reads as a winner.
+    """
     names = names or {"rnn": "plain RNN", "gru": "GRU", "lstm": "LSTM"}
     ratios = {}
     for kind, flow in flows.items():
@@ -177,18 +192,43 @@ def kinds_sentence(flows: dict[str, np.ndarray], names: dict[str, str] | None = 
         return "Run the comparison to see how far back each kind's gradient reaches."
     w = int(np.asarray(next(iter(flows.values()))).size)
     order = sorted(ratios, key=ratios.get, reverse=True)
-    parts = ", ".join(f"the {names.get(k, k)}'s to {_ratio(ratios[k])}" for k in order)
-    best, worst = order[0], order[-1]
-    if len(order) > 1 and ratios[best] > 3 * ratios[worst]:
-        end = (
-            f"here the {names.get(best, best)} carries errors furthest back and the "
-            f"{names.get(worst, worst)} least."
-        )
-    else:
+    shares = [f"{_ratio(ratios[k])} in the {names.get(k, k)}" for k in order]
+    shares[0] = shares[0].replace(" in the ", " of its size at lag 1 in the ", 1)
+    listed = shares[0] if len(shares) == 1 else ", ".join(shares[:-1]) + f" and {shares[-1]}"
+    top, bottom = ratios[order[0]], ratios[order[-1]]
+    leaders = [k for k in order if ratios[k] * TIE_FACTOR >= top]
+    laggards = [k for k in order if k not in leaders and ratios[k] <= TIE_FACTOR * bottom]
+    if len(order) == 1:
+        end = "the other kinds' gradients could not be measured."
+    elif not laggards:
         end = "on this data the kinds reach back about equally far."
+    else:
+        verb = "carries" if len(leaders) == 1 else "carry"
+        end = (
+            f"here {_names(leaders, names)} {verb} errors furthest back"
+            + (", about equally," if len(leaders) > 1 else "")
+            + f" and {_names(laggards, names)} least"
+            + (", about equally." if len(laggards) > 1 else ".")
+        )
     if all(r < 1e-3 for r in ratios.values()):
         end = end[:-1] + ", and none of them carries errors to the oldest bars."
-    return f"From lag 1 to lag {w} the gradient falls {parts}: {end}"
+    return f"At lag {w} the gradient is {listed}: {end}"
+
+
+def completeness_text(steps: int, error: float) -> str:
+    """How closely the integrated gradients add up to the forecast's change from the flat past.
+
+    ``error`` is the attributions' completeness error (relative to that change); the bound is
+    rounded up, so "within 0.01%" is never an understatement.
+    """
+    head = f"integrated gradients with {steps} steps"
+    if not np.isfinite(error):
+        return f"{head}; how closely they add up could not be measured"
+    if error == 0.0:
+        within = "exactly"
+    else:
+        within = f"to within {max(np.ceil(error * 1e4) / 1e4, 1e-4):.2%}"
+    return f"{head} add up to the forecast's change from the flat past {within}"
 
 
 def inputs_sentence(raw: np.ndarray, features: tuple[str, ...]) -> str:

@@ -72,13 +72,24 @@ def _read(path: Path) -> dict:
     return data
 
 
-def _created(manifest: dict, folder: Path) -> datetime | None:
+def run_time(manifest: dict) -> datetime | None:
+    """When the run was made (its manifest's ``created``), in this machine's time zone; ``None``
+    when it is not recorded. Both a run's default name and the Runs list's Date column read
+    this one instant, so they cannot disagree."""
     text = manifest.get("created")
-    if isinstance(text, str):
-        try:
-            return datetime.fromisoformat(text)
-        except ValueError:
-            pass
+    if not isinstance(text, str):
+        return None
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return when.astimezone()  # a naive time is taken as local, an aware one converted
+
+
+def _created(manifest: dict, folder: Path) -> datetime | None:
+    when = run_time(manifest)
+    if when is not None:
+        return when
     try:
         return datetime.fromtimestamp((folder / "manifest.json").stat().st_mtime).astimezone()
     except OSError:
@@ -127,11 +138,9 @@ def list_runs(root: Path) -> list[RunSummary]:
     except OSError:
         return []
     runs = [read_summary(p) for p in folders]
-    epoch = datetime.min
 
-    def newest(run: RunSummary) -> tuple[datetime, str]:
-        when = run.created.replace(tzinfo=None) if run.created is not None else epoch
-        return when, run.name
+    def newest(run: RunSummary) -> tuple[float, str]:
+        return (-math.inf if run.created is None else run.created.timestamp()), run.name
 
     return sorted(runs, key=newest, reverse=True)
 
@@ -142,7 +151,9 @@ def slug(text: str) -> str:
 
 
 def default_run_name(data: str, model: str, when: datetime) -> str:
-    """A readable folder name: ticker, model, date and time, ``AAPL_LSTM_2026-11-30_09-12``."""
+    """A readable folder name: ticker, model, date and time, ``AAPL_LSTM_2026-11-30_09-12``.
+
+    ``when`` is the run's :func:`run_time` (when it was made, not when it is saved)."""
     parts = [slug(data) or "data", slug(model) or "model", when.strftime("%Y-%m-%d_%H-%M")]
     return "_".join(parts)
 

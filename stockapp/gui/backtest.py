@@ -51,8 +51,9 @@ from PySide6.QtWidgets import (
 from stockapp.core.backtest import BacktestResult
 from stockapp.core.fitted import AlreadyFitted
 from stockapp.core.reference import backtest_spans
-from stockapp.core.run_index import default_run_name, free_folder
+from stockapp.core.run_index import default_run_name, free_folder, run_time
 from stockapp.core.runs import load_run, save_run
+from stockapp.core.sweep_run import SweepSpans, sweep_spans
 from stockapp.core.walkforward import BacktestProgress, first_test_bar, plan_segments
 from stockapp.errors import StockappError
 from stockapp.gui.backtest_panel import NO_TRAINED_MODEL, BacktestPanel
@@ -506,8 +507,16 @@ class BacktestController(QObject):
         if isinstance(tabs, QTabWidget) and tabs.indexOf(self.tab) >= 0:
             tabs.setCurrentWidget(self.tab)
 
-    def _show(self, result: BacktestResult | None, model_name: str = "Model") -> None:
+    def _show(
+        self,
+        result: BacktestResult | None,
+        model_name: str = "Model",
+        spans: SweepSpans | None = None,
+    ) -> None:
+        """Show ``result``; a sweep's run (``spans``, a :class:`SweepSpans`) is scored on its
+        test span, as the experiment's table scores it, with the selection span said apart."""
         self.result = result
+        scored = result if spans is None else spans.test
         self.model_name = model_name
         if result is None:
             self.data_tag = None
@@ -517,9 +526,10 @@ class BacktestController(QObject):
         else:
             self.data_tag = DataTag.from_manifest(self.manifest) or self._job_tag
             self.view.set_result(result, model_name)
-            self.table.set_result(result, model_name)
+            self.table.set_result(scored, model_name)
+            self.table.set_note("" if spans is None else spans.sentence())
             self.table.set_quality(self._quality_warnings())
-            self.bands_view.set_result(result, model_name)
+            self.bands_view.set_result(scored, model_name)
         banded = getattr(result, "bands", None) is not None
         if banded and self.bands_view.isHidden():  # share the height, or the charts get none
             total = max(sum(self.splitter.sizes()), 1000)
@@ -646,7 +656,8 @@ class BacktestController(QObject):
     def default_run_folder(self) -> Path:
         """A free folder in the runs folder named after the data, the model and the time."""
         data = self.data_tag.name if self.data_tag is not None else "backtest"
-        return free_folder(runs_dir(), default_run_name(data, self.model_name, datetime.now()))
+        when = run_time(self.manifest) or datetime.now().astimezone()  # the Date column's time
+        return free_folder(runs_dir(), default_run_name(data, self.model_name, when))
 
     def save_run_default(self) -> Path | None:
         """Save what is shown into the runs folder under a readable name, in one click.
@@ -706,7 +717,8 @@ class BacktestController(QObject):
         self.outcome = None
         self.manifest = manifest
         self._source_folder = Path(path)
-        self._show(result, str(manifest.get("model_name", "Model")))
+        spans = sweep_spans(Path(path), result, manifest)
+        self._show(result, str(manifest.get("model_name", "Model")), spans)
         data = manifest.get("data", {})
         self.panel.show_status(
             f"Opened the run saved in {path}"

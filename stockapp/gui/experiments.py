@@ -4,7 +4,9 @@
 File > Open experiment… into the main window. Run loads the chosen series and drives
 :func:`stockapp.models.sweep.run_sweep` on a :class:`~stockapp.gui.workers.GeneratorWorker`;
 Cancel stops after the runs under way and keeps every finished one (the sweep writes its
-results over them, and running the same experiment again resumes). Only one job runs at a time:
+results over them, and running the same experiment again resumes). Why runs failed is said on the
+page once per reason (:mod:`stockapp.core.sweep_failures`, as the command line prints it), and
+as an error when none finished. Only one job runs at a time:
 while a sweep runs, Train and Run backtest are disabled, and the other way round.
 """
 
@@ -20,6 +22,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QTabWidget
 
 from stockapp.core.run_index import free_folder, slug
+from stockapp.core.sweep_failures import failure_lines
 from stockapp.core.sweep_plan import read_sweep
 from stockapp.errors import StockappError
 from stockapp.gui.experiments_panel import ExperimentChoices, ExperimentsPanel
@@ -39,6 +42,10 @@ def default_folder(choices: ExperimentChoices, when: datetime | None = None) -> 
     when = when or datetime.now()
     names = slug("-".join(choices.describe().split(", ")))[:40] or "series"
     return free_folder(runs_dir(), f"Experiment_{names}_{when:%Y-%m-%d_%H-%M}")
+
+
+def _runs(n: int) -> str:
+    return f"{n} run{'s' * (n != 1)}"
 
 
 def _minutes(seconds: float | None) -> str:
@@ -96,6 +103,8 @@ class ExperimentsController(QObject):
         self._training: Any = None
         self._worker: GeneratorWorker | None = None
         self.folder: Path | None = None
+        #: Why the runs of the experiment shown failed, one line per reason.
+        self.failures: list[str] = []
         self.panel = ExperimentsPanel([s.name for s in list_samples()])
         self.results = SweepResultsView()
         self.panel.run_requested.connect(self.start)
@@ -195,11 +204,16 @@ class ExperimentsController(QObject):
             done = "Stopped; the finished runs are shown" if stopped else "Finished"
             if stopped:  # Run again resumes this experiment rather than starting a new one
                 self.panel.out_edit.setText(str(self.folder))
-            self.panel.show_status(
-                f"{done} ({outcome.trained} trained now). Run again with this folder to resume."
-                if stopped
-                else f"{done}: {outcome.trained} runs trained now, {outcome.total} in all."
-            )
+            why = "\n".join(self.failures)
+            if not stopped and not any(r.get("status") == "ok" for r in outcome.rows):
+                self._error(f"None of the {_runs(outcome.total)} finished.\n{why}")
+            else:
+                said = (
+                    f"{done} ({outcome.trained} trained now). Run again with this folder to resume."
+                    if stopped
+                    else f"{done}: {_runs(outcome.trained)} trained now, {outcome.total} in all."
+                )
+                self.panel.show_status(said + (f"\n{why}" if why else ""))
         self.experiment_finished.emit(outcome)
 
     def _on_failed(self, message: str) -> None:
@@ -226,7 +240,10 @@ class ExperimentsController(QObject):
             self._error(str(exc))
             return False
         self.folder = Path(folder)
+        self.failures = failure_lines(table.to_dict("records"))
         self.results.show_sweep(table, summary, str(folder))
+        if self.failures:  # said on the page too, once per reason (results.csv has each run's)
+            self.panel.show_status("\n".join(self.failures))
         self._show_tab()
         return True
 

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from stockapp.core.ray_address import ray_endpoint
 from stockapp.core.sweep_plan import parse_seeds
 from stockapp.errors import StockappError
 from stockapp.gui.run_controls import RunControls
@@ -150,6 +151,10 @@ class ExperimentsPanel(QWidget):
                 self.engine_combo.addItem(label, engine)
         self.ray_edit = QLineEdit()
         self.ray_edit.setPlaceholderText("empty: a Ray on this machine")
+        self.ray_edit.setToolTip(
+            "A Ray cluster to join: host:port of its head (6379 by default), ray://host:10001 or "
+            "auto. Where nothing answers, the run stops with one sentence within seconds."
+        )
         self.engine_combo.currentIndexChanged.connect(self._engine_changed)
         self.out_edit = QLineEdit()
         self.out_edit.setPlaceholderText("a new folder in the runs folder")
@@ -183,11 +188,12 @@ class ExperimentsPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         for widget in (series_box, grid_box, runs_box, self.count_label, self.controls):
             layout.addWidget(widget)
-        for edit in (*self.grid_edits.values(), self.seeds_edit):
+        for edit in (*self.grid_edits.values(), self.seeds_edit, self.ray_edit):
             edit.textChanged.connect(self._update_count)
         self.sample_list.itemChanged.connect(self._update_count)
         self.csv_edit.textChanged.connect(self._update_count)
         self.ticker_edit.textChanged.connect(self._update_count)
+        self.engine_combo.currentIndexChanged.connect(self._update_count)
         self._update_count()
 
     # ------------------------------------------------------------------ reading
@@ -219,6 +225,9 @@ class ExperimentsPanel(QWidget):
         if any(lr <= 0 for lr in grid["lr"]):
             raise StockappError("Learning rates must be positive.")
         engine = self.engine_combo.currentData()
+        address = (self.ray_edit.text().strip() or None) if engine == "ray" else None
+        if address is not None:
+            ray_endpoint(address)  # a port that is not one is said before Run is pressed
         return ExperimentChoices(
             samples=samples,
             csvs=csvs,
@@ -228,7 +237,7 @@ class ExperimentsPanel(QWidget):
             epochs=self.epochs_spin.value(),
             test_fraction=self.test_spin.value() / 100.0,
             engine=engine,
-            ray_address=(self.ray_edit.text().strip() or None) if engine == "ray" else None,
+            ray_address=address,
             out=self.out_edit.text().strip(),
         )
 

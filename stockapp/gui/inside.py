@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 
 from stockapp.core.explain_text import (
     attribution_sentence,
+    completeness_text,
     epochs_flow_sentence,
     flow_sentence,
     gate_sentence,
@@ -232,13 +233,14 @@ class InsideView(QWidget):
         a = ex.attribution
         w = a.inputs.shape[0]
         x = -np.arange(w, 0, -1, dtype=np.float64)  # -W .. -1: the oldest bar first
+        sure = completeness_text(a.steps, a.completeness_error)
         self.heading.setText(
             title
             or (
                 f"<b>{MODEL_KINDS.get(ex.kind, ex.kind)}</b>: forecast of {ex.date} "
                 f"{a.output:+.5f} ({ex.forecast_price:,.2f}); from a flat past it would be "
-                f"{a.baseline_output:+.5f}. Integrated gradients with {a.steps} steps, complete "
-                f"to {a.completeness_error:.2%}."
+                f"{a.baseline_output:+.5f}. "
+                f"{sure[:1].upper()}{sure[1:]}."
             )
         )
         self.inputs_plot.clear()

@@ -290,6 +290,11 @@ class MetricsTable(QWidget):
         self.bands_title = QLabel(self)
         self.bands_table = _table(0, list(BAND_COLUMNS), list(BAND_COLUMNS.values()))
         self.title = QLabel(self)
+        # Which bars the scores are on when that needs saying (a sweep's run: its test span).
+        self.note = QLabel(self)
+        self.note.setObjectName("hint")
+        self.note.setWordWrap(True)
+        self.note.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.quality = QLabel(self)
         self.quality.setObjectName("dataQuality")
         self.quality.setStyleSheet('QLabel[warn="true"] { color: #b45309; }')
@@ -320,6 +325,7 @@ class MetricsTable(QWidget):
         layout = QVBoxLayout(self.content)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.title)
+        layout.addWidget(self.note)
         layout.addWidget(self.quality)
         layout.addLayout(self._tables_row)
         layout.addWidget(self.bands_title)
@@ -336,9 +342,15 @@ class MetricsTable(QWidget):
             table.clearContents()
         self._set_bands(None, "Model")
         self.title.setText("<b>Scores on the test bars</b>")
+        self.set_note("")
         self.set_quality([])
         self.summary.setText("No backtest yet.")
         self._fit()
+
+    def set_note(self, text: str) -> None:
+        """A sentence under the title saying which bars the scores are on ("" hides it)."""
+        self.note.setText(text)
+        self.note.setVisible(bool(text))
 
     def set_quality(self, warnings: list[str] | None) -> None:
         """Show the data quality warnings of the prices scored (``None``: not recorded)."""

@@ -3,6 +3,8 @@ delete (to the trash, with Undo) and show its folder.
 
 The listing, naming and trash live in :mod:`stockapp.core.run_index`; this dialog only shows them.
 It is not modal: a person can keep it open beside the window and open one run after another.
+The list is sorted when it is read and when a heading is clicked; a rename changes the row where
+it stands and keeps it selected, so the next click does not land on another run.
 """
 
 from __future__ import annotations
@@ -26,7 +28,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from stockapp.core.run_index import RunSummary, list_runs, rename_run, restore_run, trash_run
+from stockapp.core.run_index import (
+    RunSummary,
+    list_runs,
+    read_summary,
+    rename_run,
+    restore_run,
+    trash_run,
+)
 from stockapp.errors import StockappError
 
 #: Column title -> tooltip.
@@ -124,8 +133,13 @@ class RunsDialog(QDialog):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        # Sorted when the list is read and when a heading is clicked, not whenever a cell
+        # changes: a renamed run stays on its row, so the next click still lands on it.
+        header.setSectionsClickable(True)
+        header.setSortIndicatorShown(True)
+        header.sortIndicatorChanged.connect(self.table.sortItems)
         # Newest first until the person clicks another heading.
-        self.table.sortByColumn(list(COLUMNS).index("Date"), Qt.SortOrder.DescendingOrder)
+        header.setSortIndicator(list(COLUMNS).index("Date"), Qt.SortOrder.DescendingOrder)
         self.table.doubleClicked.connect(lambda _index: self.open_selected())
         self.table.itemSelectionChanged.connect(self._update_buttons)
 
@@ -185,22 +199,25 @@ class RunsDialog(QDialog):
             select = None if current is None else current.folder
         self.runs = list_runs(self.root)
         table = self.table
-        table.setSortingEnabled(False)
         table.setRowCount(len(self.runs))
         for row, run in enumerate(self.runs):
-            for col, (text, key) in enumerate(_cells(run)):
-                item = _Item(text, key)
-                item.setData(_FOLDER_ROLE, str(run.folder))
-                if run.problem:
-                    item.setToolTip(run.problem)
-                table.setItem(row, col, item)
-        table.setSortingEnabled(True)
+            self._fill(row, run)
+        header = table.horizontalHeader()
+        table.sortItems(header.sortIndicatorSection(), header.sortIndicatorOrder())
         self.table.setVisible(bool(self.runs))
         self.empty_label.setVisible(not self.runs)
         target = select if select is not None else (self.runs[0].folder if self.runs else None)
         if target is not None:
             self.select(target)
         self._update_buttons()
+
+    def _fill(self, row: int, run: RunSummary) -> None:
+        for col, (text, key) in enumerate(_cells(run)):
+            item = _Item(text, key)
+            item.setData(_FOLDER_ROLE, str(run.folder))
+            if run.problem:
+                item.setToolTip(run.problem)
+            self.table.setItem(row, col, item)
 
     def row_of(self, folder: Path) -> int:
         """The table row showing the run in ``folder`` (-1 if none)."""
@@ -250,7 +267,12 @@ class RunsDialog(QDialog):
             self._say(str(exc))
             return False
         self._say(f"Renamed {run.name} to {folder.name}.")
-        self.refresh(select=folder)
+        # in place: the list is not sorted again until it is read again or a heading is clicked
+        row = self.row_of(run.folder)
+        renamed = read_summary(folder)
+        self.runs = [renamed if r.folder == run.folder else r for r in self.runs]
+        self._fill(row, renamed)
+        self.table.selectRow(row)
         return True
 
     def delete_selected(self) -> bool:

@@ -118,7 +118,9 @@ class SweepOutcome:
     summary: dict
     total: int
     stopped: bool
-    trained: int  # runs this call actually ran (finished earlier ones are skipped)
+    # Runs this call trained to the end and scored; failed runs and runs finished earlier (skipped
+    # on resuming) are not counted.
+    trained: int
 
     @property
     def verdicts(self) -> list[str]:
@@ -403,7 +405,7 @@ def run_sweep(
             todo.append(job)
     total, skipped = len(plan.jobs), len(rows)
     started = time.perf_counter()
-    trained = 0
+    ran = trained = 0  # runs that came back this call; those of them that finished
     if engine == "inline" or (engine == "local" and workers == 1):
         stream = inline_engine(todo, series_list, job_fn, stop)
     elif engine == "local":
@@ -416,11 +418,12 @@ def run_sweep(
         for row in stream:
             if row["status"] == "cancelled":
                 continue
-            trained += 1
+            ran += 1
+            trained += row["status"] == "ok"
             rows[row["key"]] = row
             elapsed = time.perf_counter() - started
             left = total - len(rows)
-            eta = elapsed / trained * left if trained else None
+            eta = elapsed / ran * left
             yield SweepProgress(len(rows), total, skipped, eta, row)
     finally:
         stream.close()

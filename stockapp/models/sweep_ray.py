@@ -6,15 +6,88 @@ without an address a local Ray is started for the sweep and shut down after it. 
 series is put once into the object store; each task runs the same job function as the local
 engine with ``num_cpus`` (and ``num_gpus`` when it trains on a GPU), and results stream back with
 ``ray.wait`` as they finish. A task whose worker dies yields a failed row, never a failed sweep.
+
+**Joining a cluster is bounded.** Given an address where nothing answers, ``ray.init`` retries
+for minutes, logging "Failed to connect to GCS", and cannot be interrupted (it waits in C++). So
+the address is first probed with a plain TCP connection (:data:`PROBE_SECONDS`), and then
+``ray.init`` runs in a daemon thread that is given :data:`JOIN_SECONDS`; either failing is one
+sentence, well within 30 s.
 """
 
 from __future__ import annotations
 
+import logging
+import socket
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+from stockapp.core.ray_address import ray_endpoint
 from stockapp.errors import StockappError
 from stockapp.models.sweep import DIED, Job, JobFn, _row
+
+#: Seconds a TCP connection to the cluster's address may take: a cluster on a network answers in
+#: milliseconds, so 3 s means nothing is there (or a firewall drops the packets).
+PROBE_SECONDS = 3.0
+#: Seconds ``ray.init`` may take to join a cluster that answered the probe. Joining a one-node
+#: cluster on this machine took 1.2 s; a refused token made ``ray.init`` give up after ~20 s.
+JOIN_SECONDS = 20.0
+#: An earlier join that outlived :data:`JOIN_SECONDS` and is still trying (it cannot be stopped).
+_JOINING: dict[str, threading.Thread] = {}
+
+
+def _unreachable(address: str, why: str) -> StockappError:
+    return StockappError(
+        f"No Ray cluster answers at {address} ({why}); start one there with 'ray start "
+        "--head', check the address, or leave it empty to run Ray on this machine."
+    )
+
+
+def probe(address: str, timeout: float = PROBE_SECONDS) -> None:
+    """Raise one sentence unless something accepts a TCP connection at ``address``."""
+    endpoint = ray_endpoint(address)
+    if endpoint is None:
+        return
+    try:
+        with socket.create_connection(endpoint, timeout=timeout):
+            pass
+    except TimeoutError:
+        raise _unreachable(address, f"no answer within {timeout:g} s") from None
+    except OSError as exc:
+        raise _unreachable(address, (exc.strerror or str(exc)).lower()) from None
+
+
+def join(ray: Any, address: str, timeout: float = JOIN_SECONDS) -> None:
+    """``ray.init(address=...)``, given at most ``timeout`` seconds; one sentence otherwise."""
+    earlier = _JOINING.get(address)
+    if earlier is not None and earlier.is_alive():
+        raise StockappError(
+            f"An earlier attempt to join the Ray cluster at {address} is still waiting for it; "
+            "restart stockapp to try again."
+        )
+    probe(address)
+    outcome: dict[str, BaseException | None] = {}
+
+    def init() -> None:
+        try:
+            # ERROR: no warning that a thread other than the main one sets no SIGTERM handler
+            ray.init(address=address, log_to_driver=False, logging_level=logging.ERROR)
+            outcome["error"] = None
+        except BaseException as exc:  # handed to the waiting thread
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=init, name="ray-join", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if thread.is_alive():
+        _JOINING[address] = thread
+        raise StockappError(
+            f"Something answers at {address} but no Ray cluster joined within {timeout:g} s; "
+            "check the address (a cluster's GCS port, 6379 by default, or ray://host:10001)."
+        )
+    error = outcome.get("error")
+    if error is not None:
+        raise error
 
 
 def _run_task(job_fn: JobFn, job: Job, series: Any, threads: int) -> dict:
@@ -50,7 +123,7 @@ def ray_engine(
     if not ray.is_initialized():
         try:
             if address:
-                ray.init(address=address, log_to_driver=False)
+                join(ray, address)
             else:
                 ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
         except (ConnectionError, RuntimeError, ValueError) as exc:

@@ -6,6 +6,7 @@ import numpy as np
 
 from stockapp.core.explain_text import (
     attribution_sentence,
+    completeness_text,
     flow_sentence,
     gate_sentence,
     inputs_sentence,
@@ -65,8 +66,8 @@ def test_flow_and_kinds_sentences():
     assert "largest at lag 2" in flow_sentence(flat) and "whole window" in flow_sentence(flat)
     text = kinds_sentence({"rnn": flow, "lstm": np.array([1.0, 0.8, 0.7, 0.6, 0.5, 0.5])})
     assert text == (
-        "From lag 1 to lag 6 the gradient falls the LSTM's to 1/2, the plain RNN's to "
-        "1/100,000: here the LSTM carries errors furthest back and the plain RNN least."
+        "At lag 6 the gradient is 1/2 of its size at lag 1 in the LSTM and 1/100,000 in the "
+        "plain RNN: here the LSTM carries errors furthest back and the plain RNN least."
     )
     same = kinds_sentence({"gru": flat, "lstm": flat})
     assert "about equally far" in same
@@ -104,4 +105,41 @@ def test_epochs_flow_sentence_compares_the_first_and_last_epoch():
     assert epochs_flow_sentence([]) == (
         "This model's training did not record the gradient after each epoch (it was trained "
         "before the app recorded it)."
+    )
+
+
+def test_a_tie_names_no_winner():
+    lstm = np.array([1.0, 0.8, 0.5])  # lag 3 at 1/2 of lag 1
+    gru = np.array([1.0, 0.6, 0.25])  # 1/4: within a factor of 3 of the LSTM's
+    rnn = np.array([1.0, 0.1, 1e-4])  # 1/10,000
+    assert kinds_sentence({"rnn": rnn, "gru": gru, "lstm": lstm}) == (
+        "At lag 3 the gradient is 1/2 of its size at lag 1 in the LSTM, 1/4 in the GRU and "
+        "1/10,000 in the plain RNN: here the LSTM and the GRU carry errors furthest back, about "
+        "equally, and the plain RNN least."
+    )
+    # exactly equal: neither is named first
+    assert kinds_sentence({"gru": lstm, "lstm": lstm.copy()}) == (
+        "At lag 3 the gradient is 1/2 of its size at lag 1 in the GRU and 1/2 in the LSTM: on "
+        "this data the kinds reach back about equally far."
+    )
+    # two near the bottom are named together too
+    text = kinds_sentence({"rnn": rnn, "gru": np.array([1.0, 0.1, 2e-4]), "lstm": lstm})
+    assert text.endswith(
+        "here the LSTM carries errors furthest back and the GRU and the plain RNN least, about "
+        "equally."
+    )
+    assert kinds_sentence({"lstm": lstm, "rnn": np.array([0.0, 1.0, 1.0])}) == (
+        "At lag 3 the gradient is 1/2 of its size at lag 1 in the LSTM: the other kinds' "
+        "gradients could not be measured."
+    )
+
+
+def test_completeness_says_how_closely_the_attributions_add_up():
+    text = "integrated gradients with 64 steps add up to the forecast's change from the flat past"
+    assert completeness_text(64, 0.0) == f"{text} exactly"
+    assert completeness_text(64, 3.1e-7) == f"{text} to within 0.01%"  # never "0.00%"
+    assert completeness_text(64, 0.0037) == f"{text} to within 0.37%"
+    assert completeness_text(64, 0.012301) == f"{text} to within 1.24%"  # rounded up: a bound
+    assert completeness_text(8192, float("nan")) == (
+        "integrated gradients with 8192 steps; how closely they add up could not be measured"
     )

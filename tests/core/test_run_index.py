@@ -144,3 +144,15 @@ def test_undo_does_not_overwrite_a_run_saved_under_the_same_name_since(tmp_path)
     assert again == tmp_path / TRASH / "same-2"  # the first one is still in the trash
     _hand_run(tmp_path / "same", "2026-02-01T10:00:00+00:00")
     assert restore_run(trashed) == tmp_path / "same-2"
+
+
+def test_run_time_is_when_the_run_was_made_in_local_time():
+    from datetime import timezone
+
+    from stockapp.core.run_index import run_time
+
+    when = run_time({"created": "2026-11-30T09:12:59+00:00"})
+    assert when == datetime(2026, 11, 30, 9, 12, 59, tzinfo=timezone.utc)
+    assert when.utcoffset() == datetime(2026, 11, 30, 9, 12).astimezone().utcoffset()
+    assert run_time({}) is None and run_time({"created": "yesterday"}) is None
+    assert run_time({"created": 5}) is None

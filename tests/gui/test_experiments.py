@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 import pandas as pd
@@ -20,6 +21,7 @@ from stockapp.gui.experiments import (
     TRAINING_RUNS,
     ExperimentsController,
 )
+from stockapp.gui.metrics_table import fmt_number, fmt_p, fmt_percent
 from stockapp.gui.sweep_results import COLUMNS, heatmap_cells
 from stockapp.gui.training import TrainingController
 
@@ -103,6 +105,31 @@ def test_a_2x1_sweep_fills_the_table_heatmap_and_verdict(qtbot, app, monkeypatch
     assert window.tabs.currentWidget() is view
     assert "Finished: 2 runs trained now, 2 in all." in ctl.panel.controls.status_label.text()
     assert ctl.panel.controls.progress_bar.text() == "2 / 2 runs, done"
+
+
+@pytest.mark.usefixtures("no_leaked_threads")
+def test_failed_runs_say_why_on_the_page_once_per_reason(qtbot, app, tmp_path):
+    window, ctl, _training, _backtest = app
+    ctl.panel.grid_edits["window"].setText("5000")  # longer than the series: every run fails
+    outcome = _run(qtbot, ctl)
+    assert outcome.trained == 0 and outcome.summary["runs_failed"] == 2
+    reason = str(ctl.results.table["error"][0])
+    assert reason.startswith("Only ") and set(ctl.results.table["error"]) == {reason}
+    said = f"2 runs failed on AAPL_short: {reason}"
+    assert ctl.failures == [said]
+    assert window.last_error == f"None of the 2 runs finished.\n{said}"
+    assert ctl.panel.controls.status_label.text() == window.last_error
+    # some runs finish, one reason for the others
+    ctl.panel.grid_edits["window"].setText("10,5000")
+    ctl.panel.grid_edits["hidden"].setText("8")
+    ctl.panel.out_edit.setText(str(tmp_path / "mixed"))
+    outcome = _run(qtbot, ctl)
+    assert outcome.trained == 1
+    status = ctl.panel.controls.status_label.text()
+    assert status.startswith("Finished: 1 run trained now, 2 in all.\n1 run failed on ")
+    # reopening the folder says it again
+    assert ctl.open_experiment(tmp_path / "mixed")
+    assert ctl.panel.controls.status_label.text().startswith("1 run failed on AAPL_short: Only ")
 
 
 def test_the_table_sorts_numerically_and_colours_by_holm_p(qtbot, app):
@@ -222,6 +249,44 @@ def test_double_click_opens_that_runs_backtest(qtbot, app):
     assert str(ctl.folder / "runs" / key) in backtest.panel.status_label.text()
 
 
+@pytest.mark.usefixtures("no_leaked_threads")
+def test_an_opened_run_shows_the_scores_of_its_row_on_the_test_span(qtbot, app):
+    window, ctl, _training, backtest = app
+    _run(qtbot, ctl)
+    summary = ctl.results.summary["series"][0]["selection_span"]
+    for i in range(2):
+        row = ctl.results.table.iloc[i]
+        assert ctl.open_run(str(row["key"]))
+        table = backtest.table
+        shown = backtest.table.title.text()
+        assert shown.startswith(f"<b>Scores on {summary['test_bars']:,} test bars</b>, ")
+        assert f"{summary['test_from']} to {summary['test_to']}" in shown
+        assert table.cell_text("model", "RMSE") == fmt_number(row["rmse"])
+        assert table.cell_text("persistence", "RMSE") == fmt_number(row["naive_rmse"])
+        assert table.cell_text("model", "DM p-value") == fmt_p(row["dm_pvalue"])
+        assert table.cell_text("model", "Skill vs\npersistence") == fmt_percent(
+            1 - row["rmse_ratio"] ** 2, signed=True, digits=2
+        )
+        assert table.trading_text("Sharpe") == f"{row['strategy_sharpe']:.2f}"
+        # the selection span is named apart, with its own scores
+        note = table.note.text()
+        assert note.startswith("This run is one of an experiment's: the scores are on its test ")
+        assert f"RMSE {row['rmse_ratio']:.4f}x of persistence's" in note
+        assert f"selection span before it, {summary['selection_from']} to " in note
+        assert f"({summary['selection_bars']:,} bars)" in note
+        assert f"there RMSE {row['selection_rmse_ratio']:.4f}x of persistence's" in note
+        assert table.note.isVisibleTo(table)
+        # the charts and the run as saved keep both spans
+        n_all = summary["selection_bars"] + summary["test_bars"]
+        assert backtest.result.n == n_all == backtest.view.forecast_count()
+    # an ordinary run says nothing of spans
+    run = ctl.folder / "runs" / str(ctl.results.table["key"][0])
+    (run / "sweep_row.json").unlink()
+    assert backtest.open_run_from(run)
+    assert backtest.table.note.text() == "" and not backtest.table.note.isVisibleTo(backtest.table)
+    assert f"{n_all:,} test bars" in backtest.table.title.text()
+
+
 @pytest.mark.parametrize(
     ("field", "text", "sentence"),
     [
@@ -244,6 +309,32 @@ def test_bad_grid_input_gives_one_sentence(qtbot, app, field, text, sentence):
     assert window.last_error == sentence
     assert ctl.panel.count_label.text() == sentence  # said before Run is pressed too
     assert not ctl.is_running()
+
+
+@pytest.mark.usefixtures("no_leaked_threads")
+def test_a_ray_address_where_nothing_answers_is_one_sentence_within_seconds(qtbot, app):
+    pytest.importorskip("ray", reason="Ray is not installed: pip install 'stockapp[ray]'")
+    window, ctl, _training, _backtest = app
+    panel = ctl.panel
+    panel.engine_combo.setCurrentIndex(panel.engine_combo.findData("ray"))
+    assert panel.ray_edit.isVisibleTo(panel)
+    panel.ray_edit.setText("127.0.0.1:port")
+    bad = "The Ray address '127.0.0.1:port' is not host:port (e.g. 127.0.0.1:6379), "
+    assert panel.count_label.text().startswith(bad)  # said as it is typed
+    assert not ctl.start() and window.last_error.startswith(bad)
+    panel.ray_edit.setText("127.0.0.1:1")
+    started = time.perf_counter()
+    with qtbot.waitSignal(ctl.experiment_finished, timeout=30000) as done:
+        assert ctl.start()
+        assert not ctl.panel.controls.run_button.isEnabled()  # the window goes on meanwhile
+    assert ctl.wait(5000)
+    assert time.perf_counter() - started < 30
+    assert done.args[0] is None
+    assert window.last_error == (
+        "No Ray cluster answers at 127.0.0.1:1 (connection refused); start one there with "
+        "'ray start --head', check the address, or leave it empty to run Ray on this machine."
+    )
+    assert ctl.panel.controls.run_button.isEnabled()
 
 
 def test_no_series_chosen_gives_one_sentence(qtbot, app):

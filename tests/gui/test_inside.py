@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from stockapp.core.bars import format_dates
+from stockapp.core.explain_text import completeness_text
 from stockapp.core.features import FeatureSpec
 from stockapp.core.progress import drain
 from stockapp.core.walkforward import BacktestSettings
@@ -76,6 +77,11 @@ def test_a_finished_backtest_is_explained_and_any_test_bar_can_be_picked(
     np.testing.assert_array_equal(ex.attribution.attribution, direct.attribution.attribution)
     np.testing.assert_array_equal(ex.flow, direct.flow)
     assert ex.date in view.heading.text()
+    a = ex.attribution
+    said = f". Integrated gradients with {a.steps} steps add up to the forecast's change from"
+    assert said in view.heading.text()
+    tail = completeness_text(a.steps, a.completeness_error)
+    assert view.heading.text().endswith(tail[:1].upper() + tail[1:] + ".")
     ctl._explain_worker.wait(5000)
     qtbot.wait(10)
 
@@ -96,7 +102,7 @@ def test_the_kinds_comparison_runs_in_the_background_and_can_be_cancelled(
         pass
     result = ctl.view.comparison
     assert set(result.flows) == {"rnn", "gru", "lstm"} and not result.cancelled
-    assert "From lag 1 to lag 10" in ctl.view.kinds_text.text()
+    assert ctl.view.kinds_text.text().startswith("At lag 10 the gradient is ")
     assert ctl.view.compare_button.isEnabled() and not ctl.view.progress.isVisible()
 
     worker = ctl.compare()

@@ -115,6 +115,45 @@ def test_rename_delete_undo_and_reveal_from_the_runs_list(qtbot, ran, monkeypatc
     assert dialog.column_texts("Run") == ["best so far"] and not dialog.undo_button.isVisible()
 
 
+def test_a_run_s_name_and_date_column_read_one_clock(qtbot, ran):
+    # the run was made at 09:12:59 UTC and is saved minutes later: its name gives the time it
+    # was made, as the Date column does, both in this machine's time zone
+    ran.manifest["created"] = "2026-11-30T09:12:59+00:00"
+    folder = ran.save_run_default()
+    dialog = ran.show_runs()
+    qtbot.addWidget(dialog)
+    (date,) = dialog.column_texts("Date")
+    assert folder.name.endswith("_" + date.replace(" ", "_").replace(":", "-"))
+    assert date.startswith("2026-11-30") or date.startswith("2026-12-01")
+
+
+def test_a_renamed_run_stays_selected_on_its_row(qtbot, tmp_path):
+    for i, name in enumerate(["a", "b", "c", "d"]):
+        _hand_run(tmp_path, name, f"2025-0{i + 1}-01T10:00:00+00:00", rmse=1.0)
+    dialog = runs_library.RunsDialog(tmp_path)
+    qtbot.addWidget(dialog)
+    header = dialog.table.horizontalHeader()
+    assert (header.sortIndicatorSection(), dialog.column_texts("Run")) == (
+        list(runs_library.COLUMNS).index("Date"),
+        ["d", "c", "b", "a"],
+    )
+    dialog.table.sortByColumn(0, runs_library.Qt.SortOrder.AscendingOrder)
+    assert dialog.column_texts("Run") == ["a", "b", "c", "d"]
+    assert dialog.select(tmp_path / "b")
+    assert dialog.rename_selected("z")
+    # the row is renamed where it stands, still selected: the next click lands on it
+    assert dialog.column_texts("Run") == ["a", "z", "c", "d"]
+    assert dialog.table.currentRow() == 1 and dialog.selected().folder == tmp_path / "z"
+    assert [r.name for r in dialog.runs] == ["d", "c", "z", "a"]
+    opened = []
+    dialog.open_requested.connect(opened.append)
+    assert dialog.open_selected() and opened == [tmp_path / "z"]
+    # reading the folder again, or clicking a heading, sorts; the selection follows the run
+    dialog.refresh()
+    assert dialog.column_texts("Run") == ["a", "c", "d", "z"]
+    assert dialog.selected().folder == tmp_path / "z"
+
+
 def _hand_run(root: Path, name: str, created: str, rmse: float, naive: float = 1.0) -> Path:
     folder = root / name
     folder.mkdir(parents=True)

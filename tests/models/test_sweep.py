@@ -140,6 +140,15 @@ def test_a_dead_worker_fails_only_its_run(tmp_path):
     )
 
 
+def test_trained_now_counts_only_the_runs_that_finished(tmp_path):
+    req = _with_seeds(_request(window=[10, 5000]), (0, 1))  # 5000 bars: longer than the series
+    outcome = drain(run_sweep([_short()], req, tmp_path, engine="inline"))
+    assert [r["status"] for r in outcome.rows] == ["ok", "ok", "failed", "failed"]
+    assert outcome.trained == 2 and outcome.summary["runs_failed"] == 2
+    again = drain(run_sweep([_short()], req, tmp_path, engine="inline"))
+    assert again.trained == 0 and again.summary["runs_failed"] == 2  # failed runs are retried
+
+
 def test_stopping_the_local_engine_keeps_whole_runs_only(tmp_path):
     req = _with_seeds(_request(), (0, 1, 2, 3))
     seen: list = []
