@@ -316,6 +316,10 @@ def _build_parser() -> argparse.ArgumentParser:
     from stockapp.explain_cli import add_explain_command  # issue 13: `stockapp explain`
 
     add_explain_command(commands)
+
+    from stockapp.forward_cli import add_forward_command  # issue 25: `stockapp forward`
+
+    add_forward_command(commands)
     return parser
 
 

@@ -11,9 +11,10 @@ PKG = Path(__file__).resolve().parent.parent / "stockapp"
 
 # package -> stockapp packages it must not import
 FORBIDDEN_INTERNAL = {
-    "core": {"data", "models", "gui", "cli"},
-    "data": {"models", "gui", "cli"},
-    "models": {"gui", "data", "cli"},
+    "core": {"data", "models", "session", "gui", "cli"},
+    "data": {"models", "session", "gui", "cli"},
+    "models": {"gui", "data", "session", "cli"},
+    "session": {"gui", "cli"},
     "gui": {"cli"},
 }
 QT = {"PySide6", "pyqtgraph", "shiboken6"}

@@ -175,7 +175,7 @@ def test_samples(capsys):
         (
             ["bogus"],
             "stockapp: argument COMMAND: invalid choice: 'bogus' "
-            "(choose from 'gui', 'data', 'samples', 'backtest', 'sweep', 'explain')",
+            "(choose from 'gui', 'data', 'samples', 'backtest', 'sweep', 'explain', 'forward')",
         ),
         (["samples", "--extra"], "stockapp: unrecognized arguments: --extra"),
     ],

@@ -1,0 +1,1 @@
+"""Qt-free application layer shared by the window and the command line."""

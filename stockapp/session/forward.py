@@ -1,0 +1,288 @@
+"""The forward job: a saved run's model forecasts the bars that have no forecast yet.
+
+:func:`record_forward` opens a run folder's model (its last fit, the one saved in ``model/``),
+refreshes the prices (the run's own source or the one given), keeps only bars that have closed
+by now, and, holding the ledger's lock, forecasts every bar after the last entry's data up to
+the next bar, appends one entry per forecast and scores every entry whose target bar has closed
+in the data since. The first time, forecasting starts at the last fit's first test bar, so the
+ledger's first entries repeat the run's own backtest forecasts for that segment.
+
+An entry whose outcome was already known when it was made is ``backfill`` (kept apart from the
+forward record): its target bar was in the run's data, or in the refreshed data, or had closed
+by the exchange calendar although the data had no bar for it yet (the data lagged the clock).
+
+Each entry's inputs are kept: the bars every forecast of one call read are written once as
+``inputs/<sha256>.json`` beside the ledger, so ``--verify`` reproduces each forecast from
+exactly the data it saw even after the source is re-adjusted or gone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from stockapp.core.bars import bar_size
+from stockapp.core.exchange import BarClock
+from stockapp.core.forward_record import (
+    LEDGER_FORMAT,
+    REQUIRED,
+    ForwardScores,
+    band_levels,
+    forward_scores,
+    frame_record,
+    score_entry,
+    window_hash,
+)
+from stockapp.core.ledger import LedgerError, canonical, digest, transaction, write_atomic
+from stockapp.core.runs import load_run
+from stockapp.errors import DataError, ModelError, StockappError
+from stockapp.models.forecaster import RecurrentForecaster
+from stockapp.session.forward_source import Source, check_matches, chosen_source
+
+
+@dataclass(frozen=True)
+class SavedRun:
+    """A run folder as the forward job needs it: its backtest, manifest and last fit's model."""
+
+    folder: Path
+    run_id: str  # SHA-256 (first 16 hex digits) of manifest.json: survives renaming the folder
+    manifest: dict
+    result: object  # the run's BacktestResult
+    model: RecurrentForecaster
+    weights_hash: str
+    adjusted: bool  # whether the model learned from adjusted closes
+    bars: str  # "daily", "weekly", ...
+    last_fit_start: pd.Timestamp  # first test bar of the last fit
+    data_last: pd.Timestamp  # last bar of the run's data
+
+    @property
+    def name(self) -> str:
+        return self.folder.name
+
+
+def weights_hash(model: RecurrentForecaster) -> str:
+    """SHA-256 of the network's tensors (by name, dtype, shape and bytes) and its scaler."""
+    h = hashlib.sha256()
+    for key, tensor in sorted(model.net.state_dict().items()):
+        t = tensor.detach().cpu().contiguous()
+        h.update(f"{key}|{t.dtype}|{tuple(t.shape)}|".encode())
+        h.update(t.numpy().tobytes())
+    h.update(canonical(model.scaler.to_dict()))
+    return h.hexdigest()
+
+
+def open_run(folder: Path | str) -> SavedRun:
+    """Open a run folder; one sentence (a StockappError) when its model cannot be loaded."""
+    folder = Path(folder)
+    result, manifest = load_run(folder)
+    if not (folder / "model").is_dir():
+        raise ModelError(f"{folder} has no saved model (model/), so it cannot forecast.")
+    try:
+        model = RecurrentForecaster.load(folder / "model")
+    except ModelError as exc:
+        raise ModelError(f"The model of the run {folder} cannot be loaded: {exc}") from None
+    data = manifest.get("data", {})
+    last = data.get("last_date")
+    return SavedRun(
+        folder=folder,
+        run_id=hashlib.sha256((folder / "manifest.json").read_bytes()).hexdigest()[:16],
+        manifest=manifest,
+        result=result,
+        model=model,
+        weights_hash=weights_hash(model),
+        adjusted=bool(data.get("adjusted", model.spec.adjusted)),
+        bars=bar_size(result.dates),
+        last_fit_start=pd.Timestamp(result.refit_dates[-1]),
+        data_last=pd.Timestamp(last) if last else pd.Timestamp(result.dates[-1]),
+    )
+
+
+def default_ledger(run_dir: Path | str) -> Path:
+    """``RUN_DIR/forward/ledger.jsonl``."""
+    return Path(run_dir) / "forward" / "ledger.jsonl"
+
+
+def results_path(ledger: Path) -> Path:
+    """The results file beside a ledger: ``ledger.jsonl`` -> ``ledger.results.jsonl``."""
+    return ledger.with_name(ledger.stem + ".results.jsonl")
+
+
+def inputs_path(ledger: Path, inputs: str) -> Path:
+    """Where the bars an entry's forecast read are kept: ``inputs/<sha256>.json``."""
+    return ledger.parent / "inputs" / f"{inputs}.json"
+
+
+@dataclass
+class ForwardReport:
+    """What one call of :func:`record_forward` did, and the record as it stands."""
+
+    ledger: Path
+    source: Source
+    series: str
+    model_name: str
+    added: list[dict] = field(default_factory=list)
+    scored: list[dict] = field(default_factory=list)
+    entries: list[dict] = field(default_factory=list)
+    results: list[dict] = field(default_factory=list)
+    scores: ForwardScores | None = None
+
+    @property
+    def live(self) -> list[dict]:
+        """The entries added by this call that belong to the forward record."""
+        return [e for e in self.added if not e["backfill"]]
+
+
+def _utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def closed_prices(prices: pd.DataFrame, clock: BarClock, now: pd.Timestamp) -> pd.DataFrame:
+    """The bars that have closed by ``now``; refuses bars dated after tomorrow (a wrong clock)."""
+    tomorrow = now.tz_localize(None).normalize() + pd.Timedelta(days=1)
+    if len(prices) and prices.index[-1].normalize() > tomorrow:
+        raise StockappError(
+            f"The data holds bars through {prices.index[-1]:%Y-%m-%d} but the clock says "
+            f"{now:%Y-%m-%d %H:%M} UTC; set the clock right before recording forecasts."
+        )
+    return prices[clock.closed(prices.index, now).to_numpy()]
+
+
+def _check_ledger(entries: list[dict], run: SavedRun, now: pd.Timestamp, path: Path) -> None:
+    for number, entry in enumerate(entries, start=1):
+        if entry["run_id"] != run.run_id:
+            raise LedgerError(
+                f"{path} line {number} belongs to another run (id {entry['run_id']}, this run is "
+                f"{run.run_id}); give this run its own --ledger. The ledger was left as it is."
+            )
+    if entries:
+        last = pd.Timestamp(datetime.fromisoformat(entries[-1]["issued_at"]))
+        if now < last:
+            raise StockappError(
+                f"The clock says {now:%Y-%m-%d %H:%M:%S} UTC, earlier than the last entry of "
+                f"{path} ({last.tz_convert('UTC'):%Y-%m-%d %H:%M:%S} UTC); set the clock right. "
+                "The ledger was left as it is."
+            )
+
+
+def first_end(entries: list[dict], prices: pd.DataFrame, run: SavedRun) -> int:
+    """The row of the first window still to forecast from: after the last entry's data, or
+    the bar before the last fit's first test bar."""
+    index = prices.index
+    if entries:
+        return int(index.searchsorted(pd.Timestamp(entries[-1]["data_through"]), side="right"))
+    return max(int(index.searchsorted(run.last_fit_start)) - 1, run.model.spec.window)
+
+
+def _payloads(run, source, series_name, prices, ends, clock, now, snapshot_id) -> list[dict]:
+    """The entries for windows ending at ``ends`` (the last may target a bar not in the data)."""
+    model, spec = run.model, run.model.spec
+    n = len(prices)
+    forecasts = model.predict_next(prices, ends)
+    dists = model.predict_distribution(prices, ends) if model.is_distribution else None
+    close = prices["Close"].to_numpy(np.float64)
+    issued = now.isoformat(timespec="seconds")
+    out = []
+    for k, e in enumerate(ends):
+        e = int(e)
+        target = prices.index[e + 1] if e + 1 < n else clock.next_bar(prices.index[e])
+        reason = None
+        if target <= run.data_last:
+            reason = "its bar was in the run's data"
+        elif e + 1 < n:
+            reason = "its bar was already in the data"
+        elif clock.closes_at(target) <= now:
+            reason = "its bar had closed by the clock though the data had no bar for it yet"
+        bands = None
+        if dists is not None:
+            mu, sigma, nu = dists
+            bands = band_levels(mu[k], sigma[k], None if nu is None else nu[k], close[e])
+        out.append({
+            "format": LEDGER_FORMAT,
+            "run_id": run.run_id,
+            "run_name": run.name,
+            "weights_hash": run.weights_hash,
+            "series": series_name,
+            "close": "adjusted" if run.adjusted else "raw",
+            "source": source.describe(),
+            "bars": run.bars,
+            "exchange": clock.exchange,
+            "data_through": f"{prices.index[e]:%Y-%m-%d}",
+            "data_hash": window_hash(prices, e, spec.window),
+            "inputs": snapshot_id,
+            "last_close": float(close[e]),
+            "target_date": f"{target:%Y-%m-%d}",
+            "forecast": float(forecasts[k]),
+            "bands": bands,
+            "issued_at": issued,
+            "backfill": reason is not None,
+            "backfill_reason": reason,
+        })  # fmt: skip
+    return out
+
+
+def _scores_due(entries: list[dict], done: set[str], prices: pd.DataFrame, now: str) -> list[dict]:
+    """Results rows for entries not yet scored whose next bar after their data is now known."""
+    index = prices.index
+    log_close = np.log(prices["Close"].to_numpy(np.float64))
+    rows = []
+    for entry in entries:
+        if entry["hash"] in done:
+            continue
+        through = pd.Timestamp(entry["data_through"])
+        pos = int(index.searchsorted(through))
+        if pos >= len(index) - 1 or index[pos] != through:
+            continue  # no bar after its data yet, or its last bar is gone from the data
+        r = float(log_close[pos + 1] - log_close[pos])
+        rows.append(score_entry(entry, f"{index[pos + 1]:%Y-%m-%d}", r, now))
+    return rows
+
+
+def record_forward(
+    run_dir: SavedRun | Path | str,
+    source: Source | None = None,
+    ledger: Path | str | None = None,
+    session=None,
+) -> ForwardReport:
+    """Forecast, append and score (see the module docstring) for a run folder (or a run
+    opened with :func:`open_run`); a StockappError for bad input, the ledger left untouched."""
+    run = run_dir if isinstance(run_dir, SavedRun) else open_run(run_dir)
+    source = source or chosen_source(run.manifest, run.bars)
+    series = source.load(session)
+    check_matches(series, source, run)
+    path = Path(ledger) if ledger is not None else default_ledger(run.folder)
+    now = pd.Timestamp(_utc_now()).tz_convert("UTC")
+    prices = series.prices(run.adjusted)
+    weekends = bool((prices.index.day_of_week >= 5).any())
+    clock = BarClock(source.exchange, weekly=run.bars == "weekly", weekends=weekends)
+    prices = closed_prices(prices, clock, now)
+    window = run.model.spec.window
+    if len(prices) <= window:
+        raise DataError(
+            f"{source.describe()} has {len(prices)} closed bars; the model needs {window + 1}."
+        )
+    report = ForwardReport(path, source, series.name, str(run.manifest.get("model_name", "Model")))
+    with transaction(path, results_path(path), REQUIRED) as tx:
+        _check_ledger(tx.entries, run, now, path)
+        start = first_end(tx.entries, prices, run)
+        ends = np.arange(start, len(prices), dtype=np.int64)
+        if ends.size:
+            snapshot = frame_record(prices.iloc[int(ends[0]) - window :])
+            snapshot_id = digest(snapshot)
+            target = inputs_path(path, snapshot_id)
+            if not target.exists():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                write_atomic(target, canonical(snapshot))
+            payloads = _payloads(run, source, series.name, prices, ends, clock, now, snapshot_id)
+            report.added = tx.append(payloads)
+        entries = tx.entries + tx.new_entries
+        done = {r["entry"] for r in tx.results}
+        report.scored = _scores_due(entries, done, prices, now.isoformat(timespec="seconds"))
+        tx.append_results(report.scored)
+    report.entries, report.results = entries, tx.results + report.scored
+    report.scores = forward_scores(report.entries, report.results, run.result)
+    return report

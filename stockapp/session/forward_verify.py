@@ -1,0 +1,213 @@
+"""``stockapp forward RUN_DIR --verify``: is the ledger what the run's model wrote, in time?
+
+Checks, naming the first entry that fails any of them:
+
+1. the hash chain (:mod:`stockapp.core.ledger`): no line changed, removed, inserted or moved;
+2. every entry was made for this run (its ``run_id``) by this model (its ``weights_hash``);
+3. every entry's forecast (and its bands) is reproduced, to 1e-6 relative, by the run's model
+   from the bars the entry read, kept in ``inputs/<sha256>.json`` beside the ledger; the file
+   must hash to its name and the window to the entry's ``data_hash``;
+4. every forward (not backfill) entry was issued before its target bar closed
+   (:meth:`stockapp.core.exchange.BarClock.describe` says what is compared for its source);
+5. every row of the results file names an entry of the ledger.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from stockapp.core.exchange import BarClock
+from stockapp.core.forward_record import (
+    REQUIRED,
+    band_levels,
+    frame_from_record,
+    timing_problem,
+    window_hash,
+)
+from stockapp.core.ledger import LedgerError, chain_problem, digest, parse_lines
+from stockapp.errors import StockappError
+from stockapp.session.forward import (
+    SavedRun,
+    default_ledger,
+    inputs_path,
+    open_run,
+    results_path,
+)
+from stockapp.session.forward_source import parse_source
+
+#: Relative difference allowed between an entry's numbers and the model's reproduction: the
+#: network computes in float32, whose rounding can differ with the batch it runs in.
+TOLERANCE = 1e-6
+BAND_KEYS = ("mu", "sigma", "nu", "lower_80", "upper_80", "lower_95", "upper_95")
+
+
+@dataclass
+class VerifyReport:
+    """What was checked and the first problem found (``None`` when the ledger holds)."""
+
+    ledger: Path
+    entries: int = 0
+    backfill: int = 0
+    checks: list[str] = field(default_factory=list)
+    problem: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+    def lines(self) -> list[str]:
+        forward = self.entries - self.backfill
+        head = (
+            f"{self.ledger}: {self.entries} entries ({forward} forward, {self.backfill} backfill)."
+        )
+        if self.problem is not None:
+            return [head, f"Verification failed: {self.problem}"]
+        return [head, *self.checks, "Verified."]
+
+
+def verify_ledger(run_dir: Path | str, ledger: Path | str | None = None) -> VerifyReport:
+    """Run the checks above; a StockappError (exit 2) only when the run or ledger is missing."""
+    run = open_run(run_dir)
+    path = Path(ledger) if ledger is not None else default_ledger(run.folder)
+    if not path.is_file():
+        raise StockappError(f"There is no ledger at {path}; record forecasts first.")
+    report = VerifyReport(path)
+    try:
+        entries = parse_lines(path.read_bytes(), path)
+    except (LedgerError, OSError) as exc:
+        report.problem = str(exc)
+        return report
+    report.entries = len(entries)
+    chain = chain_problem(entries, REQUIRED)
+    if chain is not None:
+        report.problem = chain.sentence(path)
+        return report
+    report.backfill = sum(bool(e["backfill"]) for e in entries)
+    problems: dict[int, str] = {}
+    clocks: set[str] = set()
+    for i, entry in enumerate(entries):
+        why = _identity_problem(entry, run)
+        if why is None and not entry["backfill"]:
+            clock = BarClock(entry["exchange"], weekly=entry["bars"] == "weekly")
+            clocks.add(clock.describe())
+            why = timing_problem(entry, clock)
+        if why is not None:
+            problems[i] = why
+    for i, why in _reproduction_problems(entries, run, path).items():
+        problems.setdefault(i, why)
+    if problems:
+        i = min(problems)
+        target = entries[i].get("target_date")
+        report.problem = f"{path} line {i + 1} (target {target}) {problems[i]}."
+        return report
+    orphan = _orphan_result(entries, results_path(path))
+    if orphan is not None:
+        report.problem = orphan
+        return report
+    report.checks = [
+        "The hash chain holds: no entry was changed, removed, inserted or moved.",
+        f"Every entry was made for this run ({run.run_id}) by its model (weights "
+        f"{run.weights_hash[:16]}) and is reproduced by it from the bars it read, to "
+        f"{TOLERANCE:g} relative.",
+        *(f"Every forward entry was {what}." for what in sorted(clocks)),
+    ]
+    return report
+
+
+def _identity_problem(entry: dict, run: SavedRun) -> str | None:
+    if entry["run_id"] != run.run_id:
+        return f"was made for another run (id {entry['run_id']}, this run is {run.run_id})"
+    if entry["weights_hash"] != run.weights_hash:
+        return f"was made by other weights than the model in {run.folder / 'model'}"
+    source = parse_source(str(entry["source"]))
+    if source is None:
+        return f"names a source stockapp does not know ({entry['source']!r})"
+    if source.exchange != entry["exchange"]:
+        return f"names the exchange {entry['exchange']} but its source trades on {source.exchange}"
+    return None
+
+
+def _close(a: float | None, b: float | None) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    return bool(np.isclose(a, b, rtol=TOLERANCE, atol=1e-12))
+
+
+def _reproduction_problems(entries: list[dict], run: SavedRun, path: Path) -> dict[int, str]:
+    """Line index -> why its forecast is not what the model makes from its inputs."""
+    groups: dict[str, list[int]] = {}
+    for i, entry in enumerate(entries):
+        groups.setdefault(str(entry["inputs"]), []).append(i)
+    model, window = run.model, run.model.spec.window
+    out: dict[int, str] = {}
+    for inputs, rows in groups.items():
+        file = inputs_path(path, inputs)
+        try:
+            record = json.loads(file.read_bytes())
+            frame = frame_from_record(record)
+        except FileNotFoundError:
+            out.update({i: f"read bars kept in {file}, which is missing" for i in rows})
+            continue
+        except (OSError, ValueError, KeyError, TypeError):
+            out.update({i: f"read bars kept in {file}, which is damaged" for i in rows})
+            continue
+        if digest(record) != inputs:
+            out.update({i: f"read bars kept in {file}, which was changed since" for i in rows})
+            continue
+        ends = frame.index.get_indexer(pd.DatetimeIndex([entries[i]["data_through"] for i in rows]))
+        good = [(i, int(e)) for i, e in zip(rows, ends, strict=True) if e >= window]
+        for i, e in zip(rows, ends, strict=True):
+            if e < window:
+                out[i] = f"has data through {entries[i]['data_through']}, not in its inputs"
+        for i, e in good:
+            if window_hash(frame, e, window) != entries[i]["data_hash"]:
+                out[i] = "has a data_hash that differs from the bars it read"
+        good = [(i, e) for i, e in good if i not in out]
+        if not good:
+            continue
+        at = np.array([e for _, e in good], dtype=np.int64)
+        forecasts = model.predict_next(frame, at)
+        dists = model.predict_distribution(frame, at) if model.is_distribution else None
+        for k, (i, e) in enumerate(good):
+            entry = entries[i]
+            if not _close(float(entry["forecast"]), float(forecasts[k])):
+                out[i] = (
+                    f"has the forecast {entry['forecast']!r} but the model makes "
+                    f"{float(forecasts[k])!r} from its bars"
+                )
+                continue
+            out.update(_band_problem(i, entry, dists, k, float(frame["Close"].iloc[e])))
+    return out
+
+
+def _band_problem(i: int, entry: dict, dists, k: int, last_close: float) -> dict[int, str]:
+    bands = entry.get("bands")
+    if dists is None:
+        return {} if bands is None else {i: "has bands though the model forecasts none"}
+    mu, sigma, nu = dists
+    made = band_levels(mu[k], sigma[k], None if nu is None else nu[k], last_close)
+    if not isinstance(bands, dict) or any(
+        not _close(bands.get(key), made[key]) for key in BAND_KEYS
+    ):
+        return {i: "has bands the model does not reproduce from its bars"}
+    return {}
+
+
+def _orphan_result(entries: list[dict], path: Path) -> str | None:
+    """A sentence about the first results row that names no entry, if any."""
+    if not path.is_file():
+        return None
+    hashes = {e["hash"] for e in entries}
+    try:
+        rows = parse_lines(path.read_bytes(), path)
+    except LedgerError as exc:
+        return str(exc)
+    for number, row in enumerate(rows, start=1):
+        if row.get("entry") not in hashes:
+            return f"{path} line {number} scores an entry that is not in the ledger."
+    return None
