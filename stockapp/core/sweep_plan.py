@@ -244,7 +244,12 @@ class RunsFolder:
     def clean_partials(self) -> list[str]:
         """Delete what an interrupted sweep left half-written; returns the names removed."""
         gone = []
-        for path in self.root.glob(PARTIAL_PREFIX + "*"):
+        # The run folders' partials, and what a run's own write left beside one (core.atomic).
+        leftovers = [
+            *self.root.glob(PARTIAL_PREFIX + "*"),
+            *self.root.glob("." + PARTIAL_PREFIX + "*"),
+        ]
+        for path in leftovers:
             shutil.rmtree(path, ignore_errors=True)
             gone.append(path.name)
         self.removed_partials.extend(gone)

@@ -37,6 +37,7 @@ from stockapp.core.features import (
     price_from_target,
     target_vector,
 )
+from stockapp.core.runs import weights_through_note
 from stockapp.errors import ModelError
 from stockapp.models.networks import RecurrentNet
 from stockapp.models.trainer import TrainConfig, TrainProgress, train
@@ -350,8 +351,6 @@ def choose_fit(forecaster, result: Any, bar: int) -> FitChoice:
     Old runs: without every fit's weights, an earlier fit's forecast is explained with the last
     fit and the note says so; without ``weights_through``, the note says what that means.
     """
-    from stockapp.core.runs import weights_through_note
-
     k = int(result.segment_ids()[bar])
     count = max(len(result.fits), len(result.refit_dates), 1)
     fits = list(result.fits)
