@@ -176,8 +176,10 @@ def _progress_line(event) -> str | None:
     """One stderr line per epoch and per refit segment; batch events are skipped."""
     if getattr(event, "kind", None) == "epoch":
         val = "" if event.val_loss is None else f"  val {event.val_loss:.4f}"
+        # After early stopping, the weights learn from the validation slice too (issue 18.3).
+        what = "catch-up epoch" if getattr(event, "phase", "fit") == "catch-up" else "epoch"
         return (
-            f"  epoch {event.epoch}/{event.epochs}  train {event.train_loss:.4f}{val}"
+            f"  {what} {event.epoch}/{event.epochs}  train {event.train_loss:.4f}{val}"
             f"  ({event.samples_per_s:,.0f} samples/s on {event.device})"
         )
     if hasattr(event, "count") and hasattr(event, "first_date"):
@@ -192,13 +194,17 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from stockapp.core.progress import drain
+    from stockapp.core.runs import check_run_target
     from stockapp.models.runner import run_backtest
 
     spec, cfg, settings = _backtest_inputs(args)
     series = _load_source(args, args.parser)
     out = Path(args.out)
+    # Before any training: a file, or a folder of other files, is refused; an earlier run's
+    # folder is replaced whole once this one is written.
     if out.exists() and not out.is_dir():
         raise StockappError(f"--out {out} is a file; give a folder for the run.")
+    check_run_target(out)
     # Progress goes to a terminal only: a script reading stderr sees just an error, if any.
     show = not args.quiet and sys.stderr.isatty()
 
@@ -208,13 +214,16 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
             print(line, file=sys.stderr, flush=True)
 
     outcome = drain(run_backtest(series, spec, cfg, settings), report)
-    outcome.save(out)
+    picture = None
     if not args.no_png:
         if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
             os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
         from stockapp.gui.export import render_backtest_png
 
-        render_backtest_png(outcome.result, outcome.model_name, out / "backtest.png")
+        def picture(path: Path) -> None:
+            render_backtest_png(outcome.result, outcome.model_name, path)
+
+    outcome.save(out, picture)  # the whole folder, picture included, then swapped in
     _print_summary(outcome, series, out)
     return 0
 

@@ -2,11 +2,13 @@
 
 ``stockapp explain RUN_DIR [--date YYYY-MM-DD] --out DIR`` reopens the run's model and prices
 (the prices it names, checked against the fingerprint it saved) and writes, for the forecast of
-one test bar (default: the last): ``attribution.csv`` (lag, feature, input, attribution,
-gradient_x_input), ``explain.json``, ``states.npz`` (``layer0_forget`` ...: time x units),
-``gradient_flow.csv`` (lag, grad_norm), ``gradient_flow_epochs.csv`` (epoch, lag, grad_norm: the
-model's curve after each epoch of its training, when its model file recorded them) and
-``explain.png``.
+one test bar (default: the last), with the weights of the fit that made it (a run keeps every
+fit's weights; ``explain.json`` names it: ``fit_index``, its ``trained_through``):
+``attribution.csv`` (lag, feature, input, attribution, gradient_x_input), ``explain.json``,
+``states.npz`` (``layer0_forget`` ...: time x units), ``gradient_flow.csv`` (lag, grad_norm),
+``gradient_flow_epochs.csv`` (epoch, lag, grad_norm: that fit's curve after each epoch of its
+training, when its model file recorded them) and ``explain.png``. Every file is written
+atomically.
 
 ``stockapp explain --compare-kinds (--sample NAME | --csv PATH) --out DIR`` trains a plain RNN,
 a GRU and an LSTM of the same size on the same bars and writes ``gradient_flow_kinds.csv``
@@ -81,7 +83,8 @@ def _cmd_explain(args: argparse.Namespace) -> int:
 
 
 def load_run_model(folder: Path):
-    """``(forecaster, prices, result)`` of a saved run, its prices reloaded and checked."""
+    """``(forecaster, prices, result)`` of a saved run, its prices reloaded and checked; the
+    forecaster keeps every fit's weights the run saved (see ``choose_fit``)."""
     from stockapp.core.runs import load_run
     from stockapp.data import load_csv, load_sample
     from stockapp.models.forecaster import RecurrentForecaster
@@ -113,7 +116,7 @@ def load_run_model(folder: Path):
 def _explain_run(args: argparse.Namespace) -> int:
     from stockapp.core.bars import format_dates
     from stockapp.core.explain_text import completeness_text
-    from stockapp.models.explain import explain_forecast
+    from stockapp.models.explain import choose_fit, explain_forecast
 
     folder = Path(args.run_dir)
     model, prices, result = load_run_model(folder)
@@ -124,17 +127,16 @@ def _explain_run(args: argparse.Namespace) -> int:
             f"{date} is not a test bar of this run; its test bars run from {dates[0]} to "
             f"{dates[-1]} (YYYY-MM-DD)."
         )
+    bar = dates.index(date)
     first = int(prices.index.get_loc(result.dates[0]))
-    end = first + dates.index(date) - 1
-    ex = explain_forecast(model, prices, end, flow_before=first)
+    end = first + bar - 1
+    # The fit that made this forecast; its gradient flow is measured on its own training
+    # windows, which end before its first test bar.
+    fit = choose_fit(model, result, bar)
+    model = fit.forecaster
+    ex = explain_forecast(model, prices, end, flow_before=int(prices.index.get_loc(fit.start)))
     out = _out_dir(args.out)
-    extra = {}
-    if len(result.refit_dates) > 1:
-        extra["model_note"] = (
-            "the run's saved model, after its last refit; the forecast on this date may have "
-            "been made by an earlier fit"
-        )
-    write_explanation(ex, out, extra)
+    write_explanation(ex, out, fit.record())
     curves = [] if model.last_result is None else model.last_result.gradient_flow_epochs
     if curves:
         write_epoch_flows(curves, out / "gradient_flow_epochs.csv")
@@ -143,11 +145,18 @@ def _explain_run(args: argparse.Namespace) -> int:
         from stockapp.gui.inside import render_explanation_png
 
         render_explanation_png(ex, out / "explain.png", epochs=curves)
+    if fit.note:
+        print(fit.note)
     a = ex.attribution
     print(
         f"{date}: forecast {a.output:+.6f} ({ex.forecast_price:,.2f}), flat-past baseline "
         f"{a.baseline_output:+.6f}; {completeness_text(a.steps, a.completeness_error)}"
     )
+    if fit.count > 1:
+        made = f"fit {fit.index + 1} of {fit.count}" + (
+            f", trained through {fit.fit.trained_through}" if fit.fit is not None else ""
+        )
+        print(f"made by {made} (fit_index {fit.index} in explain.json)")
     print(f"written to {out}")
     return 0
 
@@ -156,22 +165,26 @@ def write_epoch_flows(curves: list[list[float]], path: Path) -> None:
     """``epoch, lag, grad_norm``: the model's gradient through time after each training epoch."""
     import pandas as pd
 
+    from stockapp.core.runs import write_csv
+
     c = np.asarray(curves, dtype=np.float64)
     n, w = c.shape
-    pd.DataFrame(
+    frame = pd.DataFrame(
         {
             "epoch": np.repeat(np.arange(1, n + 1), w),
             "lag": np.tile(np.arange(1, w + 1), n),
             "grad_norm": c.ravel(),
         }
-    ).to_csv(path, index=False, float_format="%.17g")
+    )
+    write_csv(path, frame, index=False, float_format="%.17g")
 
 
 def write_explanation(ex, out: Path, extra: dict | None = None) -> None:
     """The CSV, JSON and NPZ files of one explanation (full float precision)."""
     import pandas as pd
 
-    from stockapp.core.runs import write_json
+    from stockapp.core.atomic import atomic_open
+    from stockapp.core.runs import write_csv, write_json
 
     a = ex.attribution
     w, f = a.inputs.shape
@@ -186,17 +199,17 @@ def write_explanation(ex, out: Path, extra: dict | None = None) -> None:
             "gradient_x_input": a.gradient_x_input.ravel(),
         }
     ).sort_values(["lag", "feature"], kind="stable")
-    table.to_csv(out / "attribution.csv", index=False, float_format="%.17g")
-    pd.DataFrame({"lag": np.arange(1, ex.flow.size + 1), "grad_norm": ex.flow}).to_csv(
-        out / "gradient_flow.csv", index=False, float_format="%.17g"
-    )
+    write_csv(out / "attribution.csv", table, index=False, float_format="%.17g")
+    flow = pd.DataFrame({"lag": np.arange(1, ex.flow.size + 1), "grad_norm": ex.flow})
+    write_csv(out / "gradient_flow.csv", flow, index=False, float_format="%.17g")
     write_json(out / "explain.json", {**ex.summary(), **(extra or {})})
     arrays = {
         f"layer{k}_{name}": values
         for k, layer in enumerate(ex.states)
         for name, values in layer.items()
     }
-    np.savez(out / "states.npz", **arrays)
+    with atomic_open(out / "states.npz", "wb") as fh:
+        np.savez(fh, **arrays)
 
 
 def _compare(args: argparse.Namespace) -> int:
@@ -204,6 +217,7 @@ def _compare(args: argparse.Namespace) -> int:
 
     from stockapp.core.features import FeatureSpec
     from stockapp.core.progress import drain
+    from stockapp.core.runs import write_csv
     from stockapp.data import load_csv, load_sample
     from stockapp.models.explain import COMPARE_EPOCHS, compare_kinds
     from stockapp.models.trainer import TrainConfig
@@ -228,10 +242,11 @@ def _compare(args: argparse.Namespace) -> int:
     kinds = list(result.epochs)
     final = np.stack([result.flows[k] for k in kinds])  # (K, W)
     lags = np.arange(1, final.shape[1] + 1)
-    pd.DataFrame(
+    kinds_table = pd.DataFrame(
         {"kind": np.repeat(kinds, lags.size), "lag": np.tile(lags, len(kinds)),
          "grad_norm": final.ravel()}
-    ).to_csv(out / "gradient_flow_kinds.csv", index=False, float_format="%.17g")  # fmt: skip
+    )  # fmt: skip
+    write_csv(out / "gradient_flow_kinds.csv", kinds_table, index=False, float_format="%.17g")
     per_epoch = [
         pd.DataFrame(
             {
@@ -243,8 +258,11 @@ def _compare(args: argparse.Namespace) -> int:
         )  # fmt: skip
         for kind, c in result.epochs.items()
     ]
-    pd.concat(per_epoch).to_csv(
-        out / "gradient_flow_kinds_epochs.csv", index=False, float_format="%.17g"
+    write_csv(
+        out / "gradient_flow_kinds_epochs.csv",
+        pd.concat(per_epoch),
+        index=False,
+        float_format="%.17g",
     )
     if not args.no_png:
         _offscreen()

@@ -92,6 +92,77 @@ def test_out_must_not_be_a_file(tmp_path, capsys):
     assert "is a file" in capsys.readouterr().err
 
 
+def test_out_refuses_a_folder_of_other_files_before_any_training(tmp_path, capsys, monkeypatch):
+    """Issue 18.6: --out wrote into any folder; one that holds other files is refused."""
+    import stockapp.models.runner as runner
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    (folder / "holiday.jpg").write_bytes(b"x")
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("trained before refusing the folder")
+
+    monkeypatch.setattr(runner, "run_backtest", no_training)
+    assert main(["backtest", "--sample", "AAPL", *TINY, "--out", str(folder)]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        f"stockapp: {folder} holds files and is not a stockapp run, so nothing was written "
+        "there; give a new or empty folder (an earlier run's folder is replaced whole).\n"
+    )
+    assert [p.name for p in tmp_path.iterdir()] == ["photos"]  # nothing beside it either
+    assert [p.name for p in folder.iterdir()] == ["holiday.jpg"]
+
+
+def test_out_replaces_an_earlier_run_whole(tmp_path, capsys):
+    """Issue 18.6: an MSFT run written over an AAPL run with --no-png kept AAPL's backtest.png;
+    the folder is now written beside it and swapped in, so nothing of the earlier run is left."""
+    out = tmp_path / "run"
+    base = [*TINY, "--device", "cpu", "--quiet", "--out", str(out)]
+    refits = ["--test-fraction", "0.05", "--refit-every", "40"]
+    assert main(["backtest", "--sample", "AAPL", *refits, *base]) == 0
+    assert {p.name for p in out.iterdir()} == {
+        "backtest.png", "forecasts.csv", "manifest.json", "metrics.json", "model"
+    }  # fmt: skip
+    assert {p.name for p in (out / "model").iterdir()} == {
+        "fits.json", "fits.safetensors", "model.json", "model.safetensors"
+    }  # fmt: skip
+    (out / "notes.txt").write_text("kept inside the earlier run")
+    assert main(["backtest", "--sample", "MSFT", "--no-png", *base]) == 0
+    assert {p.name for p in out.iterdir()} == {
+        "forecasts.csv", "manifest.json", "metrics.json", "model"
+    }  # fmt: skip
+    assert {p.name for p in (out / "model").iterdir()} == {"model.json", "model.safetensors"}
+    assert json.loads((out / "manifest.json").read_text())["data"]["name"] == "MSFT"
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]  # no staging folder left behind
+    # An empty folder is fine too.
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["backtest", "--sample", "MSFT", "--no-png", *base[:-1], str(empty)]) == 0
+    assert (empty / "forecasts.csv").is_file()
+
+
+def test_every_file_of_a_run_gets_the_usual_mode(tmp_path):
+    """Issue 18.11: metrics.json, manifest.json (and the weights) were written 0600 while the
+    other files were 0644; all now get 0666 less the umask, as open() gives."""
+    import os
+
+    old = os.umask(0o022)
+    try:
+        out = tmp_path / "run"
+        argv = ["backtest", "--sample", "MSFT", *TINY, "--device", "cpu", "--quiet", "--out",
+                str(out), "--test-fraction", "0.05", "--refit-every", "60"]  # fmt: skip
+        assert main(argv) == 0
+    finally:
+        os.umask(old)
+    files = [p for p in out.rglob("*") if p.is_file()]
+    assert len(files) == 8  # picture, table, 2 JSON, and the model's 4 files
+    assert {p.relative_to(out).as_posix(): oct(p.stat().st_mode & 0o777) for p in files} == {
+        p.relative_to(out).as_posix(): "0o644" for p in files
+    }
+    assert oct(out.stat().st_mode & 0o777) == "0o755"
+
+
 def _csv_from_sample(path, rows: int, samples_dir) -> pd.DataFrame:
     frame = pd.read_csv(samples_dir / "AAPL.csv").tail(rows).reset_index(drop=True)
     frame.to_csv(path, index=False)

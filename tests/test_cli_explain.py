@@ -159,3 +159,100 @@ def test_changed_prices_are_refused(tmp_path, capsys, aapl_csv):
     frame.loc[5, "Close"] *= 1.01
     frame.to_csv(csv, index=False)
     _fails(capsys, ["explain", str(run_dir), "--out", str(tmp_path / "x")], "have changed")
+
+
+@pytest.fixture(scope="module")
+def refitted(tmp_path_factory):
+    """A backtest refitted every 40 bars (four fits) on MSFT, saved through the command line."""
+    folder = tmp_path_factory.mktemp("refits") / "run"
+    argv = ["backtest", "--sample", "MSFT", "--test-fraction", "0.05", "--refit-every", "40",
+            "--window", "10", "--hidden", "4", "--layers", "1", "--epochs", "2", "--seed", "2",
+            "--device", "cpu", "--quiet", "--no-png", "--out", str(folder)]  # fmt: skip
+    assert main(argv) == 0
+    return folder
+
+
+def test_every_forecast_is_explained_with_the_fit_that_made_it(refitted, tmp_path, capsys):
+    """Issue 18.2: after refits, `explain --date` explained the last refit's model whatever the
+    date (119.60 where forecasts.csv had 119.54); now the fit that made the forecast."""
+    capsys.readouterr()
+    saved = pd.read_csv(refitted / "forecasts.csv")
+    manifest = json.loads((refitted / "manifest.json").read_text())
+    fits = manifest["fits"]
+    n = len(fits)
+    assert n >= 3 and sorted(set(saved["segment"])) == list(range(n))
+    starts = [int(np.flatnonzero(saved["segment"] == k)[0]) for k in range(n)]
+    for i in sorted({0, 1, starts[1] - 1, starts[1], starts[2], starts[2] + 5, len(saved) - 1}):
+        date = saved["date"].iloc[i]
+        out = tmp_path / f"ex{i}"
+        assert main(["explain", str(refitted), "--date", date, "--out", str(out), "--no-png"]) == 0
+        summary = json.loads((out / "explain.json").read_text())
+        k = int(saved["segment"].iloc[i])
+        assert summary["fit_index"] == k and summary["fits"] == n, i
+        assert summary["trained_through"] == fits[k]["trained_through"]
+        assert summary["weights_through"] == fits[k]["weights_through"]
+        assert summary["first_test_date"] == saved["date"].iloc[starts[k]]
+        assert summary["forecast_price"] == pytest.approx(saved["forecast"].iloc[i], rel=1e-6)
+        assert "model_note" not in summary
+        assert f"made by fit {k + 1} of {n}" in capsys.readouterr().out
+
+
+def test_an_older_run_without_every_fits_weights_explains_and_says_what_it_lacks(
+    refitted, tmp_path, capsys
+):
+    import shutil
+
+    old = tmp_path / "old"
+    shutil.copytree(refitted, old)
+    # As written before runs kept every fit (and before fits recorded weights_through).
+    for name in ("fits.safetensors", "fits.json"):
+        (old / "model" / name).unlink()
+    meta = json.loads((old / "model" / "model.json").read_text())
+    del meta["fits"]
+    (old / "model" / "model.json").write_text(json.dumps(meta))
+    manifest = json.loads((old / "manifest.json").read_text())
+    for fit in manifest["fits"]:
+        del fit["weights_through"], fit["catchup_epochs"], fit["catchup_seconds"]
+    (old / "manifest.json").write_text(json.dumps(manifest))
+    saved = pd.read_csv(old / "forecasts.csv")
+    capsys.readouterr()
+
+    first = tmp_path / "first"
+    assert main(["explain", str(old), "--date", saved["date"].iloc[0], "--out", str(first),
+                 "--no-png"]) == 0  # fmt: skip
+    printed = capsys.readouterr().out
+    note = json.loads((first / "explain.json").read_text())["model_note"]
+    assert note.startswith("This run was saved before runs kept every fit's weights, so the ")
+    n = len(manifest["fits"])
+    assert (
+        f"made by fit 1 of {n} (trained through {manifest['fits'][0]['trained_through']})" in note
+    )
+    assert note.endswith("and its numbers differ from forecasts.csv.")
+    assert "saved before fits recorded weights_through" not in note  # the last fit is used
+    assert note in printed
+    last = tmp_path / "last"
+    assert main(["explain", str(old), "--out", str(last), "--no-png"]) == 0
+    summary = json.loads((last / "explain.json").read_text())
+    assert "model_note" not in summary and summary["weights_through"] is None
+    assert summary["forecast_price"] == pytest.approx(saved["forecast"].iloc[-1], rel=1e-6)
+
+
+def test_an_older_run_without_weights_through_says_what_it_lacks(run, tmp_path, capsys):
+    import shutil
+
+    _, _, folder = run
+    old = tmp_path / "old"
+    shutil.copytree(folder, old)
+    manifest = json.loads((old / "manifest.json").read_text())
+    del manifest["fits"][0]["weights_through"]
+    (old / "manifest.json").write_text(json.dumps(manifest))
+    capsys.readouterr()
+    assert main(["explain", str(old), "--out", str(tmp_path / "ex"), "--no-png"]) == 0
+    note = json.loads((tmp_path / "ex" / "explain.json").read_text())["model_note"]
+    val = manifest["fits"][0]["validated_from"]
+    assert note == (
+        "This run was saved before fits recorded weights_through: its first fit's weights "
+        f"learnt only from targets before {val} (its validation slice only chose the epoch "
+        "count), not through the bar before its test span."
+    )
+    assert note in capsys.readouterr().out

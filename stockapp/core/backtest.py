@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -40,6 +40,12 @@ class FitSummary:
     trained_from: str | None = None
     trained_through: str | None = None
     validated_from: str | None = None
+    # The last bar whose target the kept weights learnt from: the bar before the first test bar
+    # (after early stopping, the weights go on learning from the validation slice for
+    # ``catchup_epochs`` epochs, see RecurrentForecaster.fit). None in runs saved before it.
+    weights_through: str | None = None
+    catchup_epochs: int = 0
+    catchup_seconds: list[float] = field(default_factory=list)
 
     @classmethod
     def from_train_result(
@@ -50,6 +56,9 @@ class FitSummary:
             trained_from=getattr(result, "trained_from", None),
             trained_through=getattr(result, "trained_through", None),
             validated_from=getattr(result, "validated_from", None),
+            weights_through=getattr(result, "weights_through", None),
+            catchup_epochs=len(getattr(result, "catchup_losses", []) or []),
+            catchup_seconds=[float(s) for s in getattr(result, "catchup_seconds", []) or []],
             first_test_date=format_dates(pd.DatetimeIndex([first_test_date]), intraday)[0],
             epochs=len(result.train_losses),
             epoch_seconds=[float(s) for s in result.epoch_seconds],
@@ -59,6 +68,11 @@ class FitSummary:
             cuda_graphs=bool(result.cuda_graphs),
             message=str(result.message),
         )
+
+    @property
+    def seconds(self) -> float:
+        """Time spent fitting: the epochs and the catch-up on the validation slice."""
+        return float(sum(self.epoch_seconds) + sum(self.catchup_seconds))
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -165,7 +179,7 @@ class BacktestResult:
                 "stop_reason": first.stop_reason,
                 "cuda_graphs": first.cuda_graphs,
                 "refits": len(self.fits) - 1,
-                "total_fit_seconds": float(sum(sum(f.epoch_seconds) for f in self.fits)),
+                "total_fit_seconds": float(sum(f.seconds for f in self.fits)),
             }
         if self.bands is not None:
             out.update(self.bands.metrics_dict(model_name))

@@ -5,8 +5,9 @@ first test segment. When a model was just trained on exactly the bars that first
 (the window's Model page trains on the bars before the test span), training again only repeats
 that work. :class:`AlreadyFitted` wraps such a model: it answers the first, from-scratch fit with
 the model's own training result, after checking that the past it is handed is the very past the
-model was trained on, so no forecast can come from a model that saw a test bar. Warm refits and
-forecasts go to the model itself.
+model was trained on, so no forecast can come from a model that saw a test bar, and that its
+weights learnt through the last bar of that past (``weights_through``), as a fresh first fit's
+do. Warm refits and forecasts go to the model itself.
 
 The wrapped model is used as it is, so callers that want to keep their copy unchanged by refits
 pass a copy (``copy.deepcopy``).
@@ -74,6 +75,13 @@ class AlreadyFitted:
                     else "no bars"
                 )
                 + "; train again or untick 'Use the model just trained'."
+            )
+        through = getattr(self.result, "weights_through", None)
+        if through != getattr(self.result, "trained_through", None):
+            raise BacktestError(
+                f"The model just trained stopped before its weights learnt from every bar it "
+                f"was given (they learnt through {through or 'an earlier bar'}); train again or "
+                "untick 'Use the model just trained'."
             )
         yield from ()
         return self.result

@@ -1,9 +1,11 @@
-"""Reference points a trained network is read against: the persistence loss and the spans a
-backtest's first fit trains, validates and tests on.
+"""Reference points a trained network is read against: the persistence loss, the spans a
+backtest's first fit trains, validates and tests on, and the bars every fit learns from.
 
-Both are computed exactly as the trainer and the walk-forward engine cut the data
+All are computed from the rules the trainer and the walk-forward engine follow
 (:func:`~stockapp.core.dataset.training_set`, :func:`~stockapp.core.walkforward.first_test_bar`),
-so the loss chart's dashed line and the price chart's shading mean what they say.
+written out again here in bar arithmetic, so the loss chart's dashed line and the price chart's
+shading mean what they say, and tests can check each fit the engine records against
+:func:`fit_spans`.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from stockapp.core.bars import format_dates, is_intraday
 from stockapp.core.dataset import training_set
 from stockapp.core.features import FeatureSpec, step_targets, target_vector
 from stockapp.core.walkforward import BacktestSettings, first_test_bar, plan_segments
@@ -73,3 +76,45 @@ def backtest_spans(
     val = validation_start(seg.train_end - seg.train_start, window, val_fraction)
     val_date = None if val is None else dates[seg.train_start + val]
     return dates[start], val_date
+
+
+def fit_spans(
+    dates: pd.DatetimeIndex,
+    window: int,
+    settings: BacktestSettings,
+    val_fraction: float,
+    loss_on: str = "last",
+) -> list[dict[str, str | None]]:
+    """What every fit of a backtest should record, by the rules, as ISO labels.
+
+    For each fit (the first, then one per refit): ``first_test_date``; ``trained_from``, the
+    first bar whose target it trains on (the bar after its past's first window, or that
+    window's second bar with the all-steps loss); ``trained_through``, the bar before its first
+    test bar; ``validated_from``, where the first fit's validation slice starts (``None`` for a
+    refit, which carves none); and ``weights_through``, the last bar whose target the kept
+    weights learnt from. That is the bar before the first test bar for every fit: a refit
+    trains through it, and the first fit, once early stopping has chosen its epoch count on the
+    validation slice, goes on learning from that slice (see ``RecurrentForecaster.fit``).
+    """
+    start = first_test_bar(dates, settings, window + 1 + 64)
+    out = []
+    for k, seg in enumerate(plan_segments(len(dates), start, settings)):
+        first = seg.train_start + (window + 1 if loss_on == "last" else 2)
+        val = None
+        if k == 0:
+            v = validation_start(seg.train_end - seg.train_start, window, val_fraction)
+            val = None if v is None else seg.train_start + v
+        bars = [seg.test_start, first, seg.train_end - 1, seg.train_end - 1]
+        labels = format_dates(pd.DatetimeIndex(dates[bars]), intraday=is_intraday(dates))
+        out.append(
+            {
+                "first_test_date": labels[0],
+                "trained_from": labels[1],
+                "trained_through": labels[2],
+                "validated_from": None
+                if val is None
+                else format_dates(dates[[val]], intraday=is_intraday(dates))[0],
+                "weights_through": labels[3],
+            }
+        )
+    return out

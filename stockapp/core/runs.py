@@ -1,17 +1,22 @@
 """Backtest runs on disk: a folder that reopens the whole backtest without retraining.
 
 A run folder holds ``manifest.json`` (data source and fingerprint, every setting, seed, library
-versions, device, timings), ``forecasts.csv`` (one row per test bar), ``metrics.json``, the saved
-model in ``model/`` and, when a picture was made, ``backtest.png``. Reopening recomputes the scores
-from ``forecasts.csv`` with the saved settings, so the numbers shown are the ones saved.
+versions, device, timings, and every fit with the bars it learnt from), ``forecasts.csv`` (one
+row per test bar), ``metrics.json``, the saved model in ``model/`` (the last fit, and the weights
+of every earlier fit, see :mod:`stockapp.models.checkpoint`) and, when a picture was made,
+``backtest.png``. Reopening recomputes the scores from ``forecasts.csv`` with the saved settings,
+so the numbers shown are the ones saved.
+
+A run is written whole (:func:`~stockapp.core.atomic.replace_folder`): into a hidden folder
+beside its target, then swapped in, so saving over an earlier run leaves no file of it behind
+and a crash leaves the earlier run as it was. A folder that holds other files is never written
+over.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -19,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from stockapp.core.atomic import atomic_open, replace_folder
 from stockapp.core.backtest import COLUMNS, BacktestResult, FitSummary, assemble_result
 from stockapp.core.bars import format_dates, parse_dates
 from stockapp.core.distribution import BandForecasts
@@ -43,14 +49,42 @@ def _clean(value):
 
 def write_json(path: Path, data: dict) -> None:
     """Write JSON atomically (a crash leaves the old file or the new one, never half of one)."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    with atomic_open(path) as fh:
+        json.dump(_clean(data), fh, indent=2, allow_nan=False)
+
+
+def write_csv(path: Path, frame: pd.DataFrame, **options) -> None:
+    """Write a table as CSV atomically (``options`` go to :meth:`pandas.DataFrame.to_csv`)."""
+    with atomic_open(path, newline="") as fh:
+        frame.to_csv(fh, **options)
+
+
+def is_run_folder(folder: Path) -> bool:
+    """Whether ``folder`` is a stockapp run: a ``manifest.json`` object with a run format and a
+    ``forecasts.csv`` beside it (what :func:`save_run` writes; runs of every version have them)."""
+    folder = Path(folder)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(_clean(data), fh, indent=2, allow_nan=False)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        with open(folder / "manifest.json", encoding="utf-8") as fh:
+            manifest = json.load(fh)
+    except (OSError, UnicodeDecodeError, ValueError):
+        return False
+    return (
+        isinstance(manifest, dict) and "format" in manifest and (folder / "forecasts.csv").is_file()
+    )
+
+
+def check_run_target(folder: Path) -> None:
+    """Refuse, in one sentence, to write a run where it would destroy something else: over a
+    file, or into a folder that holds files and is not a stockapp run. A new or empty folder,
+    or an earlier run (replaced whole), is fine."""
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise BacktestError(f"{folder} is a file; give a folder for the run.")
+    if folder.is_dir() and any(folder.iterdir()) and not is_run_folder(folder):
+        raise BacktestError(
+            f"{folder} holds files and is not a stockapp run, so nothing was written there; "
+            "give a new or empty folder (an earlier run's folder is replaced whole)."
+        )
 
 
 def save_run(
@@ -59,13 +93,21 @@ def save_run(
     manifest: dict,
     save_model: Callable[[Path], None] | None = None,
     model_name: str = "Model",
+    picture: Callable[[Path], None] | None = None,
 ) -> Path:
-    """Write a run folder (created if needed) and return it."""
+    """Write a run folder whole and return it.
+
+    ``save_model(path)`` writes the model into ``path`` (the run's ``model/``) and
+    ``picture(path)`` draws ``backtest.png``; both write into the staging folder, so the run
+    appears complete or not at all. An earlier run in ``folder`` is replaced, nothing of it
+    kept; a folder of other files is refused (:func:`check_run_target`).
+    """
     folder = Path(folder)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        result.forecasts_frame().to_csv(folder / "forecasts.csv", index=False)
-        write_json(folder / "metrics.json", result.metrics_dict(model_name))
+    check_run_target(folder)
+
+    def write(staging: Path) -> None:
+        write_csv(staging / "forecasts.csv", result.forecasts_frame(), index=False)
+        write_json(staging / "metrics.json", result.metrics_dict(model_name))
         full = dict(manifest)
         full["format"] = RUN_FORMAT
         full["model_name"] = model_name
@@ -73,12 +115,36 @@ def save_run(
         refits = pd.DatetimeIndex(result.refit_dates)
         full["refit_dates"] = format_dates(refits, intraday=result.intraday)
         full["fits"] = [f.to_dict() for f in result.fits]
-        write_json(folder / "manifest.json", full)
+        write_json(staging / "manifest.json", full)
         if save_model is not None:
-            save_model(folder / "model")
+            save_model(staging / "model")
+        if picture is not None:
+            picture(staging / "backtest.png")
+
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        replace_folder(folder, write)
     except OSError as exc:
         raise BacktestError(f"Could not write the run to {folder}: {exc.strerror or exc}.") from exc
     return folder
+
+
+def weights_through_note(fits: list[FitSummary]) -> str | None:
+    """One sentence on what the fits of a run saved before they recorded ``weights_through``
+    lack; ``None`` when every fit records it."""
+    if not fits or all(f.weights_through is not None for f in fits):
+        return None
+    first = fits[0]
+    if first.validated_from:
+        return (
+            "This run was saved before fits recorded weights_through: its first fit's weights "
+            f"learnt only from targets before {first.validated_from} (its validation slice only "
+            "chose the epoch count), not through the bar before its test span."
+        )
+    return (
+        "This run was saved before fits recorded weights_through, the last bar whose target "
+        "each fit's weights learnt from."
+    )
 
 
 def _read_json(path: Path) -> dict:

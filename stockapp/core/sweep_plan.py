@@ -25,13 +25,13 @@ import itertools
 import json
 import os
 import shutil
-import tempfile
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
+from stockapp.core.atomic import atomic_open, rename
 from stockapp.errors import BacktestError, StockappError
 
 #: Grid settings that belong to the feature spec, the backtest, or else the training config.
@@ -244,7 +244,12 @@ class RunsFolder:
     def clean_partials(self) -> list[str]:
         """Delete what an interrupted sweep left half-written; returns the names removed."""
         gone = []
-        for path in self.root.glob(PARTIAL_PREFIX + "*"):
+        # The run folders' partials, and what a run's own write left beside one (core.atomic).
+        leftovers = [
+            *self.root.glob(PARTIAL_PREFIX + "*"),
+            *self.root.glob("." + PARTIAL_PREFIX + "*"),
+        ]
+        for path in leftovers:
             shutil.rmtree(path, ignore_errors=True)
             gone.append(path.name)
         self.removed_partials.extend(gone)
@@ -280,24 +285,16 @@ class RunsFolder:
                 shutil.rmtree(partial, ignore_errors=True)
                 return final
             shutil.rmtree(final)
-        os.replace(partial, final)
-        return final
+        return rename(partial, final)
 
 
 def write_results_csv(path: Path, rows: list[dict]) -> None:
     """``results.csv``: one row per run in :data:`RESULT_COLUMNS` order, written atomically."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=list(RESULT_COLUMNS), extrasaction="ignore")
-            writer.writeheader()
-            for row in rows:
-                writer.writerow({k: _cell(row.get(k)) for k in RESULT_COLUMNS})
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_open(Path(path), newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(RESULT_COLUMNS), extrasaction="ignore")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: _cell(row.get(k)) for k in RESULT_COLUMNS})
 
 
 def _cell(value):

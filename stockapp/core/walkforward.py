@@ -5,14 +5,16 @@ segments; before each segment the forecaster is (re)fitted on bars *before* the 
 then forecasts every bar of the segment in one batched pass from inputs that end the bar before.
 
 The first fit trains from scratch on every bar before the test span, early-stopping on a
-validation slice carved from the end of that past. A refit before bar ``s`` warm-starts from the
-previous weights and scaling and trains on targets up to and including bar ``s-1``: no
-validation slice is carved from its own recent past; it runs exactly ``refit_epochs`` epochs (no
-early stopping) and keeps the final weights. "expanding" refits draw on every earlier bar,
-"rolling" ones on the last ``rolling_bars``; either way each refit epoch is the windows of the
-newest ``refit_bars`` bars plus an equal-size uniform sample of the older windows (fresh each
-epoch), which keeps refitting every 20 bars within a few times the cost of one training. Without
-refits the refit mode does not apply.
+validation slice carved from the end of that past; once the slice has chosen the epoch count,
+the weights go on learning from it for that many epochs (see ``RecurrentForecaster.fit``), so
+they learn through the bar before the test span, as every refit's do. A refit before bar ``s``
+warm-starts from the previous weights and scaling and trains on targets up to and including bar
+``s-1``: no validation slice is carved from its own recent past; it runs exactly
+``refit_epochs`` epochs (no early stopping) and keeps the final weights. "expanding" refits
+draw on every earlier bar, "rolling" ones on the last ``rolling_bars``; either way each refit
+epoch is the windows of the newest ``refit_bars`` bars plus an equal-size uniform sample of the
+older windows (fresh each epoch), which keeps refitting every 20 bars within a few times the
+cost of one training. Without refits the refit mode does not apply.
 
 Look-ahead is impossible by construction: :func:`walk_forward` hands the forecaster and the
 baselines slices of the data that stop before the bars they forecast.

@@ -4,9 +4,9 @@ Each file remembers, besides its bars, exactly which date spans the downloads be
 (each ``[start, end)``, end exclusive). That is what lets the Yahoo loader ask only for dates it
 has never asked for: a stock that started trading in 1980 is not asked again for 1920..1980 on
 every load, a weekend is not mistaken for missing data, and a load of 2010 followed by one of
-2015 does not pretend that 2011..2014 was downloaded. Files are written to a temporary file in
-the same folder and moved into place with :func:`os.replace`, so a crash or a second process
-never sees half a file.
+2015 does not pretend that 2011..2014 was downloaded. Files are written atomically
+(:func:`stockapp.core.atomic.atomic_open`: a temporary file in the same folder, synced and moved
+into place), so a crash or a second process never sees half a file.
 
 Version 1 files recorded only one ``covered`` span from the first to the last date ever asked
 for, which could hide years never downloaded. They are still read, conservatively: what counts
@@ -16,9 +16,7 @@ as covered is rebuilt from the bars themselves (see :func:`spans_from_bars`).
 from __future__ import annotations
 
 import io
-import os
 import re
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -27,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from stockapp.core.atomic import atomic_open
 from stockapp.data.series import PRICE_COLUMNS
 from stockapp.paths import cache_dir
 
@@ -153,15 +152,7 @@ def write_cache(symbol: str, interval: str, cached: CachedPrices) -> Path:
     spans = ", ".join(f"{a:%Y-%m-%d} {b:%Y-%m-%d}" for a, b in merge_spans(cached.spans))
     header = f"{_MAGIC} v2: covered {spans}\n"
     frame = cached.frame.sort_index()
-    handle, temp = tempfile.mkstemp(prefix=path.stem + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
-            out.write(header)
-            frame.to_csv(out, index_label="Date", date_format="%Y-%m-%d")
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+    with atomic_open(path, newline="") as out:
+        out.write(header)
+        frame.to_csv(out, index_label="Date", date_format="%Y-%m-%d")
     return path

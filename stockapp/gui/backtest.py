@@ -52,7 +52,7 @@ from stockapp.core.backtest import BacktestResult
 from stockapp.core.fitted import AlreadyFitted
 from stockapp.core.reference import backtest_spans
 from stockapp.core.run_index import default_run_name, free_folder, run_time
-from stockapp.core.runs import load_run, save_run
+from stockapp.core.runs import load_run, save_run, weights_through_note, write_csv
 from stockapp.core.sweep_run import SweepSpans, sweep_spans
 from stockapp.core.walkforward import BacktestProgress, first_test_bar, plan_segments
 from stockapp.errors import StockappError
@@ -98,7 +98,10 @@ def _progress_text(seg: BacktestProgress | None, p: TrainProgress | None) -> tup
         return 0.0, "starting…"
     done = 0.0
     label = f"fit {seg.index}/{seg.count}"
-    if p is not None:
+    if p is not None and p.phase == "catch-up":  # the epochs are chosen: learning the slice
+        done = 1.0
+        label += f" · catch-up {p.epoch}/{p.epochs}"
+    elif p is not None:
         inside = p.batch / p.batches if p.kind == "batch" and p.batches else 1.0
         done = min((p.epoch - 1 + inside) / max(p.epochs, 1), 1.0)
         label += f" · epoch {p.epoch}/{p.epochs}"
@@ -294,7 +297,8 @@ class BacktestController(QObject):
 
         It can when it learnt from exactly the bars the backtest's first fit would train on:
         the same data, adjusted or raw as the window shows, ending on the bar before the test
-        span.
+        span, and its weights learnt through that bar (``weights_through``: a training
+        cancelled while it learnt from its validation slice stopped short of it).
         """
         training = self._training
         model = getattr(training, "forecaster", None)
@@ -316,6 +320,13 @@ class BacktestController(QObject):
             return None, (
                 f"The model just trained learnt from {tag.first} to {tag.last}, but this test "
                 f"span's first fit trains on {want}; train again or change the test span."
+            )
+        trained = training.result
+        through = getattr(trained, "weights_through", None)
+        if through is None or through != getattr(trained, "trained_through", None):
+            return None, (
+                f"The model just trained stopped before its weights learnt from the bars up to "
+                f"{tag.last} (they learnt through {through or 'an earlier bar'}); train again."
             )
         return f"{tag.first} to {tag.last}", ""
 
@@ -444,8 +455,8 @@ class BacktestController(QObject):
             )
         elif isinstance(p, TrainProgress):
             self._fit = p
-            if self._segment is not None and self._segment.refit:
-                pass
+            if (self._segment is not None and self._segment.refit) or p.phase == "catch-up":
+                pass  # the chart keeps the first fit's epochs as early stopping chose them
             elif p.kind == "epoch":
                 self.panel.loss_chart.add_epoch(p.epoch, p.train_loss, p.val_loss)
                 self._running_drawn = time.monotonic()
@@ -629,20 +640,26 @@ class BacktestController(QObject):
 
     # ------------------------------------------------------- save, open, export
     def save_run_to(self, path: str | Path) -> bool:
-        """Save what is shown as a run folder at ``path`` with its picture ``backtest.png``."""
+        """Save what is shown as a run folder at ``path`` with its picture ``backtest.png``.
+
+        The command line's writer (:func:`~stockapp.core.runs.save_run`): the folder is written
+        whole beside ``path`` and swapped in, so an earlier run there leaves nothing behind, and
+        a folder of other files is refused in one sentence.
+        """
         folder = Path(path)
         if self.result is None:
             self._error("There is no backtest to save; run one or open a saved run first.")
             return False
+        result, name, data = self.result, self.model_name, self._data_text()
+
+        def picture(png: Path) -> None:
+            render_backtest_png(result, name, png, data=data)
+
         try:
             if self.outcome is not None and self.outcome.result is self.result:
-                self.outcome.save(folder)
+                self.outcome.save(folder, picture)
             else:
-                save_run(folder, self.result, self.manifest, None, self.model_name)
-                self._copy_model(folder)
-            render_backtest_png(
-                self.result, self.model_name, folder / "backtest.png", data=self._data_text()
-            )
+                save_run(folder, result, self.manifest, self._model_copier(), name, picture)
         except (StockappError, OSError) as exc:
             self._error(failure_sentence(exc, f"save the run in {folder}"))
             return False
@@ -698,11 +715,14 @@ class BacktestController(QObject):
     def last_error_text(self) -> str:
         return "" if self._window is None else str(self._window.last_error or "")
 
-    def _copy_model(self, folder: Path) -> None:
-        """A reopened run re-saved elsewhere keeps its model files."""
+    def _model_copier(self):
+        """How a reopened run re-saved (elsewhere or in its own folder, which is replaced)
+        keeps its model files: copied into the run being written; None without a model."""
         src = None if self._source_folder is None else self._source_folder / "model"
-        if src is not None and src.is_dir() and src.resolve() != (folder / "model").resolve():
-            shutil.copytree(src, folder / "model", dirs_exist_ok=True)
+        if src is None or not src.is_dir():
+            return None
+        # copyfile, not copy2: the copies get the usual file mode, not an older run's 0600.
+        return lambda dest: shutil.copytree(src, dest, copy_function=shutil.copyfile)
 
     def open_run_from(self, path: str | Path) -> bool:
         """Show the run saved in folder ``path`` without retraining; one sentence if broken."""
@@ -720,9 +740,11 @@ class BacktestController(QObject):
         spans = sweep_spans(Path(path), result, manifest)
         self._show(result, str(manifest.get("model_name", "Model")), spans)
         data = manifest.get("data", {})
+        lacks = weights_through_note(result.fits)  # a run saved before fits recorded it
         self.panel.show_status(
             f"Opened the run saved in {path}"
             + (f" ({data['name']}, {data.get('source', '')})." if "name" in data else ".")
+            + (f" {lacks}" if lacks else "")
         )
         self.run_opened.emit(Path(path))
         return True
@@ -733,7 +755,7 @@ class BacktestController(QObject):
             self._error("There is no backtest to export; run one or open a saved run first.")
             return False
         try:
-            self.result.forecasts_frame().to_csv(Path(path), index=False)
+            write_csv(Path(path), self.result.forecasts_frame(), index=False)
         except OSError as exc:
             self._error(failure_sentence(exc, f"write {path}"))
             return False

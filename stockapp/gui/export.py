@@ -12,9 +12,11 @@ import html
 import math
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QBuffer, QIODevice, Qt
+from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QApplication, QLabel, QVBoxLayout, QWidget
 
+from stockapp.core.atomic import write_bytes
 from stockapp.core.backtest import BacktestResult, forecaster_labels
 from stockapp.core.metrics import format_pvalue
 from stockapp.errors import BacktestError
@@ -33,6 +35,20 @@ def ensure_app() -> QApplication:
     if app is None:
         _APP = app = QApplication(["stockapp"])
     return app  # type: ignore[return-value]
+
+
+def save_png(image: QPixmap | QImage, path: str | Path) -> bool:
+    """Encode ``image`` as PNG and write it atomically (see :mod:`stockapp.core.atomic`);
+    False when it cannot be encoded or written."""
+    buffer = QBuffer()
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    if image.isNull() or not image.save(buffer, "PNG"):
+        return False
+    try:
+        write_bytes(path, bytes(buffer.data()))
+    except OSError:
+        return False
+    return True
 
 
 def summary_html(result: BacktestResult, model_name: str) -> str:
@@ -129,7 +145,7 @@ def render_backtest_png(
         picture.layout().activate()
         QApplication.processEvents()
         image = picture.grab()
-        if image.isNull() or not image.save(str(path), "PNG"):
+        if not save_png(image, path):
             raise BacktestError(f"Could not write the picture {path}; check the folder exists.")
     finally:
         picture.deleteLater()

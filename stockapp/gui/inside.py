@@ -45,8 +45,10 @@ from stockapp.models.explain import (
     COMPARE_EPOCHS,
     SIGMOID,
     Explanation,
+    FitChoice,
     KindsComparison,
     KindsProgress,
+    choose_fit,
     compare_kinds,
     explain_forecast,
 )
@@ -359,7 +361,7 @@ class InsideController(QObject):
         self._prices = None
         self._dates: list[str] = []
         self._first_test = 0
-        self._refitted = False
+        self._result: Any = None
         self._intraday = False
         self._wanted: Any = None  # a clicked bar to explain once an opened run's data is back
         self._backtest: Any = None
@@ -467,7 +469,7 @@ class InsideController(QObject):
         self.view.load_button.setVisible(bool(reload_text))
 
     def _forget_model(self) -> None:
-        self._forecaster, self._prices, self._dates = None, None, []
+        self._forecaster, self._prices, self._dates, self._result = None, None, [], None
         self.view.compare_button.setEnabled(False)
 
     def set_model(self, forecaster: Any, prices, result: Any) -> None:
@@ -479,7 +481,7 @@ class InsideController(QObject):
         self._forecaster, self._prices = forecaster, prices
         self._dates = format_dates(result.dates, intraday=result.intraday)
         self._first_test = int(prices.index.get_loc(result.dates[0]))
-        self._refitted = len(getattr(result, "refit_dates", [])) > 1
+        self._result = result
         self.view.compare_button.setEnabled(True)
         wanted = self._label(self._wanted) if self._wanted is not None else None
         self._wanted = None
@@ -491,12 +493,19 @@ class InsideController(QObject):
         """Compute the explanation of the forecast of test bar ``date`` in the background."""
         if self._forecaster is None or date not in self._dates:
             return None
-        end = self._first_test + self._dates.index(date) - 1
-        model, prices, first = self._forecaster, self._prices, self._first_test
+        bar = self._dates.index(date)
+        end = self._first_test + bar - 1
+        owner, prices = self._forecaster, self._prices
+        try:  # the fit that made this forecast (a run keeps every fit's weights)
+            fit = choose_fit(owner, self._result, bar)
+        except StockappError as exc:
+            self._failed(str(exc))
+            return None
+        model, first = fit.forecaster, int(prices.index.get_loc(fit.start))
         worker = run_in_background(
             lambda: explain_forecast(model, prices, end, flow_before=first),
             self,
-            on_finished=lambda ex: self._explained(ex, model),
+            on_finished=lambda ex: self._explained(ex, owner, fit),
             on_failed=self._failed,
         )
         self._explain_worker = worker
@@ -504,21 +513,27 @@ class InsideController(QObject):
             self._window.register_worker(worker, f"Explaining the forecast of {date}…")
         return worker
 
-    def _explained(self, ex: Explanation, model: Any = None) -> None:
+    def _explained(self, ex: Explanation, model: Any = None, fit: FitChoice | None = None) -> None:
         if model is not None and model is not self._forecaster:
             return  # another model (a newer backtest or an opened run) came meanwhile
         if self.view.date_box.currentText() in ("", ex.date):
-            last = getattr(self._forecaster, "last_result", None)
+            used = self._forecaster if fit is None else fit.forecaster
+            last = getattr(used, "last_result", None)
             self.view.show_explanation(ex, epochs=getattr(last, "gradient_flow_epochs", None))
-            if self._refitted:
-                if "Faint line" in self.view.flow_text.text():
-                    self.view.flow_text.setText(
-                        self.view.flow_text.text() + " Recorded during the last refit's training."
-                    )
-                self.view.heading.setText(
-                    self.view.heading.text() + " The model is the one after the last refit, "
-                    "not necessarily the one that made this forecast."
+            if fit is None or fit.count <= 1 and not fit.note:
+                return
+            if fit.count > 1 and "Faint line" in self.view.flow_text.text():
+                self.view.flow_text.setText(
+                    self.view.flow_text.text() + f" Recorded during fit {fit.used + 1}'s training."
                 )
+            made = ""
+            if fit.count > 1:
+                through = getattr(fit.fit, "trained_through", None)
+                made = f" Made by fit {fit.index + 1} of {fit.count}" + (
+                    f", trained through {through}." if through else "."
+                )
+            note = f" {fit.note}" if fit.note else ""
+            self.view.heading.setText(self.view.heading.text() + made + note)
 
     def compare(self, epochs: int = COMPARE_EPOCHS) -> GeneratorWorker | None:
         """Train RNN, GRU and LSTM on the training bars and overlay their gradient flow."""
@@ -571,7 +586,7 @@ class InsideController(QObject):
 
 def _render(widget: QWidget, path: Path, width: int, height: int) -> Path:
     from stockapp.gui.app import configure_pyqtgraph
-    from stockapp.gui.export import ensure_app
+    from stockapp.gui.export import ensure_app, save_png
 
     ensure_app()
     configure_pyqtgraph()
@@ -588,7 +603,7 @@ def _render(widget: QWidget, path: Path, width: int, height: int) -> Path:
         widget.grab()  # the first paint sizes the axes to their labels; the second shows them
         QApplication.processEvents()
         image = widget.grab()
-        if image.isNull() or not image.save(str(path), "PNG"):
+        if not save_png(image, path):
             raise StockappError(f"Could not write the picture {path}; check the folder exists.")
     finally:
         widget.deleteLater()

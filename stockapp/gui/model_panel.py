@@ -354,8 +354,9 @@ class ModelPanel(QWidget):
     def show_progress(self, p: TrainProgress) -> None:
         """Move the bar to ``p`` and show epoch, ETA, device and speed."""
         done = p.epoch - 1 + (p.batch / p.batches if p.kind == "batch" and p.batches else 1.0)
+        what = "catch-up" if p.phase == "catch-up" else "epoch"  # learning the validation slice
         self.controls.set_progress(
-            done / max(p.epochs, 1), f"epoch {p.epoch}/{p.epochs} · ETA {_eta(p.eta_s)}"
+            done / max(p.epochs, 1), f"{what} {p.epoch}/{p.epochs} · ETA {_eta(p.eta_s)}"
         )
         speed = f"{p.samples_per_s:,.0f} samples/s" if p.samples_per_s else "measuring speed…"
         self.controls.set_status(f"{p.device} · {speed}")

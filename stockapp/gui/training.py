@@ -343,6 +343,11 @@ class TrainingController(QObject):
             return
         if not isinstance(p, TrainProgress):
             return
+        if p.phase == "catch-up":  # learning the validation slice after early stopping:
+            self._last_progress = p  # the progress bar follows, the loss chart keeps its epochs
+            if not self._flush_timer.isActive():
+                self._flush_timer.start()
+            return
         if p.kind == "epoch":
             self._pending_epochs.append(p)
             self._pending_batch = None

@@ -22,6 +22,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -36,6 +37,7 @@ from stockapp.core.features import (
     price_from_target,
     target_vector,
 )
+from stockapp.core.runs import weights_through_note
 from stockapp.errors import ModelError
 from stockapp.models.networks import RecurrentNet
 from stockapp.models.trainer import TrainConfig, TrainProgress, train
@@ -306,6 +308,80 @@ class Explanation:
             "completeness_error": a.completeness_error,
             "units": "target units (the unscaled forecast, e.g. a log return)",
         }
+
+
+@dataclass(frozen=True)
+class FitChoice:
+    """The fit that made one test bar's forecast, and the model to explain it with.
+
+    ``index`` is the fit that made the forecast (0: the first fit; the ``segment`` column of
+    ``forecasts.csv``); ``forecaster`` has that fit's weights, unless the run kept only its
+    last fit's (saved before runs kept every fit), in which case ``used`` is the last fit and
+    ``note`` says so in one sentence. ``start`` is the first test bar of the fit ``used``: its
+    training windows end before it.
+    """
+
+    forecaster: Any
+    index: int
+    used: int
+    count: int
+    start: pd.Timestamp
+    fit: Any = None  # the FitSummary the run records for fit ``index`` (None if it records none)
+    note: str | None = None
+
+    def record(self) -> dict:
+        """What ``explain.json`` says about the fit: ``fit_index``, ``trained_through``, ..."""
+        fit = self.fit
+        out = {
+            "fit_index": self.index,
+            "fits": self.count,
+            "first_test_date": getattr(fit, "first_test_date", None),
+            "trained_through": getattr(fit, "trained_through", None),
+            "weights_through": getattr(fit, "weights_through", None),
+        }
+        if self.note:
+            out["model_note"] = self.note
+        return out
+
+
+def choose_fit(forecaster, result: Any, bar: int) -> FitChoice:
+    """The fit of ``result`` (a backtest, live or reopened) that forecast its test bar ``bar``
+    (0-based), with ``forecaster`` (the backtest's model) as that fit left it.
+
+    Old runs: without every fit's weights, an earlier fit's forecast is explained with the last
+    fit and the note says so; without ``weights_through``, the note says what that means.
+    """
+    k = int(result.segment_ids()[bar])
+    count = max(len(result.fits), len(result.refit_dates), 1)
+    fits = list(result.fits)
+    fit = fits[k] if k < len(fits) else None
+    notes = []
+    if count == 1 or forecaster.fit_count == count:
+        model, used = (forecaster if k == count - 1 else forecaster.for_fit(k)), k
+    else:
+        model, used = forecaster, count - 1
+        if k != used:
+            last = fits[used] if used < len(fits) else None
+
+            def through(f: Any) -> str:
+                return f" (trained through {f.trained_through})" if f and f.trained_through else ""
+
+            made, with_last = through(fit), through(last)
+            why = (
+                "This sweep run kept only its last fit's weights, as sweeps do to stay small"
+                if getattr(forecaster, "omitted_fits", 0)
+                else "This run was saved before runs kept every fit's weights"
+            )
+            notes.append(
+                f"{why}, so the forecast made by fit {k + 1} of {count}{made} is explained with "
+                f"the last fit's weights{with_last}, and its numbers differ from forecasts.csv."
+            )
+    if used == 0 and fit is not None and fit.weights_through is None:
+        notes.append(weights_through_note(fits) or "")
+    start = pd.Timestamp(result.refit_dates[used]) if used < len(result.refit_dates) else None
+    if start is None:
+        start = pd.Timestamp(result.dates[0])
+    return FitChoice(model, k, used, count, start, fit, " ".join(notes) or None)
 
 
 def explain_forecast(

@@ -4,13 +4,18 @@ A :class:`RecurrentForecaster` learns only from the prices it is given and forec
 slice it cuts itself, so a forecast for bar ``t`` cannot see bar ``t`` or later (house style
 habit 3). The network (:class:`RecurrentNet`) stays a plain module; this wrapper owns the
 feature spec, the scaler fitted on the training rows and the training settings.
+
+It also keeps the weights of every fit since its last fresh one (a backtest's first fit and
+each refit): :meth:`RecurrentForecaster.for_fit` gives back the model as fit ``k`` left it, so
+a forecast can be explained by the fit that made it, and :meth:`~RecurrentForecaster.save`
+writes them all.
 """
 
 from __future__ import annotations
 
 import platform
 from collections.abc import Callable, Generator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -24,11 +29,38 @@ from stockapp.core.dataset import TrainingSet, input_windows, training_set
 from stockapp.core.features import FeatureSpec, price_from_target
 from stockapp.core.scaling import Scaler
 from stockapp.errors import DataError, ModelError
-from stockapp.models.checkpoint import FORMAT_VERSION, load_checkpoint, save_checkpoint
+from stockapp.models.checkpoint import (
+    FORMAT_VERSION,
+    load_checkpoint,
+    load_fits,
+    save_checkpoint,
+    save_fits,
+)
 from stockapp.models.device import describe_device, resolve_device
 from stockapp.models.explain import epoch_flow_recorder
 from stockapp.models.networks import MODEL_KINDS, RecurrentNet
 from stockapp.models.trainer import TrainConfig, TrainProgress, TrainResult, train
+
+
+@dataclass
+class FitRecord:
+    """One fit's weights (a CPU copy) and how its training went."""
+
+    state: dict[str, torch.Tensor]
+    result: TrainResult | None
+
+
+def _cpu_copy(net: RecurrentNet) -> dict[str, torch.Tensor]:
+    return {k: v.detach().to("cpu", copy=True) for k, v in net.state_dict().items()}
+
+
+def _net_like(net: RecurrentNet) -> RecurrentNet:
+    """An untrained network of ``net``'s kind and sizes, on the CPU."""
+    sizes = net.sizes()
+    return RecurrentNet(
+        sizes["kind"], sizes["n_features"], sizes["hidden"], sizes["layers"], sizes["dropout"],
+        generator=torch.Generator(), head=sizes.get("head", "point"),
+    )  # fmt: skip
 
 
 class RecurrentForecaster:
@@ -50,6 +82,9 @@ class RecurrentForecaster:
         self._net: RecurrentNet | None = None
         self._scaler: Scaler | None = None
         self._last_result: TrainResult | None = None
+        # The fresh fit and every warm refit since, oldest first (the last is the model itself).
+        self._fits: list[FitRecord] = []
+        self._omitted = 0  # earlier fits a saved model went through but did not keep
 
     @property
     def is_fitted(self) -> bool:
@@ -110,8 +145,22 @@ class RecurrentForecaster:
         older ones, so a refit over a long expanding past stays as cheap as one over ``recent``
         bars while still revisiting all of it.
 
+        After early stopping, a fresh fit goes on learning from the validation slice, so its
+        weights learn from every bar they are given, through the last one (``weights_through``):
+        it continues from the kept weights, with the same scaling, for as many epochs as early
+        stopping chose (``best_epoch``), each epoch the validation slice's windows plus as many
+        sampled from the older ones (the scheme of a refit, with the slice as its recent
+        windows). Why continue rather than train again from scratch on everything: the
+        validation slice chose the epoch count for *these* weights and this scaling; the
+        continuation keeps both, so the loss curves shown describe the weights used, and it
+        costs the slice's share of the data (about 0.3 of an epoch each) rather than a second
+        training. Its progress events have ``phase="catch-up"``; its losses and seconds are in
+        the result's ``catchup_losses`` and ``catchup_seconds``. Cancelled during it, the fit
+        keeps the early-stopped weights (``weights_through`` then says so).
+
         ``epochs`` overrides ``cfg.epochs`` for this call. The result's ``trained_from``,
-        ``trained_through`` and ``validated_from`` name the bars whose targets the fit used.
+        ``trained_through`` and ``validated_from`` name the bars whose targets the fit used,
+        ``weights_through`` the last one the kept weights learnt from.
         """
         self.check_compatible(prices.columns)
         if self.cfg.head != "point" and self.spec.target != "return":
@@ -133,24 +182,75 @@ class RecurrentForecaster:
             ),
         )  # fmt: skip
         result.gradient_flow_epochs = flows
+        if not warm:
+            self._fits = []
         self._net, self._scaler, self._last_result = net, data.scaler, result
-        self._record_span(result, prices.index, data, cfg.loss_on)
+        labels = self._record_span(result, prices.index, data, cfg.loss_on)
+        if data.val_ends.size and result.best_epoch > 0 and result.stop_reason != "cancelled":
+            yield from self._catch_up(prices, data, cfg, result, labels, should_stop)
+        self._fits.append(FitRecord(_cpu_copy(net), result))
         return result
+
+    def _catch_up(
+        self,
+        prices: pd.DataFrame,
+        data: TrainingSet,
+        cfg: TrainConfig,
+        result: TrainResult,
+        labels: list[str],
+        should_stop: Callable[[], bool] | None,
+    ) -> Generator[TrainProgress, None, None]:
+        """After early stopping: ``best_epoch`` more epochs over the validation slice (plus as
+        many older windows each), so the weights learn through the last bar (see :meth:`fit`)."""
+        net = self._net
+        every = training_set(prices, self.spec, 0.0, data.scaler)
+        kept = {k: v.detach().clone() for k, v in net.state_dict().items()}
+        more = replace(cfg, epochs=int(result.best_epoch), val_fraction=0.0)
+        try:
+            extra = yield from train(
+                net, every, more, should_stop, recent=int(data.val_ends.size), keep_best=False,
+                phase="catch-up",
+            )  # fmt: skip
+        except BaseException:
+            net.load_state_dict(kept)  # a diverged or abandoned catch-up leaves nothing behind
+            raise
+        if extra.stop_reason == "cancelled":
+            net.load_state_dict(kept)
+            result.stop_reason = "cancelled"
+            result.message += (
+                f" Cancelled while learning from the validation slice, so the weights learnt "
+                f"only through {result.weights_through}."
+            )
+            return
+        result.catchup_losses = list(extra.train_losses)
+        result.catchup_seconds = list(extra.epoch_seconds)
+        result.weights_through = result.trained_through
+        n = len(extra.train_losses)
+        result.message += (
+            f" Then {n} epoch{'s' if n != 1 else ''} on the validation slice from "
+            f"{labels[2]} (with as many older windows each), so the weights learnt through "
+            f"{result.trained_through}."
+        )
 
     def _record_span(
         self, result: TrainResult, dates: pd.Index, data: TrainingSet, loss_on: str
-    ) -> None:
-        """Name the first and last bars whose targets the fit used (see :class:`TrainResult`)."""
+    ) -> list[str]:
+        """Name the first and last bars whose targets the fit used (see :class:`TrainResult`);
+        returns the labels ``[from, through(, validated_from, last trained before it)]``."""
         w = self.spec.window
         last = int(np.concatenate([data.train_ends, data.val_ends])[-1]) + 1
         # A window ending at e has the target of bar e+1; the all-steps loss also uses the
         # targets of its earlier steps, from bar e-w+2.
         e0 = int(data.train_ends[0])
         first = e0 + 1 if loss_on == "last" else e0 - w + 2
-        bars = [first, last] + ([int(data.val_ends[0]) + 1] if data.val_ends.size else [])
+        bars = [first, last]
+        if data.val_ends.size:  # the validation slice, and the last target trained on before it
+            bars += [int(data.val_ends[0]) + 1, int(data.train_ends[-1]) + 1]
         labels = format_dates(pd.DatetimeIndex(dates[bars]), intraday=is_intraday(dates))
         result.trained_from, result.trained_through = labels[0], labels[1]
         result.validated_from = labels[2] if data.val_ends.size else None
+        result.weights_through = labels[3] if data.val_ends.size else labels[1]
+        return list(labels)
 
     def check_compatible(self, columns: pd.Index | list[str]) -> None:
         """Raise a :class:`ModelError` naming a column the model's features need but lack."""
@@ -224,10 +324,51 @@ class RecurrentForecaster:
         last_close = prices["Close"].to_numpy(dtype=np.float64)[ends]
         return price_from_target(target, last_close, self.spec)
 
-    def save(self, folder: Path) -> None:
-        """Write the weights and everything needed to use or retrain them into ``folder``."""
+    @property
+    def fit_count(self) -> int:
+        """Fits whose weights this model keeps: its fresh fit and each refit since (0 when
+        none; 1 for a model saved before models kept every fit, whatever it went through)."""
+        return len(self._fits)
+
+    @property
+    def omitted_fits(self) -> int:
+        """Earlier fits this model went through but whose weights were not saved with it (a
+        sweep's runs keep only their last fit, see :meth:`save`)."""
+        return self._omitted
+
+    def for_fit(self, k: int) -> RecurrentForecaster:
+        """The model as fit ``k`` (0: the fresh fit; then each refit) left it, on the CPU.
+
+        It shares this model's features, settings and scaler (a refit keeps the scaling).
+        """
+        if not 0 <= k < len(self._fits):
+            raise ModelError(f"This model keeps {len(self._fits)} fit(s); there is no fit {k}.")
+        record = self._fits[k]
+        net = _net_like(self._net)
+        net.load_state_dict(record.state, strict=True)
+        model = RecurrentForecaster(self.spec, self.cfg)
+        model._net, model._scaler, model._last_result = net, self._scaler, record.result
+        model._fits = [record]
+        model.data_fingerprint = self.data_fingerprint
+        return model
+
+    def save(self, folder: Path, every_fit: bool = True) -> None:
+        """Write the weights and everything needed to use or retrain them into ``folder``, and
+        the weights of the earlier fits (see :mod:`~stockapp.models.checkpoint`).
+
+        ``every_fit=False`` keeps the last fit's weights only (a sweep writes many runs; a
+        default LSTM's fit is 203 KB, so refitting every 20 bars would add megabytes to each);
+        ``model.json`` still counts the fits, so a reader knows what was left out.
+        """
         if not self.is_fitted:
             raise ModelError("This model has not been trained yet, so there is nothing to save.")
+        earlier = self._fits[:-1]
+        if earlier and every_fit:
+            save_fits(
+                Path(folder),
+                [r.state for r in earlier],
+                [None if r.result is None else r.result.to_dict() for r in earlier],
+            )
         meta = {
             "format": FORMAT_VERSION,
             "model_type": self._net.kind,
@@ -238,6 +379,8 @@ class RecurrentForecaster:
             "train_config": self.cfg.to_dict(),
             "data_fingerprint": self.data_fingerprint,
             "last_training": None if self._last_result is None else self._last_result.to_dict(),
+            "fits": max(len(self._fits), 1) + self._omitted,
+            "earlier_fits_saved": every_fit and not self._omitted,
             "versions": {
                 "stockapp": stockapp.__version__,
                 "torch": torch.__version__,
@@ -265,6 +408,8 @@ class RecurrentForecaster:
             )  # fmt: skip
             last = meta.get("last_training")
             result = None if last is None else TrainResult.from_dict(last)
+            count = int(meta.get("fits", 1))
+            earlier_saved = bool(meta.get("earlier_fits_saved", True))
         except (KeyError, TypeError, ValueError, DataError, ModelError) as exc:
             raise ModelError(
                 f"The description in {folder / 'model.json'} is incomplete or invalid "
@@ -286,4 +431,22 @@ class RecurrentForecaster:
         model = cls(spec, cfg)
         model._net, model._scaler, model._last_result = net, scaler, result
         model.data_fingerprint = meta.get("data_fingerprint")
+        model._fits = [FitRecord(state, result)]
+        if count > 1 and not earlier_saved:
+            model._omitted = count - 1
+        elif count > 1:
+            states, records = load_fits(folder, count - 1)
+            try:
+                earlier = [
+                    FitRecord(st, None if r is None else TrainResult.from_dict(r))
+                    for st, r in zip(states, records, strict=True)
+                ]
+                for r in earlier:
+                    _net_like(net).load_state_dict(r.state, strict=True)
+            except (RuntimeError, TypeError, ValueError):
+                raise ModelError(
+                    f"The earlier fits saved in {folder} do not fit the network it describes; "
+                    "the files do not belong together."
+                ) from None
+            model._fits = earlier + model._fits
         return model

@@ -54,9 +54,22 @@ class BacktestOutcome:
     def model_name(self) -> str:
         return MODEL_KINDS.get(self.manifest["train_config"]["model"], "Model")
 
-    def save(self, folder: Path) -> Path:
-        """Write the run folder (manifest, forecasts, metrics, model)."""
-        return save_run(folder, self.result, self.manifest, self.forecaster.save, self.model_name)
+    def save(
+        self,
+        folder: Path,
+        picture: Callable[[Path], None] | None = None,
+        every_fit: bool = True,
+    ) -> Path:
+        """Write the run folder whole (manifest, forecasts, metrics, the model with every fit's
+        weights, and ``backtest.png`` when ``picture(path)`` draws it), replacing an earlier
+        run there; see :func:`~stockapp.core.runs.save_run`. ``every_fit=False`` keeps only the
+        last fit's weights (a sweep's runs; the manifest's ``fit_weights`` says which)."""
+        manifest = {**self.manifest, "fit_weights": "every fit" if every_fit else "last fit"}
+
+        def save_model(path: Path) -> None:
+            self.forecaster.save(path, every_fit=every_fit)
+
+        return save_run(folder, self.result, manifest, save_model, self.model_name, picture)
 
 
 def run_backtest(
@@ -85,7 +98,7 @@ def run_backtest(
     if result is None:
         return None
     total = time.perf_counter() - started
-    fit_seconds = float(sum(sum(f.epoch_seconds) for f in result.fits))
+    fit_seconds = float(sum(f.seconds for f in result.fits))
     first_date, last_date = format_dates(prices.index[[0, -1]], intraday=is_intraday(prices.index))
     report = getattr(getattr(series, "report", None), "to_dict", None)
     manifest = {
@@ -111,7 +124,7 @@ def run_backtest(
         "timings": {
             "total_seconds": total,
             "fit_seconds": fit_seconds,
-            "first_fit_seconds": float(sum(result.fits[0].epoch_seconds)) if result.fits else 0.0,
+            "first_fit_seconds": result.fits[0].seconds if result.fits else 0.0,
         },
     }
     return BacktestOutcome(result, manifest, forecaster)

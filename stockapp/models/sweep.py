@@ -224,7 +224,7 @@ def run_job(job: Job, series: Any, should_stop: Callable[[], bool] | None = None
         runs = RunsFolder(Path(job.runs_root))
         partial = runs.partial(job.key)
         try:
-            outcome.save(partial)
+            outcome.save(partial, every_fit=False)  # many runs: only the last fit's weights
         except BaseException:
             shutil.rmtree(partial, ignore_errors=True)
             raise

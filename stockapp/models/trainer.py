@@ -150,6 +150,10 @@ class TrainProgress:
     elapsed_s: float
     eta_s: float
     device: str
+    # "fit": the training itself; "catch-up": the epochs after early stopping that go on
+    # learning from the validation slice (see RecurrentForecaster.fit), which a loss chart of
+    # the training does not draw as more epochs.
+    phase: str = "fit"
 
 
 @dataclass
@@ -172,6 +176,13 @@ class TrainResult:
     trained_from: str | None = None
     trained_through: str | None = None
     validated_from: str | None = None
+    # The last bar whose target the kept weights learnt from (set by the forecaster): the bar
+    # before ``validated_from`` when early stopping restored weights that never trained on the
+    # validation slice, ``trained_through`` once they have (after the catch-up epochs).
+    weights_through: str | None = None
+    # The catch-up after early stopping: its training losses and seconds, one per epoch.
+    catchup_losses: list[float] = field(default_factory=list)
+    catchup_seconds: list[float] = field(default_factory=list)
     # The gradient through time after each epoch, lag 1 first (see stockapp.models.explain), set
     # by the forecaster; empty for results written before it was recorded.
     gradient_flow_epochs: list[list[float]] = field(default_factory=list)
@@ -270,6 +281,7 @@ def train(
     recent: int | None = None,
     keep_best: bool = True,
     on_epoch: Callable[[nn.Module, int], None] | None = None,
+    phase: str = "fit",
 ) -> Generator[TrainProgress, None, TrainResult]:
     """Train ``net`` in place on ``data``, yielding progress; returns a :class:`TrainResult`.
 
@@ -283,6 +295,7 @@ def train(
     are comparable. ``should_stop`` is polled before every batch. ``on_epoch(net, epoch)`` is
     called after every finished epoch, once its weights are final and before it is reported,
     eagerly (outside any CUDA graph); an epoch cut short by cancelling is not passed to it.
+    ``phase`` is copied into every progress event.
 
     The data are copied to the device once. All randomness (the order of the windows each epoch
     and the dropout noise) comes from one ``torch.Generator`` seeded with ``cfg.seed`` for this
@@ -375,7 +388,7 @@ def train(
                     yield TrainProgress(
                         "batch", epoch, cfg.epochs, b, len(batches), loss, None,
                         result.best_epoch, seen / max(now - t_epoch, 1e-9), now - t0,
-                        (now - t0) / done * left, label,
+                        (now - t0) / done * left, label, phase,
                     )  # fmt: skip
             if result.stop_reason == "cancelled":
                 break
@@ -402,7 +415,7 @@ def train(
             yield TrainProgress(
                 "epoch", epoch, cfg.epochs, len(batches), len(batches), train_loss, val_loss,
                 result.best_epoch, seen / max(now - t_epoch, 1e-9), now - t0,
-                (now - t0) / epoch * (cfg.epochs - epoch), label,
+                (now - t0) / epoch * (cfg.epochs - epoch), label, phase,
             )  # fmt: skip
             if (
                 keep_best

@@ -96,3 +96,21 @@ def test_attributes_are_the_models():
     assert inner.data_fingerprint == "abc" and model.spec is SPEC
     with pytest.raises(BacktestError):
         AlreadyFitted(inner, None, pd.bdate_range("2020-01-01", periods=3))
+
+
+def test_a_model_whose_weights_stopped_short_is_refused(prices):
+    """Issue 18.3: the model just trained stands in for a first fit only if its weights learnt
+    through the bar before the test span, as a fresh first fit's now do."""
+    trained = prices.index[:160]
+    short = _result("cancelled while learning the validation slice")
+    short.trained_through, short.weights_through = "2020-08-11", "2020-07-10"
+    model = AlreadyFitted(Recorder(), short, trained)
+    with pytest.raises(BacktestError, match="they learnt through 2020-07-10") as info:
+        _drain(walk_forward(prices, SPEC, model, BacktestSettings(test_fraction=0.2)))
+    assert "\n" not in str(info.value)
+    whole = _result("caught up")
+    whole.trained_through = whole.weights_through = "2020-08-11"
+    _, result = _drain(
+        walk_forward(prices, SPEC, AlreadyFitted(Recorder(), whole, trained), BacktestSettings())
+    )
+    assert [f.message for f in result.fits] == ["caught up"]

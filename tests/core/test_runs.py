@@ -33,7 +33,11 @@ def test_save_then_open_gives_the_same_numbers(tmp_path, result):
         save_model=lambda p: saved.append(p),
         model_name="LSTM",
     )
-    assert saved == [folder / "model"]
+    # The model is written into the run as it is being put together beside the target, then
+    # swapped in with the rest (a hidden sibling, so a crash leaves no half run in listings).
+    assert [p.name for p in saved] == ["model"]
+    assert saved[0].parent.parent == folder.parent and saved[0].parent.name.startswith(".run.")
+    assert not saved[0].parent.exists()
     table, metrics = check_run_files(folder)
     assert len(table) == result.n
     assert metrics["train"]["epoch_seconds"] == [0.01]

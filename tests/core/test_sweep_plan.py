@@ -98,11 +98,13 @@ def test_a_run_folder_appears_whole_or_not_at_all(tmp_path):
 
 def test_leftovers_of_an_interrupted_sweep_are_removed_unread(tmp_path):
     runs = RunsFolder(tmp_path / "runs")
-    runs.partial("k1")
+    part = runs.partial("k1")
+    # a run's own staging folder beside its partial (the run is written whole, then swapped in)
+    (runs.root / f".{part.name}.partial-1-abcd").mkdir()
     stale = runs.folder("k2")  # a folder under a key without its row is not a finished run
     stale.mkdir()
     (stale / "manifest.json").write_text("{")
-    assert len(runs.clean_partials()) == 1
+    assert len(runs.clean_partials()) == 2
     assert [p.name for p in runs.root.iterdir()] == ["k2"]
     assert runs.finished_row("k2") is None
     part = runs.partial("k2")

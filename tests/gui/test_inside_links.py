@@ -167,7 +167,11 @@ def test_a_run_without_its_model_says_there_is_nothing_to_look_inside(
 
 
 @pytest.mark.usefixtures("no_leaked_threads")
-def test_a_refitted_models_epoch_curves_are_named_as_the_last_refits(qtbot, window, inside, aapl):
+def test_each_forecast_is_explained_with_the_fit_that_made_it(
+    qtbot, window, inside, aapl, tmp_path
+):
+    """Issue 18.2: after refits, the Inside tab explained the last refit's model whatever the
+    bar; now the fit that made each forecast, live and reopened, with that fit's epoch curves."""
     from stockapp.core.progress import drain
     from stockapp.core.walkforward import BacktestSettings
     from stockapp.models.runner import run_backtest
@@ -175,11 +179,40 @@ def test_a_refitted_models_epoch_curves_are_named_as_the_last_refits(qtbot, wind
     ctl, backtest = inside
     settings = BacktestSettings(test_fraction=0.1, refit_every=20, refit_epochs=2)
     refitted = drain(run_backtest(aapl, SPEC, CFG, settings))
-    assert len(refitted.result.refit_dates) > 1
+    result = refitted.result
+    assert len(result.refit_dates) == 2 and result.n == 40
     assert len(refitted.forecaster.last_result.gradient_flow_epochs) == 2  # the last refit's
+    dates = format_dates(result.dates)
     backtest._on_finished(refitted)
-    _shown(qtbot, ctl, format_dates(refitted.result.dates)[-1])
+    _shown(qtbot, ctl, dates[-1])
     ctl._explain_worker.wait(5000)
     assert "after each of the 2 training epochs" in ctl.view.flow_text.text()
-    assert ctl.view.flow_text.text().endswith("Recorded during the last refit's training.")
+    assert ctl.view.flow_text.text().endswith("Recorded during fit 2's training.")
+    second = result.fits[1].trained_through
+    assert ctl.view.heading.text().endswith(f"Made by fit 2 of 2, trained through {second}.")
+
+    def check(bars):
+        for i in bars:  # the first bar of each segment, one inside, the last
+            ctl.view.date_box.setCurrentText(dates[i])
+            ex = _shown(qtbot, ctl, dates[i])
+            ctl._explain_worker.wait(5000)
+            assert ex.forecast_price == pytest.approx(result.forecasts["model"][i], rel=1e-6), i
+            k = 1 if i >= 20 else 0
+            assert f"Made by fit {k + 1} of 2, trained through {result.fits[k].trained_through}" \
+                in ctl.view.heading.text()  # fmt: skip
+
+    check([0, 7, 20, 39])
+    # the first fit's curves are its own: one per epoch of its training, no catch-up epochs
+    ctl.view.date_box.setCurrentText(dates[3])
+    _shown(qtbot, ctl, dates[3])
+    ctl._explain_worker.wait(5000)
+    assert ctl.view.flow_text.text().endswith("Recorded during fit 1's training.")
+
+    folder = tmp_path / "run"
+    refitted.save(folder)
+    assert backtest.open_run_from(folder)
+    _shown(qtbot, ctl, dates[-1])
+    ctl._explain_worker.wait(5000)
+    assert ctl._forecaster is not refitted.forecaster and ctl._forecaster.fit_count == 2
+    check([0, 20])
     qtbot.wait(10)

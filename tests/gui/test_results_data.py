@@ -106,8 +106,19 @@ def test_run_backtest_says_what_it_does_and_offers_the_model_just_trained(qtbot,
     assert window.tabs.currentWidget() is backtest.tab  # the results come forward
     # The first fit is the Model page's training, not a new one; the model there is unchanged.
     assert outcome.result.fits[0].epochs == len(training.result.train_losses)
+    # Its weights learnt through the bar before the test span, as a fresh first fit's do.
+    last_trained = f"{window.series.dates[319]:%Y-%m-%d}"
+    assert outcome.result.fits[0].weights_through == last_trained == training.result.weights_through
+    assert outcome.result.fits[0].catchup_epochs == training.result.best_epoch
     assert outcome.forecaster.model is not training.forecaster
     assert backtest.panel.loss_chart.epoch_count() == len(training.result.train_losses)
+
+    # A training cancelled while its weights learnt from the validation slice stopped short of
+    # the bar before the test span: it may not stand in for the first fit.
+    training.result.weights_through = training.result.validated_from
+    backtest.panel.settings_changed.emit()
+    assert not box.isEnabled()
+    assert "stopped before its weights learnt from the bars up to" in box.toolTip()
 
 
 def test_results_name_their_data_and_go_stale_with_other_data(qtbot, app, tmp_path):

@@ -59,15 +59,18 @@ def _prices(n: int = 300) -> pd.DataFrame:
 def test_fit_records_each_epochs_gradient_flow_on_a_fixed_batch(tmp_path):
     prices = _prices()
     spec = FeatureSpec(window=12)
-    cfg = TrainConfig(hidden=6, layers=1, epochs=1, patience=0, device="cpu", dropout=0.0)
+    # No validation slice, so no catch-up epochs after early stopping: the kept weights are the
+    # one epoch's.
+    cfg = TrainConfig(
+        hidden=6, layers=1, epochs=1, patience=0, device="cpu", dropout=0.0, val_fraction=0.0
+    )
     model = RecurrentForecaster(spec, cfg)
     result = drain(model.fit(prices))
-    assert len(result.gradient_flow_epochs) == 1
-    # One epoch: the kept weights are that epoch's; the curve is the flow of the newest training
-    # windows (244 of them here; 1/40 of that is 6, so the least batch, 8), computed here
-    # again, independently.
+    assert len(result.gradient_flow_epochs) == 1 and not result.catchup_losses
+    # The curve is the flow of the newest training windows (287 of them here; 1/40 of that is
+    # 7, so the least batch, 8), computed here again, independently.
     data = training_set(prices, spec, cfg.val_fraction)
-    assert len(data.x_train) == 244
+    assert len(data.x_train) == 287
     again = gradient_flow(model.net, data.x_train[-8:], data.y_train[-8:])
     np.testing.assert_allclose(result.gradient_flow_epochs[0], again, rtol=1e-5)
     assert len(result.gradient_flow_epochs[0]) == 12

@@ -5,9 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from stockapp.core.features import FeatureSpec
 from stockapp.core.progress import drain
+from stockapp.core.reference import fit_spans
 from stockapp.core.walkforward import BacktestSettings, walk_forward
 from stockapp.models.forecaster import RecurrentForecaster
 from stockapp.models.trainer import TrainConfig
@@ -70,12 +72,20 @@ def test_every_fit_trained_through_the_bar_before_its_segment(refit_every, mode)
         if k == 0:  # early stopping's validation: the last 15% of the first fit's windows
             n = s - 1 - w
             assert fit.validated_from == f"{dates[s - round(0.15 * n)]:%Y-%m-%d}"
-            assert fit.message.endswith("lowest validation loss.")
+            assert "lowest validation loss. Then 1 epoch on the validation slice" in fit.message
+            assert fit.catchup_epochs == fit.best_epoch == 1
         else:  # a refit carves no validation out of its own recent past
             assert fit.validated_from is None
             assert fit.message == "Completed 1 epoch; kept the final weights."
+            assert fit.catchup_epochs == 0
+        # Issue 18.3: the weights of every fit, the first included, learnt through the bar
+        # before its first forecast.
+        assert fit.weights_through == f"{dates[s - 1]:%Y-%m-%d}", k
     d = result.fits[-1].to_dict()
-    assert {"trained_from", "trained_through", "validated_from"} <= set(d)
+    assert {"trained_from", "trained_through", "validated_from", "weights_through"} <= set(d)
+    # ... as the reference, which works the same spans out from the rules, says.
+    spans = fit_spans(dates, w, _settings(refit_every, mode), CFG.val_fraction)
+    assert [{k: f.to_dict()[k] for k in spans[0]} for f in result.fits] == spans
 
 
 def test_the_all_steps_loss_trains_from_the_first_windows_earliest_target():
@@ -83,3 +93,31 @@ def test_the_all_steps_loss_trains_from_the_first_windows_earliest_target():
     cfg = TrainConfig(**{**CFG.to_dict(), "loss_on": "all"})
     fit = _run(prices, _settings(0, "expanding"), cfg).fits[0]
     assert fit.trained_from == f"{prices.index[2]:%Y-%m-%d}"  # step 1 of the window ending at w
+    spans = fit_spans(prices.index, SPEC.window, _settings(0, "expanding"), 0.15, "all")
+    assert {k: fit.to_dict()[k] for k in spans[0]} == spans[0]
+
+
+def _first_fit_weights(prices: pd.DataFrame) -> dict:
+    # One epoch: early stopping keeps it whatever the validation slice says, so only learning
+    # from the slice can make the weights depend on it.
+    model = RecurrentForecaster(SPEC, TrainConfig(**{**CFG.to_dict(), "epochs": 1}))
+    drain(walk_forward(prices, SPEC, model, _settings(0, "expanding")))
+    return model.net.state_dict()
+
+
+def test_the_first_fits_weights_learn_the_last_bar_before_the_test_span_and_nothing_after():
+    """Issue 18.3 as a perturbation: moving the close of the bar just before the test span
+    (a validation target) moves the first fit's weights; moving any later bar does not."""
+    prices = _prices()
+    s = 260 - 52  # the first test bar
+    base = _first_fit_weights(prices)
+    later = prices.copy()
+    later.iloc[s:] = later.iloc[s:].mul(np.linspace(0.6, 1.7, 260 - s), axis=0)
+    for name, value in _first_fit_weights(later).items():
+        assert torch.equal(value, base[name]), name
+    # The last past bar's close is only the target of the window before it (and an input of
+    # the test span's first forecasts), so only learning from it can move the weights.
+    last = prices.copy()
+    last.iloc[s - 1] *= 1.05
+    moved = _first_fit_weights(last)
+    assert any(not torch.equal(moved[n], base[n]) for n in base)
