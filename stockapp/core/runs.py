@@ -75,8 +75,9 @@ def is_run_folder(folder: Path) -> bool:
 
 def check_run_target(folder: Path) -> None:
     """Refuse, in one sentence, to write a run where it would destroy something else: over a
-    file, or into a folder that holds files and is not a stockapp run. A new or empty folder,
-    or an earlier run (replaced whole), is fine."""
+    file, into a folder that holds files and is not a stockapp run, or over a run whose model
+    has a forward record (``forward/ledger.jsonl``: its entries name that model's weights). A
+    new or empty folder, or an earlier run (replaced whole), is fine."""
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
         raise BacktestError(f"{folder} is a file; give a folder for the run.")
@@ -84,6 +85,11 @@ def check_run_target(folder: Path) -> None:
         raise BacktestError(
             f"{folder} holds files and is not a stockapp run, so nothing was written there; "
             "give a new or empty folder (an earlier run's folder is replaced whole)."
+        )
+    if (folder / "forward" / "ledger.jsonl").is_file():
+        raise BacktestError(
+            f"{folder} holds a forward record of its model (forward/ledger.jsonl), which a new "
+            "run would orphan, so nothing was written there; give another folder."
         )
 
 

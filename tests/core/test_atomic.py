@@ -165,6 +165,8 @@ def _direct_writes(source: str, label: str) -> list[str]:
             owner = func.value.id if isinstance(func.value, ast.Name) else ""
             if name == "replace" and owner != "os":
                 continue  # str.replace, dataclasses.replace
+            if owner == "atomic":
+                continue  # the helper itself, called as atomic.write_bytes(...)
             into_handle = node.args and isinstance(node.args[0], ast.Name)
             if (name.startswith("to_") or name.startswith("savez")) and into_handle:
                 continue  # into an open handle (one from atomic_open)

@@ -103,3 +103,14 @@ def test_intraday_bars_keep_their_time_of_day_through_save_and_reopen(tmp_path):
     assert again.dates.equals(dates) and again.refit_dates == refits
     np.testing.assert_array_equal(again.segment_ids(), result.segment_ids())
     assert again.metrics_dict() == result.metrics_dict()
+
+
+def test_a_run_with_a_forward_record_is_not_replaced(tmp_path, result):
+    """Its ledger names the model's weights: a new run over it would orphan the record."""
+    folder = save_run(tmp_path / "run", result, {"data": {"name": "SYN"}}, None, "LSTM")
+    ledger = folder / "forward" / "ledger.jsonl"
+    ledger.parent.mkdir()
+    ledger.write_bytes(b'{"hash": "x"}\n')
+    with pytest.raises(BacktestError, match="forward record"):
+        save_run(folder, result, {"data": {"name": "SYN"}}, None, "LSTM")
+    assert ledger.read_bytes() == b'{"hash": "x"}\n'
