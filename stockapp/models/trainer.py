@@ -191,9 +191,22 @@ class TrainResult:
 
 
 def device_tensors(data: TrainingSet, device: torch.device) -> tuple[torch.Tensor, ...]:
-    """``x_train, y_train, x_val, y_val`` as float32 tensors on ``device``, copied once."""
+    """``x_train, y_train, x_val, y_val`` as float32 tensors on ``device``, copied once.
+
+    The windows are views of one feature matrix (:class:`~stockapp.core.dataset.TrainingSet`)
+    and stay views: on the CPU they share its memory, and to another device only the memory
+    they span travels (the bars, not the bars times the window).
+    """
     arrays = (data.x_train, data.y_train, data.x_val, data.y_val)
-    return tuple(torch.as_tensor(a, dtype=torch.float32).to(device) for a in arrays)
+    return tuple(_to_device(torch.as_tensor(a, dtype=torch.float32), device) for a in arrays)
+
+
+def _to_device(tensor: torch.Tensor, device: torch.device) -> torch.Tensor:
+    if device.type == "cpu" or tensor.is_contiguous() or tensor.numel() == 0:
+        return tensor.to(device)
+    span = 1 + sum((n - 1) * s for n, s in zip(tensor.shape, tensor.stride(), strict=True))
+    flat = torch.as_strided(tensor, (span,), (1,))  # the memory the overlapping rows span
+    return torch.as_strided(flat.to(device), tensor.shape, tensor.stride())
 
 
 @torch.no_grad()
