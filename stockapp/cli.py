@@ -173,7 +173,10 @@ def _backtest_inputs(args: argparse.Namespace):
 
 
 def _progress_line(event) -> str | None:
-    """One stderr line per epoch and per refit segment; batch events are skipped."""
+    """One stderr line per epoch and per refit segment, and a fit's epoch-time estimate;
+    batch events are skipped."""
+    if getattr(event, "kind", None) == "estimate":
+        return f"  {event.sentence()}"
     if getattr(event, "kind", None) == "epoch":
         val = "" if event.val_loss is None else f"  val {event.val_loss:.4f}"
         # After early stopping, the weights learn from the validation slice too (issue 18.3).
@@ -207,8 +210,13 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
     check_run_target(out)
     # Progress goes to a terminal only: a script reading stderr sees just an error, if any.
     show = not args.quiet and sys.stderr.isatty()
+    refitting = False
 
     def report(event) -> None:
+        nonlocal refitting
+        refitting = getattr(event, "refit", refitting)
+        if refitting and getattr(event, "kind", None) == "estimate":
+            return  # a refit is a short fine-tune: only the first fit's length is worth a line
         line = _progress_line(event)
         if line and show:
             print(line, file=sys.stderr, flush=True)

@@ -28,6 +28,10 @@ class TrainingSet:
     ``x_*`` are ``(N, W, F)`` windows and ``y_*`` are ``(N, W)`` step targets (column ``W-1`` is
     each sample's own next-bar target). The validation windows are the *last* ones of the past
     given, so early stopping never looks at anything later than the training data.
+
+    The windows are views of one scaled ``(T, F)`` feature matrix and one target vector: they
+    overlap in memory, so they take the memory of the bars, not of the bars times the window
+    (see :func:`stockapp.core.features.windows`); never write into them.
     """
 
     x_train: np.ndarray
@@ -68,8 +72,9 @@ def training_set(
     last_train_row = int(train_ends[-1]) + 1  # the last training target's bar
     if scaler is None:
         scaler = Scaler.fit(feats[1:last_train_row], target[1 : last_train_row + 1])
-    f_scaled = scaler.features(feats)
-    t_scaled = scaler.target(target)
+    f_scaled = scaler.features(feats).astype(np.float32)
+    t_scaled = scaler.target(target).astype(np.float32)
+    del feats, target
 
     def pack(e: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if e.size == 0:
@@ -77,10 +82,7 @@ def training_set(
                 np.empty((0, w, spec.n_features), np.float32),
                 np.empty((0, w), np.float32),
             )
-        return (
-            windows(f_scaled, e, w).astype(np.float32),
-            step_targets(t_scaled, e, w).astype(np.float32),
-        )
+        return windows(f_scaled, e, w), step_targets(t_scaled, e, w)
 
     x_tr, y_tr = pack(train_ends)
     x_va, y_va = pack(val_ends)
@@ -90,12 +92,13 @@ def training_set(
 def input_windows(
     prices: pd.DataFrame, spec: FeatureSpec, scaler: Scaler, ends: np.ndarray
 ) -> np.ndarray:
-    """Scaled float32 ``(N, W, F)`` windows ending at ``ends`` (forecasting bars ``ends + 1``)."""
-    feats = scaler.features(feature_matrix(prices, spec))
+    """Scaled float32 ``(N, W, F)`` windows ending at ``ends`` (forecasting bars ``ends + 1``);
+    a view of the scaled features for consecutive ``ends``."""
+    feats = scaler.features(feature_matrix(prices, spec)).astype(np.float32)
     ends = np.asarray(ends, dtype=np.int64)
     if ends.size and ends.min() < spec.window:
         raise DataError(
             f"A forecast needs {spec.window + 1} earlier bars; the data is too short for window "
             f"{spec.window}."
         )
-    return windows(feats, ends, spec.window).astype(np.float32)
+    return windows(feats, ends, spec.window)

@@ -9,7 +9,9 @@ Conventions used everywhere (and relied on for the no-look-ahead guarantee):
   ``e = t-1``) and target ``target[t]``. For the all-steps loss, step ``k`` of the window is
   paired with ``target[e-W+2+k]``, the bar after input row ``e-W+1+k``.
 
-All windows are views built in one vectorised step (no per-sample Python loop).
+All windows are built in one vectorised step (no per-sample Python loop), and windows that end
+on consecutive bars (every training, validation and test span) are views of the feature matrix:
+a million bars of 60-bar windows take the memory of the million bars, not sixty times that.
 """
 
 from __future__ import annotations
@@ -127,23 +129,40 @@ def target_vector(prices: pd.DataFrame, spec: FeatureSpec) -> np.ndarray:
     return out
 
 
+def _consecutive(ends: np.ndarray) -> bool:
+    return ends.size > 0 and bool((np.diff(ends) == 1).all())
+
+
+def _rows(view: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """``view[starts]``: a slice (still a view) when the starts are consecutive, else a copy."""
+    if _consecutive(starts):
+        return view[int(starts[0]) : int(starts[-1]) + 1]
+    return np.ascontiguousarray(view[starts])
+
+
 def windows(features: np.ndarray, ends: np.ndarray, window: int) -> np.ndarray:
-    """``(N, W, F)`` input windows whose last row is ``ends[n]`` (a gathered copy)."""
+    """``(N, W, F)`` input windows whose last row is ``ends[n]``.
+
+    For consecutive ``ends`` this is a view of ``features`` (no copy: the windows overlap in
+    memory, so it must not be written to); otherwise a gathered copy.
+    """
     ends = np.asarray(ends, dtype=np.int64)
     if ends.size and (ends.min() < window - 1 or ends.max() >= len(features)):
         raise IndexError("window ends out of range")
-    view = sliding_window_view(features, window, axis=0)  # (T-W+1, F, W)
-    return np.ascontiguousarray(view[ends - window + 1].transpose(0, 2, 1))
+    # writeable: torch.as_tensor warns on read-only arrays; nothing writes into windows
+    view = sliding_window_view(features, window, axis=0, writeable=True)  # (T-W+1, F, W)
+    return _rows(view, ends - window + 1).transpose(0, 2, 1)
 
 
 def step_targets(target: np.ndarray, ends: np.ndarray, window: int) -> np.ndarray:
     """``(N, W)``: for each input row of each window, the target of the bar after it.
 
-    Column ``W-1`` is the sample's own target ``target[ends + 1]``.
+    Column ``W-1`` is the sample's own target ``target[ends + 1]``. A view of ``target`` for
+    consecutive ``ends`` (see :func:`windows`).
     """
     ends = np.asarray(ends, dtype=np.int64)
-    view = sliding_window_view(target, window)  # (T-W+1, W)
-    return np.ascontiguousarray(view[ends - window + 2])
+    view = sliding_window_view(target, window, writeable=True)  # (T-W+1, W)
+    return _rows(view, ends - window + 2)
 
 
 def price_from_target(pred: np.ndarray, last_close: np.ndarray, spec: FeatureSpec) -> np.ndarray:

@@ -8,339 +8,167 @@ the separator is ``;``); a UTF-8 byte-order mark; dates like ``2004-08-19``, ``0
 ``19.08.2004`` or with times and timezones. Timestamps in one zone keep their local dates;
 timestamps written in several UTC offsets are first brought to one of them. Dates that read both
 as day/month and as month/day are read the way that gives a regular calendar, or refused.
+
+How: the dialect (separator, header, columns, decimal mark, date format and offsets) is sniffed
+once from the first lines (:mod:`stockapp.data.csv_dialect`), then pandas' C reader parses the
+whole file in one pass: numbers straight to floats, the dates with their explicit format. Only
+the cells it cannot read as numbers (currency signs, thousands separators, words for missing)
+go through the careful cleaning (:mod:`stockapp.data.csv_careful`), and those rows are counted
+(``QualityReport.careful_rows``). A file whose shape the fast reader does not take on (ragged
+rows, blank-looking lines, dates that do not all fit one format...) and every file that is
+refused are read row by row by the careful reader, which is also what names a bad row's line.
+The two readers give equal answers (``tests/data/test_csv_fast_vs_careful.py``).
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import os
-import re
+import warnings
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from stockapp.data.csv_careful import MISSING, clean_numbers, read_careful
+from stockapp.data.csv_dates import fast_dates, parse_dates
+from stockapp.data.csv_dialect import Dialect, sniff
 from stockapp.data.quality import clean_prices
 from stockapp.data.series import PriceSeries, make_series
-from stockapp.errors import AmbiguousDates, DataError
 
-_ALIASES = {
-    "date": "Date",
-    "datetime": "Date",
-    "timestamp": "Date",
-    "time": "Date",
-    "day": "Date",
-    "open": "Open",
-    "high": "High",
-    "low": "Low",
-    "close": "Close",
-    "adjclose": "Adj Close",
-    "adjustedclose": "Adj Close",
-    "volume": "Volume",
-    "vol": "Volume",
-}
-#: Column names taken as the close only when there is no ``Close`` column.
-_CLOSE_FALLBACKS = ("adjclose", "adjustedclose", "price", "last")
-_MISSING = {"", "nan", "na", "n/a", "null", "none", "-", "#n/a"}
-_DATE_FORMATS = (
-    "ISO8601",
-    "%m/%d/%Y",
-    "%d/%m/%Y",
-    "%d.%m.%Y",
-    "%m/%d/%Y %H:%M",
-    "%d/%m/%Y %H:%M",
-    "%m/%d/%Y %H:%M:%S",
-    "%d/%m/%Y %H:%M:%S",
-    "%d.%m.%Y %H:%M",
-    "%Y%m%d",
-    "%m/%d/%y",
-    "%d/%m/%y",
+#: Words for a missing value that pandas' C reader turns into NaN itself: the usual spellings
+#: of :data:`~stockapp.data.csv_careful.MISSING` (any other spelling is cleaned carefully).
+_NA_WORDS = sorted(
+    {w for word in MISSING for w in (word, word.upper(), word.capitalize(), word.title())}
 )
-#: Month-first formats and their day-first twins: a file may fit both.
-_MONTH_FIRST = {
-    "%m/%d/%Y": "%d/%m/%Y",
-    "%m/%d/%Y %H:%M": "%d/%m/%Y %H:%M",
-    "%m/%d/%Y %H:%M:%S": "%d/%m/%Y %H:%M:%S",
-    "%m/%d/%y": "%d/%m/%y",
-}
-_DAY_FIRST = {day: month for month, day in _MONTH_FIRST.items()}
-#: A calendar is regular when its longest step between dates is at most this many times its
-#: shortest: 3-day weekends and 5-day holidays in daily bars, 28..31-day months in monthly ones.
-REGULAR_STEP_RATIO = 5
-_TZ_SUFFIX = re.compile(r"(?<=\d)\s*(?:Z|UTC|GMT|[+-]\d{2}:?\d{2})$", re.IGNORECASE)
-_OFFSET = re.compile(r"([+-])(\d{2}):?(\d{2})$")
-_CURRENCY = r"[$€£\s]"
-_SAMPLE_BYTES = 64 * 1024
+#: Date cells looked at for surrounding spaces before parsing the column.
+_STRIP_PROBE = 64
 
 
-def _key(name: str) -> str:
-    return re.sub(r"[\s_\-.]", "", name).lower()
+class _Careful(Exception):
+    """The fast reader met something only the careful reader answers for: read it row by row."""
 
 
-def _read_text(path: Path) -> str:
-    if not path.exists():
-        raise DataError(f"CSV file {path} does not exist.")
-    if path.is_dir():
-        raise DataError(f"{path} is a folder, not a CSV file.")
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise DataError(f"CSV file {path} cannot be read: {exc.strerror or exc}.") from exc
-    if not data.strip():
-        raise DataError(f"CSV file {path} is empty.")
-    if b"\x00" in data[:_SAMPLE_BYTES]:
-        raise DataError(f"{path} is not a text CSV file (it looks like binary data).")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        # Spreadsheet exports in a Windows code page: every byte maps to some character.
-        return data.decode("cp1252", errors="replace")
+def _read_fields(path: Path, dialect: Dialect) -> pd.DataFrame:
+    """Every field of every data row, by position (``c0``, ``c1``, ...), in one C pass.
 
-
-def _sniff_separator(text: str) -> str:
-    header = next((line for line in text.splitlines() if line.strip()), "")
-    counts = {sep: header.count(sep) for sep in (",", ";", "\t", "|")}
-    best = max(counts, key=lambda sep: counts[sep])
-    return best if counts[best] else ","
-
-
-def _rows(text: str, sep: str) -> list[tuple[int, list[str]]]:
-    """Non-blank rows with the file line each starts on."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
-    out = []
-    line = 1
-    for row in reader:
-        if any(cell.strip() for cell in row):
-            out.append((line, [cell.strip() for cell in row]))
-        line = reader.line_num + 1
-    return out
-
-
-def _split_header(rows: list[tuple[int, list[str]]]) -> tuple[list[str], list]:
-    """Column names and the data rows, undoing yfinance's three-row header."""
-    names = list(rows[0][1])
-    body = rows[1:]
-    if names and _key(names[0]) == "price" and body and _key(body[0][1][0]) == "ticker":
-        names[0] = "Date"
-        body = body[1:]
-        if body and _key(body[0][1][0]) == "date" and not any(body[0][1][1:]):
-            body = body[1:]
-    return names, body
-
-
-def _map_columns(names: list[str], path: Path) -> dict[str, int]:
-    keys = [_key(n) for n in names]
-    columns: dict[str, int] = {}
-    for i, key in enumerate(keys):
-        canonical = _ALIASES.get(key)
-        if canonical and canonical not in columns:
-            columns[canonical] = i
-    if "Close" not in columns:
-        for fallback in _CLOSE_FALLBACKS:
-            if fallback in keys:
-                columns["Close"] = keys.index(fallback)
-                columns.pop("Adj Close", None)
-                break
-    found = ", ".join(n or "(blank)" for n in names)
-    if "Close" not in columns:
-        raise DataError(f"{path} has no Close column (its columns are: {found}).")
-    if "Date" not in columns:
-        if 0 in columns.values():
-            raise DataError(f"{path} has no Date column (its columns are: {found}).")
-        columns["Date"] = 0  # an unnamed first column is tried as the dates
-    return columns
-
-
-def _offset_minutes(cell: str) -> float:
-    """The UTC offset a timestamp is written with, in minutes; NaN when it has none."""
-    suffix = _TZ_SUFFIX.search(cell)
-    if suffix is None:
-        return np.nan
-    match = _OFFSET.search(suffix.group(0))
-    if match is None:  # Z, UTC, GMT
-        return 0.0
-    sign = -1.0 if match.group(1) == "-" else 1.0
-    return sign * (int(match.group(2)) * 60 + int(match.group(3)))
-
-
-def _offset_text(minutes: float) -> str:
-    sign = "-" if minutes < 0 else "+"
-    hours, rest = divmod(int(abs(minutes)), 60)
-    return f"{sign}{hours:02d}:{rest:02d}"
-
-
-def _one_zone(wall: pd.Series, offsets: np.ndarray) -> tuple[pd.Series, str | None]:
-    """Timestamps written in several UTC offsets as wall times of one of them.
-
-    A file whose offsets are one zone's standard and daylight-saving times (two, an hour
-    apart) keeps its wall times: they are that zone's own dates. Otherwise every timestamp is
-    converted to UTC and then to the file's offset that puts the fewest bars on a weekend (a
-    16:00 New York close written for Tokyo falls on the next day), the most used of them on a
-    tie.
+    No ``thousands`` separator is given: with one, pandas parses every number with a less
+    precise routine (49.708517688106724 became 49.70851768810672); cells with separators go to
+    the careful cleaning instead.
     """
-    if np.isnan(offsets).any():
-        return wall, None
-    distinct, counts = np.unique(offsets, return_counts=True)
-    if len(distinct) == 1 or (len(distinct) == 2 and distinct[1] - distinct[0] == 60):
-        return wall, None
-    utc = wall - pd.to_timedelta(offsets, unit="min")
-
-    def weekend_bars(minutes: float) -> int:
-        local = utc + pd.Timedelta(minutes=float(minutes))
-        return int((local.dt.day_of_week >= 5).sum())
-
-    order = sorted(range(len(distinct)), key=lambda i: (weekend_bars(distinct[i]), -counts[i]))
-    target = float(distinct[order[0]])
-    name = "UTC" if target == 0 else f"UTC{_offset_text(target)}"
-    listed = ", ".join(_offset_text(o) for o in distinct)
-    note = (
-        f"timestamps written in {len(distinct)} UTC offsets ({listed}) converted to {name} "
-        "before taking their dates"
-    )
-    return utc + pd.Timedelta(minutes=target), note
-
-
-def _regular(dates: pd.Series) -> bool:
-    """Dates in file order that rise (or fall) with steps of similar length."""
-    values = dates.to_numpy(dtype="datetime64[ns]")
-    if len(values) < 2:
-        return True
-    steps = np.diff(values).astype(np.int64)
-    if not ((steps > 0).all() or (steps < 0).all()):
-        return False
-    days = np.diff(values.astype("datetime64[D]")).astype(np.int64)
-    days = np.abs(days[days != 0])  # several bars a day: compare the days only
-    return len(days) == 0 or days.max() <= REGULAR_STEP_RATIO * days.min()
-
-
-def _settle_day_month(
-    values: pd.Series, fmt: str, best: pd.Series, path: Path
-) -> tuple[pd.Series, str | None]:
-    """Choose between reading the dates month first and day first when both fit every one."""
-    twin = _MONTH_FIRST.get(fmt) or _DAY_FIRST.get(fmt)
-    if twin is None:
-        return best, None
-    other = pd.to_datetime(values, format=twin, errors="coerce")
-    differ = (other != best).to_numpy()
-    if other.isna().any() or not differ.any():
-        return best, None
-    month_first, day_first = (best, other) if fmt in _MONTH_FIRST else (other, best)
-    example = values.iloc[int(np.flatnonzero(differ)[0])]
-    regular_month, regular_day = _regular(month_first), _regular(day_first)
-    if regular_month == regular_day:
-        which = "both readings give" if regular_month else "neither reading gives"
-        i = int(np.flatnonzero(differ)[0])
-        as_day, as_month = day_first.iloc[i], month_first.iloc[i]
-        raise AmbiguousDates(
-            f"{path} has dates such as {example} that read as day/month and as month/day "
-            f"alike, and {which} a regular calendar; say whether the day or the month comes "
-            "first, or write the dates as YYYY-MM-DD.",
-            example=str(example),
-            day_first=f"day first: {as_day.day} {as_day:%B %Y}",
-            month_first=f"month first: {as_month.day} {as_month:%B %Y}",
+    date = f"c{dialect.columns['Date']}"
+    with warnings.catch_warnings():
+        # A column that is numeric in one chunk of the file and text in another comes back as
+        # objects of both kinds, which _numbers() handles; pandas warns about it.
+        warnings.simplefilter("ignore", pd.errors.DtypeWarning)
+        return pd.read_csv(
+            path,
+            sep=dialect.sep,
+            header=None,
+            names=[f"c{i}" for i in range(dialect.width)],
+            index_col=False,
+            skiprows=dialect.skip_lines,
+            dtype={date: object},
+            na_values=_NA_WORDS,
+            keep_default_na=False,
+            decimal="," if dialect.comma else ".",
+            encoding=dialect.encoding,
+            encoding_errors="replace",
+            engine="c",
         )
-    chosen, word = (day_first, "day") if regular_day else (month_first, "month")
-    when = chosen.iloc[int(np.flatnonzero(differ)[0])]
-    note = (
-        f"dates such as {example} read {word} first ({when.day} {when:%B %Y}): "
-        "the reading that gives a regular calendar"
-    )
-    return chosen, note
 
 
-def _parse_dates(
-    cells: list[str], path: Path, dayfirst: bool | None = None
-) -> tuple[pd.Series, list[str]]:
-    """The dates, read with the one format that fits the most of them (NaT where none fits).
-
-    Returns the dates (tz-naive wall times) and notes on what reading them took.
-    """
-    values = pd.Series([_TZ_SUFFIX.sub("", c) for c in cells], dtype=object)
-    skip = () if dayfirst is None else (_MONTH_FIRST if dayfirst else _DAY_FIRST)
-    best, best_fmt = None, None
-    for fmt in (f for f in _DATE_FORMATS if f not in skip):
-        parsed = pd.to_datetime(values, format=fmt, errors="coerce")
-        if best is None or parsed.notna().sum() > best.notna().sum():
-            best, best_fmt = parsed, fmt
-        if best.notna().all():
-            break
-    notes = []
-    if dayfirst is None and best.notna().all():
-        best, note = _settle_day_month(values, best_fmt, best, path)
-        notes += [note] if note else []
-    if best.notna().all():
-        offsets = np.array([_offset_minutes(c) for c in cells], dtype=np.float64)
-        best, note = _one_zone(best, offsets)
-        notes += [note] if note else []
-    return best, notes
+def _numbers(column: pd.Series, comma: bool) -> tuple[np.ndarray, np.ndarray]:
+    """A column as float64, and the rows whose cells needed the careful cleaning."""
+    kind = column.dtype.kind
+    if kind in "fiu":
+        return column.to_numpy(dtype=np.float64), np.zeros(len(column), dtype=bool)
+    if kind not in "OT" and not pd.api.types.is_string_dtype(column.dtype):
+        raise _Careful  # e.g. a column of True/False, which the careful reader refuses
+    values = np.array(pd.to_numeric(column.astype(object), errors="coerce"), dtype=np.float64)
+    odd = np.isnan(values) & column.notna().to_numpy()
+    if odd.any():
+        cells = column[odd].astype(str).str.strip()
+        cleaned, bad = clean_numbers(cells, comma)
+        if bad.any():
+            raise _Careful  # a cell that is no number: the careful reader names its row
+        values[odd] = cleaned
+    return values, odd
 
 
-def _parse_numbers(cells: list[str], column: str, lines: list[int], path: Path, comma: bool):
-    text = pd.Series(cells, dtype=object)
-    missing = text.str.lower().isin(_MISSING)
-    cleaned = text.str.replace(_CURRENCY, "", regex=True)
-    if comma:  # "1.234,56": dots group thousands, the comma is the decimal point
-        grouped = cleaned.str.contains(",", regex=False)
-        cleaned = cleaned.where(~grouped, cleaned.str.replace(".", "", regex=False))
-        cleaned = cleaned.str.replace(",", ".", regex=False)
-    else:  # "1,234.56"
-        cleaned = cleaned.str.replace(",", "", regex=False)
-    numbers = pd.to_numeric(cleaned.where(~missing, None), errors="coerce")
-    bad = numbers.isna() & ~missing
-    if bad.any():
-        i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise DataError(
-            f"Column {column} of {path} has a value that is not a number in row {lines[i]}: "
-            f"'{cells[i]}'."
-        )
-    return numbers.to_numpy(dtype=np.float64)
+def _dates(raw: pd.Series, dialect: Dialect, path: Path, dayfirst: bool | None):
+    """The dates and their notes, read with the sample's plan or else the careful way, and
+    whether it was the careful way."""
+    if raw.isna().any():
+        raise _Careful  # a row without a date, or a blank-looking line the careful reader skips
+    first = raw.iloc[: len(dialect.sample_dates)]
+    if first.str.strip().tolist() != list(dialect.sample_dates):
+        raise _Careful  # the C reader's rows are not the careful reader's (line counting)
+    if (first.iloc[:_STRIP_PROBE].str.strip() != first.iloc[:_STRIP_PROBE]).any():
+        raw = raw.str.strip()
+    if dialect.dates is not None:
+        fast = fast_dates(raw, dialect.dates, path, dayfirst)
+        if fast is not None:
+            return fast[0], fast[1], False
+    dates, notes = parse_dates(raw.str.strip(), path, dayfirst)
+    if dates.isna().any():
+        raise _Careful  # a date that cannot be read: the careful reader names its row
+    return dates, notes, True
 
 
-def read_price_table(path: Path, dayfirst: bool | None = None) -> tuple[pd.DataFrame, list[str]]:
+def _read_fast(
+    path: Path, dialect: Dialect, dayfirst: bool | None
+) -> tuple[pd.DataFrame, list[str], int]:
+    try:
+        fields = _read_fields(path, dialect)
+    except (pd.errors.ParserError, ValueError, UnicodeDecodeError) as exc:
+        raise _Careful from exc  # e.g. a row with more fields than any in the sample
+    if fields.empty:
+        raise _Careful
+    for extra in fields.columns[len(dialect.names) :]:
+        cells = fields[extra]
+        if cells.dtype.kind == "O" or pd.api.types.is_string_dtype(cells.dtype):
+            cells = cells.astype(object).str.strip().replace("", np.nan)
+        if cells.notna().any():
+            raise _Careful  # a row with more fields than the header: the careful sentence
+    date_index = dialect.columns["Date"]
+    dates, notes, careful_dates = _dates(fields[f"c{date_index}"], dialect, path, dayfirst)
+    careful = np.full(len(fields), careful_dates)
+    data = {}
+    for column, index in dialect.columns.items():
+        if column != "Date":
+            data[column], odd = _numbers(fields[f"c{index}"], dialect.comma)
+            careful |= odd
+    del fields
+    frame = pd.DataFrame(data, index=pd.DatetimeIndex(dates), copy=False)
+    return frame, notes, int(careful.sum())
+
+
+def read_fast(
+    path: Path, dayfirst: bool | None = None
+) -> tuple[pd.DataFrame, list[str], int] | None:
+    """What :func:`read_price_table` returns, read by the fast reader; ``None`` when the file
+    needs the careful reader (its shape, or something in it to refuse)."""
+    dialect = sniff(path, dayfirst)
+    if dialect is None:
+        return None
+    try:
+        return _read_fast(path, dialect, dayfirst)
+    except _Careful:
+        return None
+
+
+def read_price_table(
+    path: Path, dayfirst: bool | None = None
+) -> tuple[pd.DataFrame, list[str], int]:
     """The file's recognised columns as a date-indexed float frame, not yet cleaned.
 
     Also returns notes on what reading the dates took (a day/month order chosen, timezones
-    converted), for the quality report.
+    converted), for the quality report, and how many rows the careful reader read (all of them
+    when it read the whole file).
     """
-    text = _read_text(path)
-    sep = _sniff_separator(text)
-    try:
-        rows = _rows(text, sep)
-    except csv.Error as exc:
-        raise DataError(f"{path} is not a readable CSV file: {exc}.") from exc
-    names, body = _split_header(rows)
-    columns = _map_columns(names, path)
-    if not body:
-        raise DataError(f"{path} has a header but no data rows.")
-    lines = [line for line, _ in body]
-    width = len(names)
-    for line, cells in body:
-        if len(cells) > width and any(cells[width:]):
-            raise DataError(
-                f"Row {line} of {path} has {len(cells)} fields but the header has {width}."
-            )
-    comma = sep == ";" and any("," in c for _, cells in body[:20] for c in cells[1:])
-
-    def cells_of(index: int) -> list[str]:
-        return [cells[index] if index < len(cells) else "" for _, cells in body]
-
-    date_index = columns["Date"]
-    date_cells = cells_of(date_index)
-    dates, notes = _parse_dates(date_cells, path, dayfirst)
-    if dates.isna().all() and _key(names[date_index]) not in _ALIASES:
-        found = ", ".join(n or "(blank)" for n in names)
-        raise DataError(f"{path} has no Date column (its columns are: {found}).")
-    if dates.isna().any():
-        i = int(np.flatnonzero(dates.isna().to_numpy())[0])
-        what = f"a date that cannot be read: '{date_cells[i]}'" if date_cells[i] else "no date"
-        raise DataError(f"Row {lines[i]} of {path} has {what}.")
-    data = {
-        column: _parse_numbers(cells_of(index), column, lines, path, comma)
-        for column, index in columns.items()
-        if column != "Date"
-    }
-    return pd.DataFrame(data, index=pd.DatetimeIndex(dates)), notes
+    fast = read_fast(path, dayfirst)
+    return fast if fast is not None else read_careful(path, dayfirst)
 
 
 def load_csv(path: str | os.PathLike, dayfirst: bool | None = None) -> PriceSeries:
@@ -363,6 +191,7 @@ def load_csv(path: str | os.PathLike, dayfirst: bool | None = None) -> PriceSeri
         With one sentence naming the file (and the column or row) for every kind of bad input.
     """
     path = Path(path)
-    table, notes = read_price_table(path, dayfirst)
+    table, notes, careful_rows = read_price_table(path, dayfirst)
     frame, report = clean_prices(table, label=str(path), notes=tuple(notes))
+    report = replace(report, careful_rows=careful_rows)
     return make_series(frame, name=path.stem, source=f"CSV {path}", report=report)

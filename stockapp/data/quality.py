@@ -33,31 +33,38 @@ SPARSE_COLUMN_SHARE = 0.1
 _POSITIVE = ("Open", "High", "Low", "Close", "Adj Close")
 
 
-def _normalise_index(frame: pd.DataFrame) -> pd.DataFrame:
-    index = pd.DatetimeIndex(frame.index)
+def _float_frame(raw: pd.DataFrame) -> pd.DataFrame:
+    """The price columns as float64 (anything else as NaN) on a tz-naive ``ns`` index, in one
+    new frame (columns already float64 are not converted again)."""
+    index = pd.DatetimeIndex(raw.index)
     if index.tz is not None:
         # Keep the exchange's wall-clock date: a daily bar belongs to its local trading day.
         index = index.tz_localize(None)
-    frame = frame.copy()
-    frame.index = index.as_unit("ns").rename("Date")
-    return frame
-
-
-def _to_float(frame: pd.DataFrame) -> pd.DataFrame:
-    columns = [c for c in PRICE_COLUMNS if c in frame.columns]
-    return frame[columns].apply(pd.to_numeric, errors="coerce").astype(np.float64)
+    columns = {
+        c: raw[c].to_numpy(dtype=np.float64, copy=True)
+        if raw[c].dtype == np.float64
+        else pd.to_numeric(raw[c], errors="coerce").to_numpy(dtype=np.float64)
+        for c in PRICE_COLUMNS
+        if c in raw.columns
+    }
+    return pd.DataFrame(columns, index=index.as_unit("ns").rename("Date"))
 
 
 def _absurd_rows(frame: pd.DataFrame) -> np.ndarray:
     """Rows holding an infinity or a value beyond :data:`ABSURD_VALUE` (NaN is only missing)."""
-    values = np.abs(frame.to_numpy(dtype=np.float64))
-    return (values > ABSURD_VALUE).any(axis=1)  # NaN compares False, inf True
+    absurd = np.zeros(len(frame), dtype=bool)
+    for column in frame.columns:  # NaN compares False, inf True
+        absurd |= np.abs(frame[column].to_numpy(dtype=np.float64)) > ABSURD_VALUE
+    return absurd
 
 
 def _dates_if_daily(index: pd.DatetimeIndex) -> tuple[pd.DatetimeIndex, bool]:
-    """Daily or longer bars as dates; bars with several on one day keep their times."""
+    """Daily or longer bars as dates; bars with several on one day keep their times.
+
+    ``index`` is sorted, so two bars share a day exactly where consecutive days are equal.
+    """
     days = index.normalize()
-    if days.duplicated().any():
+    if len(days) > 1 and (days.asi8[1:] == days.asi8[:-1]).any():
         return index, True
     return days, False
 
@@ -70,10 +77,13 @@ def extreme_moves(close: pd.Series) -> tuple[pd.Timestamp, ...]:
     return tuple(close.index[1:][moves > np.log(EXTREME_MOVE)])
 
 
-def _drop_sparse_columns(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+def _drop_sparse_columns(frame: pd.DataFrame, rows: np.ndarray) -> tuple[pd.DataFrame, list[str]]:
+    """``frame`` without the columns (but Close) missing in more than
+    :data:`SPARSE_COLUMN_SHARE` of the ``rows`` (a mask), and a note for each."""
     notes = []
+    count = int(rows.sum())
     for column in [c for c in frame.columns if c != "Close"]:
-        missing = frame[column].isna().mean() if len(frame) else 0.0
+        missing = (np.isnan(frame[column].to_numpy()) & rows).sum() / count if count else 0.0
         if missing > SPARSE_COLUMN_SHARE:
             frame = frame.drop(columns=column)
             notes.append(f"{column} column dropped: {missing:.0%} of its values are missing")
@@ -98,14 +108,39 @@ def count_ohlc_inconsistent(frame: pd.DataFrame) -> int:
     present = [c for c in ("Open", "High", "Low", "Close") if c in frame.columns]
     if "High" not in present and "Low" not in present:
         return 0
-    prices = frame[present]
-    tolerance = 1e-9 * prices.abs().max(axis=1)
-    bad = pd.Series(False, index=frame.index)
+    prices = [frame[c].to_numpy(dtype=np.float64) for c in present]
+    # fmax/fmin skip NaN as pandas' row max/min do (NaN only where a whole row is)
+    highest, lowest = np.fmax.reduce(prices), np.fmin.reduce(prices)
+    tolerance = 1e-9 * np.fmax.reduce([np.abs(p) for p in prices])
+    bad = np.zeros(len(frame), dtype=bool)
     if "High" in present:
-        bad |= prices["High"] + tolerance < prices.max(axis=1)
+        bad |= frame["High"].to_numpy(dtype=np.float64) + tolerance < highest
     if "Low" in present:
-        bad |= prices["Low"] - tolerance > prices.min(axis=1)
+        bad |= frame["Low"].to_numpy(dtype=np.float64) - tolerance > lowest
     return int(bad.sum())
+
+
+def _day_steps(index: pd.DatetimeIndex) -> np.ndarray:
+    """Calendar days between consecutive bars."""
+    return np.diff(index.normalize().values).astype("timedelta64[D]").astype(np.int64)
+
+
+def _threshold(steps: np.ndarray) -> int:
+    if len(steps) < MIN_ROWS - 1:  # too few bars to tell their usual spacing
+        return GAP_DAYS
+    if steps.min() >= 0 and steps.max() < len(steps):  # the median from counts, no sort
+        counts = np.cumsum(np.bincount(steps))
+        median = float(
+            np.median([np.searchsorted(counts, k, side="right") for k in _middle(len(steps))])
+        )
+    else:
+        median = float(np.median(steps))
+    return max(GAP_DAYS, 2 * int(median))
+
+
+def _middle(n: int) -> tuple[int, ...]:
+    """0-based positions of the middle element(s) of ``n`` sorted values."""
+    return ((n - 1) // 2,) if n % 2 else (n // 2 - 1, n // 2)
 
 
 def gap_threshold(index: pd.DatetimeIndex) -> int:
@@ -114,10 +149,9 @@ def gap_threshold(index: pd.DatetimeIndex) -> int:
     A week for daily (and intraday) bars; for sparser bars, twice their usual spacing, so the 31
     days between two monthly bars are not a gap but a missing month or more is.
     """
-    if len(index) < MIN_ROWS:  # too few bars to tell their usual spacing
+    if len(index) < MIN_ROWS:
         return GAP_DAYS
-    days = np.diff(index.normalize().values).astype("timedelta64[D]").astype(np.int64)
-    return max(GAP_DAYS, 2 * int(np.median(days)))
+    return _threshold(_day_steps(index))
 
 
 def find_gaps(index: pd.DatetimeIndex, max_days: int | None = None) -> tuple[Gap, ...]:
@@ -125,12 +159,16 @@ def find_gaps(index: pd.DatetimeIndex, max_days: int | None = None) -> tuple[Gap
     :func:`gap_threshold` of the bars)."""
     if len(index) < 2:
         return ()
+    steps = _day_steps(index)
     if max_days is None:
-        max_days = gap_threshold(index)
-    days = np.diff(index.normalize().values).astype("timedelta64[D]").astype(np.int64)
+        max_days = _threshold(steps) if len(index) >= MIN_ROWS else GAP_DAYS
+    return _gaps(index, steps, max_days)
+
+
+def _gaps(index: pd.DatetimeIndex, steps: np.ndarray, max_days: int) -> tuple[Gap, ...]:
     return tuple(
-        Gap(start=index[i], end=index[i + 1], days=int(days[i]))
-        for i in np.flatnonzero(days > max_days)
+        Gap(start=index[i], end=index[i + 1], days=int(steps[i]))
+        for i in np.flatnonzero(steps > max_days)
     )
 
 
@@ -166,21 +204,25 @@ def clean_prices(
     """
     if "Close" not in raw.columns:
         raise DataError(f"{label} has no Close column.")
-    frame = _to_float(_normalise_index(raw))
-    frame = frame.sort_index(kind="stable")
+    frame = _float_frame(raw)
+    if not frame.index.is_monotonic_increasing:
+        frame = frame.sort_index(kind="stable")
 
+    # Each rule looks at the rows the earlier ones kept; the rows are cut once, at the end.
     duplicated = frame.index.duplicated(keep="last")
-    frame = frame[~duplicated]
-
-    absurd = _absurd_rows(frame)
+    keep = ~duplicated
+    absurd = _absurd_rows(frame) & keep
     first_absurd = frame.index[absurd][0] if absurd.any() else None
-    frame = frame[~absurd]
-
-    no_close = frame["Close"].isna()
-    frame = frame[~no_close]
-    frame, sparse_notes = _drop_sparse_columns(frame)
-    incomplete = frame.isna().any(axis=1)
-    frame = frame[~incomplete]
+    keep &= ~absurd
+    no_close = np.isnan(frame["Close"].to_numpy()) & keep
+    keep &= ~no_close
+    frame, sparse_notes = _drop_sparse_columns(frame, keep)
+    incomplete = np.zeros(len(frame), dtype=bool)
+    for column in frame.columns:
+        incomplete |= np.isnan(frame[column].to_numpy())
+    incomplete &= keep
+    keep &= ~incomplete
+    frame = frame[keep]
 
     _check_positive(frame, label)
     index, intraday = _dates_if_daily(pd.DatetimeIndex(frame.index))
@@ -189,14 +231,16 @@ def clean_prices(
         raise DataError(
             f"{label} has only {len(frame)} price rows; at least {MIN_ROWS} are needed."
         )
+    steps = _day_steps(frame.index)
+    gap_days = _threshold(steps)
     report = QualityReport(
         rows=len(frame),
         first=frame.index[0],
         last=frame.index[-1],
         dropped_missing=int(no_close.sum() + incomplete.sum()),
         duplicates_removed=int(duplicated.sum()),
-        gaps=find_gaps(frame.index),
-        gap_days=gap_threshold(frame.index),
+        gaps=_gaps(frame.index, steps, gap_days),
+        gap_days=gap_days,
         ohlc_inconsistent=count_ohlc_inconsistent(frame),
         notes=(*notes, *sparse_notes),
         dropped_nonfinite=int(absurd.sum()),

@@ -49,6 +49,10 @@ class QualityReport:
     extreme_moves: tuple[pd.Timestamp, ...] = ()  # bars whose close moved more than 5x
     intraday: bool = False  # bars carry a time of day (several bars on some day)
     gap_days: int = 7  # calendar days between bars beyond which a stretch counts as a gap
+    # Rows of a CSV read by the careful reader: cells pandas' C reader could not take as
+    # numbers (currency signs, thousands separators...), or the whole file when its shape
+    # needed the careful reader. Not a problem with the data, so not a warning.
+    careful_rows: int = 0
 
     def _when(self, stamp: pd.Timestamp) -> str:
         return stamp.isoformat() if self.intraday else f"{stamp:%Y-%m-%d}"
@@ -93,6 +97,8 @@ class QualityReport:
             f"first date: {self._when(self.first)}",
             f"last date: {self._when(self.last)}",
         ]
+        if self.careful_rows:
+            lines.append(f"rows read cell by cell: {self.careful_rows}")
         warnings = self.warnings
         lines.append("warnings: " + ("none" if not warnings else "; ".join(warnings)))
         return lines
@@ -118,6 +124,8 @@ class QualityReport:
             "extreme_move_dates": [self._when(d) for d in self.extreme_moves],
             "warnings": list(self.warnings),
             "notes": list(self.notes),
+            # only when some were: the key is new, and reports of other sources never have any
+            **({"careful_rows": int(self.careful_rows)} if self.careful_rows else {}),
         }
 
 

@@ -68,7 +68,7 @@ from stockapp.gui.settings import app_settings, read_str
 from stockapp.gui.workers import GeneratorWorker
 from stockapp.models.runner import BacktestOutcome, run_backtest
 from stockapp.models.threads import gui_job_threads, torch_threads
-from stockapp.models.trainer import TrainProgress
+from stockapp.models.trainer import EpochEstimate, TrainProgress
 from stockapp.paths import runs_dir
 
 #: Least time between two batch progress values the backtest thread sends (s); fit starts and
@@ -79,7 +79,10 @@ RUNNING_LINE_S = 1.0
 
 
 def _always_sent(value: object) -> bool:
-    return isinstance(value, BacktestProgress) or getattr(value, "kind", "") == "epoch"
+    return (
+        isinstance(value, (BacktestProgress, EpochEstimate))
+        or getattr(value, "kind", "") == "epoch"
+    )
 
 
 #: Why Run backtest is disabled while a model trains, and Train while a backtest runs.
@@ -453,6 +456,11 @@ class BacktestController(QObject):
             self.panel.show_status(
                 f"{what} for the bars from {p.first_date:%Y-%m-%d} (fit {p.index} of {p.count})…"
             )
+        elif isinstance(p, EpochEstimate):  # how long the first fit's epochs take, timed
+            if self._segment is not None and not self._segment.refit:
+                self.panel.show_status(p.sentence())
+                if hasattr(self._window, "show_message"):
+                    self._window.show_message(p.sentence())
         elif isinstance(p, TrainProgress):
             self._fit = p
             if (self._segment is not None and self._segment.refit) or p.phase == "catch-up":

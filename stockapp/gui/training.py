@@ -41,7 +41,13 @@ from stockapp.gui.workers import GeneratorWorker
 from stockapp.models.forecaster import RecurrentForecaster
 from stockapp.models.networks import MODEL_KINDS
 from stockapp.models.threads import gui_job_threads, torch_threads
-from stockapp.models.trainer import TrainConfig, TrainProgress, TrainResult, warm_up
+from stockapp.models.trainer import (
+    EpochEstimate,
+    TrainConfig,
+    TrainProgress,
+    TrainResult,
+    warm_up,
+)
 from stockapp.paths import data_dir
 
 #: Least time between two updates of the progress bar and new epoch points (ms).
@@ -82,7 +88,9 @@ class ReferenceLoss:
 
 
 def _always_sent(value: object) -> bool:
-    return isinstance(value, ReferenceLoss) or getattr(value, "kind", "") == "epoch"
+    return (
+        isinstance(value, (ReferenceLoss, EpochEstimate)) or getattr(value, "kind", "") == "epoch"
+    )
 
 
 def training_job(
@@ -341,6 +349,9 @@ class TrainingController(QObject):
         if isinstance(p, ReferenceLoss):
             self.chart.set_reference(p.value)
             return
+        if isinstance(p, EpochEstimate):
+            self.show_estimate(p)
+            return
         if not isinstance(p, TrainProgress):
             return
         if p.phase == "catch-up":  # learning the validation slice after early stopping:
@@ -356,6 +367,13 @@ class TrainingController(QObject):
         self._last_progress = p
         if not self._flush_timer.isActive():
             self._flush_timer.start()
+
+    def show_estimate(self, estimate: EpochEstimate) -> None:
+        """Say how long an epoch will take (timed on the first batches), on the Training tab
+        and in the status bar, as the training starts."""
+        self._set_summary(f"{self._summary_text} {estimate.sentence()}")
+        if hasattr(self._window, "show_message"):
+            self._window.show_message(estimate.sentence())
 
     def _flush(self) -> None:
         new_epochs = bool(self._pending_epochs)

@@ -224,3 +224,23 @@ def test_closing_the_window_mid_run_stops_the_backtest(qtbot, window, backtest):
     with qtbot.waitSignal(backtest.backtest_finished, timeout=10000) as done:
         pass
     assert done.args[0] is None
+
+
+def test_a_backtest_says_how_long_its_first_fits_epochs_take(window, backtest):
+    """The first fit's epoch-time estimate (issue 21) goes under the progress bar and into the
+    status bar; a refit's (a short fine-tune) does not."""
+    from stockapp.core.walkforward import BacktestProgress
+    from stockapp.gui.backtest import _always_sent
+    from stockapp.models.trainer import EpochEstimate
+
+    estimate = EpochEstimate(20, 12_500, 800_000, 0.02, 8, 3.0, "CPU")
+    assert _always_sent(estimate)  # never dropped by the worker's pacing
+    backtest._on_progress(BacktestProgress(1, 3, pd.Timestamp("2020-01-02"), False))
+    backtest._on_progress(estimate)
+    assert backtest.panel.controls.status_label.text() == estimate.sentence()
+    assert window.message_label.text() == estimate.sentence()
+    backtest._on_progress(BacktestProgress(2, 3, pd.Timestamp("2020-06-01"), True))
+    refit = EpochEstimate(1, 9, 500, 0.02, 8, 0.0, "CPU")
+    backtest._on_progress(refit)
+    assert refit.sentence() not in backtest.panel.controls.status_label.text()
+    assert window.message_label.text() == estimate.sentence()

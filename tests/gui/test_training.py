@@ -187,3 +187,20 @@ def test_the_spec_follows_the_windows_adjusted_choice(controller, window, aapl):
     window.data_panel.adjusted_check.setChecked(True)
     adjusted = controller.train_prices()
     assert adjusted["Close"].iloc[0] == pytest.approx(aapl.frame["Adj Close"].iloc[0])
+
+
+@pytest.mark.usefixtures("no_leaked_threads")
+def test_a_training_says_how_long_an_epoch_takes_as_it_starts(qtbot, controller, window):
+    """Timed on the first batches (issue 21): on the Training tab and in the status bar."""
+    controller.panel.set_values(TINY_SPEC, dataclasses.replace(TINY_CFG, batch_size=8))
+    summaries = []
+    set_summary = controller._set_summary
+    controller._set_summary = lambda text: (summaries.append(text), set_summary(text))
+    result = _train(qtbot, controller)
+    assert result.stop_reason == "completed"
+    shown = [t for t in summaries if "training windows will take about" in t]
+    assert len(shown) == 1 and shown[0].startswith("Training on ")
+    # 320 bars before the test span: 309 windows of 10, the last 46 for validation
+    assert "One epoch of 263 training windows will take about" in shown[0]
+    assert "3 epochs at most" in shown[0]
+    assert window.message_label.text() in shown[0]
