@@ -411,8 +411,13 @@ def verdict(
         return f"{head} {tried}: no evidence that any beats persistence."
     text = f"{head} {tried}: at least one configuration beats persistence"
     chosen_p = _p(chosen_test, "dm_better_pvalue")
-    if chosen_test is None or chosen_p < ALPHA:
+    if chosen_test is None or chosen_test.get("verdict") == "better":
         return text + "."
+    if chosen_p < ALPHA:
+        return (
+            f"{text}; the chosen one's own test agrees before correction (one-sided "
+            f"{format_pvalue(chosen_p)})."
+        )
     top_label, top_p = strongest if strongest is not None else (None, None)
     top_p = math.nan if top_p is None else float(top_p)
     if top_label is not None and top_label != label and top_p < ALPHA:

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QScrollArea,
     QTableView,
     QTableWidget,
     QTableWidgetItem,
@@ -72,6 +73,8 @@ VERDICT_TIPS = {
 SORT_ROLE = Qt.ItemDataRole.UserRole
 #: Rows of the heatmap shown before it scrolls.
 HEATMAP_ROWS = 8
+#: Lines of verdict sentences shown before they scroll.
+VERDICT_LINES = 10
 
 
 def _missing(value: object) -> bool:
@@ -122,6 +125,8 @@ class ResultsModel(QAbstractTableModel):
                 return UNKNOWN
             if _missing(value):
                 return ""
+            if "pvalue" in name and isinstance(value, float) and value < 0.001:
+                return "<0.001"  # not "0.000": a p-value is never zero
             try:
                 return fmt.format(value)
             except (TypeError, ValueError):
@@ -222,6 +227,15 @@ class SweepResultsView(QWidget):
         self.verdict_label = QLabel()
         self.verdict_label.setWordWrap(True)
         self.verdict_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.verdict_label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        # The verdicts of many series scroll within about ten lines, leaving the table its room
+        # (each verdict is three to four lines at 1280 px).
+        self.verdict_scroll = QScrollArea()
+        self.verdict_scroll.setWidget(self.verdict_label)
+        self.verdict_scroll.setWidgetResizable(True)
+        self.verdict_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.verdict_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.verdict_scroll.setMaximumHeight(self.fontMetrics().lineSpacing() * VERDICT_LINES + 4)
 
         self.series_combo = QComboBox()
         self.rows_combo = QComboBox()
@@ -258,7 +272,7 @@ class SweepResultsView(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.folder_label)
-        layout.addWidget(self.verdict_label)
+        layout.addWidget(self.verdict_scroll)
         layout.addLayout(pick)
         layout.addWidget(self.heatmap)
         layout.addWidget(self.view, 1)

@@ -314,7 +314,10 @@ def test_verdict_says_why_spa_and_the_chosen_one_s_test_differ():
     )
     # the chosen one is significant before correction: SPA and its own test agree
     raw = {"dm_better_pvalue": 0.03, "dm_better_pvalue_holm": 0.12, "verdict": "tie"}
-    assert _verdict(0.01, raw).endswith("at least one configuration beats persistence.")
+    assert _verdict(0.01, raw).endswith(
+        "at least one configuration beats persistence; the chosen one's own test agrees before "
+        "correction (one-sided p = 0.03)."
+    )
     # nobody's own test is below 0.05: said in words, not left as a contradiction
     marginal = _verdict(0.04, tie, strongest=("GRU, window 20", 0.2))
     assert marginal.endswith(
