@@ -103,23 +103,23 @@ BAND_ROWS = {
     "ewma": "EWMA 0.94",
     "rolling": "Rolling vol.",
 }
-_TESTS_TIP = (
-    "Top: share of outcomes inside the central {level}% band. Below, three p-values: Kupiec's "
-    "test that the band holds {level}% of outcomes, Christoffersen's test that its misses are "
-    "independent (do not cluster), and the conditional-coverage test of both at once; below "
-    "0.05 the band fails that test"
-)
-#: Band score columns: title -> (``metrics.json`` key, kind of number, tooltip). A ``tests``
-#: column shows ``coverage_L`` over ``kupiec_pvalue_L · independence_pvalue_L · cc_pvalue_L``.
+#: Band score columns: title -> (``metrics.json`` key, kind of number, tooltip). The ``held``
+#: column shows ``coverage_50``, ``_80`` and ``_95`` on three lines; the ``tests`` column, on the
+#: same lines, ``kupiec_pvalue_L``, ``independence_pvalue_L`` and ``cc_pvalue_L``.
 BAND_SCORES: dict[str, tuple[str, str, str]] = {
-    **{
-        f"{suffix}% held\nK · I · CC p": (
-            suffix,
-            "tests",
-            _TESTS_TIP.format(level=suffix),
-        )
-        for suffix in SUFFIXES.values()
-    },
+    "Held\n50 / 80 /\n95% band": (
+        "coverage",
+        "held",
+        "share of outcomes inside the central 50%, 80% and 95% bands (one line each)",
+    ),
+    "K · I · CC p\n50 / 80 /\n95% band": (
+        "tests",
+        "tests",
+        "for each band (one line each), three p-values: Kupiec's test that the band holds its "
+        "share of outcomes (K), Christoffersen's test that its misses are independent, not "
+        "clustered (I), and the conditional-coverage test of both at once (CC); below 0.05 "
+        "the band fails that test. Hover a cell for them in words",
+    ),
     "Interval\nscore\n80%": (
         "interval_score_80",
         "number",
@@ -218,25 +218,37 @@ def verdict_tip(verdict: str | None, better_p: float, against: str, loss: str) -
     return f"a tie with {against}: neither one-sided test is below 0.05"
 
 
-def _tests_cell(scores: object, suffix: str) -> tuple[str, str]:
-    """``(text, tooltip)`` of one level's coverage and its three tests."""
+_TESTS = ("kupiec", "independence", "cc")
+
+
+def _level_tip(scores: object, suffix: str) -> str:
+    """One band level's share held and its three tests, in words."""
     held = float(getattr(scores, f"coverage_{suffix}"))
-    ps = [float(getattr(scores, f"{t}_pvalue_{suffix}")) for t in ("kupiec", "independence", "cc")]
-    text = f"{fmt_percent(held)}\n" + " ".join(compact_p(p) for p in ps)
-    if not math.isfinite(held):
-        return text, ""
+    ps = [float(getattr(scores, f"{t}_pvalue_{suffix}")) for t in _TESTS]
     failed = [
         name
         for name, p in zip(("Kupiec", "independence", "conditional coverage"), ps, strict=True)
         if p < 0.05
     ]
-    verdict = "fails " + ", ".join(failed) if failed else "passes all three tests at 5%"
-    tip = (
-        f"{suffix}% band: held {held:.1%} of outcomes. Kupiec {format_pvalue(ps[0])}, "
-        f"independence {format_pvalue(ps[1])}, conditional coverage {format_pvalue(ps[2])}: "
-        f"{verdict}."
+    verdict = "fails " + ", ".join(failed) if failed else "passes all three at 5%"
+    return (
+        f"{suffix}% band: held {held:.1%}; Kupiec {format_pvalue(ps[0])}, independence "
+        f"{format_pvalue(ps[1])}, conditional coverage {format_pvalue(ps[2])}: {verdict}."
     )
-    return text, tip
+
+
+def _coverage_cells(scores: object) -> tuple[tuple[str, str], tuple[str, str]]:
+    """``(held, tests)`` cells: one line per band level, with the same tooltip in words."""
+    levels = list(SUFFIXES.values())
+    held = "\n".join(fmt_percent(float(getattr(scores, f"coverage_{s}"))) for s in levels)
+    tests = "\n".join(
+        " ".join(compact_p(float(getattr(scores, f"{t}_pvalue_{s}"))) for t in _TESTS)
+        for s in levels
+    )
+    if not math.isfinite(float(scores.coverage_80)):
+        return (held, ""), (tests, "")
+    tip = "\n".join(_level_tip(scores, s) for s in levels)
+    return (held, tip), (tests, tip)
 
 
 def band_cells(scores: object) -> list[str]:
@@ -247,9 +259,10 @@ def band_cells(scores: object) -> list[str]:
 def band_cell_items(scores: object) -> list[tuple[str, str]]:
     """``(text, tooltip)`` of each cell of one forecaster's bands row."""
     cells = []
+    held, tests = _coverage_cells(scores)
     for key, kind, _tip in BAND_SCORES.values():
-        if kind == "tests":
-            cells.append(_tests_cell(scores, key))
+        if kind in ("held", "tests"):
+            cells.append(held if kind == "held" else tests)
             continue
         v = float(getattr(scores, key))
         if kind == "percent":
@@ -534,8 +547,8 @@ class MetricsTable(QWidget):
         n = scores["model"].n
         self.bands_title.setText(
             f"<b>Forecast bands</b> of the next log return on {n:,} bars, against volatility "
-            "baselines fitted only on the past; under each share held, the p-values of Kupiec "
-            "(K), independence (I) and conditional coverage (CC)"
+            "baselines fitted only on the past; beside the share each band held, the p-values of "
+            "Kupiec (K), independence (I) and conditional coverage (CC)"
         )
         head = QTableWidgetItem(VOL_TARGET_COLUMN)
         cap = CAPS.get(rule.mode, 1.0) if rule is not None else 1.0

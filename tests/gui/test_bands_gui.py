@@ -34,15 +34,13 @@ from tests.gui.test_gui_cli_parity import CLI_ARGS, _type_settings
 
 #: Column -> the ``metrics.json`` bands keys it shows (one per line), and how each is written.
 COLUMN_KEYS = {
-    **{
-        f"{level}% held\nK · I · CC p": (
-            (f"coverage_{level}", "percent"),
-            (f"kupiec_pvalue_{level}", "p"),
-            (f"independence_pvalue_{level}", "p"),
-            (f"cc_pvalue_{level}", "p"),
-        )
-        for level in (50, 80, 95)
-    },
+    "Held\n50 / 80 /\n95% band": tuple((f"coverage_{lv}", "percent") for lv in (50, 80, 95)),
+    # one line per level: Kupiec, independence, conditional coverage
+    "K · I · CC p\n50 / 80 /\n95% band": tuple(
+        (f"{test}_pvalue_{lv}", "p")
+        for lv in (50, 80, 95)
+        for test in ("kupiec", "independence", "cc")
+    ),
     "Interval\nscore\n80%": (("interval_score_80", "number"),),
     "Log score\np better\nvs GARCH": (
         ("log_score", "number"),
@@ -115,8 +113,9 @@ def _check_bands_section(table: MetricsTable, result: BacktestResult, name: str)
     assert table.band_label("garch") == BAND_ROWS["garch"]
     assert bands["summary"] in table.summary.text()
     assert metrics["strategy_vol"]["summary"] in table.summary.text()  # realised beside target
-    tip = table.bands_table.item(0, 1).toolTip()
-    assert tip.startswith("80% band: held ") and "Kupiec p" in tip and "conditional coverage" in tip
+    tip = table.bands_table.item(0, 1).toolTip().splitlines()
+    assert [t[:15] for t in tip] == ["50% band: held ", "80% band: held ", "95% band: held "]
+    assert all("Kupiec p" in t and "conditional coverage p" in t for t in tip)
     for label, field, _tip in TRADING_ROWS:
         value, kind = _trading_value(field, metrics["strategy_vol"])
         text = table.vol_target_text(label)
