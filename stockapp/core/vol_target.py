@@ -145,12 +145,14 @@ def describe_vol_target(r: VolTargetReport) -> str:
     parts = []
     if r.time_in_market < 1.0:
         parts.append(f"it was in cash on {1.0 - r.time_in_market:.0%} of the test bars")
-    if math.isfinite(r.in_market):
-        where = "on the bars it held, " if r.time_in_market < 1.0 else ""
-        moves = ""
-        if math.isfinite(r.move_to_forecast):
-            moves = f" as the moves were {r.move_to_forecast:.2f}x the model's forecast volatility"
-        parts.append(f"{where}it ran at {r.in_market:.1%}{moves}")
+    moves = ""
+    if math.isfinite(r.move_to_forecast):
+        moves = f"the moves were {r.move_to_forecast:.2f}x the model's forecast volatility"
+    if r.time_in_market < 1.0 and math.isfinite(r.in_market):
+        held = f"on the bars it held, it ran at {r.in_market:.1%}"
+        parts.append(f"{held} as {moves}" if moves else held)
+    elif moves:
+        parts.append(moves)  # always in the market: what it ran at is what it realised
     if r.capped_share > 0.0:
         parts.append(f"{r.capped_share:.0%} of its positions were capped at size {r.cap:g}")
-    return f"{head}: " + "; ".join(parts) + "."
+    return f"{head}: " + "; ".join(parts) + "." if parts else f"{head}."

@@ -79,6 +79,12 @@ def test_realised_volatility_is_reported_beside_the_target():
     )
     d = r.to_dict()
     assert d["target_volatility"] == 0.10 and d["in_market_volatility"] == r.in_market
+    always = run_vol_target(prev, real, np.ones(5), sigma * 5, rule)  # never at the cap
+    r_always = vol_target_report(always, prev, real, sigma * 5, rule)
+    assert describe_vol_target(r_always) == (
+        f"The volatility-targeted rule aimed at 10% a year and realised {r_always.realised:.1%}: "
+        f"the moves were {r_always.move_to_forecast:.2f}x the model's forecast volatility."
+    )
     never = run_vol_target(prev, real, -np.ones(5), sigma, rule)
     assert describe_vol_target(vol_target_report(never, prev, real, sigma, rule)).endswith(
         "it never held a position."
