@@ -5,11 +5,12 @@
 
 For each sample: the default model's RMSE relative to persistence ("tomorrow = today"), the linear
 AR's, the model's directional accuracy next to the share of up days on the same bars (what "always
-up" scores), the Pesaran-Timmermann p-value of its direction calls (which allows for that share)
-and the Diebold-Mariano p-value against persistence. The defaults are meant to lose to persistence
-by no more than 1% of RMSE everywhere. ``--readme`` replaces the table between the
-``<!-- defaults-table -->`` markers of that file; ``--from-json`` prints the table of an earlier
-``--json`` without training again.
+up" scores), the Pesaran-Timmermann p-value of its direction calls (which allows for that share),
+the one-sided Diebold-Mariano p-value that its squared errors are smaller than persistence's and
+the signed verdict (better / worse / tie at 5%, one side or the other). The defaults are meant to
+lose to persistence by no more than 1% of RMSE everywhere. ``--readme`` replaces the table between
+the ``<!-- defaults-table -->`` markers of that file; ``--from-json`` prints the table of an
+earlier ``--json`` without training again.
 """
 
 from __future__ import annotations
@@ -51,6 +52,8 @@ def run_one(name: str, epochs: int | None, device: str, overrides: dict | None =
         "forecast_up_share": m["model"].forecast_up_share,
         "pt_pvalue": m["model"].pt_pvalue,
         "dm_pvalue": m["model"].dm_pvalue,
+        "dm_better_pvalue": m["model"].dm_better_pvalue,
+        "verdict": m["model"].verdict,
         "epochs_run": outcome.result.fits[0].epochs,
         "seconds": time.perf_counter() - started,
     }
@@ -73,8 +76,8 @@ def markdown(rows: list[dict]) -> str:
     out = [
         "| sample | test bars | model RMSE / persistence | linear AR / persistence "
         "| model direction right | always up (share of up days) "
-        "| direction PT p-value | DM p-value vs persistence |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| direction PT p-value | DM p (smaller errors) | vs persistence |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in rows:
         pt = _p(r["pt_pvalue"])
@@ -83,7 +86,8 @@ def markdown(rows: list[dict]) -> str:
         out.append(
             f"| {r['sample']} | {r['test_bars']} | {r['model_vs_persistence']:.4f} "
             f"| {r['ar_vs_persistence']:.4f} | {_share(r['directional_accuracy'])} "
-            f"| {_share(r['up_share'])} | {pt} | {_p(r['dm_pvalue'])} |"
+            f"| {_share(r['up_share'])} | {pt} | {_p(r.get('dm_better_pvalue'))} "
+            f"| {r.get('verdict') or 'n/a'} |"
         )
     return "\n".join(out)
 

@@ -243,6 +243,7 @@ def _number(v: float) -> str:
 
 def _print_summary(outcome, series: PriceSeries, out) -> None:
     from stockapp.core.bars import format_dates
+    from stockapp.core.metrics import dm_variance
 
     result = outcome.result
     labels = result.labels(outcome.model_name)
@@ -253,8 +254,8 @@ def _print_summary(outcome, series: PriceSeries, out) -> None:
         print("data warnings: " + "; ".join(warnings))
     width = max(32, *(len(label) for label in labels.values()))
     print(
-        f"{'forecaster':{width}} {'RMSE':>10} {'MAE':>10} {'MAPE %':>8} {'skill':>8} {'DM p':>7} "
-        f"{'hit %':>7} {'up %':>7} {'PT p':>7}"
+        f"{'forecaster':{width}} {'RMSE':>10} {'MAE':>10} {'MAPE %':>8} {'skill':>8} "
+        f"{'p better':>8} {'vs pers.':>8} {'hit %':>7} {'up %':>7} {'PT p':>7}"
     )
 
     def cell(v: float, fmt: str) -> str:
@@ -265,10 +266,15 @@ def _print_summary(outcome, series: PriceSeries, out) -> None:
         pt = "n/a" if m.pt_pvalue != m.pt_pvalue and m.direction_n else cell(m.pt_pvalue, ".3f")
         print(
             f"{labels[key]:{width}} {_number(m.rmse)} {_number(m.mae)} {m.mape:8.3f} "
-            f"{m.skill:8.4f} {cell(m.dm_pvalue, '.3f'):>7} "
+            f"{m.skill:8.4f} {cell(m.dm_better_pvalue, '.3f'):>8} {m.verdict or '':>8} "
             f"{cell(m.directional_accuracy * 100, '.1f'):>7} {cell(m.up_share * 100, '.1f'):>7} "
             f"{pt:>7}"
         )
+    print(
+        "p better: one-sided Diebold-Mariano p that the squared errors are smaller than "
+        "persistence's; vs pers.: better or worse where one side's p is below 0.05, else tie "
+        f"(long-run variance: {dm_variance(result.n)})"
+    )
     print(
         "hit %: direction called right where forecast and market moved; up %: what always up "
         "scores there; PT p: Pesaran-Timmermann test of direction skill given that share"
@@ -280,10 +286,17 @@ def _print_summary(outcome, series: PriceSeries, out) -> None:
             f"max drawdown {s.max_drawdown:.1%}  trades {s.trades} (exit at the last close "
             "included)"
         )
+    ppy, basis = (
+        outcome.manifest.get("periods_per_year"),
+        outcome.manifest.get("periods_per_year_basis"),
+    )
+    if ppy is not None and basis:
+        print(f"annualised with {ppy:,.4g} bars a year: {basis}")
     for sentence in result.sentences(outcome.model_name):
         print(sentence)
     if result.bands is not None:
         print(result.bands.sentence(outcome.model_name))
+        print(result.bands.vol_sentence())
     print(f"run written to {out}")
 
 

@@ -211,6 +211,13 @@ def _ratio(v) -> str:
     return "" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.4f}"
 
 
+def _p(v) -> str:
+    """A p-value in a column: three decimals, ``<0.001`` below that, blank when untested."""
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return ""
+    return "<0.001" if v < 0.001 else f"{v:.3f}"
+
+
 def _print_summary(outcome, out: Path) -> None:
     summary = outcome.summary
     print(
@@ -224,7 +231,7 @@ def _print_summary(outcome, out: Path) -> None:
             width = max(13, *(len(c["configuration"]) for c in configs[:SHOWN]))
             print(
                 f"  {'configuration':{width}} {'sel ratio':>9} {'test ratio':>10} {'+-sd':>7} "
-                f"{'ensemble':>9} {'DM p Holm':>9}"
+                f"{'ensemble':>9} {'p better':>8} {'Holm':>6}  vs persistence"
             )
             ranked = sorted(configs, key=lambda c: c["selection_rmse_ratio_mean"])
             for c in ranked[:SHOWN]:
@@ -232,13 +239,17 @@ def _print_summary(outcome, out: Path) -> None:
                 print(
                     f"  {c['configuration']:{width}} {_ratio(c['selection_rmse_ratio_mean']):>9} "
                     f"{_ratio(c['test_rmse_ratio_mean']):>10} {_ratio(c['test_rmse_ratio_sd']):>7} "
-                    f"{_ratio(ens['rmse_ratio']):>9} {_ratio(ens.get('dm_pvalue_holm')):>9}"
+                    f"{_ratio(ens['rmse_ratio']):>9} {_p(ens.get('dm_better_pvalue')):>8} "
+                    f"{_p(ens.get('dm_better_pvalue_holm')):>6}  {ens.get('verdict') or 'n/a'}"
                 )
             if len(configs) > SHOWN:
                 print(f"  ... {len(configs) - SHOWN} more in results.csv")
         print(entry["verdict"])
     print(
         "\nratios are RMSE / persistence; sel: mean over seeds on the selection span (used to "
-        "choose); test: on the test span; ensemble: the seeds' mean forecast on the test span"
+        "choose); test: on the test span; ensemble: the seeds' mean forecast on the test span; "
+        "p better: the ensemble's one-sided Diebold-Mariano p that its squared errors are "
+        "smaller than persistence's, Holm: adjusted over the configurations tried; better / "
+        "worse: below 0.05 after Holm one way or the other, else tie"
     )
     print(f"results: {out / 'results.csv'}; summary: {out / 'summary.json'}")

@@ -32,6 +32,15 @@ def test_backtest_writes_the_run_folder(tmp_path, capsys):
     assert metrics["train"]["device"].startswith("CPU")
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["data"]["fingerprint"] and manifest["seed"] == 1
+    # issue 18.10: the annualisation is counted on the data's calendar and named
+    assert manifest["periods_per_year"] == 252.0
+    assert manifest["periods_per_year_basis"].startswith("the median count of bars in the ")
+    assert f"annualised with 252 bars a year: {manifest['periods_per_year_basis']}" in printed
+    # issue 18.1: the table says which side, and the metrics carry the signed verdict
+    assert metrics["verdict"] in ("better", "worse", "tie")
+    assert metrics["dm_variance"].startswith("Newey-West HAC")
+    row = next(line for line in printed.splitlines() if line.startswith("LSTM"))
+    assert f" {metrics['verdict']} " in row
     assert manifest["train_config"]["hidden"] == 4 and "torch" in manifest["versions"]
     assert (out / "model" / "model.safetensors").is_file()
     png = (out / "backtest.png").read_bytes()
@@ -262,5 +271,9 @@ def test_hourly_bars_keep_their_time_and_name_persistence_for_bars(tmp_path, cap
     assert table["date"].is_unique and len(table) == round(len(stamps) * 0.2)
     assert table["date"].iloc[-1] == "2024-02-29T15:30:00"
     assert metrics["last_date"] == "2024-02-29T15:30:00" and metrics["bar_size"] == "intraday"
+    # 35 bars in each whole week, not 252 days x 7 bars
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["periods_per_year"] == pytest.approx(35 * 365.25 / 7)
+    assert "annualised with 1,826 bars a year: 35 bars a week (the median over the " in printed
     again, _ = load_run(out)
     assert again.dates.is_unique and again.dates[-1] == stamps[-1]

@@ -15,6 +15,10 @@ TINY = ["--window", "10", "--hidden", "4", "--layers", "1", "--epochs", "2", "--
 BAND_KEYS = {
     "coverage_50", "coverage_80", "coverage_95", "kupiec_pvalue_80", "christoffersen_pvalue_80",
     "interval_score_80", "log_score", "crps", "dm_pvalue_log_score_vs_garch",
+    "dm_better_pvalue_log_score_vs_garch", "verdict_log_score_vs_garch",
+    # issue 18.8: three coverage tests at each level
+    "kupiec_pvalue_50", "kupiec_pvalue_95", "independence_pvalue_50", "independence_pvalue_80",
+    "independence_pvalue_95", "cc_pvalue_50", "cc_pvalue_80", "cc_pvalue_95",
 }  # fmt: skip
 
 
@@ -38,7 +42,12 @@ def test_student_t_head_writes_bands(tmp_path, capsys):
     for key in ("garch", "ewma", "rolling"):
         assert BAND_KEYS <= set(metrics["bands"][key])
     assert 0.0 <= metrics["bands"]["coverage_80"] <= 1.0
-    assert set(metrics["strategy_vol"]) == set(metrics["strategy"])
+    assert set(metrics["strategy_vol"]) >= set(metrics["strategy"])
+    vol = metrics["strategy_vol"]  # issue 18.9: the target beside what was realised
+    assert vol["target_volatility"] == 0.10
+    assert f"aimed at 10% a year and realised {vol['volatility']:.1%}" in vol["summary"]
+    assert vol["summary"] in printed
+    assert metrics["verdict"] in ("better", "worse", "tie") and "dm_variance" in metrics
     result, manifest = load_run(out)
     assert manifest["train_config"]["head"] == "student-t"
     np.testing.assert_allclose(result.bands.dists["model"][1], table["sigma"])

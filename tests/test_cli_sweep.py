@@ -40,8 +40,21 @@ def test_sweep_writes_runs_results_and_summary(tmp_path, short_csv, capsys):
     for r in rows:
         load_run(out / "runs" / r["key"])  # each run reopens like a `stockapp backtest` run
         assert float(r["dm_pvalue_holm"]) >= float(r["dm_pvalue"])
+        # issue 18: signed verdicts, exactly these words, on the side of the errors
+        assert float(r["dm_better_pvalue_holm"]) >= float(r["dm_better_pvalue"])
+        assert r["verdict"] in ("better", "worse", "tie")
+        assert (float(r["dm_better_pvalue"]) < 0.5) == (float(r["rmse_ratio"]) < 1.0)
+        if r["verdict"] != "tie":
+            assert (r["verdict"] == "better") == (float(r["rmse_ratio"]) < 1.0)
+    assert "p better   Holm  vs persistence" in printed and "DM p Holm" not in printed
     summary = json.loads((out / "summary.json").read_text())
+    assert summary["dm_variance"].startswith("Newey-West HAC (Bartlett kernel")
     entry = summary["series"][0]
+    for config in entry["configurations"]:
+        ens = config["ensemble_test"]
+        assert ens["verdict"] in ("better", "worse", "tie")
+        assert ens["dm_better_pvalue_holm"] >= ens["dm_better_pvalue"]
+        assert f"{ens['verdict']}" in printed
     assert entry["configurations_tried"] == 2 and 0.0 <= entry["spa_pvalue"] <= 1.0
     assert entry["spans"].startswith("chosen on ") and ", scored on " in entry["spans"]
     assert set(entry["chosen"]) >= {"configuration", "test_rmse_ratio_mean", "ensemble_test"}

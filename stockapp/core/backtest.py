@@ -14,6 +14,7 @@ from stockapp.core.metrics import (
     ForecastMetrics,
     describe_direction,
     describe_significance,
+    dm_variance,
     forecast_metrics,
 )
 from stockapp.core.trading import EquityCurve, TradingRule, describe_trading, run_rule
@@ -156,6 +157,9 @@ class BacktestResult:
             "skill": m["skill"],
             "dm_stat": m["dm_stat"],
             "dm_pvalue": m["dm_pvalue"],
+            "dm_better_pvalue": m["dm_better_pvalue"],
+            "verdict": self.metrics["model"].verdict,
+            "dm_variance": dm_variance(self.n),
             "up_share": m["up_share"],
             "pt_pvalue": m["pt_pvalue"],
             "n": self.n,

@@ -7,12 +7,15 @@ numpy and scipy; no torch, no Qt.
 
 Scores, each over the bars where the forecast is finite:
 
-* coverage of the central 50/80/95% intervals, with Kupiec's unconditional-coverage test and
-  Christoffersen's independence test of the misses (likelihood ratios, chi-squared(1) p-values);
+* coverage of the central 50/80/95% intervals, each with Kupiec's unconditional-coverage test,
+  Christoffersen's independence test of the misses (likelihood ratios, chi-squared(1)) and
+  Christoffersen's conditional-coverage test, their sum (chi-squared(2));
 * the mean width and the interval (Winkler) score of a band;
 * the log score (mean log density of the outcome; higher is better) and the CRPS (closed forms
   for the Gaussian and the Student-t; lower is better);
-* a Diebold-Mariano test on the log score against a benchmark's;
+* a Diebold-Mariano test on the log score against a benchmark's, with the long-run variance of
+  every such test here (:func:`stockapp.core.metrics.long_run_variance`), signed: ``better``,
+  ``worse`` or ``tie`` by one-sided 5% tests;
 * the probability integral transform (PIT) of each outcome, whose histogram is flat when the
   forecasts are calibrated.
 """
@@ -25,7 +28,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy import special, stats
 
-from stockapp.core.metrics import format_pvalue
+from stockapp.core.metrics import format_pvalue, mean_difference_test, signed_verdict
 from stockapp.errors import DataError
 
 #: Nominal central coverages scored and drawn.
@@ -112,16 +115,11 @@ def interval_score(y, lower, upper, level: float) -> np.ndarray:
     return (hi - lo) + 2.0 / alpha * (np.maximum(lo - y, 0.0) + np.maximum(y - hi, 0.0))
 
 
-def _chi2_pvalue(lr: float) -> float:
-    return float(stats.chi2.sf(max(lr, 0.0), 1)) if math.isfinite(lr) else math.nan
+def _chi2_pvalue(lr: float, df: int = 1) -> float:
+    return float(stats.chi2.sf(max(lr, 0.0), df)) if math.isfinite(lr) else math.nan
 
 
-def kupiec_pvalue(hits: np.ndarray, level: float) -> float:
-    """Kupiec's unconditional-coverage test: does the share of hits equal ``level``?
-
-    ``LR = -2 [x log(1-l) + (n-x) log(l)] + 2 [x log(x/n) + (n-x) log(1-x/n)]`` with ``x``
-    misses among ``n`` bars, compared with chi-squared(1). NaN for no bars.
-    """
+def _kupiec_lr(hits: np.ndarray, level: float) -> float:
     h = np.asarray(hits, dtype=bool)
     n = h.size
     if n == 0:
@@ -131,16 +129,10 @@ def kupiec_pvalue(hits: np.ndarray, level: float) -> float:
     miss = 1.0 - level
     null = special.xlogy(x, miss) + special.xlogy(n - x, 1.0 - miss)
     alt = special.xlogy(x, rate) + special.xlogy(n - x, 1.0 - rate)
-    return _chi2_pvalue(-2.0 * (null - alt))
+    return float(-2.0 * (null - alt))
 
 
-def christoffersen_pvalue(hits: np.ndarray) -> float:
-    """Christoffersen's test that misses are independent (a miss does not make one likelier).
-
-    From the transition counts ``n_ij`` (state ``i`` then ``j``; 1 = a miss):
-    ``LR = -2 [log L(pi) - log L(pi_01, pi_11)]``, compared with chi-squared(1). NaN for fewer
-    than two bars.
-    """
+def _independence_lr(hits: np.ndarray) -> float:
     miss = ~np.asarray(hits, dtype=bool)
     if miss.size < 2:
         return math.nan
@@ -159,46 +151,109 @@ def christoffersen_pvalue(hits: np.ndarray) -> float:
         + special.xlogy(n10, 1.0 - pi11)
         + special.xlogy(n11, pi11)
     )
-    return _chi2_pvalue(-2.0 * (null - alt))
+    return float(-2.0 * (null - alt))
+
+
+def kupiec_pvalue(hits: np.ndarray, level: float) -> float:
+    """Kupiec's unconditional-coverage test: does the share of hits equal ``level``?
+
+    ``LR = -2 [x log(1-l) + (n-x) log(l)] + 2 [x log(x/n) + (n-x) log(1-x/n)]`` with ``x``
+    misses among ``n`` bars, compared with chi-squared(1). NaN for no bars.
+    """
+    return _chi2_pvalue(_kupiec_lr(hits, level))
+
+
+def christoffersen_pvalue(hits: np.ndarray) -> float:
+    """Christoffersen's test that misses are independent (a miss does not make one likelier).
+
+    From the transition counts ``n_ij`` (state ``i`` then ``j``; 1 = a miss):
+    ``LR = -2 [log L(pi) - log L(pi_01, pi_11)]``, compared with chi-squared(1). NaN for fewer
+    than two bars.
+    """
+    return _chi2_pvalue(_independence_lr(hits))
+
+
+def conditional_coverage_pvalue(hits: np.ndarray, level: float) -> float:
+    """Christoffersen's (1998) conditional-coverage test: the right share of misses, and
+    independent ones.
+
+    ``LR_cc = LR_uc + LR_ind`` (Kupiec's and the independence statistic above), compared with
+    chi-squared(2); the sum is the usual form (as in R's ``rugarch::VaRTest``). NaN for fewer
+    than two bars.
+    """
+    return _chi2_pvalue(_kupiec_lr(hits, level) + _independence_lr(hits), df=2)
+
+
+def dm_test(loss_model: np.ndarray, loss_bench: np.ndarray) -> tuple[float, float]:
+    """``(two-sided p, one-sided p that the model's mean loss is lower)`` of the Diebold-Mariano
+    test of equal mean loss, on the bars where both losses are finite.
+
+    The same test as :func:`stockapp.core.metrics.diebold_mariano` (one long-run variance,
+    :func:`stockapp.core.metrics.long_run_variance`) on any loss, here the negative log score.
+    NaN when the differential is constant or has fewer than two bars.
+    """
+    d = np.asarray(loss_model, np.float64) - np.asarray(loss_bench, np.float64)
+    _, p, better = mean_difference_test(d[np.isfinite(d)])
+    return p, better
 
 
 def dm_pvalue(loss_model: np.ndarray, loss_bench: np.ndarray) -> float:
-    """Two-sided Diebold-Mariano p-value of equal mean loss (one-step, HLN-corrected).
+    """Two-sided Diebold-Mariano p-value of equal mean loss (see :func:`dm_test`)."""
+    return dm_test(loss_model, loss_bench)[0]
 
-    Same statistic as :func:`stockapp.core.metrics.diebold_mariano` for ``h = 1`` but on any
-    loss differential (here the negative log score), not only squared errors. NaN when the
-    differential is constant or has fewer than two bars.
-    """
-    d = np.asarray(loss_model, np.float64) - np.asarray(loss_bench, np.float64)
-    d = d[np.isfinite(d)]
-    n = d.size
-    if n < 2 or np.ptp(d) == 0.0:
-        return math.nan
-    var = float(np.mean((d - d.mean()) ** 2))
-    if not var > 0.0:
-        return math.nan
-    dm = float(d.mean()) / math.sqrt(var / n) * math.sqrt((n - 1) / n)
-    return float(2.0 * stats.t.sf(abs(dm), df=n - 1))
+
+#: The band levels' key suffixes in ``metrics.json`` (``kupiec_pvalue_50`` ...).
+SUFFIXES = {0.5: "50", 0.8: "80", 0.95: "95"}
 
 
 @dataclass(frozen=True)
 class BandScores:
-    """The scores of one forecaster's distributions over the test bars (see module doc)."""
+    """The scores of one forecaster's distributions over the test bars (see module doc).
+
+    For each level ``L`` in 50, 80, 95: ``coverage_L`` and the p-values of Kupiec's test
+    (``kupiec_pvalue_L``), Christoffersen's independence test (``independence_pvalue_L``) and
+    conditional-coverage test (``cc_pvalue_L``). ``christoffersen_pvalue_80`` is
+    ``independence_pvalue_80`` under the name it was first written with. The log-score
+    Diebold-Mariano test against GARCH has a two-sided p and a one-sided ``better`` p (small
+    when this forecaster's log score is higher); :attr:`verdict_vs_garch` says it in a word.
+    """
 
     coverage_50: float
     coverage_80: float
     coverage_95: float
+    kupiec_pvalue_50: float
     kupiec_pvalue_80: float
+    kupiec_pvalue_95: float
+    independence_pvalue_50: float
+    independence_pvalue_80: float
+    independence_pvalue_95: float
+    cc_pvalue_50: float
+    cc_pvalue_80: float
+    cc_pvalue_95: float
     christoffersen_pvalue_80: float
     interval_score_80: float
     width_80: float
     log_score: float
     crps: float
     dm_pvalue_log_score_vs_garch: float
+    dm_better_pvalue_log_score_vs_garch: float
     n: int
 
+    @property
+    def verdict_vs_garch(self) -> str | None:
+        """``better``/``worse``/``tie`` of the log score against GARCH's; ``None`` untested."""
+        return signed_verdict(self.dm_better_pvalue_log_score_vs_garch)
+
     def to_dict(self) -> dict:
-        return asdict(self)
+        out = asdict(self)
+        out["verdict_log_score_vs_garch"] = self.verdict_vs_garch
+        return out
+
+    @classmethod
+    def empty(cls) -> BandScores:
+        """The scores of a forecaster with no bar to score: NaN everywhere, ``n = 0``."""
+        nan = dict.fromkeys((f for f in cls.__dataclass_fields__ if f != "n"), math.nan)
+        return cls(**nan, n=0)
 
 
 def score_bands(
@@ -220,28 +275,29 @@ def score_bands(
     y, mu, sigma = y[ok], mu[ok], sigma[ok]
     n = int(y.size)
     if n == 0:
-        nan = math.nan
-        return BandScores(nan, nan, nan, nan, nan, nan, nan, nan, nan, nan, 0), ld
-    cover = {}
-    for level in LEVELS:
+        return BandScores.empty(), ld
+    tests: dict[str, float] = {}
+    for level, suffix in SUFFIXES.items():
         lo, hi = interval(level, mu, sigma, nu)
-        cover[level] = (y >= lo) & (y <= hi)
+        hit = (y >= lo) & (y <= hi)
+        tests[f"coverage_{suffix}"] = float(hit.mean())
+        tests[f"kupiec_pvalue_{suffix}"] = kupiec_pvalue(hit, level)
+        tests[f"independence_pvalue_{suffix}"] = christoffersen_pvalue(hit)
+        tests[f"cc_pvalue_{suffix}"] = conditional_coverage_pvalue(hit, level)
     lo80, hi80 = interval(0.8, mu, sigma, nu)
-    dm = math.nan
+    dm = better = math.nan
     if bench_log_density is not None:
-        dm = dm_pvalue(-ld, -np.asarray(bench_log_density, np.float64))
+        dm, better = dm_test(-ld, -np.asarray(bench_log_density, np.float64))
     return (
         BandScores(
-            coverage_50=float(cover[0.5].mean()),
-            coverage_80=float(cover[0.8].mean()),
-            coverage_95=float(cover[0.95].mean()),
-            kupiec_pvalue_80=kupiec_pvalue(cover[0.8], 0.8),
-            christoffersen_pvalue_80=christoffersen_pvalue(cover[0.8]),
+            **tests,
+            christoffersen_pvalue_80=tests["independence_pvalue_80"],
             interval_score_80=float(interval_score(y, lo80, hi80, 0.8).mean()),
             width_80=float((hi80 - lo80).mean()),
             log_score=float(ld[ok].mean()),
             crps=float(crps(y, mu, sigma, nu).mean()),
             dm_pvalue_log_score_vs_garch=dm,
+            dm_better_pvalue_log_score_vs_garch=better,
             n=n,
         ),
         ld,
@@ -258,7 +314,13 @@ def pit_histogram(u: np.ndarray, bins: int = 10) -> tuple[np.ndarray, np.ndarray
 
 
 def describe_bands(name: str, s: BandScores, garch: BandScores | None = None) -> str:
-    """One sentence on the 80% band's calibration and the log score against GARCH."""
+    """One sentence on the bands' calibration and the log score against GARCH.
+
+    The 80% band's coverage with Kupiec's verdict, then any level whose conditional-coverage
+    test fails at 5% (too many or too few misses, or misses that cluster), then the signed
+    log-score verdict: "beats" only when the one-sided test for a higher log score is below 5%,
+    "loses to" only when the test the other way round is, otherwise "ties".
+    """
     if s.n == 0:
         return f"{name} made no band forecasts to score."
     p = s.kupiec_pvalue_80
@@ -269,10 +331,30 @@ def describe_bands(name: str, s: BandScores, garch: BandScores | None = None) ->
         f"{name}'s 80% bands held {s.coverage_80 * 100:.1f}% of outcomes "
         f"(Kupiec {format_pvalue(p)}: {verdict})"
     )
-    dm = s.dm_pvalue_log_score_vs_garch
-    if garch is None or math.isnan(dm):
+    failed = [
+        f"{suffix}% ({format_pvalue(getattr(s, f'cc_pvalue_{suffix}'))})"
+        for suffix in SUFFIXES.values()
+        if getattr(s, f"cc_pvalue_{suffix}") < 0.05
+    ]
+    if failed:
+        text += (
+            "; conditional coverage (Christoffersen) rejects the "
+            + _join(failed)
+            + f" band{'s' if len(failed) > 1 else ''}"
+        )
+    better = s.dm_better_pvalue_log_score_vs_garch
+    word = s.verdict_vs_garch
+    if garch is None or word is None:
         return text + "."
-    if dm >= 0.05:
-        return text + f"; its log score ties GARCH's ({format_pvalue(dm)})."
-    word = "beats" if s.log_score > garch.log_score else "loses to"
-    return text + f"; its log score {word} GARCH's ({format_pvalue(dm)})."
+    if word == "tie":
+        return text + (
+            f"; its log score ties GARCH's ({format_pvalue(s.dm_pvalue_log_score_vs_garch)}, "
+            "two-sided)."
+        )
+    if word == "better":
+        return text + f"; its log score beats GARCH's (one-sided {format_pvalue(better)})."
+    return text + f"; its log score loses to GARCH's (one-sided {format_pvalue(1.0 - better)})."
+
+
+def _join(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]

@@ -18,7 +18,12 @@ import pandas as pd
 
 from stockapp.core.bands import BandScores, describe_bands, interval, pit, score_bands
 from stockapp.core.trading import EquityCurve, TradingRule
-from stockapp.core.vol_target import run_vol_target
+from stockapp.core.vol_target import (
+    VolTargetReport,
+    describe_vol_target,
+    run_vol_target,
+    vol_target_report,
+)
 from stockapp.core.volatility import VOL_LABELS
 
 #: Forecaster key -> prefix of its columns in ``forecasts.csv``.
@@ -31,13 +36,15 @@ class BandForecasts:
     """``(mu, sigma, nu)`` of each test bar's log return per forecaster, and their scores.
 
     ``nu`` is ``None`` for Gaussian forecasts. ``strategy_vol`` is the volatility-targeted rule
-    sized by the model's sigma (:mod:`stockapp.core.vol_target`).
+    sized by the model's sigma (:mod:`stockapp.core.vol_target`), ``vol_report`` what it
+    realised beside its target.
     """
 
     dists: dict[str, Dist]
     realised_return: np.ndarray
     scores: dict[str, BandScores]
     strategy_vol: EquityCurve
+    vol_report: VolTargetReport | None = None
 
     @classmethod
     def build(
@@ -60,7 +67,8 @@ class BandForecasts:
                 scores[key], _ = score_bands(y, *d, bench_log_density=garch_ld)
         mu, sigma, _ = dists["model"]
         vol = run_vol_target(prev, realised, mu, sigma, rule, periods_per_year)
-        return cls(dict(dists), y, scores, vol)
+        report = vol_target_report(vol, prev, realised, sigma, rule, periods_per_year)
+        return cls(dict(dists), y, scores, vol, report)
 
     def columns(self, previous: np.ndarray) -> dict[str, np.ndarray]:
         """The ``forecasts.csv`` columns: for each forecaster its ``mu``, ``sigma``, ``nu``
@@ -90,15 +98,25 @@ class BandForecasts:
     def sentence(self, model_name: str = "The model") -> str:
         return describe_bands(model_name, self.scores["model"], self.scores.get("garch"))
 
+    def vol_sentence(self) -> str:
+        """What the volatility-targeted rule realised beside its target, in words."""
+        return "" if self.vol_report is None else describe_vol_target(self.vol_report)
+
     def metrics_dict(self, model_name: str = "The model") -> dict[str, Any]:
         """``{"bands": {model scores, "garch": ..., "ewma": ..., "rolling": ...,
-        "summary": sentence}, "strategy_vol": stats}``."""
+        "summary": sentence}, "strategy_vol": stats}``; ``strategy_vol`` also holds the
+        target beside the realised ``volatility`` (:class:`VolTargetReport`) and its
+        ``summary`` sentence."""
         bands: dict[str, Any] = self.scores["model"].to_dict()
         for key in VOL_LABELS:
             if key in self.scores:
                 bands[key] = self.scores[key].to_dict()
         bands["summary"] = self.sentence(model_name)
-        return {"bands": bands, "strategy_vol": self.strategy_vol.stats.to_dict()}
+        vol: dict[str, Any] = self.strategy_vol.stats.to_dict()
+        if self.vol_report is not None:
+            vol.update(self.vol_report.to_dict())
+            vol["summary"] = self.vol_sentence()
+        return {"bands": bands, "strategy_vol": vol}
 
     @classmethod
     def from_frame(

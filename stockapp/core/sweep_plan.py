@@ -60,6 +60,9 @@ RESULT_COLUMNS = (
     "rmse_ratio",
     "dm_pvalue",
     "dm_pvalue_holm",
+    "dm_better_pvalue",
+    "dm_better_pvalue_holm",
+    "verdict",
     "pt_pvalue",
     "directional_accuracy",
     "strategy_sharpe",
@@ -69,6 +72,9 @@ RESULT_COLUMNS = (
     "status",
     "error",
 )
+#: Columns added after sweeps were first written: a results.csv without them still opens, with
+#: them empty (the signed verdicts, issue 18).
+ADDED_COLUMNS = ("dm_better_pvalue", "dm_better_pvalue_holm", "verdict")
 #: The row a finished run keeps in its folder; a folder without it is not a finished run.
 ROW_FILE = "sweep_row.json"
 PARTIAL_PREFIX = ".partial-"
@@ -323,7 +329,10 @@ def read_sweep(folder: Path) -> tuple[pd.DataFrame, dict]:
         ) from exc
     except (OSError, ValueError, pd.errors.ParserError) as exc:
         raise BacktestError(f"The sweep in {folder} is damaged and cannot be read.") from exc
-    missing = [c for c in RESULT_COLUMNS if c not in table.columns]
+    missing = [c for c in RESULT_COLUMNS if c not in table.columns and c not in ADDED_COLUMNS]
     if missing or not isinstance(summary, dict) or "series" not in summary:
         raise BacktestError(f"The sweep in {folder} is damaged: its results lack {missing[:1]}.")
+    for column in ADDED_COLUMNS:
+        if column not in table.columns:
+            table[column] = None
     return table, summary

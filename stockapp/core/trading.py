@@ -224,27 +224,78 @@ def describe_trading(strategy: EquityCurve, buy_and_hold: EquityCurve) -> str:
     )
 
 
-def periods_per_year(dates: pd.DatetimeIndex) -> float:
-    """Bars per year inferred from the median spacing of ``dates``.
+@dataclass(frozen=True)
+class Annualisation:
+    """How many bars make a year in a series' own calendar, and how that was counted."""
 
-    Daily bars give 252, weekly 52, monthly 12, quarterly 4; intraday bars give 252 times the
-    median number of bars per trading day. Fewer than two dates give 252.
+    bars_per_year: float
+    basis: str
+
+
+#: Days in a calendar year, and weeks in it.
+_YEAR_DAYS = 365.25
+_WEEKS = _YEAR_DAYS / 7.0
+
+
+def annualisation(dates: pd.DatetimeIndex) -> Annualisation:
+    """Bars per year counted on the data's own calendar (for CAGR, volatility and Sharpe).
+
+    In order, the first that applies:
+
+    1. the median number of bars in the calendar years wholly inside the data (after the year
+       of its first bar and before the year of its last): about 252 for US daily stocks, 52 for
+       weekly bars, ~6,200 for hourly FX (24 hours, 5 days a week, less holidays);
+    2. for bars less than a week apart and no such year, the median number of bars in the
+       calendar weeks (Monday to Sunday) wholly inside the data, times 365.25 / 7;
+    3. otherwise the bars per elapsed time: ``n`` bars over the span from the first bar to one
+       median spacing after the last, scaled to 365.25 days.
+
+    Counting replaces the old assumption of 252 trading days times the bars of a day, which
+    gave 6,048 a year for hourly FX that trades 24 hours a day. Fewer than two bars give 252.
+    Calendar counts use the bars' local (wall-clock) time.
     """
     idx = pd.DatetimeIndex(dates)
     if idx.size < 2:
-        return 252.0
+        return Annualisation(252.0, "252 trading days a year: too few bars to count")
     days = median_spacing_days(idx)
-    if days <= 0.0:
+    if not (np.all(idx[1:] > idx[:-1]) and days > 0.0):
         raise DataError("The dates must be strictly increasing to infer the bar frequency.")
-    if days < 1.0:
-        per_day = idx.normalize().value_counts()
-        return 252.0 * float(np.median(per_day.to_numpy()))
-    if days <= 4.0:
-        return 252.0
-    if days <= 10.0:
-        return 52.0
-    if days <= 45.0:
-        return 12.0
-    if days <= 135.0:
-        return 4.0
-    return 365.25 / days
+    local = idx.tz_localize(None) if idx.tz is not None else idx
+    years = local.year.to_numpy()
+    inside = np.arange(years[0] + 1, years[-1])
+    if inside.size:
+        counts = np.bincount(years - years[0], minlength=years[-1] - years[0] + 1)[1:-1]
+        median = float(np.median(counts))
+        if median >= 1.0:
+            if inside.size == 1:
+                basis = f"the count of bars in the data's one full calendar year ({inside[0]})"
+            else:
+                basis = (
+                    f"the median count of bars in the {inside.size} full calendar years of the "
+                    f"data ({inside[0]}-{inside[-1]})"
+                )
+            return Annualisation(median, basis)
+    if days < 7.0:
+        # whole days since Monday 1970-01-05, then weeks Monday to Sunday
+        day = (local.normalize() - pd.Timestamp("1970-01-05")).days.to_numpy()
+        week = day // 7
+        full = np.bincount(week - week[0], minlength=week[-1] - week[0] + 1)[1:-1]
+        if full.size:
+            per_week = float(np.median(full))
+            if per_week >= 1.0:
+                return Annualisation(
+                    per_week * _WEEKS,
+                    f"{per_week:g} bars a week (the median over the {full.size} full calendar "
+                    f"week{'s' if full.size > 1 else ''} of the data) times {_WEEKS:.2f} weeks",
+                )
+    elapsed = float((idx[-1] - idx[0]).total_seconds()) / 86_400.0 + days
+    return Annualisation(
+        idx.size / elapsed * _YEAR_DAYS,
+        f"{idx.size} bars in {elapsed:.4g} days, scaled to {_YEAR_DAYS} days "
+        "(no full calendar year or week to count)",
+    )
+
+
+def periods_per_year(dates: pd.DatetimeIndex) -> float:
+    """Bars per year of ``dates``, counted on their own calendar (see :func:`annualisation`)."""
+    return annualisation(dates).bars_per_year

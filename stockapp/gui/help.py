@@ -38,10 +38,14 @@ RMSE by persistence's: below 1.00 the model's forecasts were closer to the real 
 1.00 they were further away. Whether a ratio such as 0.99 is a real gain or noise is what the
 Diebold-Mariano p-value says.
 
-Diebold-Mariano p-value (DM p)
-Asks whether the model's errors are really smaller than persistence's or could be that small by
-luck. A small p-value (below 0.05) suggests a real difference; a large one says the two cannot be
-told apart on this span.
+Diebold-Mariano p-value (DM p, better / worse / tie)
+Asks whether the model's squared errors are smaller than persistence's by more than luck would
+give. The "DM p (better)" number is one-sided: the chance of errors this much smaller if the
+model were really no better. Below 0.05 the verdict is "better" (green). The same test the other
+way round says "worse" (red) when the model's errors are larger by more than luck; otherwise it
+is a "tie". A small two-sided p alone never means success: a model 13% worse than persistence
+has a tiny two-sided p too. The test allows for errors that come in runs (a long-run variance,
+Newey-West), so a streak of good days does not look more certain than it is.
 
 Pesaran-Timmermann p-value (direction)
 Asks whether the model called the direction (up or down) more often than luck would, given how
@@ -60,6 +64,21 @@ When the summary says the model "is not distinguishable from persistence", it ti
 forecasts were about as good as "no change", and the Diebold-Mariano p-value shows no
 difference that luck could not explain. That is the usual, honest answer for daily stock
 prices, not a bug.
+
+Experiments: many configurations tried
+Each row of the Experiment results table is one run. Its verdict (better / worse / tie) is the
+one-sided Diebold-Mariano test above, Holm-adjusted over all the runs of that series: the more
+you try, the stronger the evidence one run needs. Green rows are better than persistence, red
+rows worse, uncoloured rows ties; grey rows failed. The SPA test asks whether any configuration
+beats persistence given how many were tried; it uses the same long-run variance as the
+Diebold-Mariano tests, and where it finds a winner the verdict names the configuration whose own
+test carries that evidence.
+
+Forecast bands
+An 80% band should hold about 80% of the outcomes, with misses scattered, not bunched. Under each
+level's share held are three p-values: Kupiec (K: the right share of misses?), independence (I:
+do misses follow misses?) and conditional coverage (CC: both at once). Below 0.05 the band fails
+that test. The log score is compared with GARCH's the same signed way as the errors above.
 """
 
 

@@ -9,8 +9,14 @@ Direction is judged against the market's own up-day share: "Always up %" is the 
 forecaster saying "up" on every bar would score on the same bars, and the Pesaran-Timmermann p
 tests whether the calls beat that; the binomial p only tests the hit rate against 50%.
 
+Diebold-Mariano verdicts are signed: the "DM p (better)" cell is the one-sided p that the
+forecaster's squared errors are smaller than persistence's, green when that is below 5%
+(better), red when the test the other way round is (worse), uncoloured for a tie.
+
 With a distribution head a third table scores the forecast bands of the model and of the volatility
-baselines (GARCH(1,1)-t, EWMA, rolling volatility), and the trading table gains the
+baselines (GARCH(1,1)-t, EWMA, rolling volatility): each level's cell holds the share of
+outcomes inside the band over the p-values of Kupiec's, Christoffersen's independence and
+conditional-coverage tests (the cell's tooltip says them in words). The trading table gains the
 volatility-targeted rule beside the sign rule and buy-and-hold.
 """
 
@@ -19,7 +25,7 @@ from __future__ import annotations
 import math
 
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QFont, QResizeEvent
+from PySide6.QtGui import QBrush, QColor, QFont, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -34,7 +40,8 @@ from PySide6.QtWidgets import (
 )
 
 from stockapp.core.backtest import BacktestResult, forecaster_labels
-from stockapp.core.metrics import ForecastMetrics, format_pvalue
+from stockapp.core.bands import SUFFIXES
+from stockapp.core.metrics import ForecastMetrics, dm_variance, format_pvalue, signed_verdict
 from stockapp.core.trading import MODES, EquityStats, TradingRule
 from stockapp.core.vol_target import CAPS, TARGET_VOL
 from stockapp.core.volatility import VOL_LABELS
@@ -43,6 +50,9 @@ from stockapp.core.volatility import VOL_LABELS
 UP_COLUMN = "Always\nup %"
 PT_COLUMN = "Pesaran-\nTimmermann\np"
 BINOMIAL_COLUMN = "Hit rate\nvs 50%\n(binomial) p"
+DM_COLUMN = "DM p\n(better)"
+#: Cell backgrounds of a signed verdict (none for a tie).
+VERDICT_COLOURS = {"better": QColor("#bbf7d0"), "worse": QColor("#fecaca")}
 #: Forecaster rows, model first.
 ROW_KEYS = ("model", "persistence", "drift", "ar")
 #: Forecast columns and what each one means (shown as header tooltips).
@@ -71,9 +81,10 @@ FORECAST_COLUMNS: dict[str, str] = {
     "Skill vs\npersistence": (
         "1 - MSE / MSE of persistence: above 0 beats 'tomorrow = today', below 0 is worse"
     ),
-    "DM p-value": (
-        "Diebold-Mariano test of equal squared error against persistence (HLN-corrected); "
-        "below 0.05 the difference is unlikely to be luck"
+    DM_COLUMN: (
+        "one-sided Diebold-Mariano p that the squared errors are smaller than persistence's "
+        f"(long-run variance: {dm_variance()}). Green: better (below 0.05); red: worse (the "
+        "test the other way round is below 0.05); no colour: a tie"
     ),
 }
 #: Trading statistics rows: (label, EquityStats field, tooltip).
@@ -90,23 +101,24 @@ TRADING_ROWS: tuple[tuple[str, str, str], ...] = (
 BAND_ROWS = {
     "garch": "GARCH(1,1)-t",
     "ewma": "EWMA 0.94",
-    "rolling": "Rolling volatility",
+    "rolling": "Rolling vol.",
 }
-#: Band score columns: title -> (``metrics.json`` key, kind of number, tooltip).
+#: Band score columns: title -> (``metrics.json`` key, kind of number, tooltip). The ``held``
+#: column shows ``coverage_50``, ``_80`` and ``_95`` on three lines; the ``tests`` column, on the
+#: same lines, ``kupiec_pvalue_L``, ``independence_pvalue_L`` and ``cc_pvalue_L``.
 BAND_SCORES: dict[str, tuple[str, str, str]] = {
-    "50%\nheld": ("coverage_50", "percent", "share of outcomes inside the central 50% band"),
-    "80%\nheld": ("coverage_80", "percent", "share of outcomes inside the central 80% band"),
-    "95%\nheld": ("coverage_95", "percent", "share of outcomes inside the central 95% band"),
-    "Kupiec p\n(80%)": (
-        "kupiec_pvalue_80",
-        "p",
-        "Kupiec's test that the 80% band holds 80% of outcomes; below 0.05 it is miscalibrated",
+    "Held\n50 / 80 /\n95% band": (
+        "coverage",
+        "held",
+        "share of outcomes inside the central 50%, 80% and 95% bands (one line each)",
     ),
-    "Christof-\nfersen p\n(80%)": (
-        "christoffersen_pvalue_80",
-        "p",
-        "Christoffersen's test that misses of the 80% band are independent (do not cluster); "
-        "below 0.05 they cluster",
+    "K · I · CC p\n50 / 80 /\n95% band": (
+        "tests",
+        "tests",
+        "for each band (one line each), three p-values: Kupiec's test that the band holds its "
+        "share of outcomes (K), Christoffersen's test that its misses are independent, not "
+        "clustered (I), and the conditional-coverage test of both at once (CC); below 0.05 "
+        "the band fails that test. Hover a cell for them in words",
     ),
     "Interval\nscore\n80%": (
         "interval_score_80",
@@ -114,21 +126,18 @@ BAND_SCORES: dict[str, tuple[str, str, str]] = {
         "Winkler interval score of the 80% band, in log-return units: its width plus a penalty "
         "for each miss (lower is better)",
     ),
-    "Log\nscore": (
+    "Log score\np better\nvs GARCH": (
         "log_score",
-        "number",
-        "mean log density of the outcome under the forecast distribution (higher is better)",
+        "verdict",
+        "Top: mean log density of the outcome under the forecast distribution (higher is "
+        "better). Below: one-sided Diebold-Mariano p that it is higher than GARCH(1,1)-t's. "
+        "Green: better (below 0.05); red: worse (the test the other way round is below 0.05); "
+        "no colour: a tie",
     ),
     "CRPS": (
         "crps",
         "number",
         "continuous ranked probability score of the next log return (lower is better)",
-    ),
-    "DM p vs\nGARCH\n(log score)": (
-        "dm_pvalue_log_score_vs_garch",
-        "p",
-        "Diebold-Mariano test of equal log score against GARCH(1,1)-t; below 0.05 the "
-        "difference is unlikely to be luck",
     ),
 }
 #: Band column titles and their tooltips.
@@ -175,21 +184,99 @@ def forecast_cells(m: ForecastMetrics) -> list[str]:
         fmt_p(getattr(m, "pt_pvalue", math.nan)) if scored else _DASH,
         fmt_p(m.direction_pvalue) if scored else _DASH,
         fmt_percent(m.skill, signed=True, digits=2),
-        fmt_p(m.dm_pvalue),
+        fmt_p(m.dm_better_pvalue),
     ]
+
+
+def compact_p(p: float) -> str:
+    """A p-value in few characters, leading zero dropped: ``.38``, ``.041``, ``.0089``, ``<.001``.
+
+    Two significant digits below 0.1, three where two would round across 0.05 (0.0496 is
+    ``.0496``, never ``.050``).
+    """
+    if not math.isfinite(p):
+        return _DASH
+    if p < 0.001:
+        return "<.001"
+    text = f"{p:.2f}" if p >= 0.1 else f"{p:.2g}"
+    if (float(text) < 0.05) != (p < 0.05):
+        text = f"{p:.3g}"
+    return text.removeprefix("0")
+
+
+def verdict_tip(verdict: str | None, better_p: float, against: str, loss: str) -> str:
+    """A signed verdict's cell tooltip, in words."""
+    if verdict is None:
+        return f"not tested against {against}"
+    if verdict == "better":
+        return f"better than {against}: {loss} is lower (one-sided {format_pvalue(better_p)})"
+    if verdict == "worse":
+        return (
+            f"worse than {against}: {loss} is higher (one-sided "
+            f"{format_pvalue(1.0 - better_p)} the other way round)"
+        )
+    return f"a tie with {against}: neither one-sided test is below 0.05"
+
+
+_TESTS = ("kupiec", "independence", "cc")
+
+
+def _level_tip(scores: object, suffix: str) -> str:
+    """One band level's share held and its three tests, in words."""
+    held = float(getattr(scores, f"coverage_{suffix}"))
+    ps = [float(getattr(scores, f"{t}_pvalue_{suffix}")) for t in _TESTS]
+    failed = [
+        name
+        for name, p in zip(("Kupiec", "independence", "conditional coverage"), ps, strict=True)
+        if p < 0.05
+    ]
+    verdict = "fails " + ", ".join(failed) if failed else "passes all three at 5%"
+    return (
+        f"{suffix}% band: held {held:.1%}; Kupiec {format_pvalue(ps[0])}, independence "
+        f"{format_pvalue(ps[1])}, conditional coverage {format_pvalue(ps[2])}: {verdict}."
+    )
+
+
+def _coverage_cells(scores: object) -> tuple[tuple[str, str], tuple[str, str]]:
+    """``(held, tests)`` cells: one line per band level, with the same tooltip in words."""
+    levels = list(SUFFIXES.values())
+    held = "\n".join(fmt_percent(float(getattr(scores, f"coverage_{s}"))) for s in levels)
+    tests = "\n".join(
+        " ".join(compact_p(float(getattr(scores, f"{t}_pvalue_{s}"))) for t in _TESTS)
+        for s in levels
+    )
+    if not math.isfinite(float(scores.coverage_80)):
+        return (held, ""), (tests, "")
+    tip = "\n".join(_level_tip(scores, s) for s in levels)
+    return (held, tip), (tests, tip)
 
 
 def band_cells(scores: object) -> list[str]:
     """The texts of one forecaster's bands row, in :data:`BAND_COLUMNS` order."""
+    return [text for text, _tip in band_cell_items(scores)]
+
+
+def band_cell_items(scores: object) -> list[tuple[str, str]]:
+    """``(text, tooltip)`` of each cell of one forecaster's bands row."""
     cells = []
+    held, tests = _coverage_cells(scores)
     for key, kind, _tip in BAND_SCORES.values():
+        if kind in ("held", "tests"):
+            cells.append(held if kind == "held" else tests)
+            continue
         v = float(getattr(scores, key))
         if kind == "percent":
-            cells.append(fmt_percent(v))
+            cells.append((fmt_percent(v), ""))
+        elif kind == "verdict":
+            better = float(scores.dm_better_pvalue_log_score_vs_garch)
+            word = signed_verdict(better)
+            tip = verdict_tip(word, better, "GARCH(1,1)-t", "the mean log loss")
+            text = f"{v:.4g}" if math.isfinite(v) else _DASH
+            cells.append((f"{text}\n{compact_p(better)}", tip if math.isfinite(better) else ""))
         elif kind == "p":
-            cells.append(fmt_p(v))
+            cells.append((fmt_p(v), ""))
         else:
-            cells.append(f"{v:.4g}" if math.isfinite(v) else _DASH)
+            cells.append((f"{v:.4g}" if math.isfinite(v) else _DASH, ""))
     return cells
 
 
@@ -251,6 +338,14 @@ def _table(rows: int, columns: list[str], tips: list[str]) -> _FittedTable:
     return table
 
 
+def _paint_verdict(item: QTableWidgetItem, verdict: str | None) -> None:
+    """Green for ``better``, red for ``worse``, nothing for a tie or no test."""
+    colour = VERDICT_COLOURS.get(verdict or "")
+    if colour is not None:
+        item.setBackground(QBrush(colour))
+        item.setForeground(QBrush(QColor("#111827")))  # dark text on the light tint
+
+
 def _fit_height(table: _FittedTable) -> None:
     """Make the table exactly as tall as its rows so no vertical scroll bar or blank shows."""
     height = table.horizontalHeader().sizeHint().height() + 2 * table.frameWidth()
@@ -288,6 +383,7 @@ class MetricsTable(QWidget):
         self.trading_table = _table(len(TRADING_ROWS), ["Trading\nrule", "Buy and\nhold"], ["", ""])
         # Shown only for a distribution head: the model's and the baselines' bands, scored.
         self.bands_title = QLabel(self)
+        self.bands_title.setWordWrap(True)
         self.bands_table = _table(0, list(BAND_COLUMNS), list(BAND_COLUMNS.values()))
         self.title = QLabel(self)
         # Which bars the scores are on when that needs saying (a sweep's run: its test span).
@@ -378,14 +474,21 @@ class MetricsTable(QWidget):
         table.setRowCount(len(keys))
         bold = QFont(self.font())
         bold.setBold(True)
+        dm_col = list(FORECAST_COLUMNS).index(DM_COLUMN)
         for row, key in enumerate(keys):
             header = QTableWidgetItem(labels[key])
             table.setVerticalHeaderItem(row, header)
-            for col, text in enumerate(forecast_cells(result.metrics[key])):
+            m = result.metrics[key]
+            for col, text in enumerate(forecast_cells(m)):
                 item = QTableWidgetItem(text)
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 if key == "model":
                     item.setFont(bold)
+                if col == dm_col and key != "persistence":
+                    _paint_verdict(item, m.verdict)
+                    item.setToolTip(
+                        verdict_tip(m.verdict, m.dm_better_pvalue, "persistence", "its MSE")
+                    )
                 table.setItem(row, col, item)
         trading = self.trading_table
         trading.horizontalHeaderItem(0).setToolTip(
@@ -409,6 +512,8 @@ class MetricsTable(QWidget):
         sentences = result.sentences(model_name)
         if bands is not None:
             sentences.append(bands.sentence(model_name))
+            if bands.vol_sentence():
+                sentences.append(bands.vol_sentence())
         self.summary.setText("\n".join(f"• {s}" for s in sentences))
         self._fit()
 
@@ -431,6 +536,7 @@ class MetricsTable(QWidget):
             table.setRowCount(0)
             return
         scores = bands.scores
+        verdict_col = [kind for _key, kind, _tip in BAND_SCORES.values()].index("verdict")
         keys = [k for k in ("model", *BAND_ROWS) if k in scores]
         self._band_keys = keys
         table.setRowCount(len(keys))
@@ -440,22 +546,30 @@ class MetricsTable(QWidget):
             header = QTableWidgetItem(model_name if key == "model" else BAND_ROWS[key])
             header.setToolTip(VOL_LABELS.get(key, "the model's forecast distribution"))
             table.setVerticalHeaderItem(row, header)
-            for col, text in enumerate(band_cells(scores[key])):
+            for col, (text, tip) in enumerate(band_cell_items(scores[key])):
                 item = QTableWidgetItem(text)
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 if key == "model":
                     item.setFont(bold)
+                if tip:
+                    item.setToolTip(tip)
+                if col == verdict_col and key != "garch":
+                    _paint_verdict(item, scores[key].verdict_vs_garch)
                 table.setItem(row, col, item)
         n = scores["model"].n
         self.bands_title.setText(
             f"<b>Forecast bands</b> of the next log return on {n:,} bars, against volatility "
-            "baselines fitted only on the past"
+            "baselines fitted only on the past; beside the share each band held, the p-values of "
+            "Kupiec (K), independence (I) and conditional coverage (CC)"
         )
         head = QTableWidgetItem(VOL_TARGET_COLUMN)
         cap = CAPS.get(rule.mode, 1.0) if rule is not None else 1.0
+        realised = bands.strategy_vol.stats.volatility
         head.setToolTip(
             f"the trading rule's position scaled by {TARGET_VOL:.0%} a year / the model's "
-            f"forecast volatility, capped at {cap:g}; pays the cost on every change of size"
+            f"forecast volatility, capped at {cap:g}; pays the cost on every change of size. "
+            f"Aimed at {TARGET_VOL:.0%} a year, it realised {realised:.1%} (its Volatility row; "
+            "the sentence below says why they differ)"
         )
         trading.setHorizontalHeaderItem(2, head)
         for row, (_label, field, _tip) in enumerate(TRADING_ROWS):

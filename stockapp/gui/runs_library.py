@@ -48,7 +48,8 @@ COLUMNS = {
     "below 1 means the model's forecasts were closer to the real prices.",
     "Direction p (PT)": "Pesaran-Timmermann p-value: how likely the model's up/down hits "
     "would be by luck; below 0.05 suggests real directional skill.",
-    "DM p": "Diebold-Mariano p-value for 'the model is no more accurate than persistence'.",
+    "DM p": "Two-sided Diebold-Mariano p-value of equal squared errors against persistence: "
+    "small on either side; the RMSE ratio says which (open the run for its verdict).",
     "Strategy": "Total return of trading on the forecasts, after costs, over the test span.",
     "Buy & hold": "Total return of holding the stock over the same span.",
     "Date": "When the backtest was run.",

@@ -2,8 +2,10 @@
 
 :class:`SweepResultsView` shows what :func:`stockapp.core.sweep_plan.read_sweep` returns (the
 ``results.csv`` table and ``summary.json``), so a finished sweep and a reopened folder look the
-same. The table sorts on any column and is coloured by the Holm-adjusted Diebold-Mariano p-value;
-double-clicking a row asks for that run's folder (:attr:`SweepResultsView.run_requested`).
+same. The table sorts on any column and is coloured by each run's signed verdict against
+persistence (green better, red worse, none a tie; grey a failed run); a sweep written before the
+verdicts existed shows them as unknown. Double-clicking a row asks for that run's folder
+(:attr:`SweepResultsView.run_requested`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QScrollArea,
     QTableView,
     QTableWidget,
     QTableWidgetItem,
@@ -41,21 +44,37 @@ COLUMNS = (
     ("seed", "Seed", "{:g}"),
     ("selection_rmse_ratio", "Sel. RMSE/pers.", "{:.4f}"),
     ("rmse_ratio", "Test RMSE/pers.", "{:.4f}"),
-    ("dm_pvalue", "DM p", "{:.3f}"),
-    ("dm_pvalue_holm", "DM p (Holm)", "{:.3f}"),
+    ("dm_better_pvalue", "DM p better", "{:.3f}"),
+    ("dm_better_pvalue_holm", "Holm", "{:.3f}"),
+    ("verdict", "Verdict", "{}"),
     ("directional_accuracy", "Direction", "{:.1%}"),
     ("strategy_sharpe", "Sharpe", "{:.2f}"),
     ("status", "Status", "{}"),
 )
-#: Backgrounds by Holm-adjusted p-value (and for failed runs).
-STRONG, WEAK, FAILED = QColor("#bbf7d0"), QColor("#fef08a"), QColor("#fecaca")
+#: Backgrounds by verdict against persistence, and for failed runs.
+BETTER, WORSE, FAILED = QColor("#bbf7d0"), QColor("#fecaca"), QColor("#e5e7eb")
 LEGEND = (
-    "Rows: green, Holm-adjusted DM p < 0.05; yellow, < 0.10; red, the run failed. "
+    "Rows: green, better than persistence (the one-sided Diebold-Mariano p for smaller squared "
+    "errors is below 0.05 after Holm over the series' runs); red, worse (the same test the other "
+    "way round); no colour, a tie; grey, the run failed (hover its status for why). "
     "Double-click a row to open that run's backtest."
 )
+#: Shown for a verdict a sweep written before signed verdicts lacks.
+UNKNOWN = "unknown"
+UNKNOWN_TIP = (
+    "This experiment was written before signed verdicts; run it again into the same folder to "
+    "test its runs."
+)
+VERDICT_TIPS = {
+    "better": "better than persistence: smaller squared errors, significant after Holm",
+    "worse": "worse than persistence: larger squared errors, significant after Holm",
+    "tie": "a tie with persistence: neither one-sided test is below 0.05 after Holm",
+}
 SORT_ROLE = Qt.ItemDataRole.UserRole
 #: Rows of the heatmap shown before it scrolls.
 HEATMAP_ROWS = 8
+#: Lines of verdict sentences shown before they scroll.
+VERDICT_LINES = 10
 
 
 def _missing(value: object) -> bool:
@@ -102,34 +121,44 @@ class ResultsModel(QAbstractTableModel):
         name, _header, fmt = COLUMNS[index.column()]
         value = self.value(index.row(), name)
         if role == Qt.ItemDataRole.DisplayRole:
+            if name == "verdict" and _missing(value) and self._ok(index.row()):
+                return UNKNOWN
             if _missing(value):
                 return ""
+            if "pvalue" in name and isinstance(value, float) and value < 0.001:
+                return "<0.001"  # not "0.000": a p-value is never zero
             try:
                 return fmt.format(value)
             except (TypeError, ValueError):
                 return str(value)
         if role == SORT_ROLE:
-            if isinstance(value, str):
-                return value
+            if isinstance(value, str) or name == "verdict":
+                return "" if _missing(value) else str(value)
             return math.inf if _missing(value) else float(value)
         if role == Qt.ItemDataRole.BackgroundRole:
             return self._background(index.row())
         if role == Qt.ItemDataRole.ToolTipRole and name == "status":
             error = self.value(index.row(), "error")
             return None if _missing(error) else str(error)
+        if role == Qt.ItemDataRole.ToolTipRole and name == "verdict" and self._ok(index.row()):
+            return UNKNOWN_TIP if _missing(value) else VERDICT_TIPS.get(str(value))
         return None
 
+    def _ok(self, row: int) -> bool:
+        return self.value(row, "status") == "ok"
+
     def _background(self, row: int) -> QBrush | None:
-        if self.value(row, "status") != "ok":
+        if not self._ok(row):
             return QBrush(FAILED)
-        p = self.value(row, "dm_pvalue_holm")
-        if _missing(p):
-            return None
-        if p < 0.05:
-            return QBrush(STRONG)
-        if p < 0.10:
-            return QBrush(WEAK)
-        return None
+        colour = {"better": BETTER, "worse": WORSE}.get(str(self.value(row, "verdict")))
+        return None if colour is None else QBrush(colour)
+
+    def has_verdicts(self) -> bool:
+        """Whether every finished run has its signed verdict (older sweeps have none)."""
+        verdicts, status = self._cells.get("verdict"), self._cells.get("status")
+        if verdicts is None or status is None:
+            return False
+        return all(not _missing(v) for v, st in zip(verdicts, status, strict=True) if st == "ok")
 
 
 def _cell_color(ratio: float) -> QColor:
@@ -198,6 +227,15 @@ class SweepResultsView(QWidget):
         self.verdict_label = QLabel()
         self.verdict_label.setWordWrap(True)
         self.verdict_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.verdict_label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        # The verdicts of many series scroll within about ten lines, leaving the table its room
+        # (each verdict is three to four lines at 1280 px).
+        self.verdict_scroll = QScrollArea()
+        self.verdict_scroll.setWidget(self.verdict_label)
+        self.verdict_scroll.setWidgetResizable(True)
+        self.verdict_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.verdict_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.verdict_scroll.setMaximumHeight(self.fontMetrics().lineSpacing() * VERDICT_LINES + 4)
 
         self.series_combo = QComboBox()
         self.rows_combo = QComboBox()
@@ -234,7 +272,7 @@ class SweepResultsView(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.folder_label)
-        layout.addWidget(self.verdict_label)
+        layout.addWidget(self.verdict_scroll)
         layout.addLayout(pick)
         layout.addWidget(self.heatmap)
         layout.addWidget(self.view, 1)
@@ -249,9 +287,12 @@ class SweepResultsView(QWidget):
         self.view.sortByColumn(-1, Qt.SortOrder.AscendingOrder)
         done, total = summary.get("runs_finished", len(table)), summary.get("runs_total", "?")
         failed = summary.get("runs_failed", 0)
+        old = "" if self.model.has_verdicts() or not done else f" {UNKNOWN_TIP}"
         self.folder_label.setText(
             f"{done} of {total} runs finished, {failed} failed"
             + (f"; in {folder}" if folder else "")
+            + ("." if old else "")
+            + old
         )
         lines = []
         for entry in summary.get("series", []):

@@ -24,7 +24,7 @@ from stockapp.core.backtest import BacktestResult
 from stockapp.core.bars import format_dates, is_intraday
 from stockapp.core.features import FeatureSpec
 from stockapp.core.runs import save_run
-from stockapp.core.trading import periods_per_year
+from stockapp.core.trading import annualisation
 from stockapp.core.walkforward import BacktestSettings, walk_forward
 from stockapp.models.device import resolve_device
 from stockapp.models.forecaster import RecurrentForecaster
@@ -90,7 +90,8 @@ def run_backtest(
     prices = series.prices(spec.adjusted)
     spec.check_columns(prices.columns)
     resolve_device(cfg.device)  # an absent device is refused before any work starts
-    ppy = periods_per_year(prices.index)
+    annual = annualisation(prices.index)
+    ppy = annual.bars_per_year
     if forecaster is None:
         forecaster = RecurrentForecaster(spec, cfg)
     forecaster.data_fingerprint = series.fingerprint
@@ -119,6 +120,7 @@ def run_backtest(
         "backtest": settings.to_dict(),
         "seed": cfg.seed,
         "periods_per_year": ppy,
+        "periods_per_year_basis": annual.basis,
         "device": result.fits[0].device if result.fits else cfg.device,
         "versions": library_versions(),
         "timings": {

@@ -33,9 +33,10 @@ import pandas as pd
 
 import stockapp
 from stockapp.core.features import FeatureSpec
+from stockapp.core.metrics import dm_variance
 from stockapp.core.progress import drain
 from stockapp.core.runs import write_json
-from stockapp.core.selection import add_holm, span_scores, summarise_series
+from stockapp.core.selection import add_holm, span_dm_fields, span_scores, summarise_series
 from stockapp.core.sweep_plan import (
     SETTING_ORDER,
     RunsFolder,
@@ -435,7 +436,20 @@ def run_sweep(
 def finish_sweep(
     out: Path, rows: list[dict], plan: SweepPlan, series_list: Sequence[Any], request: SweepRequest
 ) -> dict:
-    """Holm-adjust, write ``results.csv`` and ``summary.json``; the summary."""
+    """Test, Holm-adjust, write ``results.csv`` and ``summary.json``; the summary.
+
+    Every finished run's test-span Diebold-Mariano fields are recomputed from its
+    ``forecasts.csv`` first, so runs finished by an earlier stockapp (skipped on resume) are
+    tested, signed and adjusted like the new ones.
+    """
+    selection_bars = {s.name: plan.spans[i].selection_bars for i, s in enumerate(series_list)}
+    read = {r["key"]: _read_forecasts(out / "runs" / r["key"]) for r in rows if r["status"] == "ok"}
+    for row in rows:
+        if row["status"] == "ok":
+            f, n_sel = read[row["key"]], selection_bars[row["series"]]
+            row.update(
+                span_dm_fields(f["realised"][n_sel:], f["forecast"][n_sel:], f["naive"][n_sel:])
+            )
     add_holm(rows)
     write_results_csv(out / "results.csv", rows)
     rule: TradingRule = request.backtest.rule
@@ -454,7 +468,7 @@ def finish_sweep(
                 }
             )
             continue
-        forecasts = {r["key"]: _read_forecasts(out / "runs" / r["key"]) for r in mine}
+        forecasts = {r["key"]: read[r["key"]] for r in mine}
         ppy = periods_per_year(series.dates)
         entry = summarise_series(
             series.name,
@@ -479,10 +493,14 @@ def finish_sweep(
         "method": (
             "Each run is one walk-forward backtest over the selection span and the test span "
             "after it; configurations are ranked by their mean RMSE/persistence over seeds on "
-            "the selection span only, and the chosen one is scored on the test span. SPA: "
-            "Hansen's test (arch.bootstrap.SPA, consistent p-value) on the squared errors of "
-            "each configuration's seed ensemble against persistence over the test span."
+            "the selection span only, and the chosen one is scored on the test span. Verdicts: "
+            "one-sided Diebold-Mariano tests of each run's and each configuration's seed "
+            "ensemble's squared errors against persistence on the test span, Holm-adjusted "
+            "within the series (better / worse / tie at 5%). SPA: Hansen's studentised test "
+            "(consistent p-value, arch's stationary bootstrap with Politis-White block length) "
+            "on the same squared errors, studentised by the same long-run variance."
         ),
+        "dm_variance": dm_variance(),
         "series": per_series,
     }
     write_json(out / "summary.json", summary)

@@ -45,6 +45,59 @@ def test_christoffersen_hand_worked():
     assert bands.christoffersen_pvalue(~clustered) < 0.01
 
 
+def _lr_uc(misses: int, n: int, level: float) -> float:
+    rate = misses / n
+    null = misses * math.log(1 - level) + (n - misses) * math.log(level)
+    alt = (misses * math.log(rate) if misses else 0.0) + (n - misses) * math.log(1 - rate)
+    return -2 * (null - alt)
+
+
+def _lr_ind(n00: int, n01: int, n10: int, n11: int) -> float:
+    def ll(k: int, p: float) -> float:
+        return k * math.log(p) if k else 0.0
+
+    pi = (n01 + n11) / (n00 + n01 + n10 + n11)
+    p01, p11 = n01 / (n00 + n01), n11 / (n10 + n11)
+    null = ll(n00 + n10, 1 - pi) + ll(n01 + n11, pi)
+    alt = ll(n00, 1 - p01) + ll(n01, p01) + ll(n10, 1 - p11) + ll(n11, p11)
+    return -2 * (null - alt)
+
+
+def test_conditional_coverage_hand_worked():
+    # 3 misses in 10 at the 80% level; transitions n00 4, n01 2, n10 2, n11 1: after a miss
+    # another came 1 time in 3, after a hit 2 in 6, so the independence LR is exactly 0
+    miss = np.array([0, 0, 1, 1, 0, 0, 0, 1, 0, 0], bool)
+    lr_uc = -2 * ((3 * math.log(0.2) + 7 * math.log(0.8)) - (3 * math.log(0.3) + 7 * math.log(0.7)))
+    assert lr_uc == pytest.approx(0.563351, abs=1e-6)
+    assert _lr_ind(4, 2, 2, 1) == pytest.approx(0.0, abs=1e-12)
+    # chi-squared(2) survival is exp(-x / 2): no scipy on this side
+    assert bands.conditional_coverage_pvalue(~miss, 0.8) == pytest.approx(math.exp(-lr_uc / 2))
+    assert bands.conditional_coverage_pvalue(~miss, 0.8) == pytest.approx(0.754518, abs=1e-6)
+    # misses that cluster: 5 in a row among 45 bars at the 95% level
+    clustered = np.array([0] * 20 + [1] * 5 + [0] * 20, bool)
+    lr = _lr_uc(5, 45, 0.95) + _lr_ind(38, 1, 1, 4)  # 19 + 19 hit-to-hit steps
+    assert bands.conditional_coverage_pvalue(~clustered, 0.95) == pytest.approx(math.exp(-lr / 2))
+    assert bands.conditional_coverage_pvalue(~clustered, 0.95) < 0.001
+    assert math.isnan(bands.conditional_coverage_pvalue(np.ones(1, bool), 0.8))
+
+
+def test_every_level_is_tested_three_ways():
+    y, mu, sigma = _sample()
+    s, _ = bands.score_bands(y, mu, sigma)
+    d = s.to_dict()
+    for suffix, level in (("50", 0.5), ("80", 0.8), ("95", 0.95)):
+        lo, hi = bands.interval(level, mu, sigma)
+        hit = (y >= lo) & (y <= hi)
+        assert d[f"coverage_{suffix}"] == hit.mean()
+        assert d[f"kupiec_pvalue_{suffix}"] == bands.kupiec_pvalue(hit, level)
+        assert d[f"independence_pvalue_{suffix}"] == bands.christoffersen_pvalue(hit)
+        assert d[f"cc_pvalue_{suffix}"] == bands.conditional_coverage_pvalue(hit, level)
+    assert d["christoffersen_pvalue_80"] == d["independence_pvalue_80"]  # the first name kept
+    assert d["verdict_log_score_vs_garch"] is None  # no benchmark given
+    empty = bands.BandScores.empty()
+    assert empty.n == 0 and math.isnan(empty.cc_pvalue_95)
+
+
 def test_gaussian_scores_against_scipy():
     rng = np.random.default_rng(3)
     n = 20_000
@@ -124,6 +177,29 @@ def test_sentence():
     text = bands.describe_bands("LSTM", g, s)
     assert text.startswith("LSTM's 80% bands held ") and "GARCH" not in text  # DM undefined
     assert "Kupiec p" in text
+
+
+def test_sentence_is_signed_against_garch():
+    """Issue 18: "beats" only where the model's log score is significantly higher."""
+    y, mu, sigma = _sample()
+    garch, garch_ld = bands.score_bands(y, mu, sigma)
+    for scale, word, verdict in ((1.6, "loses to GARCH's", "worse"), (1.0, "ties", "tie")):
+        rng = np.random.default_rng(5)
+        wobble = sigma * np.exp(rng.normal(0, 0.05, y.size))  # not GARCH exactly
+        model, _ = bands.score_bands(y, mu, scale * wobble, bench_log_density=garch_ld)
+        assert model.verdict_vs_garch == verdict
+        assert word in bands.describe_bands("LSTM", model, garch)
+        assert "beats" not in bands.describe_bands("LSTM", model, garch)
+    # GARCH too wide against a model that is right: the model's log score beats it
+    wide, wide_ld = bands.score_bands(y, mu, 1.6 * sigma)
+    model, _ = bands.score_bands(y, mu, sigma, bench_log_density=wide_ld)
+    assert model.verdict_vs_garch == "better"
+    assert "its log score beats GARCH's (one-sided p < 0.001)" in bands.describe_bands(
+        "LSTM", model, wide
+    )
+    # too-wide bands fail conditional coverage at every level, and the sentence says so
+    text = bands.describe_bands("GARCH", wide)
+    assert "conditional coverage (Christoffersen) rejects the 50% (p < 0.001), 80% " in text
 
 
 def _sample():

@@ -15,9 +15,14 @@ from stockapp.core.metrics import (
     describe_direction,
     describe_significance,
     diebold_mariano,
+    diebold_mariano_signed,
+    dm_variance,
     forecast_metrics,
     format_pvalue,
+    hac_lags,
+    long_run_variance,
     pesaran_timmermann,
+    signed_verdict,
 )
 from stockapp.errors import DataError
 
@@ -40,10 +45,12 @@ def test_errors_direction_and_skill_by_hand():
     assert m.direction_pvalue == pytest.approx(2 / 16)  # two-sided binomial, 4 of 4
     # persistence errors [0, -1, -1, 1, -2]: MSE 7/5, skill = 1 - 0.4/1.4 = 5/7
     assert m.skill == pytest.approx(5 / 7)
-    # d = e^2 - e_pers^2 = [.25, -.75, -.75, -.75, -3], mean -1, gamma0 = 5.75/5 = 1.15
-    # DM = -1/sqrt(1.15/5); HLN (h=1) multiplies by sqrt(4/5) -> -sqrt(0.8/0.23)
-    assert m.dm_stat == pytest.approx(-math.sqrt(0.8 / 0.23))
-    assert m.dm_pvalue == pytest.approx(2 * stats.t.sf(math.sqrt(0.8 / 0.23), df=4))
+    # d = e^2 - e_pers^2 = [.25, -.75, -.75, -.75, -3], mean -1; its long-run variance is
+    # worked by hand in test_long_run_variance_by_hand: 47831/53824
+    stat = -1 / math.sqrt(47831 / 53824 / 5)
+    assert m.dm_stat == pytest.approx(stat)
+    assert m.dm_pvalue == pytest.approx(2 * stats.t.sf(-stat, df=4))
+    assert m.dm_better_pvalue == pytest.approx(stats.t.cdf(stat, df=4))
     assert m.dm_stat < 0  # the model has the smaller errors
 
 
@@ -79,41 +86,87 @@ def test_to_dict_is_valid_json_and_round_trips():
     # metrics written before the Pesaran-Timmermann keys existed still read back
     old = {k: v for k, v in d.items() if not k.startswith(("pt_", "up_", "forecast_up"))}
     assert math.isnan(ForecastMetrics.from_dict(old).pt_pvalue)
+    # written before the signed verdict: half the two-sided p on the side of dm_stat
+    m = forecast_metrics(REALISED, FORECAST, PREVIOUS, PREVIOUS)
+    d = {k: v for k, v in m.to_dict().items() if k != "dm_better_pvalue"}
+    back = ForecastMetrics.from_dict(json.loads(json.dumps(d)))
+    assert back.dm_better_pvalue == pytest.approx(m.dm_pvalue / 2)
 
 
-def test_dm_by_hand_h1_and_h2():
-    e_model = np.array([0.0, 1, 2, 1, 2])
-    e_bench = np.zeros(5)
-    # d = [0, 1, 4, 1, 4], mean 2, centred [-2, -1, 2, -1, 2]
-    # gamma0 = 14/5 = 2.8, gamma1 = (2 - 2 - 2 - 2)/5 = -0.8
-    stat1, p1 = diebold_mariano(e_model, e_bench, h=1)
-    # DM = 2/sqrt(2.8/5); HLN factor sqrt((5 + 1 - 2)/5) = sqrt(0.8)
-    assert stat1 == pytest.approx(2 * math.sqrt(0.8 / 0.56))
-    assert p1 == pytest.approx(2 * stats.t.sf(stat1, df=4))
-    stat2, p2 = diebold_mariano(e_model, e_bench, h=2)
-    # V = 2.8 + 2*(-0.8) = 1.2; DM = 2/sqrt(0.24); HLN sqrt((5 + 1 - 4 + 2/5)/5) = sqrt(0.48)
-    assert stat2 == pytest.approx(2 * math.sqrt(2))
-    assert p2 == pytest.approx(2 * stats.t.sf(2 * math.sqrt(2), df=4))
+def test_long_run_variance_by_hand():
+    d = np.array([0.25, -0.75, -0.75, -0.75, -3.0])
+    f = [Fraction(x) for x in (5, 1, 1, 1, -8)]  # centred d (mean -1), times 4
+    f = [x / 4 for x in f]
+    # AR(1) on the centred values: rho = sum c_t c_{t-1} / sum c_{t-1}^2 = -1/16 / 7/4 = -1/28
+    rho = sum(a * b for a, b in zip(f[1:], f[:-1], strict=True)) / sum(a * a for a in f[:-1])
+    assert rho == Fraction(-1, 28)
+    u = [a - rho * b for a, b in zip(f[1:], f[:-1], strict=True)]
+    assert hac_lags(5) == 1  # floor(4 (4/100)^(2/9)) = floor(1.96); lag 1 weighs 1/2
+    assert u == [Fraction(33, 112), Fraction(29, 112), Fraction(29, 112), Fraction(-223, 112)]
+    # sum u^2 = 52500/112^2; sum u_t u_{t-1} = (957 + 841 - 6467)/112^2 = -4669/112^2
+    s = sum(x * x for x in u) + 2 * Fraction(1, 2) * sum(
+        a * b for a, b in zip(u[1:], u[:-1], strict=True)
+    )
+    assert s == Fraction(52500 - 4669, 112**2)
+    # divided by the 4 residuals and recoloured by 1/(1 - rho)^2 = (28/29)^2
+    lrv = s / len(u) / (1 - rho) ** 2
+    assert lrv == Fraction(47831, 53824)
+    assert long_run_variance(d) == pytest.approx(float(lrv), rel=1e-13)
 
 
-def test_dm_matches_the_textbook_formula_on_random_errors():
+def test_long_run_variance_matches_statsmodels_hac():
+    sandwich = pytest.importorskip("statsmodels.stats.sandwich_covariance")
+    rng = np.random.default_rng(4)
+    e = rng.standard_normal((701, 3))
+    d = np.column_stack([e[1:, 0] + 0.4 * e[:-1, 0], e[1:, 1], e[1:, 2] - 0.4 * e[:-1, 2]])
+    d = d + np.array([0.1, 5.0, -2.0])
+    got = long_run_variance(d)
+    for j in range(3):
+        c = d[:, j] - d[:, j].mean()
+        rho = (c[1:] @ c[:-1]) / (c[:-1] @ c[:-1])
+        u = c[1:] - rho * c[:-1]
+        # statsmodels' Newey-West sum with its own default lags, floor(4 (T/100)^(2/9))
+        s = sandwich.S_hac_simple(u)[0, 0]
+        assert got[j] == pytest.approx(s / u.size / (1 - rho) ** 2, rel=1e-12)
+        assert long_run_variance(d[:, j]) == pytest.approx(got[j], rel=1e-12)
+    assert hac_lags(701) == 6 and "6 = floor(4 (n/100)^(2/9)) lags" in dm_variance(701)
+    # with no autocorrelation the long-run variance is close to the plain variance
+    iid = rng.standard_normal(20000)
+    assert long_run_variance(iid) == pytest.approx(iid.var(), rel=0.03)
+    assert math.isnan(long_run_variance(np.full(9, 2.0)))
+    assert math.isnan(long_run_variance(np.array([1.0])))
+
+
+def test_dm_is_the_mean_over_its_long_run_standard_error():
     rng = np.random.default_rng(0)
-    e1, e2 = rng.normal(size=40), rng.normal(scale=1.3, size=40)
+    e1, e2 = rng.normal(size=400), rng.normal(scale=1.3, size=400)
     d = e1**2 - e2**2
     n = d.size
-    dm = d.mean() / math.sqrt(np.var(d) / n) * math.sqrt((n - 1) / n)
-    stat, p = diebold_mariano(e1, e2)
+    dm = d.mean() / math.sqrt(long_run_variance(d) / n)
+    stat, p, better = diebold_mariano_signed(e1, e2)
     assert stat == pytest.approx(dm)
     assert p == pytest.approx(2 * stats.t.sf(abs(dm), df=n - 1))
+    assert better == pytest.approx(stats.t.cdf(dm, df=n - 1))
+    assert diebold_mariano(e1, e2) == (stat, p)
+
+
+def test_signed_verdict_has_three_words_and_needs_a_test():
+    assert signed_verdict(0.01) == "better"
+    assert signed_verdict(0.99) == "worse"
+    assert signed_verdict(0.96) == "worse"  # the other side's p is 0.04
+    assert signed_verdict(0.5) == signed_verdict(0.94) == signed_verdict(0.06) == "tie"
+    assert signed_verdict(math.nan) is None and signed_verdict(None) is None
 
 
 def test_dm_sign_convention_and_symmetry():
     rng = np.random.default_rng(1)
     small, large = rng.normal(size=200), rng.normal(scale=2.0, size=200)
-    stat, p = diebold_mariano(large, small)
+    stat, p, better = diebold_mariano_signed(large, small)
     assert stat > 0 and p < 0.05  # the model (first argument) has the larger errors
-    back, p_back = diebold_mariano(small, large)
+    assert better > 0.95 and signed_verdict(better) == "worse"
+    back, p_back, better_back = diebold_mariano_signed(small, large)
     assert back == pytest.approx(-stat) and p_back == pytest.approx(p)
+    assert better_back == pytest.approx(1 - better) and signed_verdict(better_back) == "better"
 
 
 @pytest.mark.parametrize(
@@ -168,21 +221,41 @@ def _metrics(**kw) -> ForecastMetrics:
 
 
 def test_describe_significance_sentences():
-    assert describe_significance("LSTM", _metrics()) == (
-        "LSTM is not distinguishable from persistence (Diebold-Mariano p = 0.41)."
+    assert describe_significance("LSTM", _metrics(skill=-0.002, dm_better_pvalue=0.79)) == (
+        "LSTM is not distinguishable from persistence: its squared errors are 0.2% larger, "
+        "within what luck explains (Diebold-Mariano p = 0.41, two-sided)."
     )
-    worse = describe_significance("LSTM", _metrics(skill=-0.041, dm_stat=3.1, dm_pvalue=0.003))
+    worse = describe_significance(
+        "LSTM", _metrics(skill=-0.041, dm_stat=3.1, dm_pvalue=0.003, dm_better_pvalue=0.9985)
+    )
     assert worse == (
-        "LSTM is significantly worse than persistence (Diebold-Mariano p = 0.003): "
-        "its squared errors are 4.1% larger."
+        "LSTM is significantly worse than persistence: its squared errors are 4.1% larger "
+        "(Diebold-Mariano, one-sided p = 0.0015)."
     )
     better = describe_significance(
-        "GRU", _metrics(skill=0.12, dm_stat=-4.0, dm_pvalue=1e-5), bench="drift"
+        "GRU",
+        _metrics(skill=0.12, dm_stat=-4.0, dm_pvalue=1e-5, dm_better_pvalue=5e-6),
+        bench="drift",
     )
-    assert better.startswith("GRU is significantly better than drift (Diebold-Mariano p < 0.001)")
-    assert better.endswith("its squared errors are 12.0% smaller.")
+    assert better == (
+        "GRU is significantly better than drift: its squared errors are 12.0% smaller "
+        "(Diebold-Mariano, one-sided p < 0.001)."
+    )
     same = describe_significance("Persistence", _metrics(dm_stat=math.nan, dm_pvalue=math.nan))
     assert "nothing to test" in same
+
+
+def test_a_model_worse_than_persistence_is_never_called_better():
+    """Issue 18: a significant two-sided p on the wrong side must read "worse", not success."""
+    rng = np.random.default_rng(18)
+    previous = 100 + np.cumsum(rng.normal(0, 1, 600))
+    realised = previous + rng.normal(0, 1, 600)
+    forecast = previous + rng.normal(0, 0.5, 600)  # persistence plus noise: larger errors
+    m = forecast_metrics(realised, forecast, previous, previous)
+    assert m.skill < 0 and m.dm_pvalue < 0.05
+    assert m.dm_better_pvalue > 0.95 and m.verdict == "worse"
+    text = describe_significance("LSTM", m)
+    assert "significantly worse" in text and "better" not in text
 
 
 def test_describe_direction_sentences():

@@ -146,3 +146,17 @@ def test_read_sweep_reopens_or_says_why_not(tmp_path):
     (tmp_path / "summary.json").write_text("{half")
     with pytest.raises(BacktestError, match="damaged"):
         read_sweep(tmp_path)
+
+
+def test_a_sweep_written_before_signed_verdicts_still_opens(tmp_path):
+    from stockapp.core.sweep_plan import ADDED_COLUMNS, read_sweep
+
+    old = [c for c in RESULT_COLUMNS if c not in ADDED_COLUMNS]
+    with open(tmp_path / "results.csv", "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=old)
+        writer.writeheader()
+        writer.writerow({"series": "A", "key": "0012", "status": "ok", "dm_pvalue": 0.01})
+    (tmp_path / "summary.json").write_text('{"series": []}')
+    table, _ = read_sweep(tmp_path)
+    assert set(ADDED_COLUMNS) <= set(table.columns)
+    assert table["verdict"].isna().all() and table["dm_better_pvalue_holm"].isna().all()

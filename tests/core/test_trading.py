@@ -10,6 +10,7 @@ import pytest
 
 from stockapp.core.trading import (
     TradingRule,
+    annualisation,
     describe_trading,
     periods_per_year,
     positions,
@@ -181,19 +182,47 @@ def test_simulate_rejects_mismatched_bars():
 
 @pytest.mark.parametrize(
     ("freq", "expected"),
-    [("B", 252.0), ("W-FRI", 52.0), ("ME", 12.0), ("QE", 4.0), ("YE", 1.0)],
+    # bdate_range has no holidays: 5 bars in every week, 260.9 a year
+    [("B", 5 * 365.25 / 7), ("W-FRI", 365.25 / 7), ("ME", 12.0), ("QE", 4.0), ("YE", 1.0)],
 )
-def test_periods_per_year_from_spacing(freq, expected):
+def test_periods_per_year_from_the_calendar(freq, expected):
     dates = pd.date_range("2020-01-01", periods=30, freq=freq)
-    assert periods_per_year(dates) == pytest.approx(expected, rel=0.01)
+    assert periods_per_year(dates) == pytest.approx(expected, rel=1e-9)
 
 
 def test_periods_per_year_intraday_and_real_daily(aapl_csv):
-    days = pd.bdate_range("2024-01-01", periods=5)
+    days = pd.bdate_range("2024-01-01", periods=15)  # three weeks, Monday to Friday
     hours = pd.DatetimeIndex(
         [d + pd.Timedelta(hours=9.5 + h) for d in days for h in range(7)], tz="America/New_York"
     )
-    assert periods_per_year(hours) == 252.0 * 7
+    a = annualisation(hours)
+    assert a.bars_per_year == pytest.approx(35 * 365.25 / 7)  # the one full week: 35 bars
+    assert "35 bars a week" in a.basis
+    # within one week there is no whole week to count: bars per elapsed time
+    assert periods_per_year(hours[:35]) == pytest.approx(35 / (4 + 7 / 24) * 365.25)
     dates = pd.DatetimeIndex(pd.read_csv(aapl_csv, usecols=["Date"])["Date"])
-    assert periods_per_year(dates) == 252.0
+    daily = annualisation(dates)
+    assert daily.bars_per_year == 252.0  # US daily stocks still give 252
+    assert daily.basis.startswith("the median count of bars in the 13 full calendar years")
     assert periods_per_year(dates[:1]) == 252.0
+    with pytest.raises(DataError, match="strictly increasing"):
+        periods_per_year(dates[::-1])
+
+
+def test_hourly_fx_counts_its_own_year_not_252_days():
+    """Issue 18.10: hourly FX trades 24 hours, Sunday 22:00 to Friday 22:00 (UTC); 252 x 24 =
+    6,048 was assumed. Its own calendar has 5 x 24 bars in a week, 6,262 in a year without
+    holidays; with a holiday removed from each year, the count follows."""
+    idx = pd.date_range("2019-06-01", "2023-03-01", freq="h", tz="UTC")
+    wd, hour = idx.day_of_week, idx.hour
+    fx = idx[(wd < 4) | ((wd == 4) & (hour < 22)) | ((wd == 6) & (hour >= 22))]
+    assert periods_per_year(fx) == float(np.sum(fx.year == 2021)) == 6262.0
+    holidays = fx.normalize().isin(
+        pd.to_datetime(["2020-12-25", "2021-12-24", "2022-12-26"], utc=True)
+    )
+    kept = fx[~holidays]
+    counts = [np.sum(kept.year == y) for y in (2020, 2021, 2022)]  # each lost a day of 24 bars
+    assert periods_per_year(kept) == float(np.median(counts)) < 6262.0
+    assert annualisation(fx).basis == (
+        "the median count of bars in the 3 full calendar years of the data (2020-2022)"
+    )

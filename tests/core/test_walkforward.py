@@ -221,11 +221,19 @@ def test_bands_scored_saved_and_reopened(tmp_path):
     m = result.metrics_dict("Stand-in")
     keys = {"coverage_50", "coverage_80", "coverage_95", "kupiec_pvalue_80",
             "christoffersen_pvalue_80", "interval_score_80", "log_score", "crps",
-            "dm_pvalue_log_score_vs_garch"}  # fmt: skip
+            "dm_pvalue_log_score_vs_garch", "dm_better_pvalue_log_score_vs_garch",
+            "verdict_log_score_vs_garch"}  # fmt: skip
+    keys |= {f"{t}_pvalue_{level}" for t in ("kupiec", "independence", "cc")
+             for level in (50, 80, 95)}  # fmt: skip
     assert keys <= set(m["bands"])
     assert all(keys <= set(m["bands"][k]) for k in ("garch", "ewma", "rolling"))
     assert m["bands"]["summary"].startswith("Stand-in's 80% bands held")
-    assert set(m["strategy_vol"]) == set(m["strategy"])
+    assert set(m["strategy_vol"]) >= set(m["strategy"])
+    assert m["strategy_vol"]["target_volatility"] == 0.10  # beside the realised "volatility"
+    assert m["strategy_vol"]["summary"].startswith(
+        "The volatility-targeted rule aimed at 10% a year and realised "
+        f"{m['strategy_vol']['volatility']:.1%}"
+    )
     save_run(tmp_path / "run", result, {"x": 1})
     again, _ = load_run(tmp_path / "run")
     assert again.bands is not None
@@ -234,4 +242,5 @@ def test_bands_scored_saved_and_reopened(tmp_path):
         assert reopened["bands"].pop(key) == pytest.approx(m["bands"].pop(key), nan_ok=True)
     assert reopened["bands"].pop("summary") == m["bands"].pop("summary")
     assert reopened["bands"] == pytest.approx(m["bands"], nan_ok=True)
+    assert reopened["strategy_vol"].pop("summary") == m["strategy_vol"].pop("summary")
     assert reopened["strategy_vol"] == pytest.approx(m["strategy_vol"])

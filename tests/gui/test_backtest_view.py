@@ -9,13 +9,20 @@ import numpy as np
 import pandas as pd
 import pyqtgraph as pg
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QSizePolicy
 
 from stockapp.core.backtest import BacktestResult, assemble_result
 from stockapp.core.trading import TradingRule
 from stockapp.gui.backtest_view import BacktestView
 from stockapp.gui.export import render_backtest_png
-from stockapp.gui.metrics_table import FORECAST_COLUMNS, MetricsTable, fmt_number, fmt_p
+from stockapp.gui.metrics_table import (
+    DM_COLUMN,
+    FORECAST_COLUMNS,
+    MetricsTable,
+    fmt_number,
+    fmt_p,
+)
 from tests.gui.axis_labels import drawn_tick_labels
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -141,10 +148,22 @@ def test_metrics_table_shows_every_forecaster_with_its_numbers(qtbot, result):
         assert table.cell_text(key, "MAE") == fmt_number(m.mae)
         assert table.cell_text(key, "MAPE %") == f"{m.mape:.2f}"
     model = result.metrics["model"]
-    assert table.cell_text("model", "DM p-value") == fmt_p(model.dm_pvalue)
+    # issue 18.1: the one-sided p for "smaller errors", coloured by the signed verdict
+    assert table.cell_text("model", DM_COLUMN) == fmt_p(model.dm_better_pvalue)
+    for row, key in enumerate(table.row_keys()):
+        item = table.forecast_table.item(row, list(FORECAST_COLUMNS).index(DM_COLUMN))
+        verdict = result.metrics[key].verdict
+        colour = {"better": "#bbf7d0", "worse": "#fecaca"}.get(verdict or "")
+        painted = item.background().style() != Qt.BrushStyle.NoBrush
+        assert painted == (colour is not None)
+        assert not painted or item.background().color().name() == colour
+        if key != "persistence":
+            assert item.toolTip().startswith(
+                {"better": "better", "worse": "worse"}.get(verdict, "a tie")
+            )
     assert table.cell_text("model", "Skill vs\npersistence") == f"{model.skill * 100:+.2f}%"
     assert table.cell_text("model", "Hit rate %") == f"{model.directional_accuracy * 100:.1f}%"
-    assert table.cell_text("persistence", "DM p-value") == "–"  # persistence vs itself
+    assert table.cell_text("persistence", DM_COLUMN) == "–"  # persistence vs itself
     assert table.forecast_table.columnCount() == len(FORECAST_COLUMNS)
 
 
@@ -313,3 +332,31 @@ def test_wheel_zooms_time_and_y_follows_the_visible_data(qtbot, view, result):
     assert x0 <= view._x[0] and x1 >= view._x[-1]
     everything = np.concatenate([result.realised] + list(result.forecasts.values()))
     qtbot.waitUntil(lambda: view.price_plot.vb.viewRange()[1][0] <= everything.min(), timeout=3000)
+
+
+def test_a_model_worse_than_persistence_is_red_and_said_worse(qtbot):
+    """Issue 18.1: a significantly worse model must not look like a success."""
+    from stockapp.core.backtest import assemble_result
+    from stockapp.core.trading import TradingRule
+
+    rng = np.random.default_rng(18)
+    n = 400
+    previous = 100 + np.cumsum(rng.normal(0, 1, n))
+    realised = previous + rng.normal(0, 1, n)
+    forecasts = {
+        "model": previous + rng.normal(0, 0.6, n),  # persistence plus noise: larger errors
+        "persistence": previous,
+        "drift": previous + 0.01,
+        "ar": previous - 0.01,
+    }
+    dates = pd.bdate_range("2020-01-01", periods=n)
+    res = assemble_result(dates, realised, previous, forecasts, TradingRule(), [dates[0]], [])
+    assert res.metrics["model"].verdict == "worse"
+    table = MetricsTable()
+    qtbot.addWidget(table)
+    table.set_result(res, "LSTM")
+    item = table.forecast_table.item(0, list(FORECAST_COLUMNS).index(DM_COLUMN))
+    assert item.background().color().name() == "#fecaca"
+    assert item.toolTip().startswith("worse than persistence")
+    assert "LSTM is significantly worse than persistence" in table.summary.text()
+    assert "better than persistence" not in table.summary.text()

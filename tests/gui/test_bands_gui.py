@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from PySide6.QtCore import Qt
 
 from stockapp import cli
 from stockapp.core.backtest import BacktestResult
@@ -31,18 +32,35 @@ from stockapp.models.trainer import TrainConfig
 from tests.core.test_walkforward import MeanReversion, MeanReversionBands, _prices
 from tests.gui.test_gui_cli_parity import CLI_ARGS, _type_settings
 
-#: Column -> key of the ``metrics.json`` bands entry it shows, and how it is written.
+#: Column -> the ``metrics.json`` bands keys it shows (one per line), and how each is written.
 COLUMN_KEYS = {
-    "50%\nheld": ("coverage_50", "percent"),
-    "80%\nheld": ("coverage_80", "percent"),
-    "95%\nheld": ("coverage_95", "percent"),
-    "Kupiec p\n(80%)": ("kupiec_pvalue_80", "p"),
-    "Christof-\nfersen p\n(80%)": ("christoffersen_pvalue_80", "p"),
-    "Interval\nscore\n80%": ("interval_score_80", "number"),
-    "Log\nscore": ("log_score", "number"),
-    "CRPS": ("crps", "number"),
-    "DM p vs\nGARCH\n(log score)": ("dm_pvalue_log_score_vs_garch", "p"),
+    "Held\n50 / 80 /\n95% band": tuple((f"coverage_{lv}", "percent") for lv in (50, 80, 95)),
+    # one line per level: Kupiec, independence, conditional coverage
+    "K · I · CC p\n50 / 80 /\n95% band": tuple(
+        (f"{test}_pvalue_{lv}", "p")
+        for lv in (50, 80, 95)
+        for test in ("kupiec", "independence", "cc")
+    ),
+    "Interval\nscore\n80%": (("interval_score_80", "number"),),
+    "Log score\np better\nvs GARCH": (
+        ("log_score", "number"),
+        ("dm_better_pvalue_log_score_vs_garch", "p"),
+    ),
+    "CRPS": (("crps", "number"),),
 }
+
+
+def _assert_cell(text: str, entry: dict, shown: tuple) -> None:
+    """A cell's lines (and the p-values of a line, space-separated) are the keys' values."""
+    parts = [part for line in text.split("\n") for part in line.split(" ")]
+    assert len(parts) == len(shown), text
+    for part, (key, kind) in zip(parts, shown, strict=True):
+        value = entry[key]
+        if kind == "p" and part.startswith("."):
+            part = "0" + part  # the compact p-values drop their leading zero
+        if kind == "p" and part.startswith("<."):
+            part = "<0" + part[1:]
+        _assert_shows(part, math.nan if value is None else value, kind)
 
 
 def _assert_shows(text: str, value: float, kind: str) -> None:
@@ -80,11 +98,24 @@ def _check_bands_section(table: MetricsTable, result: BacktestResult, name: str)
     assert list(BAND_COLUMNS) == list(COLUMN_KEYS)
     for key in table.band_keys():
         entry = bands if key == "model" else bands[key]
-        for column, (field, kind) in COLUMN_KEYS.items():
-            _assert_shows(table.band_text(key, column), entry[field], kind)
+        for column, shown in COLUMN_KEYS.items():
+            _assert_cell(table.band_text(key, column), entry, shown)
+        verdict = entry["verdict_log_score_vs_garch"]
+        item = table.bands_table.item(
+            table.band_keys().index(key), list(BAND_COLUMNS).index("Log score\np better\nvs GARCH")
+        )
+        colour = {"better": "#bbf7d0", "worse": "#fecaca"}.get(verdict)
+        painted = item.background().style() != Qt.BrushStyle.NoBrush
+        assert painted == (colour is not None) and (
+            not painted or item.background().color().name() == colour
+        )
     assert table.band_label("model") == name
     assert table.band_label("garch") == BAND_ROWS["garch"]
     assert bands["summary"] in table.summary.text()
+    assert metrics["strategy_vol"]["summary"] in table.summary.text()  # realised beside target
+    tip = table.bands_table.item(0, 1).toolTip().splitlines()
+    assert [t[:15] for t in tip] == ["50% band: held ", "80% band: held ", "95% band: held "]
+    assert all("Kupiec p" in t and "conditional coverage p" in t for t in tip)
     for label, field, _tip in TRADING_ROWS:
         value, kind = _trading_value(field, metrics["strategy_vol"])
         text = table.vol_target_text(label)

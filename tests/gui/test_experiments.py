@@ -22,7 +22,7 @@ from stockapp.gui.experiments import (
     ExperimentsController,
 )
 from stockapp.gui.metrics_table import fmt_number, fmt_p, fmt_percent
-from stockapp.gui.sweep_results import COLUMNS, heatmap_cells
+from stockapp.gui.sweep_results import COLUMNS, LEGEND, heatmap_cells
 from stockapp.gui.training import TrainingController
 
 
@@ -132,29 +132,82 @@ def test_failed_runs_say_why_on_the_page_once_per_reason(qtbot, app, tmp_path):
     assert ctl.panel.controls.status_label.text().startswith("1 run failed on AAPL_short: Only ")
 
 
-def test_the_table_sorts_numerically_and_colours_by_holm_p(qtbot, app):
+def test_the_table_sorts_numerically_and_colours_by_signed_verdict(qtbot, app):
+    """Issue 18.1: green only where the run is better than persistence; red where worse."""
     _window, ctl, _training, _backtest = app
     table = pd.DataFrame(
         {
-            "series": ["A", "A", "A"],
-            "key": ["k1", "k2", "k3"],
-            "hidden": [8, 64, 16],
-            "rmse_ratio": [1.01, 0.9, math.nan],
-            "dm_pvalue_holm": [0.5, 0.01, math.nan],
-            "status": ["ok", "ok", "failed"],
-            "seed": [0, 0, 0],
+            "series": ["A", "A", "A", "A"],
+            "key": ["k1", "k2", "k3", "k4"],
+            "hidden": [8, 64, 16, 32],
+            "rmse_ratio": [1.01, 0.9, math.nan, 1.134],
+            # a two-sided Holm p of 8e-16 on the wrong side used to be green
+            "dm_pvalue_holm": [0.5, 0.01, math.nan, 8e-16],
+            "dm_better_pvalue": [0.7, 0.002, math.nan, 1.0],
+            "dm_better_pvalue_holm": [1.0, 0.008, math.nan, 1.0],
+            "verdict": ["tie", "better", None, "worse"],
+            "status": ["ok", "ok", "failed", "ok"],
+            "error": [None, None, "It broke.", None],
+            "seed": [0, 0, 0, 0],
         }
     )
     view = ctl.results
-    view.show_sweep(table, {"series": [], "runs_total": 3, "runs_finished": 2})
+    view.show_sweep(table, {"series": [], "runs_total": 4, "runs_finished": 3})
     col = [c[0] for c in COLUMNS]
     view.view.sortByColumn(col.index("hidden"), Qt.SortOrder.AscendingOrder)
-    assert [view.key_at(r) for r in range(3)] == ["k1", "k3", "k2"]  # 8 < 16 < 64, not "16"<"8"
+    assert [view.key_at(r) for r in range(4)] == ["k1", "k3", "k4", "k2"]  # 8 < 16 < 32 < 64
     role = Qt.ItemDataRole.BackgroundRole
-    colours = [view.model.data(view.model.index(r, 0), role) for r in range(3)]
-    assert colours[0] is None  # p 0.5: no colour
-    assert colours[1].color().name() == "#bbf7d0"  # Holm p < 0.05: green
-    assert colours[2].color().name() == "#fecaca"  # failed: red
+    colours = [view.model.data(view.model.index(r, 0), role) for r in range(4)]
+    assert colours[0] is None  # a tie: no colour
+    assert colours[1].color().name() == "#bbf7d0"  # better: green
+    assert colours[2].color().name() == "#e5e7eb"  # failed: grey, apart from worse
+    assert colours[3].color().name() == "#fecaca"  # worse: red, never green
+    verdict = view.model.index(3, col.index("verdict"))
+    assert view.model.data(verdict) == "worse"
+    assert view.model.data(verdict, Qt.ItemDataRole.ToolTipRole).startswith("worse than")
+    assert "green, better than persistence" in LEGEND and "red, worse" in LEGEND
+    assert "written before" not in view.folder_label.text()
+    view.view.sortByColumn(col.index("verdict"), Qt.SortOrder.AscendingOrder)  # words sort
+
+
+def test_a_sweep_written_before_signed_verdicts_opens_with_them_unknown(qtbot, app, tmp_path):
+    from stockapp.core.sweep_plan import ADDED_COLUMNS, RESULT_COLUMNS, read_sweep
+
+    _window, ctl, _training, _backtest = app
+    old = [c for c in RESULT_COLUMNS if c not in ADDED_COLUMNS]
+    pd.DataFrame(
+        [
+            {
+                "series": "A",
+                "key": "k1",
+                "hidden": 8,
+                "seed": 0,
+                "rmse_ratio": 1.05,
+                "dm_pvalue": 0.001,
+                "dm_pvalue_holm": 0.002,
+                "status": "ok",
+            },
+            {
+                "series": "A",
+                "key": "k2",
+                "hidden": 16,
+                "seed": 0,
+                "status": "failed",
+                "error": "It broke.",
+            },
+        ],  # fmt: skip
+        columns=old,
+    ).to_csv(tmp_path / "results.csv", index=False)
+    (tmp_path / "summary.json").write_text('{"series": [], "runs_total": 2, "runs_finished": 1}')
+    table, summary = read_sweep(tmp_path)
+    view = ctl.results
+    view.show_sweep(table, summary, str(tmp_path))
+    col = [c[0] for c in COLUMNS].index("verdict")
+    assert view.model.data(view.model.index(0, col)) == "unknown"
+    assert view.model.data(view.model.index(1, col)) == ""  # a failed run has no verdict
+    role = Qt.ItemDataRole.BackgroundRole
+    assert view.model.data(view.model.index(0, 0), role) is None  # not green on a 2-sided p
+    assert "written before signed verdicts" in view.folder_label.text()
 
 
 def test_heatmap_averages_within_seed_then_over_seeds():

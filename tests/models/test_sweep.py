@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 
@@ -84,11 +85,21 @@ def test_resume_skips_finished_runs_and_never_reads_half_written_ones(tmp_path):
     shutil.copytree(tmp_path / "runs" / one_done, fake_key_folder)
     (fake_key_folder / ROW_FILE).unlink()
 
+    # a run finished by an earlier stockapp: its row lacks the signed test and has an old p
+    row_path = tmp_path / "runs" / one_done / ROW_FILE
+    old_row = json.loads(row_path.read_text())
+    del old_row["dm_better_pvalue"]
+    row_path.write_text(json.dumps({**old_row, "dm_pvalue": 0.123456}))
+
     calls.clear()
     second = drain(run_sweep(series, req, tmp_path, engine="inline", job_fn=counting))
     assert len(calls) == 2 and set(calls).isdisjoint(done_keys)  # only the unfinished ran
     assert not second.stopped and second.trained == 2
     assert [r["status"] for r in second.rows] == ["ok"] * 4
+    # every row is tested again from its forecasts when results.csv is written
+    again = next(r for r in second.rows if r["key"] == one_done)
+    assert again["dm_pvalue"] != 0.123456 and again["verdict"] in ("better", "worse", "tie")
+    assert 0.0 <= again["dm_better_pvalue"] <= again["dm_better_pvalue_holm"] <= 1.0
     assert not junk.exists()
     for row in second.rows:
         result, manifest = load_run(tmp_path / "runs" / row["key"])  # an ordinary run folder
