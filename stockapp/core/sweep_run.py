@@ -36,13 +36,18 @@ class SweepSpans:
         sel_from, sel_to = format_dates(sel.dates[[0, -1]], intraday=sel.intraday)
         return (
             f"This run is one of an experiment's: the scores are on its test span "
-            f"({test.n:,} bars; RMSE {_ratio(test)} of persistence's, DM "
-            f"{format_pvalue(test.metrics['model'].dm_pvalue)}), as in the experiment's table. "
-            f"Its forecasts also cover the selection span before it, {sel_from} to {sel_to} "
-            f"({sel.n:,} bars), on which the configuration was chosen: there RMSE "
-            f"{_ratio(sel)} of persistence's, DM {format_pvalue(sel.metrics['model'].dm_pvalue)}."
-            " The charts show both spans."
+            f"({test.n:,} bars; RMSE {_ratio(test)} of persistence's, {_dm(test)}), as in the "
+            f"experiment's table. Its forecasts also cover the selection span before it, "
+            f"{sel_from} to {sel_to} ({sel.n:,} bars), on which the configuration was chosen: "
+            f"there RMSE {_ratio(sel)} of persistence's, {_dm(sel)}. The charts show both spans."
         )
+
+
+def _dm(result: BacktestResult) -> str:
+    """``DM p = 0.31 that its errors are smaller: a tie`` (the run's signed verdict)."""
+    m = result.metrics["model"]
+    verdict = m.verdict or "untested"
+    return f"DM {format_pvalue(m.dm_better_pvalue)} that its errors are smaller: {verdict}"
 
 
 def _ratio(result: BacktestResult) -> str:

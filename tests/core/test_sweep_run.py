@@ -101,6 +101,8 @@ def test_a_run_is_split_only_inside_its_sweep(tmp_path):
         f"bars; RMSE {ratio:.4f}x of persistence's, DM p "
     )
     assert f"the selection span before it, {result.dates[0]:%Y-%m-%d} to " in text
+    verdict = spans.test.metrics["model"].verdict
+    assert f"that its errors are smaller: {verdict}), as in the experiment's table" in text
     span["test_from"] = "1999-01-04"  # a date the run did not forecast
     (tmp_path / "sweep" / "summary.json").write_text(json.dumps(summary))
     assert sweep_spans(run, result, manifest) is None

@@ -21,7 +21,7 @@ from stockapp.gui.experiments import (
     TRAINING_RUNS,
     ExperimentsController,
 )
-from stockapp.gui.metrics_table import fmt_number, fmt_p, fmt_percent
+from stockapp.gui.metrics_table import DM_COLUMN, fmt_number, fmt_p, fmt_percent
 from stockapp.gui.sweep_results import COLUMNS, LEGEND, heatmap_cells
 from stockapp.gui.training import TrainingController
 
@@ -316,7 +316,7 @@ def test_an_opened_run_shows_the_scores_of_its_row_on_the_test_span(qtbot, app):
         assert f"{summary['test_from']} to {summary['test_to']}" in shown
         assert table.cell_text("model", "RMSE") == fmt_number(row["rmse"])
         assert table.cell_text("persistence", "RMSE") == fmt_number(row["naive_rmse"])
-        assert table.cell_text("model", "DM p-value") == fmt_p(row["dm_pvalue"])
+        assert table.cell_text("model", DM_COLUMN) == fmt_p(row["dm_better_pvalue"])
         assert table.cell_text("model", "Skill vs\npersistence") == fmt_percent(
             1 - row["rmse_ratio"] ** 2, signed=True, digits=2
         )
