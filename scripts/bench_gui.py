@@ -50,8 +50,8 @@ from stockapp.core.progress import drain  # noqa: E402
 from stockapp.core.walkforward import BacktestSettings  # noqa: E402
 from stockapp.data.samples import load_sample  # noqa: E402
 from stockapp.gui.app import create_main_window  # noqa: E402
-from stockapp.gui.backtest import BacktestController  # noqa: E402
-from stockapp.gui.training import TrainingController  # noqa: E402
+from stockapp.gui.backtest.adapter import BacktestController  # noqa: E402
+from stockapp.gui.training.adapter import TrainingController  # noqa: E402
 from stockapp.models.forecaster import RecurrentForecaster  # noqa: E402
 from stockapp.models.trainer import TrainConfig  # noqa: E402
 
@@ -237,8 +237,8 @@ class Bench:
 
     def sweep(self) -> dict | None:
         try:
-            from stockapp.gui.experiments import ExperimentsController
-            from stockapp.gui.experiments_panel import ExperimentChoices
+            from stockapp.gui.experiments.adapter import ExperimentsController
+            from stockapp.gui.experiments.panel import ExperimentChoices
         except ImportError:
             return None
         ctl = self.window.findChild(ExperimentsController)

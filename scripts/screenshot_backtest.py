@@ -17,8 +17,8 @@ REFIT_EVERY = 125
 
 def controllers(window):
     """The window's training and backtest controllers, attaching new ones if it has none."""
-    from stockapp.gui.backtest import BacktestController
-    from stockapp.gui.training import TrainingController
+    from stockapp.gui.backtest.adapter import BacktestController
+    from stockapp.gui.training.adapter import TrainingController
 
     training = window.findChild(TrainingController)
     if training is None:

@@ -43,7 +43,7 @@ def _let_background_work_end(timeout_s: float = 120.0) -> None:
 
     from screenshot import settle
 
-    from stockapp.gui import workers
+    from stockapp.gui.widgets import workers as workers
 
     deadline = time.monotonic() + timeout_s
     while any(w.is_running() for w in list(workers._RUNNING)) and time.monotonic() < deadline:

@@ -19,7 +19,7 @@ def stage_experiments(window, args: argparse.Namespace) -> None:
     """Run a small experiment from the Experiment settings page and show its results."""
     from PySide6.QtWidgets import QDialog
 
-    from stockapp.gui.experiments import ExperimentsController
+    from stockapp.gui.experiments.adapter import ExperimentsController
 
     for dialog in window.findChildren(QDialog):  # an earlier stage may leave its list open
         dialog.close()

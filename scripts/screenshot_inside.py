@@ -20,7 +20,7 @@ def stage_inside(window, args: argparse.Namespace) -> None:
     """Show the Inside tab with an explanation and the kinds comparison finished."""
     from PySide6.QtWidgets import QDialog
 
-    from stockapp.gui.inside import InsideController
+    from stockapp.gui.inside.adapter import InsideController
 
     for dialog in window.findChildren(QDialog):  # the runs stage leaves its list open
         dialog.close()

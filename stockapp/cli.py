@@ -226,7 +226,7 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
     if not args.no_png:
         if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
             os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-        from stockapp.gui.export import render_backtest_png
+        from stockapp.gui.widgets.export import render_backtest_png
 
         def picture(path: Path) -> None:
             render_backtest_png(outcome.result, outcome.model_name, path)

@@ -142,7 +142,7 @@ def _explain_run(args: argparse.Namespace) -> int:
         write_epoch_flows(curves, out / "gradient_flow_epochs.csv")
     if not args.no_png:
         _offscreen()
-        from stockapp.gui.inside import render_explanation_png
+        from stockapp.gui.inside.adapter import render_explanation_png
 
         render_explanation_png(ex, out / "explain.png", epochs=curves)
     if fit.note:
@@ -266,7 +266,7 @@ def _compare(args: argparse.Namespace) -> int:
     )
     if not args.no_png:
         _offscreen()
-        from stockapp.gui.inside import render_kinds_png
+        from stockapp.gui.inside.adapter import render_kinds_png
 
         title = (
             f"{series.name}: plain RNN vs GRU vs LSTM, {cfg.layers} x {cfg.hidden} units, "

@@ -67,9 +67,9 @@ def create_main_window(
     choice of the previous session is reloaded (the AAPL sample the first time). A ticker is
     downloaded in the background, so the window may show it only after events are processed.
     """
-    from stockapp.gui.backtest import BacktestController
+    from stockapp.gui.backtest.adapter import BacktestController
     from stockapp.gui.main_window import MainWindow
-    from stockapp.gui.training import TrainingController
+    from stockapp.gui.training.adapter import TrainingController
 
     application()
     configure_pyqtgraph()
@@ -78,10 +78,10 @@ def create_main_window(
     training = TrainingController(window)
     training.attach(window)
     BacktestController(window).attach(window, training)
-    from stockapp.gui.inside import InsideController  # issue 13: the Inside tab
+    from stockapp.gui.inside.adapter import InsideController  # issue 13: the Inside tab
 
     InsideController(window).attach(window, window.findChild(BacktestController))
-    from stockapp.gui.experiments import ExperimentsController  # issue 11: experiments
+    from stockapp.gui.experiments.adapter import ExperimentsController  # issue 11: experiments
 
     ExperimentsController(window).attach(window, training, window.findChild(BacktestController))
     panel = window.data_panel
@@ -115,7 +115,9 @@ def run(
     splash = show_splash()
     # The slow imports (pyqtgraph, and PyTorch through the training and backtest controllers)
     # happen here, under the splash.
-    from stockapp.gui import backtest, main_window, training  # noqa: F401
+    from stockapp.gui import main_window  # noqa: F401
+    from stockapp.gui.backtest import adapter as backtest  # noqa: F401
+    from stockapp.gui.training import adapter as training  # noqa: F401
 
     set_message(splash, "Opening the window\u2026")
     window = create_main_window(sample=sample, csv=csv, ticker=ticker, dayfirst=dayfirst)

@@ -31,12 +31,12 @@ from PySide6.QtWidgets import (
 )
 
 from stockapp.data.series import PriceSeries
-from stockapp.gui.data_panel import DataChoice, DataPanel
+from stockapp.gui.data.panel import DataChoice, DataPanel
 from stockapp.gui.help import HOW_TO_READ, TextPage, about_text, shortcut_lines
-from stockapp.gui.price_chart import PriceChart
 from stockapp.gui.settings import app_settings, read_str
-from stockapp.gui.workers import GeneratorWorker
-from stockapp.gui.zoom import reset_zoom_in
+from stockapp.gui.widgets.price_chart import PriceChart
+from stockapp.gui.widgets.workers import GeneratorWorker
+from stockapp.gui.widgets.zoom import reset_zoom_in
 
 log = logging.getLogger(__name__)
 

@@ -12,9 +12,9 @@ from PySide6.QtCore import QDate
 from stockapp.core.features import FeatureSpec
 from stockapp.core.trading import TradingRule
 from stockapp.core.walkforward import BacktestSettings
-from stockapp.gui.backtest import BacktestController
-from stockapp.gui.backtest_panel import BacktestPanel
-from stockapp.gui.training import TrainingController
+from stockapp.gui.backtest.adapter import BacktestController
+from stockapp.gui.backtest.panel import BacktestPanel
+from stockapp.gui.training.adapter import TrainingController
 from stockapp.models.runner import BacktestOutcome
 from stockapp.models.trainer import TrainConfig
 from tests.contracts import FORECAST_COLUMNS
@@ -230,7 +230,7 @@ def test_a_backtest_says_how_long_its_first_fits_epochs_take(window, backtest):
     """The first fit's epoch-time estimate (issue 21) goes under the progress bar and into the
     status bar; a refit's (a short fine-tune) does not."""
     from stockapp.core.walkforward import BacktestProgress
-    from stockapp.gui.backtest import _always_sent
+    from stockapp.gui.backtest.adapter import _always_sent
     from stockapp.models.trainer import EpochEstimate
 
     estimate = EpochEstimate(20, 12_500, 800_000, 0.02, 8, 3.0, "CPU")

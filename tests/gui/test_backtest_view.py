@@ -14,15 +14,15 @@ from PySide6.QtWidgets import QSizePolicy
 
 from stockapp.core.backtest import BacktestResult, assemble_result
 from stockapp.core.trading import TradingRule
-from stockapp.gui.backtest_view import BacktestView
-from stockapp.gui.export import render_backtest_png
-from stockapp.gui.metrics_table import (
+from stockapp.gui.backtest.metrics_table import (
     DM_COLUMN,
     FORECAST_COLUMNS,
     MetricsTable,
     fmt_number,
     fmt_p,
 )
+from stockapp.gui.backtest.view import BacktestView
+from stockapp.gui.widgets.export import render_backtest_png
 from tests.gui.axis_labels import drawn_tick_labels
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -201,7 +201,7 @@ def test_many_bars_stay_a_single_curve(view):
 
 
 def test_picture_legends_list_only_what_is_drawn(qtbot, result):
-    from stockapp.gui.export import BacktestPicture
+    from stockapp.gui.widgets.export import BacktestPicture
 
     def legend_names(picture) -> list[str]:
         return [label.text for _, label in picture.view.price_plot.legend.items]

@@ -16,9 +16,8 @@ from stockapp.core.features import FeatureSpec
 from stockapp.core.progress import drain
 from stockapp.core.walkforward import BacktestSettings, walk_forward
 from stockapp.gui.app import create_main_window
-from stockapp.gui.backtest import BacktestController
-from stockapp.gui.backtest_view import EMPTY_TEXT
-from stockapp.gui.metrics_table import (
+from stockapp.gui.backtest.adapter import BacktestController
+from stockapp.gui.backtest.metrics_table import (
     BAND_COLUMNS,
     BAND_ROWS,
     BINOMIAL_COLUMN,
@@ -26,8 +25,9 @@ from stockapp.gui.metrics_table import (
     TRADING_ROWS,
     MetricsTable,
 )
-from stockapp.gui.model_panel import ModelPanel
-from stockapp.gui.training import TrainingController
+from stockapp.gui.backtest.view import EMPTY_TEXT
+from stockapp.gui.training.adapter import TrainingController
+from stockapp.gui.training.model_panel import ModelPanel
 from stockapp.models.trainer import TrainConfig
 from tests.core.test_walkforward import MeanReversion, MeanReversionBands, _prices
 from tests.gui.test_gui_cli_parity import CLI_ARGS, _type_settings

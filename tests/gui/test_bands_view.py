@@ -9,8 +9,8 @@ from stockapp.core.bands import interval
 from stockapp.core.features import FeatureSpec
 from stockapp.core.progress import drain
 from stockapp.core.walkforward import BacktestSettings, walk_forward
-from stockapp.gui.backtest_view import BacktestView
-from stockapp.gui.bands_view import CALIBRATION_LEVELS, BandsView, observed_coverage
+from stockapp.gui.backtest.view import BacktestView
+from stockapp.gui.bands.view import CALIBRATION_LEVELS, BandsView, observed_coverage
 from tests.core.test_walkforward import MeanReversion, MeanReversionBands, _prices
 
 
@@ -74,7 +74,7 @@ def test_calibration_pit_and_volatility_charts(qtbot, banded):
 
 
 def test_results_tab_shows_the_bands_view_only_for_a_distribution(qtbot, banded):
-    from stockapp.gui.backtest import BacktestController
+    from stockapp.gui.backtest.adapter import BacktestController
 
     controller = BacktestController()
     qtbot.addWidget(controller.tab)

@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 
 from stockapp.errors import AmbiguousDates
-from stockapp.gui import data_panel as data_panel_module
 from stockapp.gui.app import create_main_window
-from stockapp.gui.data_panel import DataChoice
+from stockapp.gui.data import panel as data_panel_module
+from stockapp.gui.data.panel import DataChoice
 
 
 def _ambiguous_csv(tmp_path: Path) -> Path:

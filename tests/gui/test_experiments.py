@@ -12,8 +12,9 @@ from PySide6.QtCore import Qt
 
 import stockapp.models.runner as runner_module
 from stockapp.gui.app import create_main_window
-from stockapp.gui.backtest import BacktestController
-from stockapp.gui.experiments import (
+from stockapp.gui.backtest.adapter import BacktestController
+from stockapp.gui.backtest.metrics_table import DM_COLUMN, fmt_number, fmt_p, fmt_percent
+from stockapp.gui.experiments.adapter import (
     BACKTEST_RUNS,
     RESULTS_TAB,
     SETTINGS_PAGE,
@@ -21,9 +22,8 @@ from stockapp.gui.experiments import (
     TRAINING_RUNS,
     ExperimentsController,
 )
-from stockapp.gui.metrics_table import DM_COLUMN, fmt_number, fmt_p, fmt_percent
-from stockapp.gui.sweep_results import COLUMNS, LEGEND, heatmap_cells
-from stockapp.gui.training import TrainingController
+from stockapp.gui.experiments.results import COLUMNS, LEGEND, heatmap_cells
+from stockapp.gui.training.adapter import TrainingController
 
 
 @pytest.fixture

@@ -13,9 +13,9 @@ from PySide6.QtWidgets import QMessageBox
 from stockapp import __version__
 from stockapp.core.features import FEATURES, FeatureSpec
 from stockapp.gui.app import create_main_window
-from stockapp.gui.backtest import BacktestController
-from stockapp.gui.training import TrainingController
-from stockapp.gui.workers import GeneratorWorker
+from stockapp.gui.backtest.adapter import BacktestController
+from stockapp.gui.training.adapter import TrainingController
+from stockapp.gui.widgets.workers import GeneratorWorker
 from stockapp.models.trainer import TrainConfig
 from stockapp.paths import runs_dir
 

@@ -16,8 +16,8 @@ from stockapp import cli
 from stockapp.core.features import FeatureSpec
 from stockapp.core.walkforward import BacktestSettings
 from stockapp.gui.app import create_main_window
-from stockapp.gui.backtest import BacktestController
-from stockapp.gui.training import TrainingController
+from stockapp.gui.backtest.adapter import BacktestController
+from stockapp.gui.training.adapter import TrainingController
 from stockapp.models.trainer import TrainConfig
 from tests.gui.conftest import SHORT_BARS
 

@@ -10,7 +10,7 @@ from stockapp.core.explain_text import completeness_text
 from stockapp.core.features import FeatureSpec
 from stockapp.core.progress import drain
 from stockapp.core.walkforward import BacktestSettings
-from stockapp.gui.inside import TAB_TITLE, InsideController
+from stockapp.gui.inside.adapter import TAB_TITLE, InsideController
 from stockapp.models.explain import explain_forecast
 from stockapp.models.runner import run_backtest
 from stockapp.models.trainer import TrainConfig
@@ -27,8 +27,8 @@ def outcome(aapl):
 @pytest.fixture
 def inside(window, outcome):
     """An Inside tab in the window, told about a finished backtest as the Backtest tab tells it."""
-    from stockapp.gui.backtest import BacktestController
-    from stockapp.gui.training import TrainingController
+    from stockapp.gui.backtest.adapter import BacktestController
+    from stockapp.gui.training.adapter import TrainingController
 
     training = TrainingController()
     training.attach(window)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 
-from stockapp.gui.backtest_view import BacktestView
+from stockapp.gui.backtest.view import BacktestView
 from tests.gui.test_backtest_view import synthetic_result
 
 
@@ -62,9 +62,9 @@ def outcome(aapl):
 @pytest.fixture
 def inside(window):
     """The window's Backtest and Inside tabs, wired as the app wires them."""
-    from stockapp.gui.backtest import BacktestController
-    from stockapp.gui.inside import InsideController
-    from stockapp.gui.training import TrainingController
+    from stockapp.gui.backtest.adapter import BacktestController
+    from stockapp.gui.inside.adapter import InsideController
+    from stockapp.gui.training.adapter import TrainingController
 
     training = TrainingController()
     training.attach(window)

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from stockapp.gui.log_axis import log_ticks, plain_number, tick_labels
+from stockapp.gui.widgets.log_axis import log_ticks, plain_number, tick_labels
 
 
 def labels(lo: float, hi: float, size: float = 300.0) -> list[str]:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from stockapp.gui.loss_chart import LossChart
+from stockapp.gui.widgets.loss_chart import LossChart
 from tests.gui.axis_labels import drawn_tick_labels
 
 

@@ -13,9 +13,9 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QLabel, QMessageBox
 
 from stockapp.errors import DataError
-from stockapp.gui import data_panel as data_panel_module
 from stockapp.gui.app import create_main_window
-from stockapp.gui.workers import GeneratorWorker
+from stockapp.gui.data import panel as data_panel_module
+from stockapp.gui.widgets.workers import GeneratorWorker
 
 SAMPLES = Path(__file__).resolve().parents[2] / "stockapp" / "resources" / "samples"
 
@@ -286,8 +286,8 @@ def test_closing_during_long_work_cancels_and_waits(make_window, qtbot, no_leake
 
 def test_every_side_page_shows_its_run_button_without_scrolling(window, qtbot):
     """At the default 1400x850 the Train and Run backtest buttons need no scrolling."""
-    from stockapp.gui.backtest import BacktestController
-    from stockapp.gui.training import TrainingController
+    from stockapp.gui.backtest.adapter import BacktestController
+    from stockapp.gui.training.adapter import TrainingController
 
     training = window.findChild(TrainingController)
     backtest = window.findChild(BacktestController)

@@ -9,8 +9,8 @@ import pytest
 
 from stockapp.core.features import FeatureSpec
 from stockapp.errors import DataError
-from stockapp.gui.model_panel import SETTINGS_KEY, ModelPanel
 from stockapp.gui.settings import app_settings
+from stockapp.gui.training.model_panel import SETTINGS_KEY, ModelPanel
 from stockapp.models.device import available_devices
 from stockapp.models.trainer import TrainConfig, TrainProgress
 
@@ -63,8 +63,8 @@ def test_values_round_trip_through_settings(qtbot, panel):
 
 
 def test_unreadable_settings_fall_back_to_defaults(qtbot):
-    from stockapp.gui.model_panel import SETTINGS_KEY
     from stockapp.gui.settings import app_settings
+    from stockapp.gui.training.model_panel import SETTINGS_KEY
 
     settings = app_settings()
     settings.setValue(SETTINGS_KEY, "{not json")

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from PySide6.QtCore import QPoint
 
-from stockapp.gui.price_chart import PriceChart
+from stockapp.gui.widgets.price_chart import PriceChart
 from tests.gui.axis_labels import drawn_texts
 
 

@@ -11,16 +11,16 @@ import pytest
 from stockapp.core.features import FeatureSpec
 from stockapp.core.walkforward import BacktestSettings
 from stockapp.gui.app import create_main_window
-from stockapp.gui.backtest import BACKTEST_RUNS, TRAINING_RUNS, BacktestController
-from stockapp.gui.backtest_panel import FRESH_PLAN, TRAINED_PLAN
-from stockapp.gui.metrics_table import (
+from stockapp.gui.backtest.adapter import BACKTEST_RUNS, TRAINING_RUNS, BacktestController
+from stockapp.gui.backtest.metrics_table import (
     BINOMIAL_COLUMN,
     FORECAST_COLUMNS,
     PT_COLUMN,
     UP_COLUMN,
     fmt_p,
 )
-from stockapp.gui.training import TrainingController
+from stockapp.gui.backtest.panel import FRESH_PLAN, TRAINED_PLAN
+from stockapp.gui.training.adapter import TrainingController
 from stockapp.models.trainer import TrainConfig
 
 SPEC = FeatureSpec(window=10, features=("log_return",))
@@ -235,7 +235,7 @@ def _synthetic_result():
 
 
 def test_the_table_shows_pesaran_timmermann_and_always_up(qtbot):
-    from stockapp.gui.metrics_table import MetricsTable
+    from stockapp.gui.backtest.metrics_table import MetricsTable
 
     result = _synthetic_result()
     table = MetricsTable()
@@ -253,7 +253,7 @@ def test_the_picture_names_its_data_and_judges_direction_by_pesaran_timmermann(q
     from PySide6.QtWidgets import QLabel
 
     from stockapp.core.metrics import format_pvalue
-    from stockapp.gui.export import BacktestPicture, summary_html
+    from stockapp.gui.widgets.export import BacktestPicture, summary_html
 
     result = _synthetic_result()
     m = result.metrics["model"]
@@ -273,8 +273,8 @@ def test_hourly_results_name_the_baseline_by_the_bar(qtbot):
 
     from stockapp.core.backtest import assemble_result
     from stockapp.core.trading import TradingRule
-    from stockapp.gui.export import summary_html
-    from stockapp.gui.metrics_table import MetricsTable
+    from stockapp.gui.backtest.metrics_table import MetricsTable
+    from stockapp.gui.widgets.export import summary_html
 
     n = 84
     dates = pd.date_range("2024-03-04 10:00", periods=n + 1, freq="h")

@@ -12,9 +12,9 @@ from PySide6.QtWidgets import QFileDialog
 
 from stockapp.core.features import FeatureSpec
 from stockapp.core.walkforward import BacktestSettings
-from stockapp.gui import runs_library
-from stockapp.gui.backtest import BacktestController
-from stockapp.gui.training import TrainingController
+from stockapp.gui.backtest.adapter import BacktestController
+from stockapp.gui.runs import library as runs_library
+from stockapp.gui.training.adapter import TrainingController
 from stockapp.models.trainer import TrainConfig
 from stockapp.paths import runs_dir
 

@@ -9,8 +9,8 @@ import pytest
 
 from stockapp.core.progress import drain
 from stockapp.core.walkforward import BacktestSettings
-from stockapp.gui.backtest import BacktestController
-from stockapp.gui.training import TrainingController
+from stockapp.gui.backtest.adapter import BacktestController
+from stockapp.gui.training.adapter import TrainingController
 from stockapp.models.runner import run_backtest
 from tests.gui.test_backtest import TINY_CFG, TINY_SPEC
 

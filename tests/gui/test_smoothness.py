@@ -15,9 +15,9 @@ import torch
 
 from stockapp.core.features import FeatureSpec
 from stockapp.core.reference import backtest_spans, persistence_loss
-from stockapp.gui import training as training_module
 from stockapp.gui.app import create_main_window
-from stockapp.gui.training import UI_REFRESH_MS, TrainingController
+from stockapp.gui.training import adapter as training_module
+from stockapp.gui.training.adapter import UI_REFRESH_MS, TrainingController
 from stockapp.models.forecaster import RecurrentForecaster
 from stockapp.models.trainer import TrainConfig, TrainProgress
 
@@ -132,7 +132,7 @@ def test_price_tab_shades_the_test_and_validation_spans(qtbot, aapl):
     window.set_series(aapl)
     training = window.findChild(TrainingController)
     training.panel.set_values(TINY_SPEC, TINY_CFG)
-    from stockapp.gui.backtest import BacktestController
+    from stockapp.gui.backtest.adapter import BacktestController
 
     backtest = window.findChild(BacktestController)
     dates = aapl.prices(True).index
@@ -155,8 +155,8 @@ def test_price_tab_shades_the_test_and_validation_spans(qtbot, aapl):
 
 
 def test_backtest_from_the_window_leaves_a_core_and_thins_its_progress(qtbot, aapl, monkeypatch):
-    from stockapp.gui import backtest as backtest_module
-    from stockapp.gui.backtest import BacktestController
+    from stockapp.gui.backtest import adapter as backtest_module
+    from stockapp.gui.backtest.adapter import BacktestController
 
     window = create_main_window(quiet=True)
     qtbot.addWidget(window)
@@ -195,7 +195,7 @@ def test_backtest_from_the_window_leaves_a_core_and_thins_its_progress(qtbot, aa
 def test_sweep_table_cells_are_painted_without_a_pandas_lookup_each(qtbot, monkeypatch):
     import numpy as np
 
-    from stockapp.gui.sweep_results import COLUMNS, ResultsModel
+    from stockapp.gui.experiments.results import COLUMNS, ResultsModel
 
     names = [name for name, _header, _fmt in COLUMNS]
     table = pd.DataFrame({n: np.arange(20, dtype=float) for n in names})
@@ -216,8 +216,8 @@ def test_sweep_table_cells_are_painted_without_a_pandas_lookup_each(qtbot, monke
 
 
 def test_backtest_loss_chart_draws_the_running_line_once_a_second_at_most(qtbot, aapl):
-    from stockapp.gui import backtest as backtest_module
-    from stockapp.gui.backtest import BacktestController
+    from stockapp.gui.backtest import adapter as backtest_module
+    from stockapp.gui.backtest.adapter import BacktestController
 
     running_line_s = getattr(backtest_module, "RUNNING_LINE_S", 1.0)
 

@@ -8,7 +8,7 @@ import pytest
 
 from stockapp.core.features import FeatureSpec
 from stockapp.data.series import PriceSeries, make_series
-from stockapp.gui.training import TrainingController, training_prices
+from stockapp.gui.training.adapter import TrainingController, training_prices
 from stockapp.models.forecaster import RecurrentForecaster
 from stockapp.models.trainer import TrainConfig, TrainResult
 

@@ -12,7 +12,7 @@ from PySide6.QtCore import QThread
 from PySide6.QtWidgets import QApplication
 
 from stockapp.errors import DataError
-from stockapp.gui.workers import GeneratorWorker, run_in_background
+from stockapp.gui.widgets.workers import GeneratorWorker, run_in_background
 
 
 def _on_gui_thread() -> bool:
@@ -64,7 +64,7 @@ def test_unexpected_error_is_named_and_its_traceback_logged(qtbot, caplog, no_le
         return {}["missing"]
 
     worker = GeneratorWorker(buggy)
-    with caplog.at_level(logging.ERROR, logger="stockapp.gui.workers"):
+    with caplog.at_level(logging.ERROR, logger="stockapp.gui.widgets.workers"):
         with qtbot.waitSignal(worker.failed, timeout=5000) as blocker:
             worker.start()
         worker.wait(1000)

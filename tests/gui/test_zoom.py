@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QWidget
 
-from stockapp.gui.backtest_view import BacktestView
-from stockapp.gui.loss_chart import LossChart
-from stockapp.gui.price_chart import PriceChart
-from stockapp.gui.zoom import reset_zoom_in
+from stockapp.gui.backtest.view import BacktestView
+from stockapp.gui.widgets.loss_chart import LossChart
+from stockapp.gui.widgets.price_chart import PriceChart
+from stockapp.gui.widgets.zoom import reset_zoom_in
 from tests.gui.test_backtest_view import synthetic_result
 
 

@@ -1,24 +1,24 @@
 """Run a walk-forward backtest from the window, show it, and save, reopen or export it.
 
 :class:`BacktestController` adds a "Backtest results" tab (charts above, scores below), the
-:class:`~stockapp.gui.backtest_panel.BacktestPanel` side page "Backtest settings" and File menu
+:class:`~stockapp.gui.backtest.panel.BacktestPanel` side page "Backtest settings" and File menu
 entries (Save run, Save run as, Runs, Open run folder, exports) to the main window. The
 backtest itself is :func:`stockapp.models.runner.run_backtest`, a plain generator run by a
-:class:`~stockapp.gui.workers.GeneratorWorker`; the network and training settings come from the
-training controller's model panel so both tabs describe the same model.
+:class:`~stockapp.gui.widgets.workers.GeneratorWorker`; the network and training settings
+come from the training controller's model panel so both tabs describe the same model.
 
 Run backtest says what it will do before it does it: by default it trains a fresh model on the
 bars before the test span; "Use the model just trained" forecasts with the Model page's model
 instead when that model learnt from exactly those bars. One job runs at a time: while a model
 trains, Run backtest is disabled (and Train while a backtest runs), with a tooltip saying why.
 
-Every result names its data (:class:`~stockapp.gui.data_tag.DataTag`) in a header above the
+Every result names its data (:class:`~stockapp.session.data_tag.DataTag`) in a header above the
 charts, in its exported file names and in its data quality warnings; when the window moves to
 other data the header says the results belong to the previous data, Save run is disabled, and a
 button offers to load that data again.
 
 Save run is one click: the run goes into the runs folder under a readable name (data, model,
-date and time); Runs… lists every saved run (:mod:`stockapp.gui.runs_library`) to open, rename,
+date and time); Runs… lists every saved run (:mod:`stockapp.gui.runs.library`) to open, rename,
 delete or show. Export dialogs start in the folder last exported to, with a name from the run.
 
 Every action that can fail for a person's reason (no data, a broken run folder, an unwritable
@@ -56,20 +56,20 @@ from stockapp.core.runs import load_run, save_run, weights_through_note, write_c
 from stockapp.core.sweep_run import SweepSpans, sweep_spans
 from stockapp.core.walkforward import BacktestProgress, first_test_bar, plan_segments
 from stockapp.errors import StockappError
-from stockapp.gui.backtest_panel import NO_TRAINED_MODEL, BacktestPanel
-from stockapp.gui.backtest_view import BacktestView
-from stockapp.gui.bands_view import BandsView
-from stockapp.gui.data_tag import DataTag, day_text
-from stockapp.gui.export import render_backtest_png
+from stockapp.gui.backtest.metrics_table import MetricsTable
+from stockapp.gui.backtest.panel import NO_TRAINED_MODEL, BacktestPanel
+from stockapp.gui.backtest.view import BacktestView
+from stockapp.gui.bands.view import BandsView
 from stockapp.gui.failures import failure_sentence
-from stockapp.gui.metrics_table import MetricsTable
-from stockapp.gui.runs_library import RunsDialog
+from stockapp.gui.runs.library import RunsDialog
 from stockapp.gui.settings import app_settings, read_str
-from stockapp.gui.workers import GeneratorWorker
+from stockapp.gui.widgets.export import render_backtest_png
+from stockapp.gui.widgets.workers import GeneratorWorker
 from stockapp.models.runner import BacktestOutcome, run_backtest
 from stockapp.models.threads import gui_job_threads, torch_threads
 from stockapp.models.trainer import EpochEstimate, TrainProgress
 from stockapp.paths import runs_dir
+from stockapp.session.data_tag import DataTag, day_text
 
 #: Least time between two batch progress values the backtest thread sends (s); fit starts and
 #: epoch ends are always sent.

@@ -28,9 +28,9 @@ from PySide6.QtWidgets import (
 )
 
 from stockapp.data.series import PriceSeries
-from stockapp.gui.axes import CompactAxis, compact_number, date_axis, date_label, timestamps
-from stockapp.gui.candlesticks import CandlestickItem, VolumeBarsItem
-from stockapp.gui.empty_state import EmptyState
+from stockapp.gui.widgets.axes import CompactAxis, compact_number, date_axis, date_label, timestamps
+from stockapp.gui.widgets.candlesticks import CandlestickItem, VolumeBarsItem
+from stockapp.gui.widgets.empty_state import EmptyState
 
 STYLES = ("line", "candles")
 LINE_COLOR = "#1f5fa8"

@@ -39,8 +39,8 @@ from stockapp.core.explain_text import (
     kinds_sentence,
 )
 from stockapp.errors import StockappError
-from stockapp.gui.log_axis import PlainLogAxis
-from stockapp.gui.workers import GeneratorWorker, run_in_background
+from stockapp.gui.widgets.log_axis import PlainLogAxis
+from stockapp.gui.widgets.workers import GeneratorWorker, run_in_background
 from stockapp.models.explain import (
     COMPARE_EPOCHS,
     SIGMOID,
@@ -416,8 +416,8 @@ class InsideController(QObject):
 
     def open_run(self, folder: Any) -> None:
         """Follow a run opened from disk: its saved model, on its data once the window has it."""
-        from stockapp.gui.data_tag import DataTag
         from stockapp.models.forecaster import RecurrentForecaster
+        from stockapp.session.data_tag import DataTag
 
         folder = Path(folder)
         self._pending = self._wanted = None
@@ -456,7 +456,7 @@ class InsideController(QObject):
                 "explained from the data on screen."
             )
             return
-        from stockapp.gui.data_tag import DataTag
+        from stockapp.session.data_tag import DataTag
 
         now = "no data" if series is None else DataTag.of(series, adjusted).text()
         reload_text = tag.reload_text()
@@ -586,7 +586,7 @@ class InsideController(QObject):
 
 def _render(widget: QWidget, path: Path, width: int, height: int) -> Path:
     from stockapp.gui.app import configure_pyqtgraph
-    from stockapp.gui.export import ensure_app, save_png
+    from stockapp.gui.widgets.export import ensure_app, save_png
 
     ensure_app()
     configure_pyqtgraph()
@@ -619,7 +619,7 @@ def render_explanation_png(
 ) -> Path:
     """The Inside tab's charts for one explanation, without its controls, as a PNG."""
     from stockapp.gui.app import configure_pyqtgraph
-    from stockapp.gui.export import ensure_app
+    from stockapp.gui.widgets.export import ensure_app
 
     ensure_app()
     configure_pyqtgraph()
@@ -639,7 +639,7 @@ def render_kinds_png(
 ) -> Path:
     """The RNN/GRU/LSTM gradient-through-time comparison with its sentence, as a PNG."""
     from stockapp.gui.app import configure_pyqtgraph
-    from stockapp.gui.export import ensure_app
+    from stockapp.gui.widgets.export import ensure_app
 
     ensure_app()
     configure_pyqtgraph()

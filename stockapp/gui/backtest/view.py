@@ -35,9 +35,9 @@ from PySide6.QtWidgets import (
 )
 
 from stockapp.core.backtest import BacktestResult, forecaster_labels
-from stockapp.gui.axes import date_axis, timestamps
-from stockapp.gui.bands_view import BandOverlay
-from stockapp.gui.empty_state import EmptyState
+from stockapp.gui.bands.view import BandOverlay
+from stockapp.gui.widgets.axes import date_axis, timestamps
+from stockapp.gui.widgets.empty_state import EmptyState
 
 #: Series key -> (colour, line width, pen style). Red is the model and everything it drives,
 #: near-black the market itself, muted colours the baselines.

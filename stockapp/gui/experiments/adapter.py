@@ -2,7 +2,7 @@
 
 :class:`ExperimentsController` puts the Experiment settings page, the Experiment results tab and
 File > Open experiment… into the main window. Run loads the chosen series and drives
-:func:`stockapp.models.sweep.run_sweep` on a :class:`~stockapp.gui.workers.GeneratorWorker`;
+:func:`stockapp.models.sweep.run_sweep` on a :class:`~stockapp.gui.widgets.workers.GeneratorWorker`;
 Cancel stops after the runs under way and keeps every finished one (the sweep writes its
 results over them, and running the same experiment again resumes). Why runs failed is said on the
 page once per reason (:mod:`stockapp.core.sweep_failures`, as the command line prints it), and
@@ -25,9 +25,9 @@ from stockapp.core.run_index import free_folder, slug
 from stockapp.core.sweep_failures import failure_lines
 from stockapp.core.sweep_plan import read_sweep
 from stockapp.errors import StockappError
-from stockapp.gui.experiments_panel import ExperimentChoices, ExperimentsPanel
-from stockapp.gui.sweep_results import SweepResultsView
-from stockapp.gui.workers import GeneratorWorker
+from stockapp.gui.experiments.panel import ExperimentChoices, ExperimentsPanel
+from stockapp.gui.experiments.results import SweepResultsView
+from stockapp.gui.widgets.workers import GeneratorWorker
 from stockapp.paths import runs_dir
 
 SETTINGS_PAGE = "Experiment settings"

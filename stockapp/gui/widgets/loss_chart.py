@@ -10,8 +10,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from stockapp.gui.empty_state import EmptyState
-from stockapp.gui.log_axis import PlainLogAxis, plain_number
+from stockapp.gui.widgets.empty_state import EmptyState
+from stockapp.gui.widgets.log_axis import PlainLogAxis, plain_number
 
 TRAIN_PEN = pg.mkPen("#1f77b4", width=2)
 VAL_PEN = pg.mkPen("#ff7f0e", width=2)

@@ -2,7 +2,7 @@
 and the loss of the fit in progress.
 
 The settings are remembered between launches (saved on every usable change); the run itself
-belongs to :class:`~stockapp.gui.backtest.BacktestController`.
+belongs to :class:`~stockapp.gui.backtest.adapter.BacktestController`.
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ from PySide6.QtWidgets import (
 from stockapp.core.trading import MODES, TradingRule
 from stockapp.core.walkforward import BacktestSettings
 from stockapp.errors import StockappError
-from stockapp.gui.loss_chart import LossChart
-from stockapp.gui.run_controls import RunControls
 from stockapp.gui.settings import app_settings
+from stockapp.gui.widgets.loss_chart import LossChart
+from stockapp.gui.widgets.run_controls import RunControls
 
 SETTINGS_KEY = "backtest/panel"
 #: What Run backtest does, said before it is pressed (tooltip and the line above the button).

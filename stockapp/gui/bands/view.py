@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidg
 
 from stockapp.core.bands import interval, pit_histogram
 from stockapp.core.distribution import BandForecasts
-from stockapp.gui.axes import date_axis, timestamps
+from stockapp.gui.widgets.axes import date_axis, timestamps
 
 #: Nominal coverages of the calibration chart.
 CALIBRATION_LEVELS = np.array([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99])

@@ -1,7 +1,7 @@
 """The data panel: choose which prices to study (a bundled sample, a CSV file or a ticker).
 
 Samples and CSV files are read on the GUI thread (a few thousand rows take milliseconds); ticker
-downloads run in a :class:`~stockapp.gui.workers.GeneratorWorker` announced through
+downloads run in a :class:`~stockapp.gui.widgets.workers.GeneratorWorker` announced through
 :attr:`DataPanel.worker_started`, so the window can show it as busy and wait for it on close. A
 failed load only emits :attr:`DataPanel.failed` with one sentence: whatever was loaded before stays.
 The last choice and the recent tickers are remembered in the app settings.
@@ -39,7 +39,7 @@ from stockapp.data.series import PriceSeries
 from stockapp.data.yahoo import load_ticker
 from stockapp.errors import AmbiguousDates, StockappError
 from stockapp.gui.settings import app_settings, read_bool, read_list, read_str
-from stockapp.gui.workers import GeneratorWorker, failure_message, run_in_background
+from stockapp.gui.widgets.workers import GeneratorWorker, failure_message, run_in_background
 
 log = logging.getLogger(__name__)
 

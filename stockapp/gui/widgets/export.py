@@ -20,8 +20,8 @@ from stockapp.core.atomic import write_bytes
 from stockapp.core.backtest import BacktestResult, forecaster_labels
 from stockapp.core.metrics import format_pvalue
 from stockapp.errors import BacktestError
-from stockapp.gui.backtest_view import BacktestView
-from stockapp.gui.metrics_table import describe_rule, fmt_number, fmt_percent
+from stockapp.gui.backtest.metrics_table import describe_rule, fmt_number, fmt_percent
+from stockapp.gui.backtest.view import BacktestView
 
 # A QApplication made here must outlive the call: Qt objects cannot outlive their application,
 # and making a second one in the same process is not allowed.

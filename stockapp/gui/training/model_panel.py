@@ -27,8 +27,8 @@ from PySide6.QtWidgets import (
 
 from stockapp.core.features import FEATURES, TARGETS, FeatureSpec
 from stockapp.errors import DataError
-from stockapp.gui.run_controls import RunControls
 from stockapp.gui.settings import app_settings
+from stockapp.gui.widgets.run_controls import RunControls
 from stockapp.models.device import available_devices
 from stockapp.models.networks import HEADS, MODEL_KINDS
 from stockapp.models.trainer import TrainConfig, TrainProgress

@@ -1,16 +1,17 @@
 """Train a forecaster in the background from the model panel, and save or open trained models.
 
-:class:`TrainingController` wires the :class:`~stockapp.gui.model_panel.ModelPanel` (a side
-panel) and the :class:`~stockapp.gui.loss_chart.LossChart` (a "Training" tab) into the main
+:class:`TrainingController` wires the :class:`~stockapp.gui.training.model_panel.ModelPanel` (a side
+panel) and the :class:`~stockapp.gui.widgets.loss_chart.LossChart` (a "Training" tab) into the main
 window. The training itself is ``RecurrentForecaster.fit``, a plain generator run by a
-:class:`~stockapp.gui.workers.GeneratorWorker`; this module only turns its progress events into
-widget updates, at most a few times a second so that a fast trainer cannot flood the GUI thread.
+:class:`~stockapp.gui.widgets.workers.GeneratorWorker`; this module only turns its progress
+events into widget updates, at most a few times a second so that a fast trainer cannot flood
+the GUI thread.
 
 The model only ever sees the training past: the bars before the test span that the backtest
 forecasts later (the Backtest settings page's test span, chosen exactly as the walk-forward
 engine chooses it), and it models the prices the window shows: adjusted or raw is read from the
 window when a training starts, never remembered by the model panel. A trained model remembers
-its data (:class:`~stockapp.gui.data_tag.DataTag`); when the window moves to other data the
+its data (:class:`~stockapp.session.data_tag.DataTag`); when the window moves to other data the
 summary says so and Save model is disabled until that data is back.
 """
 
@@ -33,11 +34,10 @@ from stockapp.core.features import FeatureSpec
 from stockapp.core.reference import persistence_loss
 from stockapp.core.walkforward import BacktestSettings, first_test_bar
 from stockapp.errors import StockappError
-from stockapp.gui.data_tag import DataTag
 from stockapp.gui.failures import failure_sentence
-from stockapp.gui.loss_chart import LossChart
-from stockapp.gui.model_panel import TARGET_LABELS, ModelPanel, feature_label
-from stockapp.gui.workers import GeneratorWorker
+from stockapp.gui.training.model_panel import TARGET_LABELS, ModelPanel, feature_label
+from stockapp.gui.widgets.loss_chart import LossChart
+from stockapp.gui.widgets.workers import GeneratorWorker
 from stockapp.models.forecaster import RecurrentForecaster
 from stockapp.models.networks import MODEL_KINDS
 from stockapp.models.threads import gui_job_threads, torch_threads
@@ -49,6 +49,7 @@ from stockapp.models.trainer import (
     warm_up,
 )
 from stockapp.paths import data_dir
+from stockapp.session.data_tag import DataTag
 
 #: Least time between two updates of the progress bar and new epoch points (ms).
 UI_REFRESH_MS = 200

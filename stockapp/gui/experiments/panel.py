@@ -2,7 +2,7 @@
 
 The page only reads and checks what was typed; :meth:`ExperimentsPanel.choices` turns it into
 an :class:`ExperimentChoices` or raises one sentence naming the field and what it takes. The run
-belongs to :class:`~stockapp.gui.experiments.ExperimentsController`.
+belongs to :class:`~stockapp.gui.experiments.adapter.ExperimentsController`.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 from stockapp.core.ray_address import ray_endpoint
 from stockapp.core.sweep_plan import parse_seeds
 from stockapp.errors import StockappError
-from stockapp.gui.run_controls import RunControls
+from stockapp.gui.widgets.run_controls import RunControls
 
 #: Engines offered: label -> the name :func:`stockapp.models.sweep.run_sweep` takes.
 ENGINES = {

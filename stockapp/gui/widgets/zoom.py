@@ -8,9 +8,9 @@ from PySide6.QtWidgets import QWidget
 def reset_zoom_in(page: QWidget | None) -> int:
     """Call ``reset_zoom()`` on ``page`` and on every widget inside it that has one.
 
-    The charts (:class:`~stockapp.gui.price_chart.PriceChart`,
-    :class:`~stockapp.gui.loss_chart.LossChart`,
-    :class:`~stockapp.gui.backtest_view.BacktestView`) each know how to show all their data
+    The charts (:class:`~stockapp.gui.widgets.price_chart.PriceChart`,
+    :class:`~stockapp.gui.widgets.loss_chart.LossChart`,
+    :class:`~stockapp.gui.backtest.view.BacktestView`) each know how to show all their data
     again; the main window only needs to know which page is on screen. Returns how many charts
     were reset.
     """
