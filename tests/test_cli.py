@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from stockapp import cli
+from stockapp.cli import common as cli_common
 from stockapp.data.yahoo import load_ticker
 from tests.data.fake_yahoo import FakeYahooSession, reset_yfinance
 
@@ -40,7 +41,9 @@ def fake_yahoo(monkeypatch):
 
     def use(mode: str = "ok") -> FakeYahooSession:
         session = FakeYahooSession(mode)
-        monkeypatch.setattr(cli, "load_ticker", functools.partial(load_ticker, session=session))
+        monkeypatch.setattr(
+            cli_common, "load_ticker", functools.partial(load_ticker, session=session)
+        )
         return session
 
     yield use
@@ -269,7 +272,7 @@ def test_backtest_accepts_dayfirst(capsys, tmp_path, monkeypatch):
         seen.append(dayfirst)
         raise cli.StockappError("stop here")
 
-    monkeypatch.setattr(cli, "load_csv", fake_load_csv)
+    monkeypatch.setattr(cli_common, "load_csv", fake_load_csv)
     path = _ambiguous_monthly_csv(tmp_path)
     for flag, expected in (("--dayfirst", True), ("--monthfirst", False)):
         _fails(capsys, "backtest", "--csv", str(path), flag, "--out", str(tmp_path / "r"))

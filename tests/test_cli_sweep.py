@@ -9,9 +9,9 @@ import time
 import pytest
 
 from stockapp.cli import main
+from stockapp.cli.sweep import parse_seeds
 from stockapp.core.runs import load_run
 from stockapp.core.sweep_plan import RESULT_COLUMNS
-from stockapp.sweep_cli import parse_seeds
 
 TINY = ["--model", "gru", "--hidden", "4,8", "--window", "10", "--layers", "1", "--epochs", "1"]
 

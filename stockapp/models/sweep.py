@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import multiprocessing as mp
 import os
-import shutil
 import time
 from collections import deque
 from collections.abc import Callable, Generator, Iterator, Sequence
@@ -34,11 +33,9 @@ import pandas as pd
 import stockapp
 from stockapp.core.features import FeatureSpec
 from stockapp.core.metrics import dm_variance
-from stockapp.core.progress import drain
 from stockapp.core.runs import write_json
-from stockapp.core.selection import add_holm, span_dm_fields, span_scores, summarise_series
+from stockapp.core.selection import add_holm, span_dm_fields, summarise_series
 from stockapp.core.sweep_plan import (
-    SETTING_ORDER,
     RunsFolder,
     Spans,
     config_label,
@@ -51,12 +48,10 @@ from stockapp.core.sweep_plan import (
 from stockapp.core.trading import TradingRule, periods_per_year
 from stockapp.core.walkforward import BacktestSettings
 from stockapp.errors import StockappError
+from stockapp.models.sweep_job import DIED, Job, JobFn, job_row, run_job
 from stockapp.models.trainer import TrainConfig
 
 ENGINES = ("local", "ray", "inline")
-DIED = (
-    "The worker process running this run died (killed, or out of memory); the other runs went on."
-)
 
 
 @dataclass(frozen=True)
@@ -76,23 +71,6 @@ class SweepRequest:
     # The selection span just before the test span; as long as the test span by default so the
     # choice is made on as much evidence as the score it is judged by.
     selection_fraction: float = 0.2
-
-
-@dataclass(frozen=True)
-class Job:
-    """One run: plain data, so it pickles to a worker process or a Ray task."""
-
-    key: str
-    series_index: int
-    series_name: str
-    config_id: str
-    config: dict
-    spec: dict
-    train: dict
-    backtest: dict
-    seed: int
-    selection_bars: int
-    runs_root: str
 
 
 @dataclass
@@ -179,75 +157,7 @@ def plan_sweep(series_list: Sequence[Any], request: SweepRequest, out: Path) -> 
     return SweepPlan(jobs, spans_all, labels)
 
 
-def _settings_columns(job: Job) -> dict:
-    merged = {**job.train, **job.spec, **job.backtest}
-    return {k: merged.get(k) for k in SETTING_ORDER}
-
-
-def _row(job: Job, status: str, error: str = "", **scores) -> dict:
-    row = {
-        "series": job.series_name,
-        "key": job.key,
-        **_settings_columns(job),
-        "seed": job.seed,
-        "config": job.config,
-        "config_id": job.config_id,
-        "status": status,
-        "error": error,
-    }
-    row.update(scores)
-    return row
-
-
-def run_job(job: Job, series: Any, should_stop: Callable[[], bool] | None = None) -> dict:
-    """Run one backtest and commit its folder; the result row (``status`` ok, failed or
-    cancelled). Never raises for a bad run: the row carries the sentence."""
-    from stockapp.models.runner import run_backtest
-
-    try:
-        spec = FeatureSpec.from_dict(job.spec)
-        cfg = TrainConfig.from_dict(job.train)
-        settings = BacktestSettings.from_dict(job.backtest)
-        outcome = drain(run_backtest(series, spec, cfg, settings, should_stop))
-        if outcome is None:
-            return _row(job, "cancelled", "Cancelled before it finished.")
-        result = outcome.result
-        n_sel = job.selection_bars
-        if result.n <= n_sel:
-            raise StockappError(
-                f"The backtest of {job.series_name} has {result.n} bars, too few for a "
-                f"{n_sel}-bar selection span and a test span."
-            )
-        model, realised, previous = result.forecasts["model"], result.realised, result.previous
-        rule, ppy = settings.rule, outcome.manifest["periods_per_year"]
-        sel = span_scores(realised[:n_sel], model[:n_sel], previous[:n_sel], rule, ppy)
-        test = span_scores(realised[n_sel:], model[n_sel:], previous[n_sel:], rule, ppy)
-        runs = RunsFolder(Path(job.runs_root))
-        partial = runs.partial(job.key)
-        try:
-            outcome.save(partial, every_fit=False)  # many runs: only the last fit's weights
-        except BaseException:
-            shutil.rmtree(partial, ignore_errors=True)
-            raise
-        row = _row(
-            job,
-            "ok",
-            **test.to_dict(),
-            selection_rmse_ratio=sel.rmse_ratio,
-            train_seconds=outcome.manifest["timings"]["fit_seconds"],
-            periods_per_year=ppy,
-        )
-        runs.commit(partial, job.key, row)
-        return row
-    except StockappError as exc:
-        return _row(job, "failed", " ".join(str(exc).split()))
-    except Exception as exc:  # a bug or a library failure: one line in the row, not a crash
-        return _row(job, "failed", f"The run crashed: {type(exc).__name__}: {exc}"[:300])
-
-
 # -- engines -------------------------------------------------------------------------------
-
-JobFn = Callable[..., dict]
 
 
 def inline_engine(
@@ -342,19 +252,19 @@ def local_engine(
                 except BrokenProcessPool:
                     broken = True
                     if alone:
-                        yield _row(job, "failed", DIED)
+                        yield job_row(job, "failed", DIED)
                     else:
                         suspects.append(job)
                     continue
                 except Exception as exc:  # e.g. a job that cannot be sent to a worker
-                    row = _row(job, "failed", f"The run could not run in a worker: {exc}"[:300])
+                    row = job_row(job, "failed", f"The run could not run in a worker: {exc}"[:300])
                 yield row
             if broken:  # every run the pool held fails with it: find the one that killed it
                 for fut, (job, alone) in in_flight.items():
                     if fut.done() and not fut.cancelled() and fut.exception() is None:
                         yield fut.result()
                     elif alone:
-                        yield _row(job, "failed", DIED)
+                        yield job_row(job, "failed", DIED)
                     else:
                         suspects.append(job)
                 in_flight.clear()

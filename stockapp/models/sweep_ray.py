@@ -24,7 +24,7 @@ from typing import Any
 
 from stockapp.core.ray_address import ray_endpoint
 from stockapp.errors import StockappError
-from stockapp.models.sweep import DIED, Job, JobFn, _row
+from stockapp.models.sweep_job import DIED, Job, JobFn, job_row
 
 #: Seconds a TCP connection to the cluster's address may take: a cluster on a network answers in
 #: milliseconds, so 3 s means nothing is there (or a firewall drops the packets).
@@ -153,7 +153,7 @@ def ray_engine(
                 except RayError as exc:
                     crashed = type(exc).__name__ in ("WorkerCrashedError", "OutOfMemoryError")
                     why = DIED if crashed else f"The Ray task failed: {type(exc).__name__}."
-                    row = _row(job, "failed", why)
+                    row = job_row(job, "failed", why)
                 yield row
     finally:
         if started_here:

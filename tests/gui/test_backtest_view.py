@@ -22,7 +22,7 @@ from stockapp.gui.backtest.metrics_table import (
     fmt_p,
 )
 from stockapp.gui.backtest.view import BacktestView
-from stockapp.gui.widgets.export import render_backtest_png
+from stockapp.gui.pictures import render_backtest_png
 from tests.gui.axis_labels import drawn_tick_labels
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -201,7 +201,7 @@ def test_many_bars_stay_a_single_curve(view):
 
 
 def test_picture_legends_list_only_what_is_drawn(qtbot, result):
-    from stockapp.gui.widgets.export import BacktestPicture
+    from stockapp.gui.pictures import BacktestPicture
 
     def legend_names(picture) -> list[str]:
         return [label.text for _, label in picture.view.price_plot.legend.items]

@@ -253,7 +253,7 @@ def test_the_picture_names_its_data_and_judges_direction_by_pesaran_timmermann(q
     from PySide6.QtWidgets import QLabel
 
     from stockapp.core.metrics import format_pvalue
-    from stockapp.gui.widgets.export import BacktestPicture, summary_html
+    from stockapp.gui.pictures import BacktestPicture, summary_html
 
     result = _synthetic_result()
     m = result.metrics["model"]
@@ -274,7 +274,7 @@ def test_hourly_results_name_the_baseline_by_the_bar(qtbot):
     from stockapp.core.backtest import assemble_result
     from stockapp.core.trading import TradingRule
     from stockapp.gui.backtest.metrics_table import MetricsTable
-    from stockapp.gui.widgets.export import summary_html
+    from stockapp.gui.pictures import summary_html
 
     n = 84
     dates = pd.date_range("2024-03-04 10:00", periods=n + 1, freq="h")

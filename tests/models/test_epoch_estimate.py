@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from stockapp import cli
+from stockapp.cli import backtest as cli_backtest
 from stockapp.core.walkforward import BacktestProgress
 from stockapp.errors import StockappError
 from stockapp.models import trainer
@@ -81,7 +82,7 @@ def test_the_sentence_by_hand():
 
 def test_the_cli_prints_the_first_fits_estimate_not_the_refits(monkeypatch, capsys):
     estimate = EpochEstimate(1, 400, 25_600, 0.02, 8, 0.0, "CPU")
-    assert cli._progress_line(estimate) == f"  {estimate.sentence()}"
+    assert cli_backtest._progress_line(estimate) == f"  {estimate.sentence()}"
     fit = TrainProgress("epoch", 1, 1, 4, 4, 0.5, None, 1, 100.0, 1.0, 0.0, "CPU")
     events = [
         BacktestProgress(1, 2, pd.Timestamp("2020-01-01"), False),

@@ -61,9 +61,9 @@ from stockapp.gui.backtest.panel import NO_TRAINED_MODEL, BacktestPanel
 from stockapp.gui.backtest.view import BacktestView
 from stockapp.gui.bands.view import BandsView
 from stockapp.gui.failures import failure_sentence
+from stockapp.gui.pictures import render_backtest_png
 from stockapp.gui.runs.library import RunsDialog
 from stockapp.gui.settings import app_settings, read_str
-from stockapp.gui.widgets.export import render_backtest_png
 from stockapp.gui.widgets.workers import GeneratorWorker
 from stockapp.models.runner import BacktestOutcome, run_backtest
 from stockapp.models.threads import gui_job_threads, torch_threads

@@ -5,7 +5,7 @@ attribution per lag and feature, a heatmap of any gate over time x units with it
 gradient through time on a log axis) and a :class:`~stockapp.models.explain.KindsComparison`,
 each with one sentence from :mod:`stockapp.core.explain_text` under it. :class:`InsideController`
 feeds it from the last backtest (the model it trained and its test bars) and runs the work in the
-background. :func:`render_explanation_png` and :func:`render_kinds_png` draw the same widgets off
+background. :mod:`stockapp.gui.pictures` draws the same widgets off
 screen for ``stockapp explain``.
 """
 
@@ -18,7 +18,6 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QObject, QRectF, Qt, Signal
 from PySide6.QtWidgets import (
-    QApplication,
     QComboBox,
     QGridLayout,
     QHBoxLayout,
@@ -579,75 +578,3 @@ class InsideController(QObject):
             self._window.show_error(message)
         else:
             self.view.heading.setText(message)
-
-
-# ---------------------------------------------------------------------- pictures (CLI)
-
-
-def _render(widget: QWidget, path: Path, width: int, height: int) -> Path:
-    from stockapp.gui.app import configure_pyqtgraph
-    from stockapp.gui.widgets.export import ensure_app, save_png
-
-    ensure_app()
-    configure_pyqtgraph()
-    widget.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen, True)
-    widget.setStyleSheet("background: white; color: #1a1a1a;")
-    try:
-        widget.resize(width, height)
-        widget.layout().activate()
-        QApplication.processEvents()
-        for plot in widget.findChildren(pg.PlotWidget):
-            plot.getPlotItem().enableAutoRange()
-            plot.getPlotItem().autoRange()
-        QApplication.processEvents()
-        widget.grab()  # the first paint sizes the axes to their labels; the second shows them
-        QApplication.processEvents()
-        image = widget.grab()
-        if not save_png(image, path):
-            raise StockappError(f"Could not write the picture {path}; check the folder exists.")
-    finally:
-        widget.deleteLater()
-    return Path(path)
-
-
-def render_explanation_png(
-    ex: Explanation,
-    path: str | Path,
-    width: int = 1500,
-    height: int = 900,
-    epochs: list | None = None,
-) -> Path:
-    """The Inside tab's charts for one explanation, without its controls, as a PNG."""
-    from stockapp.gui.app import configure_pyqtgraph
-    from stockapp.gui.widgets.export import ensure_app
-
-    ensure_app()
-    configure_pyqtgraph()
-    view = InsideView()
-    view.controls.setVisible(False)
-    view.kinds_plot.parentWidget().setVisible(False)
-    view.show_explanation(ex, epochs=epochs)
-    return _render(view, Path(path), width, height)
-
-
-def render_kinds_png(
-    result: KindsComparison,
-    path: str | Path,
-    width: int = 900,
-    height: int = 600,
-    title: str | None = None,
-) -> Path:
-    """The RNN/GRU/LSTM gradient-through-time comparison with its sentence, as a PNG."""
-    from stockapp.gui.app import configure_pyqtgraph
-    from stockapp.gui.widgets.export import ensure_app
-
-    ensure_app()
-    configure_pyqtgraph()
-    view = InsideView()
-    view.show_kinds(result)
-    if title:
-        view.kinds_plot.setTitle(title)
-    box = view.kinds_plot.parentWidget()
-    box.setParent(None)
-    view.deleteLater()
-    return _render(box, Path(path), width, height)

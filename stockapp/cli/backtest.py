@@ -1,123 +1,24 @@
-"""The ``stockapp`` command: headless commands over the same core, and the GUI launcher.
-
-``stockapp`` alone (or ``stockapp gui``) opens the window; ``stockapp data`` loads prices and
-prints their quality report; ``stockapp samples`` lists the bundled price histories;
-``stockapp backtest`` trains a model walk-forward and writes a run folder. Every user
-error (a bad file, an unknown ticker, a wrong option) ends as exactly one line on stderr and
-exit status 2, never a traceback.
-
-To add a command: write ``_cmd_<name>(args) -> int``, register its parser in
-:func:`_build_parser` with ``set_defaults(func=_cmd_<name>)``, and raise
-:class:`~stockapp.errors.StockappError` for anything the user can fix. ``_add_source_options``
-and ``_load_source`` give any command the same ``--sample/--csv/--ticker`` choice.
-"""
+"""``stockapp backtest``: train a model, backtest it walk-forward, write a run folder, print a
+summary. Parsing and printing only; the job is :func:`stockapp.models.runner.run_backtest`."""
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-from collections.abc import Sequence
 
-from stockapp import __version__
-from stockapp.data import list_samples, load_csv, load_sample, load_ticker
+from stockapp.cli.common import add_source_options, load_source
 from stockapp.data.series import PriceSeries
 from stockapp.errors import StockappError
 
-EXIT_USER_ERROR = 2
 
-
-class _UsageError(Exception):
-    """A command line argparse rejected; its message is one line."""
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse that reports a usage error as one line (no usage block) through :func:`main`."""
-
-    def error(self, message: str):  # type: ignore[override]
-        raise _UsageError(f"{self.prog}: {message}")
-
-
-def _add_source_options(parser: argparse.ArgumentParser, *, required: bool, dates: bool) -> None:
-    """``--sample | --csv | --ticker``, ``--dayfirst | --monthfirst`` for CSVs (with ``dates``)
-    and, with ``dates``, ``--start --end --interval``."""
-    group = parser.add_mutually_exclusive_group(required=required)
-    group.add_argument("--sample", metavar="NAME", help="a bundled sample, e.g. AAPL or ^GSPC")
-    group.add_argument("--csv", metavar="PATH", help="a CSV file with a date and a close column")
-    group.add_argument("--ticker", metavar="SYMBOL", help="a Yahoo Finance ticker, e.g. MSFT")
-    if dates:
-        _add_date_order_options(parser)
-        parser.add_argument("--start", metavar="YYYY-MM-DD", help="first date (--ticker only)")
-        parser.add_argument("--end", metavar="YYYY-MM-DD", help="end date, exclusive (--ticker)")
-        parser.add_argument(
-            "--interval", choices=("1d", "1wk"), help="daily or weekly bars (--ticker only)"
-        )
-
-
-def _add_date_order_options(parser: argparse.ArgumentParser) -> None:
-    """``--dayfirst | --monthfirst``: how a CSV's ambiguous dates (``01/02/1999``) are read."""
-    order = parser.add_mutually_exclusive_group()
-    order.add_argument(
-        "--dayfirst",
-        dest="dayfirst",
-        action="store_const",
-        const=True,
-        help="read CSV dates like 01/02/1999 day first (1 February; --csv only)",
+def add_backtest_command(commands) -> None:
+    """Add ``backtest`` to the ``stockapp`` parser's subcommands."""
+    backtest = commands.add_parser(
+        "backtest", help="train a model, backtest it walk-forward and write a run folder"
     )
-    order.add_argument(
-        "--monthfirst",
-        dest="dayfirst",
-        action="store_const",
-        const=False,
-        help="read them month first (2 January; --csv only)",
-    )
-
-
-def _load_source(args: argparse.Namespace, parser: argparse.ArgumentParser) -> PriceSeries:
-    """The price series the source options name; raises StockappError for bad input."""
-    if args.ticker is None and any(
-        getattr(args, name, None) is not None for name in ("start", "end", "interval")
-    ):
-        parser.error("--start, --end and --interval only apply to --ticker")
-    dayfirst = getattr(args, "dayfirst", None)
-    if dayfirst is not None and args.csv is None:
-        parser.error("--dayfirst and --monthfirst only apply to --csv")
-    if args.sample is not None:
-        return load_sample(args.sample)
-    if args.csv is not None:
-        return load_csv(args.csv) if dayfirst is None else load_csv(args.csv, dayfirst=dayfirst)
-    return load_ticker(args.ticker, start=args.start, end=args.end, interval=args.interval or "1d")
-
-
-def _cmd_data(args: argparse.Namespace) -> int:
-    """Load prices and print where they came from and their quality report."""
-    series = _load_source(args, args.parser)
-    print(f"{series.name}: {series.source}")
-    print("columns: " + ", ".join(series.frame.columns))
-    for line in series.report.summary_lines():
-        print(line)
-    return 0
-
-
-def _cmd_samples(args: argparse.Namespace) -> int:
-    """List the bundled samples with their date ranges and row counts."""
-    rows = [("name", "first", "last", "rows", "description")]
-    for info in list_samples():
-        report = load_sample(info.name).report
-        rows.append(
-            (
-                info.name,
-                f"{report.first:%Y-%m-%d}",
-                f"{report.last:%Y-%m-%d}",
-                str(report.rows),
-                info.description,
-            )
-        )
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
-    for row in rows:
-        cells = [row[i].ljust(widths[i]) if i != 3 else row[i].rjust(widths[i]) for i in range(4)]
-        print("  ".join([*cells, row[4]]).rstrip())
-    return 0
+    add_source_options(backtest, required=True, dates=True)
+    _add_backtest_options(backtest)
+    backtest.set_defaults(func=_cmd_backtest, parser=backtest)
 
 
 def _backtest_inputs(args: argparse.Namespace):
@@ -193,7 +94,6 @@ def _progress_line(event) -> str | None:
 
 def _cmd_backtest(args: argparse.Namespace) -> int:
     """Train, backtest walk-forward, write the run folder and print a summary."""
-    import os
     from pathlib import Path
 
     from stockapp.core.progress import drain
@@ -201,7 +101,7 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
     from stockapp.models.runner import run_backtest
 
     spec, cfg, settings = _backtest_inputs(args)
-    series = _load_source(args, args.parser)
+    series = load_source(args, args.parser)
     out = Path(args.out)
     # Before any training: a file, or a folder of other files, is refused; an earlier run's
     # folder is replaced whole once this one is written.
@@ -224,12 +124,10 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
     outcome = drain(run_backtest(series, spec, cfg, settings), report)
     picture = None
     if not args.no_png:
-        if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
-            os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-        from stockapp.gui.widgets.export import render_backtest_png
+        from stockapp.cli.png import backtest_png
 
         def picture(path: Path) -> None:
-            render_backtest_png(outcome.result, outcome.model_name, path)
+            backtest_png(outcome.result, outcome.model_name, path)
 
     outcome.save(out, picture)  # the whole folder, picture included, then swapped in
     _print_summary(outcome, series, out)
@@ -300,59 +198,6 @@ def _print_summary(outcome, series: PriceSeries, out) -> None:
     print(f"run written to {out}")
 
 
-def _cmd_gui(args: argparse.Namespace) -> int:
-    """Open the window, optionally with prices already loaded."""
-    from stockapp.gui.app import run  # Qt is imported only when the window is wanted
-
-    dayfirst = getattr(args, "dayfirst", None)
-    if dayfirst is not None and args.csv is None:
-        args.parser.error("--dayfirst and --monthfirst only apply to --csv")
-    order = {} if dayfirst is None else {"dayfirst": dayfirst}
-    return run(sample=args.sample, csv=args.csv, ticker=args.ticker, **order)
-
-
-def _build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog="stockapp",
-        description="Can a recurrent network forecast a stock? Without a command: open the window.",
-    )
-    parser.add_argument("--version", action="version", version=f"stockapp {__version__}")
-    parser.set_defaults(func=_cmd_gui, sample=None, csv=None, ticker=None, parser=parser)
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-
-    gui = commands.add_parser("gui", help="open the window (the default)")
-    _add_source_options(gui, required=False, dates=False)
-    _add_date_order_options(gui)
-    gui.set_defaults(func=_cmd_gui, parser=gui)
-
-    data = commands.add_parser("data", help="load prices and print their quality report")
-    _add_source_options(data, required=True, dates=True)
-    data.set_defaults(func=_cmd_data, parser=data)
-
-    samples = commands.add_parser("samples", help="list the bundled price histories")
-    samples.set_defaults(func=_cmd_samples, parser=samples)
-
-    backtest = commands.add_parser(
-        "backtest", help="train a model, backtest it walk-forward and write a run folder"
-    )
-    _add_source_options(backtest, required=True, dates=True)
-    _add_backtest_options(backtest)
-    backtest.set_defaults(func=_cmd_backtest, parser=backtest)
-
-    from stockapp.sweep_cli import add_sweep_command  # issue 11: `stockapp sweep`
-
-    add_sweep_command(commands)
-
-    from stockapp.explain_cli import add_explain_command  # issue 13: `stockapp explain`
-
-    add_explain_command(commands)
-
-    from stockapp.forward_cli import add_forward_command  # issue 25: `stockapp forward`
-
-    add_forward_command(commands)
-    return parser
-
-
 def _add_backtest_options(p: argparse.ArgumentParser) -> None:
     """The model, training, backtest and trading options of ``stockapp backtest``."""
     p.add_argument("--model", choices=("lstm", "gru", "rnn"), help="network type")
@@ -404,29 +249,3 @@ def _add_backtest_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--quiet", action="store_true", help="no progress lines (shown on a terminal only)"
     )
-
-
-def _one_line(text: str) -> str:
-    return " ".join(str(text).split())
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status (0 ok, 2 bad input)."""
-    parser = _build_parser()
-    try:
-        args = parser.parse_args(argv)
-        return args.func(args)
-    except _UsageError as exc:
-        print(_one_line(str(exc)), file=sys.stderr)
-    except StockappError as exc:
-        print(f"stockapp: {_one_line(str(exc))}", file=sys.stderr)
-    except SystemExit as exc:  # --help and --version exit through argparse
-        return exc.code if isinstance(exc.code, int) else 0
-    except KeyboardInterrupt:
-        return 130
-    except BrokenPipeError:
-        # The reader went away (``stockapp samples | head``): stop quietly, as Unix tools do.
-        # stdout is pointed at devnull so Python's own flush at exit does not fail again.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 141
-    return EXIT_USER_ERROR

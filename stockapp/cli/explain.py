@@ -22,7 +22,6 @@ a GRU and an LSTM of the same size on the same bars and writes ``gradient_flow_k
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -61,11 +60,6 @@ def _out_dir(path: str) -> Path:
     except OSError as exc:
         raise StockappError(f"Could not create {out}: {exc.strerror or exc}.") from None
     return out
-
-
-def _offscreen() -> None:
-    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
-        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
 def _cmd_explain(args: argparse.Namespace) -> int:
@@ -141,10 +135,9 @@ def _explain_run(args: argparse.Namespace) -> int:
     if curves:
         write_epoch_flows(curves, out / "gradient_flow_epochs.csv")
     if not args.no_png:
-        _offscreen()
-        from stockapp.gui.inside.adapter import render_explanation_png
+        from stockapp.cli.png import explanation_png
 
-        render_explanation_png(ex, out / "explain.png", epochs=curves)
+        explanation_png(ex, out / "explain.png", epochs=curves)
     if fit.note:
         print(fit.note)
     a = ex.attribution
@@ -265,14 +258,13 @@ def _compare(args: argparse.Namespace) -> int:
         float_format="%.17g",
     )
     if not args.no_png:
-        _offscreen()
-        from stockapp.gui.inside.adapter import render_kinds_png
+        from stockapp.cli.png import kinds_png
 
         title = (
             f"{series.name}: plain RNN vs GRU vs LSTM, {cfg.layers} x {cfg.hidden} units, "
             f"{epochs} epoch{'s' if epochs != 1 else ''} on {len(past):,} bars"
         )
-        render_kinds_png(result, out / "gradient_flow_kinds.png", title=title)
+        kinds_png(result, out / "gradient_flow_kinds.png", title=title)
     from stockapp.core.explain_text import kinds_sentence
 
     print(kinds_sentence(result.flows))

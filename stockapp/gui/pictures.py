@@ -1,9 +1,12 @@
-"""A backtest as a picture: the charts and a compact score summary, rendered off screen.
+"""Every picture stockapp writes, drawn by the window's own widgets off screen, in one place.
 
-Used by the window ("Export chart PNG…", "Save run") and by the command line, which calls
-:func:`render_backtest_png` with ``QT_QPA_PLATFORM=offscreen`` when there is no display. The
-widget is laid out and painted without ever being shown, so no window flashes up and the
-offscreen platform has nothing to warn about.
+:func:`render_backtest_png` (a backtest's charts and a compact score summary),
+:func:`render_explanation_png` (the Inside tab's charts for one forecast) and
+:func:`render_kinds_png` (the RNN/GRU/LSTM gradient comparison). Used by the window ("Export chart
+PNG…", "Save run") and by the command line through :mod:`stockapp.cli.png`, which sets
+``QT_QPA_PLATFORM=offscreen`` when there is no display. Each widget is laid out and painted
+without ever being shown, so no window flashes up and the offscreen platform has nothing to warn
+about.
 """
 
 from __future__ import annotations
@@ -11,7 +14,9 @@ from __future__ import annotations
 import html
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+import pyqtgraph as pg
 from PySide6.QtCore import QBuffer, QIODevice, Qt
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QApplication, QLabel, QVBoxLayout, QWidget
@@ -19,9 +24,12 @@ from PySide6.QtWidgets import QApplication, QLabel, QVBoxLayout, QWidget
 from stockapp.core.atomic import write_bytes
 from stockapp.core.backtest import BacktestResult, forecaster_labels
 from stockapp.core.metrics import format_pvalue
-from stockapp.errors import BacktestError
+from stockapp.errors import BacktestError, StockappError
 from stockapp.gui.backtest.metrics_table import describe_rule, fmt_number, fmt_percent
 from stockapp.gui.backtest.view import BacktestView
+
+if TYPE_CHECKING:
+    from stockapp.models.explain import Explanation, KindsComparison
 
 # A QApplication made here must outlive the call: Qt objects cannot outlive their application,
 # and making a second one in the same process is not allowed.
@@ -150,3 +158,71 @@ def render_backtest_png(
     finally:
         picture.deleteLater()
     return path
+
+
+def _render(widget: QWidget, path: Path, width: int, height: int) -> Path:
+    from stockapp.gui.app import configure_pyqtgraph
+
+    ensure_app()
+    configure_pyqtgraph()
+    widget.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen, True)
+    widget.setStyleSheet("background: white; color: #1a1a1a;")
+    try:
+        widget.resize(width, height)
+        widget.layout().activate()
+        QApplication.processEvents()
+        for plot in widget.findChildren(pg.PlotWidget):
+            plot.getPlotItem().enableAutoRange()
+            plot.getPlotItem().autoRange()
+        QApplication.processEvents()
+        widget.grab()  # the first paint sizes the axes to their labels; the second shows them
+        QApplication.processEvents()
+        image = widget.grab()
+        if not save_png(image, path):
+            raise StockappError(f"Could not write the picture {path}; check the folder exists.")
+    finally:
+        widget.deleteLater()
+    return Path(path)
+
+
+def render_explanation_png(
+    ex: Explanation,
+    path: str | Path,
+    width: int = 1500,
+    height: int = 900,
+    epochs: list | None = None,
+) -> Path:
+    """The Inside tab's charts for one explanation, without its controls, as a PNG."""
+    from stockapp.gui.app import configure_pyqtgraph
+    from stockapp.gui.inside.adapter import InsideView
+
+    ensure_app()
+    configure_pyqtgraph()
+    view = InsideView()
+    view.controls.setVisible(False)
+    view.kinds_plot.parentWidget().setVisible(False)
+    view.show_explanation(ex, epochs=epochs)
+    return _render(view, Path(path), width, height)
+
+
+def render_kinds_png(
+    result: KindsComparison,
+    path: str | Path,
+    width: int = 900,
+    height: int = 600,
+    title: str | None = None,
+) -> Path:
+    """The RNN/GRU/LSTM gradient-through-time comparison with its sentence, as a PNG."""
+    from stockapp.gui.app import configure_pyqtgraph
+    from stockapp.gui.inside.adapter import InsideView
+
+    ensure_app()
+    configure_pyqtgraph()
+    view = InsideView()
+    view.show_kinds(result)
+    if title:
+        view.kinds_plot.setTitle(title)
+    box = view.kinds_plot.parentWidget()
+    box.setParent(None)
+    view.deleteLater()
+    return _render(box, Path(path), width, height)

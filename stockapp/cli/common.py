@@ -1,0 +1,78 @@
+"""What every command shares: one-line usage errors, the ``--sample/--csv/--ticker`` choice
+and loading the series it names."""
+
+from __future__ import annotations
+
+import argparse
+
+from stockapp.data import load_csv, load_sample, load_ticker
+from stockapp.data.series import PriceSeries
+
+EXIT_USER_ERROR = 2
+
+
+class UsageError(Exception):
+    """A command line argparse rejected; its message is one line."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error as one line (no usage block) through :func:`main`."""
+
+    def error(self, message: str):  # type: ignore[override]
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def add_source_options(parser: argparse.ArgumentParser, *, required: bool, dates: bool) -> None:
+    """``--sample | --csv | --ticker``, ``--dayfirst | --monthfirst`` for CSVs (with ``dates``)
+    and, with ``dates``, ``--start --end --interval``."""
+    group = parser.add_mutually_exclusive_group(required=required)
+    group.add_argument("--sample", metavar="NAME", help="a bundled sample, e.g. AAPL or ^GSPC")
+    group.add_argument("--csv", metavar="PATH", help="a CSV file with a date and a close column")
+    group.add_argument("--ticker", metavar="SYMBOL", help="a Yahoo Finance ticker, e.g. MSFT")
+    if dates:
+        add_date_order_options(parser)
+        parser.add_argument("--start", metavar="YYYY-MM-DD", help="first date (--ticker only)")
+        parser.add_argument("--end", metavar="YYYY-MM-DD", help="end date, exclusive (--ticker)")
+        parser.add_argument(
+            "--interval", choices=("1d", "1wk"), help="daily or weekly bars (--ticker only)"
+        )
+
+
+def add_date_order_options(parser: argparse.ArgumentParser) -> None:
+    """``--dayfirst | --monthfirst``: how a CSV's ambiguous dates (``01/02/1999``) are read."""
+    order = parser.add_mutually_exclusive_group()
+    order.add_argument(
+        "--dayfirst",
+        dest="dayfirst",
+        action="store_const",
+        const=True,
+        help="read CSV dates like 01/02/1999 day first (1 February; --csv only)",
+    )
+    order.add_argument(
+        "--monthfirst",
+        dest="dayfirst",
+        action="store_const",
+        const=False,
+        help="read them month first (2 January; --csv only)",
+    )
+
+
+def load_source(args: argparse.Namespace, parser: argparse.ArgumentParser) -> PriceSeries:
+    """The price series the source options name; raises StockappError for bad input."""
+    if args.ticker is None and any(
+        getattr(args, name, None) is not None for name in ("start", "end", "interval")
+    ):
+        parser.error("--start, --end and --interval only apply to --ticker")
+    dayfirst = getattr(args, "dayfirst", None)
+    if dayfirst is not None and args.csv is None:
+        parser.error("--dayfirst and --monthfirst only apply to --csv")
+    if args.sample is not None:
+        return load_sample(args.sample)
+    if args.csv is not None:
+        return load_csv(args.csv) if dayfirst is None else load_csv(args.csv, dayfirst=dayfirst)
+    return load_ticker(args.ticker, start=args.start, end=args.end, interval=args.interval or "1d")
+
+
+def one_line(text: str) -> str:
+    """Whitespace (newlines too) folded to single spaces: an error is one line on stderr."""
+    return " ".join(str(text).split())
