@@ -49,7 +49,7 @@ def test_student_t_head_writes_bands(tmp_path, capsys):
     assert vol["summary"] in printed
     assert metrics["verdict"] in ("better", "worse", "tie") and "dm_variance" in metrics
     result, manifest = load_run(out)
-    assert manifest["train_config"]["head"] == "student-t"
+    assert manifest.train_config["head"] == "student-t"
     np.testing.assert_allclose(result.bands.dists["model"][1], table["sigma"])
 
 

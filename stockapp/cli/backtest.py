@@ -184,10 +184,7 @@ def _print_summary(outcome, series: PriceSeries, out) -> None:
             f"max drawdown {s.max_drawdown:.1%}  trades {s.trades} (exit at the last close "
             "included)"
         )
-    ppy, basis = (
-        outcome.manifest.get("periods_per_year"),
-        outcome.manifest.get("periods_per_year_basis"),
-    )
+    ppy, basis = outcome.manifest.periods_per_year, outcome.manifest.periods_per_year_basis
     if ppy is not None and basis:
         print(f"annualised with {ppy:,.4g} bars a year: {basis}")
     for sentence in result.sentences(outcome.model_name):

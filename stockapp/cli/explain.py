@@ -80,26 +80,22 @@ def load_run_model(folder: Path):
     """``(forecaster, prices, result)`` of a saved run, its prices reloaded and checked; the
     forecaster keeps every fit's weights the run saved (see ``choose_fit``)."""
     from stockapp.core.runs import load_run
-    from stockapp.data import load_csv, load_sample
     from stockapp.models.forecaster import RecurrentForecaster
+    from stockapp.session.loading import load_series
 
     result, manifest = load_run(folder)
     if not (folder / "model").is_dir():
         raise StockappError(f"{folder} has no saved model (model/), so there is nothing to open.")
     model = RecurrentForecaster.load(folder / "model")
-    data = manifest.get("data", {})
-    source = str(data.get("source", ""))
-    kind, _, where = source.partition(" ")
-    if kind == "sample":
-        series = load_sample(where)
-    elif kind == "CSV":
-        series = load_csv(where)
-    else:
+    data = manifest.data
+    source = "" if data is None else data.source
+    if data is None or data.data_source.kind not in ("sample", "csv"):
         raise StockappError(
             f"The run's prices came from {source or 'an unknown source'}; explain can reopen "
             "runs on a bundled sample or a CSV file."
         )
-    if data.get("fingerprint") and series.fingerprint != data["fingerprint"]:
+    series = load_series(data.data_source)
+    if data.fingerprint and series.fingerprint != data.fingerprint:
         raise StockappError(
             f"The prices in {source} have changed since the run was made, so its forecasts "
             "cannot be explained from them."

@@ -62,6 +62,20 @@ def bar_size(dates: pd.DatetimeIndex) -> str:
     return bar_size_for_spacing(median_spacing_days(dates))
 
 
+#: Bar size -> its interval in Yahoo's words.
+INTERVALS = {"daily": "1d", "weekly": "1wk", "monthly": "1mo", "quarterly": "3mo", "yearly": "1y"}
+
+
+def bar_interval(dates: pd.DatetimeIndex) -> str:
+    """The bars' interval in Yahoo's words: ``1d``, ``1wk``, ``1mo``...; intraday bars by their
+    median spacing in minutes or hours (``5m``, ``1h``)."""
+    size = bar_size(dates)
+    if size != "intraday":
+        return INTERVALS[size]
+    minutes = max(1, int(round(median_spacing_days(dates) * 24 * 60)))
+    return f"{minutes // 60}h" if minutes % 60 == 0 else f"{minutes}m"
+
+
 def is_intraday(dates: pd.DatetimeIndex) -> bool:
     """True when any bar has a time of day other than midnight or two bars are under a day apart.
 

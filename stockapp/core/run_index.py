@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from stockapp.core.manifest import RunManifest
 from stockapp.errors import BacktestError
 
 #: The trash folder inside the runs folder; names starting with "." are never listed as runs.
@@ -72,12 +73,12 @@ def _read(path: Path) -> dict:
     return data
 
 
-def run_time(manifest: dict) -> datetime | None:
+def run_time(manifest: RunManifest) -> datetime | None:
     """When the run was made (its manifest's ``created``), in this machine's time zone; ``None``
     when it is not recorded. Both a run's default name and the Runs list's Date column read
     this one instant, so they cannot disagree."""
-    text = manifest.get("created")
-    if not isinstance(text, str):
+    text = manifest.created
+    if text is None:
         return None
     try:
         when = datetime.fromisoformat(text)
@@ -86,7 +87,7 @@ def run_time(manifest: dict) -> datetime | None:
     return when.astimezone()  # a naive time is taken as local, an aware one converted
 
 
-def _created(manifest: dict, folder: Path) -> datetime | None:
+def _created(manifest: RunManifest, folder: Path) -> datetime | None:
     when = run_time(manifest)
     if when is not None:
         return when
@@ -100,20 +101,19 @@ def read_summary(folder: Path) -> RunSummary:
     """Summarise the run in ``folder`` from its manifest and metrics (never raises)."""
     folder = Path(folder)
     try:
-        manifest = _read(folder / "manifest.json")
+        manifest = RunManifest.from_dict(_read(folder / "manifest.json"))
         metrics = _read(folder / "metrics.json")
     except FileNotFoundError as exc:
         return RunSummary(folder, problem=f"This run lacks {Path(str(exc.filename)).name}.")
-    except (OSError, UnicodeDecodeError, ValueError):
+    except (OSError, UnicodeDecodeError, ValueError, TypeError, KeyError):
         return RunSummary(folder, problem="This run's manifest or metrics file is damaged.")
-    data = manifest.get("data") if isinstance(manifest.get("data"), dict) else {}
     strategy = metrics.get("strategy") if isinstance(metrics.get("strategy"), dict) else {}
     hold = metrics.get("buy_and_hold") if isinstance(metrics.get("buy_and_hold"), dict) else {}
     rmse, naive = _number(metrics.get("rmse")), _number(metrics.get("naive_rmse"))
     return RunSummary(
         folder=folder,
-        data=str(data.get("name", "")),
-        model=str(manifest.get("model_name", "")),
+        data=manifest.data_name,
+        model=manifest.model_name or "",
         first_date=str(metrics.get("first_date", ""))[:10],
         last_date=str(metrics.get("last_date", ""))[:10],
         rmse_ratio=rmse / naive if naive > 0 else math.nan,

@@ -26,12 +26,13 @@ import pandas as pd
 
 from stockapp.core.atomic import atomic_open, replace_folder
 from stockapp.core.backtest import COLUMNS, BacktestResult, FitSummary, assemble_result
-from stockapp.core.bars import format_dates, parse_dates
+from stockapp.core.bars import parse_dates
 from stockapp.core.distribution import BandForecasts
+from stockapp.core.manifest import RUN_FORMAT, RunManifest
 from stockapp.core.trading import TradingRule
 from stockapp.errors import BacktestError
 
-RUN_FORMAT = 1
+__all__ = ["RUN_FORMAT", "RunManifest", "load_run", "save_run"]
 
 
 def _clean(value):
@@ -96,13 +97,15 @@ def check_run_target(folder: Path) -> None:
 def save_run(
     folder: Path,
     result: BacktestResult,
-    manifest: dict,
+    manifest: RunManifest,
     save_model: Callable[[Path], None] | None = None,
     model_name: str = "Model",
     picture: Callable[[Path], None] | None = None,
 ) -> Path:
     """Write a run folder whole and return it.
 
+    ``manifest`` is completed with what ``result`` says of its fits
+    (:meth:`~stockapp.core.manifest.RunManifest.completed`) and written as ``manifest.json``.
     ``save_model(path)`` writes the model into ``path`` (the run's ``model/``) and
     ``picture(path)`` draws ``backtest.png``; both write into the staging folder, so the run
     appears complete or not at all. An earlier run in ``folder`` is replaced, nothing of it
@@ -114,14 +117,7 @@ def save_run(
     def write(staging: Path) -> None:
         write_csv(staging / "forecasts.csv", result.forecasts_frame(), index=False)
         write_json(staging / "metrics.json", result.metrics_dict(model_name))
-        full = dict(manifest)
-        full["format"] = RUN_FORMAT
-        full["model_name"] = model_name
-        full["rule"] = result.rule.to_dict()
-        refits = pd.DatetimeIndex(result.refit_dates)
-        full["refit_dates"] = format_dates(refits, intraday=result.intraday)
-        full["fits"] = [f.to_dict() for f in result.fits]
-        write_json(staging / "manifest.json", full)
+        write_json(staging / "manifest.json", manifest.completed(result, model_name).to_dict())
         if save_model is not None:
             save_model(staging / "model")
         if picture is not None:
@@ -166,17 +162,29 @@ def _read_json(path: Path) -> dict:
     return data
 
 
-def load_run(folder: Path) -> tuple[BacktestResult, dict]:
+def read_manifest(folder: Path) -> RunManifest:
+    """A run folder's ``manifest.json`` as a :class:`RunManifest` (any version); one sentence
+    when it is missing, damaged or of a run format this version cannot read."""
+    folder = Path(folder)
+    path = folder / "manifest.json"
+    raw = _read_json(path)
+    if raw.get("format") != RUN_FORMAT:
+        raise BacktestError(
+            f"{folder} was saved in run format {raw.get('format')!r}, which this version "
+            f"of stockapp cannot read."
+        )
+    try:
+        return RunManifest.from_dict(raw)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise BacktestError(f"{folder} is damaged: {exc}.") from exc
+
+
+def load_run(folder: Path) -> tuple[BacktestResult, RunManifest]:
     """Reopen a run folder: ``(result, manifest)``; one-sentence BacktestError if it is broken."""
     folder = Path(folder)
     if not folder.is_dir():
         raise BacktestError(f"The run folder {folder} does not exist.")
-    manifest = _read_json(folder / "manifest.json")
-    if manifest.get("format") != RUN_FORMAT:
-        raise BacktestError(
-            f"{folder} was saved in run format {manifest.get('format')!r}, which this version "
-            f"of stockapp cannot read."
-        )
+    manifest = read_manifest(folder)
     path = folder / "forecasts.csv"
     try:
         table = pd.read_csv(path)
@@ -192,10 +200,10 @@ def load_run(folder: Path) -> tuple[BacktestResult, dict]:
         dates = parse_dates(table["date"].astype(str))
         forecasts = {k: table[c].to_numpy(np.float64) for k, c in COLUMNS.items()}
         realised = table["realised"].to_numpy(np.float64)
-        rule = TradingRule.from_dict(manifest.get("rule", {}))
-        fits = [FitSummary(**f) for f in manifest.get("fits", [])]
-        refit_dates = list(parse_dates(manifest.get("refit_dates", [])))
-        ppy = float(manifest.get("periods_per_year", 252.0))
+        rule = manifest.rule or TradingRule()
+        fits: list[FitSummary] = list(manifest.fits)
+        refit_dates = list(parse_dates(list(manifest.refit_dates)))
+        ppy = manifest.bars_per_year
     except (ValueError, TypeError, KeyError) as exc:
         raise BacktestError(f"{folder} is damaged: {exc}.") from exc
     result = assemble_result(

@@ -19,6 +19,7 @@ from pathlib import Path
 from stockapp.core.backtest import BacktestResult, assemble_result
 from stockapp.core.bars import format_dates
 from stockapp.core.distribution import BandForecasts
+from stockapp.core.manifest import RunManifest
 from stockapp.core.metrics import format_pvalue
 from stockapp.core.sweep_plan import ROW_FILE
 
@@ -89,7 +90,7 @@ def split_result(
     return parts[0], parts[1]
 
 
-def sweep_spans(folder: Path, result: BacktestResult, manifest: dict) -> SweepSpans | None:
+def sweep_spans(folder: Path, result: BacktestResult, manifest: RunManifest) -> SweepSpans | None:
     """The run in ``folder`` (its ``result`` and ``manifest`` as :func:`load_run` reads them)
     split at its sweep's test span; ``None`` for a run that is not a sweep's (no
     ``sweep_row.json``), or whose sweep's ``summary.json`` does not name the span."""
@@ -99,7 +100,7 @@ def sweep_spans(folder: Path, result: BacktestResult, manifest: dict) -> SweepSp
         summary = json.loads((folder.parent.parent / "summary.json").read_text(encoding="utf-8"))
         entry = next(e for e in summary["series"] if e.get("series") == row["series"])
         test_from = str(entry["selection_span"]["test_from"])
-        ppy = float(manifest.get("periods_per_year", 252.0))
+        ppy = manifest.bars_per_year
     except (OSError, ValueError, TypeError, KeyError, StopIteration, AttributeError):
         return None
     stamps = format_dates(result.dates, intraday=result.intraday)

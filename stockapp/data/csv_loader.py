@@ -30,6 +30,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from stockapp.core.bars import bar_interval
+from stockapp.core.data_source import DataSource
 from stockapp.data.csv_careful import MISSING, clean_numbers, read_careful
 from stockapp.data.csv_dates import fast_dates, parse_dates
 from stockapp.data.csv_dialect import Dialect, sniff
@@ -194,4 +196,7 @@ def load_csv(path: str | os.PathLike, dayfirst: bool | None = None) -> PriceSeri
     table, notes, careful_rows = read_price_table(path, dayfirst)
     frame, report = clean_prices(table, label=str(path), notes=tuple(notes))
     report = replace(report, careful_rows=careful_rows)
-    return make_series(frame, name=path.stem, source=f"CSV {path}", report=report)
+    origin = DataSource(
+        "csv", str(path), bar_interval(frame.index), "Adj Close" in frame.columns, dayfirst
+    )
+    return make_series(frame, path.stem, origin.describe(), report, origin)

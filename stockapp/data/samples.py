@@ -83,4 +83,5 @@ def load_sample(name: str) -> PriceSeries:
     """Load a bundled sample as a validated :class:`PriceSeries` (source ``"sample AAPL"``)."""
     info = find_sample(name)
     series = load_csv(info.path)
-    return dataclasses.replace(series, name=info.name, source=f"sample {info.name}")
+    origin = dataclasses.replace(series.data_source, kind="sample", where=info.name)
+    return dataclasses.replace(series, name=info.name, source=origin.describe(), data_source=origin)

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from stockapp.core.data_source import DataSource
+
 #: Canonical column names, in the order they are stored.
 PRICE_COLUMNS = ("Open", "High", "Low", "Close", "Adj Close", "Volume")
 #: Values beyond this are not prices or volumes but errors, and are dropped like infinities:
@@ -145,6 +147,9 @@ class PriceSeries:
     ``frame`` has a tz-naive ``DatetimeIndex`` named ``Date`` (``datetime64[ns]``, sorted, unique)
     and float64 columns drawn from :data:`PRICE_COLUMNS`, ``Close`` always among them. Prices are
     finite and > 0. Build one with :func:`make_series` (or the loaders), not by hand.
+
+    ``data_source`` says, as typed data, how to load the same prices again (the loaders set
+    it); ``source`` is the same in words for people, and is never parsed back.
     """
 
     frame: pd.DataFrame
@@ -152,6 +157,7 @@ class PriceSeries:
     source: str  # where it came from, for people: "sample AAPL", "CSV /x/y.csv", ...
     report: QualityReport
     fingerprint: str
+    data_source: DataSource = field(default_factory=DataSource)
 
     def __len__(self) -> int:
         return len(self.frame)
@@ -194,8 +200,20 @@ class PriceSeries:
         return out
 
 
-def make_series(frame: pd.DataFrame, name: str, source: str, report: QualityReport) -> PriceSeries:
-    """Wrap an already-cleaned frame (see :mod:`stockapp.data.quality`) with its fingerprint."""
+def make_series(
+    frame: pd.DataFrame,
+    name: str,
+    source: str,
+    report: QualityReport,
+    data_source: DataSource | None = None,
+) -> PriceSeries:
+    """Wrap an already-cleaned frame (see :mod:`stockapp.data.quality`) with its fingerprint;
+    without a ``data_source`` the series cannot say how to load it again (``unknown``)."""
     return PriceSeries(
-        frame=frame, name=name, source=source, report=report, fingerprint=fingerprint_frame(frame)
+        frame=frame,
+        name=name,
+        source=source,
+        report=report,
+        fingerprint=fingerprint_frame(frame),
+        data_source=data_source or DataSource(adjusted="Adj Close" in frame.columns),
     )

@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from stockapp.core.data_source import DataSource
 from stockapp.data.cache import (
     CachedPrices,
     Span,
@@ -474,7 +475,8 @@ def load_ticker(
         raise DataError(_no_data_sentence(symbol, why, want_from, want_to))
 
     frame, report = clean_prices(wanted, label=symbol)
-    source = f"Yahoo Finance {symbol} ({interval})"
+    origin = DataSource("ticker", symbol, interval, "Adj Close" in frame.columns)
+    source = origin.describe()
     notes = [got.notice] if got.notice else []
     if got.failure is not None:
         notice = _cached_notice(got.failure, frame, starts, ends)
@@ -482,4 +484,4 @@ def load_ticker(
         source = f"{source}. {notice}"
     if notes:
         report = dataclasses.replace(report, notes=(*report.notes, *notes))
-    return make_series(frame, name=symbol, source=source, report=report)
+    return make_series(frame, symbol, source, report, origin)

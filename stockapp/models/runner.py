@@ -10,8 +10,7 @@ from __future__ import annotations
 import platform
 import time
 from collections.abc import Callable, Generator
-from dataclasses import dataclass
-from datetime import datetime, timezone
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +20,8 @@ import torch
 
 import stockapp
 from stockapp.core.backtest import BacktestResult
-from stockapp.core.bars import format_dates, is_intraday
 from stockapp.core.features import FeatureSpec
+from stockapp.core.manifest import DataRecord, RunManifest, Timings
 from stockapp.core.runs import save_run
 from stockapp.core.trading import annualisation
 from stockapp.core.walkforward import BacktestSettings, walk_forward
@@ -47,12 +46,12 @@ class BacktestOutcome:
     """A finished backtest with the model that made it and everything needed to save it."""
 
     result: BacktestResult
-    manifest: dict
+    manifest: RunManifest
     forecaster: RecurrentForecaster
 
     @property
     def model_name(self) -> str:
-        return MODEL_KINDS.get(self.manifest["train_config"]["model"], "Model")
+        return MODEL_KINDS.get(self.manifest.model_kind, "Model")
 
     def save(
         self,
@@ -64,7 +63,7 @@ class BacktestOutcome:
         weights, and ``backtest.png`` when ``picture(path)`` draws it), replacing an earlier
         run there; see :func:`~stockapp.core.runs.save_run`. ``every_fit=False`` keeps only the
         last fit's weights (a sweep's runs; the manifest's ``fit_weights`` says which)."""
-        manifest = {**self.manifest, "fit_weights": "every fit" if every_fit else "last fit"}
+        manifest = replace(self.manifest, fit_weights="every fit" if every_fit else "last fit")
 
         def save_model(path: Path) -> None:
             self.forecaster.save(path, every_fit=every_fit)
@@ -100,33 +99,22 @@ def run_backtest(
         return None
     total = time.perf_counter() - started
     fit_seconds = float(sum(f.seconds for f in result.fits))
-    first_date, last_date = format_dates(prices.index[[0, -1]], intraday=is_intraday(prices.index))
     report = getattr(getattr(series, "report", None), "to_dict", None)
-    manifest = {
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "data": {
-            "name": series.name,
-            "source": series.source,
-            "fingerprint": series.fingerprint,
-            "rows": len(prices),
-            "first_date": first_date,
-            "last_date": last_date,
-            "adjusted": bool(spec.adjusted and getattr(series, "has_adjusted", False)),
-        },
+    manifest = RunManifest.build(
+        data=DataRecord.of(series, spec.adjusted, prices.index),
         # What loading found and did (duplicates removed, rows dropped, warnings).
-        "data_quality": report() if report is not None else None,
-        "feature_spec": spec.to_dict(),
-        "train_config": cfg.to_dict(),
-        "backtest": settings.to_dict(),
-        "seed": cfg.seed,
-        "periods_per_year": ppy,
-        "periods_per_year_basis": annual.basis,
-        "device": result.fits[0].device if result.fits else cfg.device,
-        "versions": library_versions(),
-        "timings": {
-            "total_seconds": total,
-            "fit_seconds": fit_seconds,
-            "first_fit_seconds": result.fits[0].seconds if result.fits else 0.0,
-        },
-    }
+        data_quality=report() if report is not None else None,
+        spec=spec,
+        train_config=cfg.to_dict(),
+        settings=settings,
+        periods_per_year=ppy,
+        periods_per_year_basis=annual.basis,
+        device=result.fits[0].device if result.fits else cfg.device,
+        versions=library_versions(),
+        timings=Timings(
+            total_seconds=total,
+            fit_seconds=fit_seconds,
+            first_fit_seconds=result.fits[0].seconds if result.fits else 0.0,
+        ),
+    )
     return BacktestOutcome(result, manifest, forecaster)

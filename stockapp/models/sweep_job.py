@@ -85,7 +85,7 @@ def run_job(job: Job, series: Any, should_stop: Callable[[], bool] | None = None
                 f"{n_sel}-bar selection span and a test span."
             )
         model, realised, previous = result.forecasts["model"], result.realised, result.previous
-        rule, ppy = settings.rule, outcome.manifest["periods_per_year"]
+        rule, ppy = settings.rule, outcome.manifest.bars_per_year
         sel = span_scores(realised[:n_sel], model[:n_sel], previous[:n_sel], rule, ppy)
         test = span_scores(realised[n_sel:], model[n_sel:], previous[n_sel:], rule, ppy)
         runs = RunsFolder(Path(job.runs_root))
@@ -100,7 +100,7 @@ def run_job(job: Job, series: Any, should_stop: Callable[[], bool] | None = None
             "ok",
             **test.to_dict(),
             selection_rmse_ratio=sel.rmse_ratio,
-            train_seconds=outcome.manifest["timings"]["fit_seconds"],
+            train_seconds=outcome.manifest.timings.fit_seconds,
             periods_per_year=ppy,
         )
         runs.commit(partial, job.key, row)

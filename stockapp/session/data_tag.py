@@ -3,16 +3,21 @@
 Every result the window shows (a trained model, a backtest, an opened run) carries a
 :class:`DataTag`, so that it can say which data it belongs to, name its exported files after
 it, and notice when the window has moved on to other data (the result is then *stale*).
-No Qt here: the tag is plain data, read from a series or from a run's ``manifest.json``.
+No Qt here: the tag is plain data, read from a series or from a run's ``manifest.json``. How to
+load the data again is the series' typed :class:`~stockapp.core.data_source.DataSource`, never
+read back from the words in ``source``.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
+
+from stockapp.core.data_source import DataSource
+from stockapp.core.manifest import RunManifest
 
 
 def day_text(value: Any) -> str:
@@ -25,8 +30,8 @@ def day_text(value: Any) -> str:
 class DataTag:
     """The identity of the prices a result was computed on.
 
-    ``kind`` is how the data can be loaded again (``"sample"``, ``"csv"``, ``"ticker"`` or
-    ``""`` when unknown) and ``where`` the sample name, file path or symbol.
+    ``source`` is where they came from in words, for people; ``data_source`` the same as typed
+    data (how to load them again), with ``adjusted`` as modelled.
     """
 
     name: str
@@ -35,34 +40,39 @@ class DataTag:
     adjusted: bool
     first: str
     last: str
+    data_source: DataSource = field(default_factory=DataSource)
 
     @classmethod
     def of(cls, series: Any, adjusted: bool, first: Any = None, last: Any = None) -> DataTag:
         """The tag of ``series`` as modelled (``adjusted`` only counts when it has Adj Close);
         the span defaults to the whole series."""
         dates = series.dates
+        effective = bool(adjusted and getattr(series, "has_adjusted", False))
+        origin = getattr(series, "data_source", None) or DataSource()
         return cls(
             name=str(series.name),
             source=str(series.source),
             fingerprint=str(series.fingerprint),
-            adjusted=bool(adjusted and getattr(series, "has_adjusted", False)),
+            adjusted=effective,
             first=day_text(dates[0] if first is None else first),
             last=day_text(dates[-1] if last is None else last),
+            data_source=origin.modelled(effective),
         )
 
     @classmethod
-    def from_manifest(cls, manifest: dict) -> DataTag | None:
-        """The tag a run's ``manifest.json`` records, or None when it records no data."""
-        data = manifest.get("data")
-        if not isinstance(data, dict) or not data.get("name"):
+    def from_manifest(cls, manifest: RunManifest | None) -> DataTag | None:
+        """The tag a run's manifest records, or None when it records no data."""
+        data = None if manifest is None else manifest.data
+        if data is None or not data.name:
             return None
         return cls(
-            name=str(data.get("name")),
-            source=str(data.get("source", "")),
-            fingerprint=str(data.get("fingerprint", "")),
-            adjusted=bool(data.get("adjusted", False)),
-            first=str(data.get("first_date", ""))[:19],
-            last=str(data.get("last_date", ""))[:19],
+            name=data.name,
+            source=data.source,
+            fingerprint=data.fingerprint,
+            adjusted=data.adjusted,
+            first=data.first_date[:19],
+            last=data.last_date[:19],
+            data_source=data.data_source,
         )
 
     # ------------------------------------------------------------------ words
@@ -89,23 +99,6 @@ class DataTag:
         return series.fingerprint == self.fingerprint and effective == self.adjusted
 
     # ------------------------------------------------------------------ loading again
-    def reload_choice(self) -> tuple[str, str] | None:
-        """``("sample", "AAPL")``, ``("csv", path)`` or ``("ticker", "MSFT")`` when the source
-        says how to load the data again; None otherwise."""
-        source = self.source
-        if source.startswith("sample "):
-            return "sample", source.removeprefix("sample ").strip()
-        if source.startswith("CSV "):
-            return "csv", source.removeprefix("CSV ").strip()
-        if source.startswith("Yahoo Finance "):
-            return "ticker", self.name
-        return None
-
     def reload_text(self) -> str:
         """The button text offering to load the data again: ``Load AAPL (sample)``."""
-        choice = self.reload_choice()
-        if choice is None:
-            return ""
-        kind, where = choice
-        label = {"sample": "sample", "csv": "CSV", "ticker": "Yahoo Finance"}[kind]
-        return f"Load {self.name} ({label})"
+        return self.data_source.reload_text(self.name)

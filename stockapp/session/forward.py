@@ -22,11 +22,13 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from stockapp.core.bars import bar_size
+from stockapp.core.data_source import DataSource
 from stockapp.core.exchange import BarClock
 from stockapp.core.forward_record import (
     LEDGER_FORMAT,
@@ -39,10 +41,14 @@ from stockapp.core.forward_record import (
     window_hash,
 )
 from stockapp.core.ledger import LedgerError, canonical, digest, transaction, write_atomic
+from stockapp.core.manifest import RunManifest
 from stockapp.core.runs import load_run
 from stockapp.errors import DataError, ModelError, StockappError
-from stockapp.models.forecaster import RecurrentForecaster
-from stockapp.session.forward_source import Source, check_matches, chosen_source
+from stockapp.session.forward_source import check_matches, chosen_source
+from stockapp.session.loading import load_series
+
+if TYPE_CHECKING:  # torch is imported when a run's model is opened, not with this module
+    from stockapp.models.forecaster import RecurrentForecaster
 
 
 @dataclass(frozen=True)
@@ -51,7 +57,7 @@ class SavedRun:
 
     folder: Path
     run_id: str  # SHA-256 (first 16 hex digits) of manifest.json: survives renaming the folder
-    manifest: dict
+    manifest: RunManifest
     result: object  # the run's BacktestResult
     model: RecurrentForecaster
     weights_hash: str
@@ -78,6 +84,8 @@ def weights_hash(model: RecurrentForecaster) -> str:
 
 def open_run(folder: Path | str) -> SavedRun:
     """Open a run folder; one sentence (a StockappError) when its model cannot be loaded."""
+    from stockapp.models.forecaster import RecurrentForecaster
+
     folder = Path(folder)
     result, manifest = load_run(folder)
     if not (folder / "model").is_dir():
@@ -86,8 +94,7 @@ def open_run(folder: Path | str) -> SavedRun:
         model = RecurrentForecaster.load(folder / "model")
     except ModelError as exc:
         raise ModelError(f"The model of the run {folder} cannot be loaded: {exc}") from None
-    data = manifest.get("data", {})
-    last = data.get("last_date")
+    last = None if manifest.data is None else manifest.data.last_date
     return SavedRun(
         folder=folder,
         run_id=hashlib.sha256((folder / "manifest.json").read_bytes()).hexdigest()[:16],
@@ -95,7 +102,7 @@ def open_run(folder: Path | str) -> SavedRun:
         result=result,
         model=model,
         weights_hash=weights_hash(model),
-        adjusted=bool(data.get("adjusted", model.spec.adjusted)),
+        adjusted=model.spec.adjusted if manifest.data is None else manifest.data.adjusted,
         bars=bar_size(result.dates),
         last_fit_start=pd.Timestamp(result.refit_dates[-1]),
         data_last=pd.Timestamp(last) if last else pd.Timestamp(result.dates[-1]),
@@ -122,7 +129,7 @@ class ForwardReport:
     """What one call of :func:`record_forward` did, and the record as it stands."""
 
     ledger: Path
-    source: Source
+    source: DataSource
     series: str
     model_name: str
     added: list[dict] = field(default_factory=list)
@@ -244,7 +251,7 @@ def _scores_due(entries: list[dict], done: set[str], prices: pd.DataFrame, now: 
 
 def record_forward(
     run_dir: SavedRun | Path | str,
-    source: Source | None = None,
+    source: DataSource | None = None,
     ledger: Path | str | None = None,
     session=None,
 ) -> ForwardReport:
@@ -252,7 +259,7 @@ def record_forward(
     opened with :func:`open_run`); a StockappError for bad input, the ledger left untouched."""
     run = run_dir if isinstance(run_dir, SavedRun) else open_run(run_dir)
     source = source or chosen_source(run.manifest, run.bars)
-    series = source.load(session)
+    series = load_series(source, session=session)
     check_matches(series, source, run)
     path = Path(ledger) if ledger is not None else default_ledger(run.folder)
     now = pd.Timestamp(_utc_now()).tz_convert("UTC")
@@ -265,7 +272,7 @@ def record_forward(
         raise DataError(
             f"{source.describe()} has {len(prices)} closed bars; the model needs {window + 1}."
         )
-    report = ForwardReport(path, source, series.name, str(run.manifest.get("model_name", "Model")))
+    report = ForwardReport(path, source, series.name, run.manifest.shown_model_name)
     with transaction(path, results_path(path), REQUIRED) as tx:
         _check_ledger(tx.entries, run, now, path)
         start = first_end(tx.entries, prices, run)

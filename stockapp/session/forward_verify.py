@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from stockapp.core.data_source import legacy_source
 from stockapp.core.exchange import BarClock
 from stockapp.core.forward_record import (
     REQUIRED,
@@ -38,7 +39,6 @@ from stockapp.session.forward import (
     open_run,
     results_path,
 )
-from stockapp.session.forward_source import parse_source
 
 #: Relative difference allowed between an entry's numbers and the model's reproduction: the
 #: network computes in float32, whose rounding can differ with the batch it runs in.
@@ -124,8 +124,8 @@ def _identity_problem(entry: dict, run: SavedRun) -> str | None:
         return f"was made for another run (id {entry['run_id']}, this run is {run.run_id})"
     if entry["weights_hash"] != run.weights_hash:
         return f"was made by other weights than the model in {run.folder / 'model'}"
-    source = parse_source(str(entry["source"]))
-    if source is None:
+    source = legacy_source(str(entry["source"]))  # the ledger records its source in words
+    if not source.reloadable:
         return f"names a source stockapp does not know ({entry['source']!r})"
     if source.exchange != entry["exchange"]:
         return f"names the exchange {entry['exchange']} but its source trades on {source.exchange}"

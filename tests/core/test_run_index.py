@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from stockapp.core.manifest import RunManifest
 from stockapp.core.run_index import (
     TRASH,
     default_run_name,
@@ -52,7 +53,7 @@ def _hand_run(folder, created, rmse=2.0, naive=4.0, name="MSFT", model="GRU"):
 
 def test_a_saved_run_is_listed_with_scores_recomputed_from_its_forecasts(tmp_path, result):
     manifest = {"created": "2026-11-30T09:12:00+00:00", "data": {"name": "AAPL"}}
-    folder = save_run(tmp_path / "run", result, manifest, model_name="LSTM")
+    folder = save_run(tmp_path / "run", result, RunManifest.from_dict(manifest), model_name="LSTM")
     (run,) = list_runs(tmp_path)
     table = pd.read_csv(folder / "forecasts.csv")
     # Independent of the app's metrics: RMSE of model and persistence from the saved columns.
@@ -151,8 +152,11 @@ def test_run_time_is_when_the_run_was_made_in_local_time():
 
     from stockapp.core.run_index import run_time
 
-    when = run_time({"created": "2026-11-30T09:12:59+00:00"})
+    def run_time_of(d: dict):
+        return run_time(RunManifest.from_dict(d))
+
+    when = run_time_of({"created": "2026-11-30T09:12:59+00:00"})
     assert when == datetime(2026, 11, 30, 9, 12, 59, tzinfo=timezone.utc)
     assert when.utcoffset() == datetime(2026, 11, 30, 9, 12).astimezone().utcoffset()
-    assert run_time({}) is None and run_time({"created": "yesterday"}) is None
-    assert run_time({"created": 5}) is None
+    assert run_time_of({}) is None and run_time_of({"created": "yesterday"}) is None
+    assert run_time_of({"created": 5}) is None

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from stockapp.core.backtest import assemble_result
+from stockapp.core.manifest import RunManifest
 from stockapp.core.runs import load_run, save_run
 from stockapp.core.trading import TradingRule
 from stockapp.core.walkforward import BacktestSettings
@@ -29,7 +30,7 @@ def test_save_then_open_gives_the_same_numbers(tmp_path, result):
     folder = save_run(
         tmp_path / "run",
         result,
-        {"periods_per_year": 252.0, "seed": 3},
+        RunManifest(periods_per_year=252.0, seed=3),
         save_model=lambda p: saved.append(p),
         model_name="LSTM",
     )
@@ -43,7 +44,7 @@ def test_save_then_open_gives_the_same_numbers(tmp_path, result):
     assert metrics["train"]["epoch_seconds"] == [0.01]
 
     again, manifest = load_run(folder)
-    assert manifest["seed"] == 3 and manifest["model_name"] == "LSTM"
+    assert manifest.seed == 3 and manifest.model_name == "LSTM"
     assert again.rule == result.rule
     assert again.refit_dates == result.refit_dates
     for key in result.metrics:
@@ -56,14 +57,14 @@ def test_save_then_open_gives_the_same_numbers(tmp_path, result):
 def test_broken_run_folders_give_one_sentence(tmp_path, result):
     with pytest.raises(BacktestError, match="does not exist"):
         load_run(tmp_path / "nope")
-    folder = save_run(tmp_path / "run", result, {})
+    folder = save_run(tmp_path / "run", result, RunManifest())
     (folder / "forecasts.csv").unlink()
     with pytest.raises(BacktestError, match="it has no forecasts.csv"):
         load_run(folder)
     (folder / "manifest.json").write_text("{not json")
     with pytest.raises(BacktestError, match="manifest.json is damaged"):
         load_run(folder)
-    folder2 = save_run(tmp_path / "run2", result, {})
+    folder2 = save_run(tmp_path / "run2", result, RunManifest())
     (folder2 / "forecasts.csv").write_text("date,realised\n2020-01-01,1\n")
     with pytest.raises(BacktestError, match="lacks the column forecast"):
         load_run(folder2)
@@ -85,7 +86,7 @@ def test_intraday_bars_keep_their_time_of_day_through_save_and_reopen(tmp_path):
     refits = [dates[0], dates[31]]  # a refit in the middle of a day
     ppy = 252.0 * 7
     result = assemble_result(dates, realised, previous, forecasts, TradingRule(), refits, [], ppy)
-    folder = save_run(tmp_path / "hourly", result, {"periods_per_year": ppy})
+    folder = save_run(tmp_path / "hourly", result, RunManifest(periods_per_year=ppy))
 
     table = pd.read_csv(folder / "forecasts.csv")
     assert table["date"].is_unique and len(table) == 84
@@ -107,10 +108,11 @@ def test_intraday_bars_keep_their_time_of_day_through_save_and_reopen(tmp_path):
 
 def test_a_run_with_a_forward_record_is_not_replaced(tmp_path, result):
     """Its ledger names the model's weights: a new run over it would orphan the record."""
-    folder = save_run(tmp_path / "run", result, {"data": {"name": "SYN"}}, None, "LSTM")
+    manifest = RunManifest.from_dict({"data": {"name": "SYN"}})
+    folder = save_run(tmp_path / "run", result, manifest, None, "LSTM")
     ledger = folder / "forward" / "ledger.jsonl"
     ledger.parent.mkdir()
     ledger.write_bytes(b'{"hash": "x"}\n')
     with pytest.raises(BacktestError, match="forward record"):
-        save_run(folder, result, {"data": {"name": "SYN"}}, None, "LSTM")
+        save_run(folder, result, manifest, None, "LSTM")
     assert ledger.read_bytes() == b'{"hash": "x"}\n'

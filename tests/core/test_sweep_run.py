@@ -10,6 +10,7 @@ import pytest
 
 from stockapp.core.backtest import assemble_result
 from stockapp.core.distribution import BandForecasts
+from stockapp.core.manifest import RunManifest
 from stockapp.core.selection import span_scores
 from stockapp.core.sweep_plan import ROW_FILE
 from stockapp.core.sweep_run import split_result, sweep_spans
@@ -85,7 +86,7 @@ def test_a_run_is_split_only_inside_its_sweep(tmp_path):
     result = _result()
     run = tmp_path / "sweep" / "runs" / "abc"
     run.mkdir(parents=True)
-    manifest = {"periods_per_year": 252.0}
+    manifest = RunManifest(periods_per_year=252.0)
     assert sweep_spans(run, result, manifest) is None  # not a sweep's run: no row
     (run / ROW_FILE).write_text(json.dumps({"series": "S", "status": "ok"}))
     assert sweep_spans(run, result, manifest) is None  # no summary.json to name the span

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from stockapp.core.features import FeatureSpec
+from stockapp.core.manifest import RunManifest
 from stockapp.core.progress import drain
 from stockapp.core.walkforward import (
     BacktestProgress,
@@ -234,7 +235,7 @@ def test_bands_scored_saved_and_reopened(tmp_path):
         "The volatility-targeted rule aimed at 10% a year and realised "
         f"{m['strategy_vol']['volatility']:.1%}"
     )
-    save_run(tmp_path / "run", result, {"x": 1})
+    save_run(tmp_path / "run", result, RunManifest.from_dict({"x": 1}))
     again, _ = load_run(tmp_path / "run")
     assert again.bands is not None
     reopened = again.metrics_dict("Stand-in")

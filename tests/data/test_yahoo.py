@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from stockapp.core.data_source import DataSource
 from stockapp.data import yahoo
 from stockapp.data.cache import cache_path, read_cache
 from stockapp.data.yahoo import load_ticker
@@ -50,6 +51,7 @@ def test_download_matches_the_csv_rows_in_range(aapl, stockapp_home):
     expected = _rows(aapl, "2017-01-01", "2017-07-01")
     assert series.name == "AAPL"
     assert series.source == "Yahoo Finance AAPL (1d)"
+    assert series.data_source == DataSource("ticker", "AAPL", "1d", True)
     assert series.has_adjusted
     pd.testing.assert_frame_equal(series.frame, expected, check_names=False)
     assert series.report.warnings == []
@@ -96,6 +98,7 @@ def test_a_range_already_cached_needs_no_network(aapl):
     series = load_ticker("AAPL", start="2017-03-01", end="2017-09-01", session=offline)
     assert offline.urls == []
     assert series.source == "Yahoo Finance AAPL (1d)"
+    assert series.data_source == DataSource("ticker", "AAPL", "1d", True)  # from the cache
     pd.testing.assert_frame_equal(
         series.frame, _rows(aapl, "2017-03-01", "2017-09-01"), check_names=False
     )

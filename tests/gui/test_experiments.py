@@ -297,7 +297,7 @@ def test_double_click_opens_that_runs_backtest(qtbot, app):
     qtbot.mouseDClick(view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     assert window.last_error is None
     assert backtest.result is not None
-    assert backtest.manifest["train_config"]["hidden"] == 12
+    assert backtest.manifest.train_config["hidden"] == 12
     assert window.tabs.currentWidget() is backtest.tab
     assert str(ctl.folder / "runs" / key) in backtest.panel.status_label.text()
 

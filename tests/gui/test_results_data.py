@@ -288,3 +288,39 @@ def test_hourly_results_name_the_baseline_by_the_bar(qtbot):
     table.set_result(result, "LSTM")
     assert table.row_label("persistence") == "Persistence (next bar = this bar)"
     assert "tomorrow" not in summary_html(result, "LSTM")
+
+
+def test_a_run_saved_by_an_older_version_names_its_data_and_loads_it(qtbot, app):
+    """A version 1 run (written by main before the manifest was typed) records its source only in
+    words; the manifest reader makes it the typed identity that loads the sample again."""
+    from tests.core.test_manifest import V1_RUN
+
+    window, _training, backtest = app
+    assert backtest.open_run_from(V1_RUN)
+    assert "AAPL · adjusted" in backtest.data_label.text() and backtest.is_stale()
+    assert backtest.reload_button.text() == "Load AAPL (sample)"
+    backtest.reload_button.click()
+    assert window.series.data_source.kind == "sample" and window.series.name == "AAPL"
+    assert not backtest.is_stale()
+
+
+def test_a_weekly_ticker_loads_again_with_its_weekly_bars(qtbot, app, monkeypatch):
+    """The interval comes from the typed identity, not from the words of the source."""
+    import dataclasses
+
+    from stockapp.core.data_source import DataSource
+    from stockapp.session.data_tag import DataTag
+
+    window, _training, backtest = app
+    asked: list[tuple] = []
+    monkeypatch.setattr(
+        window.data_panel, "load_ticker", lambda *args: asked.append(args) or object()
+    )
+    series = dataclasses.replace(
+        window.series,
+        source="words that say nothing",
+        data_source=DataSource("ticker", "MSFT", "1wk", True),
+    )
+    backtest.data_tag = DataTag.of(series, True)
+    assert backtest.load_results_data()
+    assert asked[0][0] == "MSFT" and asked[0][3] == "1wk"

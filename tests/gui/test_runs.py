@@ -3,6 +3,7 @@ export dialogs' remembered folder."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -118,7 +119,7 @@ def test_rename_delete_undo_and_reveal_from_the_runs_list(qtbot, ran, monkeypatc
 def test_a_run_s_name_and_date_column_read_one_clock(qtbot, ran):
     # the run was made at 09:12:59 UTC and is saved minutes later: its name gives the time it
     # was made, as the Date column does, both in this machine's time zone
-    ran.manifest["created"] = "2026-11-30T09:12:59+00:00"
+    ran.manifest = dataclasses.replace(ran.manifest, created="2026-11-30T09:12:59+00:00")
     folder = ran.save_run_default()
     dialog = ran.show_runs()
     qtbot.addWidget(dialog)

@@ -177,7 +177,7 @@ def test_a_sweeps_runs_keep_only_their_last_fit_and_explaining_says_so(tmp_path)
     assert sorted(p.name for p in (run / "model").iterdir()) == ["model.json", "model.safetensors"]
     result, manifest = load_run(run)
     meta = json.loads((run / "model" / "model.json").read_text())
-    assert manifest["fit_weights"] == "last fit" and len(result.fits) > 1
+    assert manifest.fit_weights == "last fit" and len(result.fits) > 1
     assert meta["fits"] == len(result.fits) and meta["earlier_fits_saved"] is False
     model = RecurrentForecaster.load(run / "model")
     assert model.fit_count == 1 and model.omitted_fits == len(result.fits) - 1

@@ -103,7 +103,7 @@ def test_resume_skips_finished_runs_and_never_reads_half_written_ones(tmp_path):
     assert not junk.exists()
     for row in second.rows:
         result, manifest = load_run(tmp_path / "runs" / row["key"])  # an ordinary run folder
-        assert manifest["seed"] == row["seed"]
+        assert manifest.seed == row["seed"]
     summary = second.summary["series"][0]
     assert summary["configurations_tried"] == 2 and summary["runs"] == 4
     assert summary["verdict"].startswith("Best of 2 configurations on AAPL: GRU, window 10, ")

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 import time_machine
 
+from stockapp.core.data_source import DataSource
 from stockapp.core.features import FeatureSpec
 from stockapp.core.ledger import chained
 from stockapp.core.progress import drain
@@ -21,7 +22,6 @@ from stockapp.errors import DataError
 from stockapp.models.runner import run_backtest
 from stockapp.models.trainer import TrainConfig
 from stockapp.session.forward import default_ledger, record_forward
-from stockapp.session.forward_source import Source
 from stockapp.session.forward_verify import verify_ledger
 from tests.data.fake_yahoo import FakeYahooSession, reset_yfinance
 
@@ -110,10 +110,10 @@ def test_weekly_bars_of_the_same_ticker_are_refused(steps):
     folder, _, session = steps
     before = default_ledger(folder).read_bytes()
     with at("2018-01-18", 22), pytest.raises(DataError, match="weekly bars but the run learned"):
-        record_forward(folder, Source("yahoo", "AAPL", "1wk"), session=session)
+        record_forward(folder, DataSource("ticker", "AAPL", "1wk"), session=session)
     with (
         at("2018-01-18", 22),
         pytest.raises(DataError, match="not named like the run's series .AAPL."),
     ):
-        record_forward(folder, Source("yahoo", "MSFT", "1d"), session=session)
+        record_forward(folder, DataSource("ticker", "MSFT", "1d"), session=session)
     assert default_ledger(folder).read_bytes() == before

@@ -28,6 +28,7 @@ file) ends in one sentence shown by the window, never a traceback.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import re
 import shutil
 import time
@@ -50,6 +51,7 @@ from PySide6.QtWidgets import (
 
 from stockapp.core.backtest import BacktestResult
 from stockapp.core.fitted import AlreadyFitted
+from stockapp.core.manifest import RunManifest
 from stockapp.core.reference import backtest_spans
 from stockapp.core.run_index import default_run_name, free_folder, run_time
 from stockapp.core.runs import load_run, save_run, weights_through_note, write_csv
@@ -136,7 +138,7 @@ class BacktestController(QObject):
         self.outcome: BacktestOutcome | None = None
         self.result: BacktestResult | None = None
         self.model_name = "Model"
-        self.manifest: dict = {}
+        self.manifest: RunManifest | None = None
         self._source_folder: Path | None = None
         self._window: Any = None
         self._training: Any = None
@@ -145,7 +147,6 @@ class BacktestController(QObject):
         self._fit: TrainProgress | None = None
         self._running_drawn = 0.0
         self._job_tag: DataTag | None = None
-        self._job_quality: dict = {}
         self._job_model_history: Any = None
         self.data_tag: DataTag | None = None
 
@@ -410,8 +411,6 @@ class BacktestController(QObject):
             return False
         self._job_tag = DataTag.of(series, spec.adjusted)
         self._job_model_history = None if forecaster is None else self._training.result
-        to_dict = getattr(series.report, "to_dict", None)
-        self._job_quality = to_dict() if callable(to_dict) else {"warnings": series.report.warnings}
         threads = gui_job_threads(self._training.panel.use_all_cores())
 
         def work(should_stop):
@@ -480,9 +479,6 @@ class BacktestController(QObject):
         self.panel.set_busy(False)
         if isinstance(outcome, BacktestOutcome) and not self._worker_cancelled():
             self.outcome = outcome
-            # The runner records the data quality report when the series can give one.
-            if not isinstance(outcome.manifest.get("data_quality"), dict):
-                outcome.manifest["data_quality"] = self._job_quality
             self.manifest = outcome.manifest
             self._source_folder = None
             self._show(outcome.result, outcome.model_name)
@@ -514,10 +510,11 @@ class BacktestController(QObject):
     @staticmethod
     def _done_text(outcome: BacktestOutcome) -> str:
         r = outcome.result
-        seconds = outcome.manifest.get("timings", {}).get("total_seconds", 0.0)
+        timings, device = outcome.manifest.timings, outcome.manifest.device
+        seconds = 0.0 if timings is None else timings.total_seconds
         return (
             f"Forecast {r.n:,} bars from {r.dates[0]:%Y-%m-%d} to {r.dates[-1]:%Y-%m-%d} with "
-            f"{len(r.fits)} fit(s) on {outcome.manifest.get('device', '?')} in {seconds:.1f} s."
+            f"{len(r.fits)} fit(s) on {device or '?'} in {seconds:.1f} s."
         )
 
     # ---------------------------------------------------------------- showing
@@ -561,10 +558,7 @@ class BacktestController(QObject):
     def _quality_warnings(self) -> list[str] | None:
         """The data quality warnings the results' manifest records; None when it records none
         (a run saved before runs recorded them)."""
-        quality = self.manifest.get("data_quality")
-        if isinstance(quality, dict) and isinstance(quality.get("warnings"), list):
-            return [str(w) for w in quality["warnings"]]
-        return None
+        return None if self.manifest is None else self.manifest.quality_warnings
 
     def is_stale(self) -> bool:
         """Whether the results shown came from other data than the window shows now."""
@@ -618,25 +612,22 @@ class BacktestController(QObject):
     def load_results_data(self) -> bool:
         """Load the data the results shown came from (sample, CSV file or ticker)."""
         tag = self.data_tag
-        choice = None if tag is None else tag.reload_choice()
-        if self._window is None or tag is None or choice is None:
+        if self._window is None or tag is None or not tag.data_source.reloadable:
             return False
+        origin = tag.data_source
         panel = self._window.data_panel
         if tag.adjusted != panel.adjusted_check.isChecked():
             panel.adjusted_check.setChecked(tag.adjusted)
-        kind, where = choice
-        if kind == "sample":
-            return panel.load_sample(where)
-        if kind == "csv":
-            return panel.load_csv_path(where)
-        interval = re.search(r"\((1d|1wk)\)", tag.source)
+        if origin.kind == "sample":
+            return panel.load_sample(origin.where)
+        if origin.kind == "csv":
+            return panel.load_csv_path(origin.where, dayfirst=origin.dayfirst)
         try:
             start = datetime.fromisoformat(tag.first[:10]).date()
             end = datetime.fromisoformat(tag.last[:10]).date()
         except ValueError:
             start = end = None
-        worker = panel.load_ticker(where, start, end, interval.group(1) if interval else None)
-        return worker is not None
+        return panel.load_ticker(origin.where, start, end, origin.interval) is not None
 
     def _data_text(self) -> str | None:
         return None if self.data_tag is None else self.data_tag.text()
@@ -665,7 +656,8 @@ class BacktestController(QObject):
 
         try:
             if self.outcome is not None and self.outcome.result is self.result:
-                self.outcome.save(folder, picture)
+                # with the manifest shown (one record of the run, not the outcome's copy)
+                dataclasses.replace(self.outcome, manifest=self.manifest).save(folder, picture)
             else:
                 save_run(folder, result, self.manifest, self._model_copier(), name, picture)
         except (StockappError, OSError) as exc:
@@ -681,7 +673,9 @@ class BacktestController(QObject):
     def default_run_folder(self) -> Path:
         """A free folder in the runs folder named after the data, the model and the time."""
         data = self.data_tag.name if self.data_tag is not None else "backtest"
-        when = run_time(self.manifest) or datetime.now().astimezone()  # the Date column's time
+        when = (
+            self.manifest and run_time(self.manifest)
+        ) or datetime.now().astimezone()  # the Date column's time
         return free_folder(runs_dir(), default_run_name(data, self.model_name, when))
 
     def save_run_default(self) -> Path | None:
@@ -746,12 +740,12 @@ class BacktestController(QObject):
         self.manifest = manifest
         self._source_folder = Path(path)
         spans = sweep_spans(Path(path), result, manifest)
-        self._show(result, str(manifest.get("model_name", "Model")), spans)
-        data = manifest.get("data", {})
+        self._show(result, manifest.shown_model_name, spans)
+        data = manifest.data
         lacks = weights_through_note(result.fits)  # a run saved before fits recorded it
         self.panel.show_status(
             f"Opened the run saved in {path}"
-            + (f" ({data['name']}, {data.get('source', '')})." if "name" in data else ".")
+            + (f" ({data.name}, {data.source})." if data is not None and data.name else ".")
             + (f" {lacks}" if lacks else "")
         )
         self.run_opened.emit(Path(path))

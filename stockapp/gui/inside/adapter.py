@@ -432,7 +432,7 @@ class InsideController(QObject):
         except StockappError as exc:
             self.view.clear(str(exc))
             return
-        tag = DataTag.from_manifest(getattr(self._backtest, "manifest", {}) or {})
+        tag = DataTag.from_manifest(self._backtest.manifest)
         self._pending = (model, self._backtest.result, tag)
         self._follow_pending()
 
