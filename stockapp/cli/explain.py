@@ -207,6 +207,7 @@ def _compare(args: argparse.Namespace) -> int:
     from stockapp.core.features import FeatureSpec
     from stockapp.core.progress import drain
     from stockapp.core.runs import write_csv
+    from stockapp.core.walkforward import BacktestSettings, first_fit_span
     from stockapp.data import load_csv, load_sample
     from stockapp.models.explain import COMPARE_EPOCHS, compare_kinds
     from stockapp.models.trainer import TrainConfig
@@ -217,8 +218,8 @@ def _compare(args: argparse.Namespace) -> int:
     series = load_sample(args.sample) if args.sample else load_csv(args.csv)
     spec = FeatureSpec()
     prices = series.prices(spec.adjusted)
-    # The comparison learns from the span a default backtest trains on (before its test bars).
-    past = prices.iloc[: int(len(prices) * 0.8)]
+    # The comparison learns from the span a default backtest's first fit trains on.
+    past = prices.iloc[first_fit_span(prices.index, BacktestSettings())]
     cfg = TrainConfig(device="cpu")
     show = sys.stderr.isatty()
 

@@ -2,7 +2,7 @@
 backtest's first fit trains, validates and tests on, and the bars every fit learns from.
 
 All are computed from the rules the trainer and the walk-forward engine follow
-(:func:`~stockapp.core.dataset.training_set`, :func:`~stockapp.core.walkforward.first_test_bar`),
+(:func:`~stockapp.core.dataset.training_set`, :func:`~stockapp.core.walkforward.first_fit_span`),
 written out again here in bar arithmetic, so the loss chart's dashed line and the price chart's
 shading mean what they say, and tests can check each fit the engine records against
 :func:`fit_spans`.
@@ -16,7 +16,7 @@ import pandas as pd
 from stockapp.core.bars import format_dates, is_intraday
 from stockapp.core.dataset import training_set
 from stockapp.core.features import FeatureSpec, step_targets, target_vector
-from stockapp.core.walkforward import BacktestSettings, first_test_bar, plan_segments
+from stockapp.core.walkforward import BacktestSettings, first_fit_span, plan_segments
 
 
 def persistence_loss(
@@ -71,7 +71,7 @@ def backtest_spans(
 
     Raises the engine's :class:`~stockapp.errors.BacktestError` for unusable settings.
     """
-    start = first_test_bar(dates, settings, window + 1 + 64)  # the engine's own minimum
+    start = first_fit_span(dates, settings, window).stop  # the engine's own minimum
     seg = plan_segments(len(dates), start, settings)[0]
     val = validation_start(seg.train_end - seg.train_start, window, val_fraction)
     val_date = None if val is None else dates[seg.train_start + val]
@@ -96,7 +96,7 @@ def fit_spans(
     trains through it, and the first fit, once early stopping has chosen its epoch count on the
     validation slice, goes on learning from that slice (see ``RecurrentForecaster.fit``).
     """
-    start = first_test_bar(dates, settings, window + 1 + 64)
+    start = first_fit_span(dates, settings, window).stop
     out = []
     for k, seg in enumerate(plan_segments(len(dates), start, settings)):
         first = seg.train_start + (window + 1 if loss_on == "last" else 2)

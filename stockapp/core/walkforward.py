@@ -41,6 +41,8 @@ from stockapp.core.volatility import vol_forecasts
 from stockapp.errors import BacktestError
 
 REFIT_MODES = ("expanding", "rolling")
+#: Training windows the first fit needs at least: fewer cannot both train and early-stop.
+MIN_FIT_WINDOWS = 64
 
 
 class Forecaster(Protocol):
@@ -157,6 +159,29 @@ def first_test_bar(dates: pd.DatetimeIndex, settings: BacktestSettings, min_trai
     return start
 
 
+def min_train_bars(window: int) -> int:
+    """Bars the first fit needs before the test span: one window, its target, and
+    :data:`MIN_FIT_WINDOWS` more windows."""
+    return window + 1 + MIN_FIT_WINDOWS
+
+
+def first_fit_span(
+    dates: pd.DatetimeIndex, settings: BacktestSettings, window: int | None = None
+) -> slice:
+    """The bars the backtest's first fit learns from: ``slice(0, s)``, every bar before the first
+    test bar ``s`` (the first segment's past; see :func:`plan_segments`).
+
+    The one rule for that span: the engine cuts its first fit with it, the reference spans and
+    the window's training (which learns from exactly these bars, so the backtest may reuse its
+    model) take it too. With ``window`` the engine's minimum (:func:`min_train_bars`) is
+    enforced with a :class:`~stockapp.errors.BacktestError`; without, any span is given (a
+    training on too few bars says so itself).
+    """
+    return slice(
+        0, first_test_bar(dates, settings, 0 if window is None else min_train_bars(window))
+    )
+
+
 def plan_segments(n_bars: int, test_start: int, settings: BacktestSettings) -> list[Segment]:
     """Cut ``[test_start, n_bars)`` into refit segments (one segment when not refitting).
 
@@ -187,8 +212,7 @@ def walk_forward(
     ``prices`` is a frame like ``PriceSeries.prices(adjusted)``. Progress values are
     :class:`BacktestProgress` before each fit and whatever the forecaster's ``fit`` yields.
     """
-    min_train = spec.window + 1 + 64
-    start = first_test_bar(prices.index, settings, min_train)  # type: ignore[arg-type]
+    start = first_fit_span(prices.index, settings, spec.window).stop  # type: ignore[arg-type]
     intraday = is_intraday(prices.index)  # fits name their first test bar with its time
     segments = plan_segments(len(prices), start, settings)
     close = prices["Close"].to_numpy(dtype=np.float64)

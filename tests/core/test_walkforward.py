@@ -245,3 +245,29 @@ def test_bands_scored_saved_and_reopened(tmp_path):
     assert reopened["bands"] == pytest.approx(m["bands"], nan_ok=True)
     assert reopened["strategy_vol"].pop("summary") == m["strategy_vol"].pop("summary")
     assert reopened["strategy_vol"] == pytest.approx(m["strategy_vol"])
+
+
+def test_the_first_fit_span_is_one_rule_for_the_engine_the_reference_and_the_window():
+    from stockapp.core.reference import backtest_spans, fit_spans
+    from stockapp.core.walkforward import MIN_FIT_WINDOWS, first_fit_span, min_train_bars
+
+    prices = _prices(400)
+    dates = prices.index
+    settings = BacktestSettings(test_fraction=0.2, refit_every=30)
+    span = first_fit_span(dates, settings, window=10)
+    assert span == slice(0, 320) == first_fit_span(dates, settings)
+    assert min_train_bars(10) == 10 + 1 + MIN_FIT_WINDOWS
+    # the engine's first fit learns from exactly these bars; the reference names its end
+    model = MeanReversion()
+    drain(walk_forward(prices, FeatureSpec(window=10), model, settings))
+    assert model.fits[0][3] == span.stop and model.fits[0][0] == dates[span.stop - 1]
+    assert backtest_spans(dates, 10, settings, 0.15)[0] == dates[span.stop]
+    assert (
+        fit_spans(dates, 10, settings, 0.15)[0]["trained_through"]
+        == f"{dates[span.stop - 1]:%Y-%m-%d}"
+    )
+    # the engine's minimum holds only when a window is given
+    late = BacktestSettings(test_start=f"{dates[40]:%Y-%m-%d}")
+    assert first_fit_span(dates, late) == slice(0, 40)
+    with pytest.raises(BacktestError, match="at least 75"):
+        first_fit_span(dates, late, window=10)
