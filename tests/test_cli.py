@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from stockapp import cli
-from stockapp.cli import common as cli_common
 from stockapp.data.yahoo import load_ticker
+from stockapp.session import loading as cli_loading  # the loader the CLI and window share
 from tests.data.fake_yahoo import FakeYahooSession, reset_yfinance
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,7 +42,7 @@ def fake_yahoo(monkeypatch):
     def use(mode: str = "ok") -> FakeYahooSession:
         session = FakeYahooSession(mode)
         monkeypatch.setattr(
-            cli_common, "load_ticker", functools.partial(load_ticker, session=session)
+            cli_loading, "load_ticker", functools.partial(load_ticker, session=session)
         )
         return session
 
@@ -272,7 +272,7 @@ def test_backtest_accepts_dayfirst(capsys, tmp_path, monkeypatch):
         seen.append(dayfirst)
         raise cli.StockappError("stop here")
 
-    monkeypatch.setattr(cli_common, "load_csv", fake_load_csv)
+    monkeypatch.setattr(cli_loading, "load_csv", fake_load_csv)
     path = _ambiguous_monthly_csv(tmp_path)
     for flag, expected in (("--dayfirst", True), ("--monthfirst", False)):
         _fails(capsys, "backtest", "--csv", str(path), flag, "--out", str(tmp_path / "r"))

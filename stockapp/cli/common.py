@@ -1,12 +1,12 @@
 """What every command shares: one-line usage errors, the ``--sample/--csv/--ticker`` choice
-and loading the series it names."""
+and loading the series it names (as the window loads it: :mod:`stockapp.session.loading`)."""
 
 from __future__ import annotations
 
 import argparse
 
-from stockapp.data import load_csv, load_sample, load_ticker
 from stockapp.data.series import PriceSeries
+from stockapp.session.loading import csv_file, load_series, sample, ticker
 
 EXIT_USER_ERROR = 2
 
@@ -67,10 +67,10 @@ def load_source(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Pr
     if dayfirst is not None and args.csv is None:
         parser.error("--dayfirst and --monthfirst only apply to --csv")
     if args.sample is not None:
-        return load_sample(args.sample)
+        return load_series(sample(args.sample))
     if args.csv is not None:
-        return load_csv(args.csv) if dayfirst is None else load_csv(args.csv, dayfirst=dayfirst)
-    return load_ticker(args.ticker, start=args.start, end=args.end, interval=args.interval or "1d")
+        return load_series(csv_file(args.csv, dayfirst))
+    return load_series(ticker(args.ticker, args.interval), start=args.start, end=args.end)
 
 
 def one_line(text: str) -> str:

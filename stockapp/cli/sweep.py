@@ -10,13 +10,15 @@ no run finished (2 for bad input). Registered in :mod:`stockapp.cli` by :func:`a
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 from pathlib import Path
 
 from stockapp.core.ray_address import ray_endpoint
-from stockapp.core.sweep_plan import parse_seeds
-from stockapp.errors import StockappError
+from stockapp.session.formatting import eta_text, p_text, ratio_text
+from stockapp.session.grid import FIELDS, parse_grid, parse_seeds
+from stockapp.session.loading import experiment_sources, load_several
+
+__all__ = ["add_sweep_command", "parse_seeds"]
 
 #: Most configurations listed per series in the closing summary (the rest are in results.csv).
 SHOWN = 10
@@ -61,54 +63,16 @@ def add_sweep_command(commands) -> None:
     p.set_defaults(func=_cmd_sweep, parser=p)
 
 
-def _split(option: str, text: str | None, kind, what: str) -> list | None:
-    if text is None:
-        return None
-    parts = [t.strip() for t in str(text).split(",") if t.strip()]
-    try:
-        values = [kind(t) for t in parts]
-    except ValueError:
-        values = []
-    if not values:
-        raise StockappError(f"{option} takes {what} separated by commas, not '{text}'.")
-    return list(dict.fromkeys(values))
-
-
 def _grid(args: argparse.Namespace) -> dict[str, list]:
-    grid: dict[str, list] = {}
-    spec = (
-        ("model", args.model, str, "model types (lstm, gru, rnn)"),
-        ("window", args.window, int, "whole numbers"),
-        ("hidden", args.hidden, int, "whole numbers"),
-        ("layers", args.layers, int, "whole numbers"),
-        ("dropout", args.dropout, float, "numbers"),
-        ("lr", args.lr, float, "numbers"),
-        ("target", args.target, str, "targets (return, price)"),
-        ("refit_every", args.refit_every, int, "whole numbers"),
-    )
-    for name, text, kind, what in spec:
-        values = _split("--" + name.replace("_", "-"), text, kind, what)
-        if values is not None:
-            grid[name] = values
-    return grid
+    """The grid the options ask for, checked as the window checks its fields."""
+    return parse_grid({f.name: getattr(args, f.name) for f in FIELDS}, labels="option")
 
 
 def _load_series(args: argparse.Namespace) -> list:
-    from stockapp.data import list_samples, load_csv, load_sample, load_ticker
-
-    names = [i.name for i in list_samples()] if args.all_samples else []
-    names += [n for n in args.sample if n not in names]
-    series = [load_sample(n) for n in names]
-    series += [load_csv(p) for p in args.csv]
-    series += [load_ticker(t) for t in args.ticker]
-    if not series:
+    sources = experiment_sources(args.sample, args.csv, args.ticker, args.all_samples)
+    if not sources:
         args.parser.error("name what to sweep: --sample, --csv, --ticker or --all-samples")
-    seen: set[str] = set()
-    for s in series:
-        if s.name in seen:
-            raise StockappError(f"{s.name} is named twice; give each series once.")
-        seen.add(s.name)
-    return series
+    return load_several(sources)
 
 
 def _request(args: argparse.Namespace):
@@ -136,12 +100,6 @@ def _request(args: argparse.Namespace):
             args.test_fraction if args.selection_fraction is None else args.selection_fraction
         ),
     )
-
-
-def _minutes(seconds: float | None) -> str:
-    if seconds is None:
-        return "ETA --"
-    return f"ETA {seconds / 60:.1f} min" if seconds >= 60 else f"ETA {seconds:.0f} s"
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
@@ -173,7 +131,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
                 row = event.latest or {}
                 last = f"{row.get('series')} seed {row.get('seed')}: {row.get('status')}"
                 print(
-                    f"[{event.done}/{event.total}] {_minutes(event.eta_seconds)}  {last}",
+                    f"[{event.done}/{event.total}] {eta_text(event.eta_seconds)}  {last}",
                     file=sys.stderr,
                     flush=True,
                 )
@@ -207,17 +165,6 @@ def _print_failures(outcome) -> int:
     return 1
 
 
-def _ratio(v) -> str:
-    return "" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.4f}"
-
-
-def _p(v) -> str:
-    """A p-value in a column: three decimals, ``<0.001`` below that, blank when untested."""
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return ""
-    return "<0.001" if v < 0.001 else f"{v:.3f}"
-
-
 def _print_summary(outcome, out: Path) -> None:
     summary = outcome.summary
     print(
@@ -236,11 +183,12 @@ def _print_summary(outcome, out: Path) -> None:
             ranked = sorted(configs, key=lambda c: c["selection_rmse_ratio_mean"])
             for c in ranked[:SHOWN]:
                 ens = c["ensemble_test"]
+                sel, test = c["selection_rmse_ratio_mean"], c["test_rmse_ratio_mean"]
                 print(
-                    f"  {c['configuration']:{width}} {_ratio(c['selection_rmse_ratio_mean']):>9} "
-                    f"{_ratio(c['test_rmse_ratio_mean']):>10} {_ratio(c['test_rmse_ratio_sd']):>7} "
-                    f"{_ratio(ens['rmse_ratio']):>9} {_p(ens.get('dm_better_pvalue')):>8} "
-                    f"{_p(ens.get('dm_better_pvalue_holm')):>6}  {ens.get('verdict') or 'n/a'}"
+                    f"  {c['configuration']:{width}} {ratio_text(sel):>9} {ratio_text(test):>10} "
+                    f"{ratio_text(c['test_rmse_ratio_sd']):>7} {ratio_text(ens['rmse_ratio']):>9} "
+                    f"{p_text(ens.get('dm_better_pvalue')):>8} "
+                    f"{p_text(ens.get('dm_better_pvalue_holm')):>6}  {ens.get('verdict') or 'n/a'}"
                 )
             if len(configs) > SHOWN:
                 print(f"  ... {len(configs) - SHOWN} more in results.csv")

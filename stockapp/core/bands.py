@@ -26,8 +26,8 @@ import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from scipy import special, stats
 
+from stockapp.core.lazy import special, stats  # scipy's, imported when first used
 from stockapp.core.metrics import format_pvalue, mean_difference_test, signed_verdict
 from stockapp.errors import DataError
 

@@ -25,11 +25,11 @@ from datetime import datetime
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from stockapp.core.bands import BandScores, describe_bands, interval, score_bands
 from stockapp.core.bars import format_dates, parse_dates
 from stockapp.core.exchange import BarClock
+from stockapp.core.lazy import stats  # scipy.stats, imported when first used
 from stockapp.core.ledger import digest
 from stockapp.core.metrics import (
     ALPHA,

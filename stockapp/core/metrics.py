@@ -29,8 +29,8 @@ import math
 from dataclasses import dataclass, fields
 
 import numpy as np
-from scipy import stats
 
+from stockapp.core.lazy import stats  # scipy.stats, imported when first used
 from stockapp.errors import DataError
 
 #: Significance level used by the sentences.

@@ -134,33 +134,6 @@ def plan_spans(dates: pd.DatetimeIndex, test_fraction: float, selection_fraction
     return Spans(sel, n - n_test, n, *stamps)
 
 
-def parse_seeds(text: str, takes: str = "--seeds takes", example: str = "0-4") -> tuple[int, ...]:
-    """``0-4`` -> (0, 1, 2, 3, 4); ``0,2,5`` -> those, in order, once each.
-
-    Anything else raises one sentence that starts with ``takes`` (the option or field and its
-    verb, e.g. ``"Seeds take"`` in the window).
-    """
-    bad = StockappError(
-        f"{takes} a range like {example} or a list like 0,2,5, not '{text.strip()}'."
-    )
-    seeds: list[int] = []
-    for part in text.split(","):
-        part = part.strip()
-        try:
-            if "-" in part:
-                lo, hi = (int(x) for x in part.split("-"))
-                if hi < lo:
-                    raise bad
-                seeds.extend(range(lo, hi + 1))
-            else:
-                seeds.append(int(part))
-        except ValueError:
-            raise bad from None
-    if not seeds or min(seeds) < 0:
-        raise bad
-    return tuple(dict.fromkeys(seeds))
-
-
 def expand_grid(grid: dict[str, list]) -> list[dict]:
     """Every combination of the grid's values, in a stable order (first key varies slowest)."""
     for name, values in grid.items():

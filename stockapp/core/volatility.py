@@ -15,9 +15,9 @@ import math
 import warnings
 
 import numpy as np
-from scipy import signal
 
 from stockapp.core.bands import log_density
+from stockapp.core.lazy import signal  # scipy.signal, imported when first used
 from stockapp.errors import DataError
 
 #: RiskMetrics' decay for daily returns.

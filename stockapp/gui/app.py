@@ -1,8 +1,10 @@
 """Start the desktop app: the Qt application, pyqtgraph's look, the main window and its data.
 
 :func:`run` checks that Qt's X11 plugin can load, then shows a splash before it imports the main
-window (and with it pyqtgraph and PyTorch, several seconds on a cold start), so the launch shows
-a sign of life within a second or two.
+window (and with it pyqtgraph and pandas), so the launch shows a sign of life at once. PyTorch
+is not imported before the window shows: once it has painted, the model code loads on a
+background thread (:meth:`~stockapp.gui.main_window.MainWindow.load_models_in_background`), and
+a job started before that is done waits for it.
 """
 
 from __future__ import annotations
@@ -105,7 +107,7 @@ def run(
 ) -> int:
     """Show a splash, then the window, and run until it is closed; returns the exit status
     (1, with one sentence on stderr, when Qt's X11 plugin lacks system libraries)."""
-    from stockapp.gui.startup import mark_first_paint, set_message, show_splash
+    from stockapp.gui.startup import after_first_paint, mark_first_paint, set_message, show_splash
 
     missing = xcb_libs.problem()
     if missing:
@@ -113,14 +115,14 @@ def run(
         return 1
     app = application(argv)
     splash = show_splash()
-    # The slow imports (pyqtgraph, and PyTorch through the training and backtest controllers)
-    # happen here, under the splash.
+    # The slow imports (pyqtgraph, pandas) happen here, under the splash; PyTorch waits.
     from stockapp.gui import main_window  # noqa: F401
-    from stockapp.gui.backtest import adapter as backtest  # noqa: F401
-    from stockapp.gui.training import adapter as training  # noqa: F401
 
     set_message(splash, "Opening the window\u2026")
     window = create_main_window(sample=sample, csv=csv, ticker=ticker, dayfirst=dayfirst)
+    # Qt asks the last installed filter first: the benchmark's close is queued first, so a
+    # window it closes at once does not start loading PyTorch.
+    after_first_paint(window, window.load_models_in_background)
     mark_first_paint(window, "window", close_after=True)
     window.show()
     QTimer.singleShot(0, splash.close)  # once the window is up, not a blank moment before

@@ -5,11 +5,16 @@ The side column is a tab widget of settings pages ("Data" first, then one per fe
 scrolling past the panels above it. The Run menu lists the jobs' shortcuts (Train Ctrl+T, Run
 backtest Ctrl+B, Cancel Esc); closing while a job runs asks first, naming what would be lost.
 
-It owns the current :class:`PriceSeries` and announces it through :attr:`MainWindow.series_changed`.
+It owns the window's Qt-free state, :attr:`MainWindow.session`
+(:class:`~stockapp.session.state.Session`: the data on screen, the model, the results, the one
+job slot), and keeps its data in step with the Data page; it also announces a new series through
+:attr:`MainWindow.series_changed`. Once it has shown, :meth:`MainWindow.load_models_in_background`
+loads the model code (PyTorch) on a background thread. Menus, status bar and messages are
+:class:`~stockapp.gui.window_chrome.WindowChrome`'s.
+
 Other features plug in through :meth:`MainWindow.add_tab`, :meth:`MainWindow.add_side_panel`,
 :meth:`MainWindow.add_file_action`, :meth:`MainWindow.add_run_action` and
-:meth:`MainWindow.register_worker`; they need not know how
-the window is laid out.
+:meth:`MainWindow.register_worker`; they need not know how the window is laid out.
 """
 
 from __future__ import annotations
@@ -17,12 +22,10 @@ from __future__ import annotations
 import logging
 
 from PySide6.QtCore import QByteArray, Qt, Signal
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent
 from PySide6.QtWidgets import (
-    QLabel,
     QMainWindow,
     QMessageBox,
-    QProgressBar,
     QScrollArea,
     QSplitter,
     QTabWidget,
@@ -32,11 +35,13 @@ from PySide6.QtWidgets import (
 
 from stockapp.data.series import PriceSeries
 from stockapp.gui.data.panel import DataChoice, DataPanel
-from stockapp.gui.help import HOW_TO_READ, TextPage, about_text, shortcut_lines
+from stockapp.gui.help import TextPage
 from stockapp.gui.settings import app_settings, read_str
 from stockapp.gui.widgets.price_chart import PriceChart
-from stockapp.gui.widgets.workers import GeneratorWorker
-from stockapp.gui.widgets.zoom import reset_zoom_in
+from stockapp.gui.widgets.workers import GeneratorWorker, run_in_background
+from stockapp.gui.window_chrome import WindowChrome
+from stockapp.session.preload import load_models
+from stockapp.session.state import Session
 
 log = logging.getLogger(__name__)
 
@@ -55,9 +60,12 @@ def fit_size(size: tuple[int, int], room: tuple[int, int]) -> tuple[int, int]:
 
 SIDE_WIDTH = 310
 CLOSE_WAIT_MS = 5000
+#: How long closing waits for the model code's background load, which cannot be interrupted
+#: (a thread still importing torch as the process exits can crash it).
+PRELOAD_WAIT_MS = 120_000
 
 
-class MainWindow(QMainWindow):
+class MainWindow(WindowChrome, QMainWindow):
     """The stockapp window.
 
     Parameters
@@ -72,14 +80,19 @@ class MainWindow(QMainWindow):
         a new series was loaded.
     adjusted_changed(bool)
         the user switched between adjusted and raw prices.
+    devices_found(list)
+        the model code has loaded; the devices this machine can train on, CPU first.
     """
 
     series_changed = Signal(object)
     adjusted_changed = Signal(bool)
+    devices_found = Signal(list)
 
     def __init__(self, quiet: bool = False, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.quiet = quiet
+        self.session = Session()
+        self._preload: GeneratorWorker | None = None
         self.last_error: str | None = None
         self._series: PriceSeries | None = None
         self._workers: dict[GeneratorWorker, str | None] = {}
@@ -142,6 +155,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"{series.name} — stockapp")
         self._show_series_status(series)
         self.show_message(f"Loaded {series.source}.")
+        self.session.set_data(series, self.adjusted)
         self.series_changed.emit(series)
 
     def add_tab(self, widget: QWidget, title: str) -> int:
@@ -210,38 +224,20 @@ class MainWindow(QMainWindow):
         worker.done.connect(lambda: self._worker_done(worker))
         self._update_busy()
 
+    def load_models_in_background(self) -> None:
+        """Load the model code (PyTorch) on a background thread, once; :attr:`devices_found`
+        says when it is done. A job started meanwhile waits for it
+        (:func:`~stockapp.session.preload.ensure_models`)."""
+        if self._preload is None:
+            self._preload = run_in_background(
+                load_models,
+                self,
+                on_finished=self.devices_found.emit,
+                on_failed=lambda message: log.warning("the model code did not load: %s", message),
+            )
+
     def running_workers(self) -> list[GeneratorWorker]:
         return [w for w in self._workers if w.is_running()]
-
-    # ------------------------------------------------------------------ messages
-
-    def show_error(self, message: str) -> None:
-        """Tell the user what went wrong, in one sentence: status bar and a message box.
-
-        The box is window-modal but opened without blocking (``open()``, not ``exec()``); with
-        :attr:`quiet` it is skipped. The sentence stays readable in :attr:`last_error`.
-        """
-        self.last_error = message
-        self.message_label.setProperty("error", True)
-        self.message_label.setText(message)
-        self.message_label.setToolTip(message)
-        self._restyle(self.message_label)
-        if self.quiet:
-            return
-        if self._error_box is not None:
-            self._error_box.close()
-        box = QMessageBox(QMessageBox.Icon.Warning, "stockapp", message, parent=self)
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        box.finished.connect(lambda _: setattr(self, "_error_box", None))
-        self._error_box = box
-        box.open()
-
-    def show_message(self, message: str) -> None:
-        """A neutral note in the status bar (replaces an earlier error there)."""
-        self.message_label.setProperty("error", False)
-        self.message_label.setText(message)
-        self.message_label.setToolTip(message)
-        self._restyle(self.message_label)
 
     # ------------------------------------------------------------------ building
 
@@ -266,88 +262,6 @@ class MainWindow(QMainWindow):
         page.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         page.setWidget(inner)
         return page
-
-    def _build_menus(self) -> None:
-        self.file_menu = self.menuBar().addMenu("&File")
-        self.open_csv_action = QAction("Open CSV…", self)
-        self.open_csv_action.setShortcut(QKeySequence.StandardKey.Open)
-        self.open_csv_action.triggered.connect(self.data_panel.open_csv_dialog)
-        self.file_menu.addAction(self.open_csv_action)
-        self._quit_separator = self.file_menu.addSeparator()
-        self.quit_action = QAction("Quit", self)
-        self.quit_action.setShortcut(QKeySequence.StandardKey.Quit)
-        self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
-        self.quit_action.triggered.connect(self.close)
-        self.file_menu.addAction(self.quit_action)
-
-        self.view_menu = self.menuBar().addMenu("&View")
-        styles = QActionGroup(self)
-        self.style_actions: dict[str, QAction] = {}
-        for style, label in (("line", "Close line"), ("candles", "Candlesticks")):
-            action = QAction(label, self, checkable=True)
-            action.triggered.connect(lambda _=False, s=style: self.chart.set_style(s))
-            styles.addAction(action)
-            self.view_menu.addAction(action)
-            self.style_actions[style] = action
-        self.chart.style_changed.connect(lambda s: self.style_actions[s].setChecked(True))
-        self.style_actions[self.chart.style].setChecked(True)
-        self.view_menu.addSeparator()
-        reset = QAction("Reset zoom", self)
-        reset.setShortcut(QKeySequence("Ctrl+0"))
-        reset.triggered.connect(lambda: reset_zoom_in(self.tabs.currentWidget()))  # any tab
-        self.view_menu.addAction(reset)
-
-        self.run_menu = self.menuBar().addMenu("&Run")
-        self._cancel_separator = self.run_menu.addSeparator()
-        self.cancel_action = QAction("Cancel", self)
-        self.cancel_action.setShortcut(QKeySequence(Qt.Key.Key_Escape))
-        self.cancel_action.setToolTip("Stop the running training, backtest or download.")
-        self.cancel_action.triggered.connect(self.cancel_work)
-        self.run_menu.addAction(self.cancel_action)
-
-        self.help_menu = self.menuBar().addMenu("&Help")
-        guide = QAction("How to read the results", self)
-        guide.setShortcut(QKeySequence(QKeySequence.StandardKey.HelpContents))
-        guide.triggered.connect(lambda: self.show_help_page("How to read the results"))
-        shortcuts = QAction("Keyboard shortcuts", self)
-        shortcuts.triggered.connect(lambda: self.show_help_page("Keyboard shortcuts"))
-        about = QAction("About stockapp", self)
-        about.setMenuRole(QAction.MenuRole.AboutRole)
-        about.triggered.connect(self._about)
-        for action in (guide, shortcuts):
-            self.help_menu.addAction(action)
-        self.help_menu.addSeparator()
-        self.help_menu.addAction(about)
-
-    def _build_status_bar(self) -> None:
-        bar = self.statusBar()
-        self.message_label = QLabel()
-        self.message_label.setObjectName("statusMessage")
-        self.message_label.setContentsMargins(6, 0, 6, 0)
-        self.busy_label = QLabel()
-        self.busy_bar = QProgressBar()
-        self.busy_bar.setRange(0, 0)  # indeterminate
-        self.busy_bar.setMaximumWidth(140)
-        self.busy_bar.setMaximumHeight(14)
-        self.busy_bar.setTextVisible(False)
-        self.source_label = QLabel()
-        self.source_label.setObjectName("sourceLabel")
-        self.rows_label = QLabel()
-        self.rows_label.setObjectName("rowsLabel")
-        self.warnings_label = QLabel()
-        self.warnings_label.setObjectName("dataWarnings")
-        bar.addWidget(self.message_label, 1)
-        for label in (self.source_label, self.rows_label, self.warnings_label):
-            label.setContentsMargins(10, 0, 6, 0)
-        for widget in (
-            self.busy_label,
-            self.busy_bar,
-            self.source_label,
-            self.rows_label,
-            self.warnings_label,
-        ):
-            bar.addPermanentWidget(widget)
-        self._update_busy()
 
     def _fit_to_screen(self) -> None:
         """Keep the whole window on its screen: a laptop's 1280x800 (or a geometry saved on a
@@ -391,26 +305,8 @@ class MainWindow(QMainWindow):
     def _adjusted_toggled(self, _checked: bool) -> None:
         if self._series is not None:
             self.chart.set_series(self._series, self.adjusted)
+        self.session.set_adjusted(self.adjusted)
         self.adjusted_changed.emit(self.adjusted)
-
-    def _show_series_status(self, series: PriceSeries) -> None:
-        report = series.report
-        self.source_label.setText(series.source if len(series.source) < 48 else series.name)
-        self.source_label.setToolTip(series.source)
-        self.rows_label.setText(
-            f"{report.rows:,} rows · {report.first:%Y-%m-%d} to {report.last:%Y-%m-%d}"
-        )
-        warnings = report.warnings
-        if not warnings:
-            text = "No data warnings"
-        elif len(warnings) == 1:
-            text = f"⚠ {warnings[0]}"
-        else:
-            text = f"⚠ {len(warnings)} data warnings"
-        self.warnings_label.setText(text if len(text) < 70 else text[:67] + "…")
-        self.warnings_label.setToolTip("\n".join(report.summary_lines()))
-        self.warnings_label.setProperty("warn", bool(warnings))
-        self._restyle(self.warnings_label)
 
     def _worker_done(self, worker: GeneratorWorker) -> None:
         self._workers.pop(worker, None)
@@ -429,25 +325,6 @@ class MainWindow(QMainWindow):
         self.data_panel.cancel()
         for worker in self.running_workers():
             worker.cancel()
-
-    def show_help_page(self, title: str) -> TextPage:
-        """Show the Help page ``title`` ("How to read the results" or "Keyboard shortcuts")."""
-        page = self.help_pages.get(title)
-        if page is None:
-            if title == "Keyboard shortcuts":
-                menus = [self.file_menu, self.view_menu, self.run_menu, self.help_menu]
-                text = "Keyboard shortcuts\n\n" + "\n".join(shortcut_lines(menus))
-            else:
-                text = HOW_TO_READ
-            page = TextPage(title, text, self)
-            self.help_pages[title] = page
-        if page.isVisible():
-            page.activateWindow()
-        page.show()
-        return page
-
-    def _about(self) -> None:
-        QMessageBox.about(self, "About stockapp", about_text())
 
     def work_that_would_be_lost(self) -> list[str]:
         """What closing now would throw away, one phrase per running job."""
@@ -470,11 +347,6 @@ class MainWindow(QMainWindow):
         )
         return answer == QMessageBox.StandardButton.Yes
 
-    @staticmethod
-    def _restyle(widget: QWidget) -> None:
-        widget.style().unpolish(widget)
-        widget.style().polish(widget)
-
     # ------------------------------------------------------------------ closing
 
     def closeEvent(self, event: QCloseEvent) -> None:
@@ -495,4 +367,6 @@ class MainWindow(QMainWindow):
         for worker in workers:
             if not worker.wait(CLOSE_WAIT_MS):
                 log.warning("background work %r still running after closing the window", worker)
+        if self._preload is not None and not self._preload.wait(PRELOAD_WAIT_MS):
+            log.warning("the model code was still loading after closing the window")
         super().closeEvent(event)

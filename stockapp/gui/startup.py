@@ -1,8 +1,9 @@
-"""The first seconds after launch: a splash while PyTorch loads, and start-up timing markers.
+"""The first seconds after launch: a splash while the window loads, and start-up timing markers.
 
-Importing the main window imports PyTorch (through ``stockapp.models``), which takes several
-seconds on a cold start; without a sign of life the launch looks broken. :func:`show_splash`
-puts a small window on screen before that import, and the main window replaces it. (Not a
+Importing the main window (Qt's widgets, pyqtgraph, pandas) takes a second or two on a cold
+start; without a sign of life the launch looks broken. :func:`show_splash` puts a small window
+on screen before that import, and the main window replaces it. PyTorch is not among those
+imports: :func:`after_first_paint` starts loading it once the window is on screen. (Not a
 ``QSplashScreen``: its ``show()`` waits up to a second for an expose event that Qt's offscreen
 platform never sends, which would skew the start-up benchmark.)
 
@@ -50,7 +51,7 @@ class Splash(QFrame):
         self.setMinimumWidth(360)
 
 
-def show_splash(message: str = "Loading PyTorch\u2026", wait_s: float = 1.0) -> Splash:
+def show_splash(message: str = "Loading\u2026", wait_s: float = 1.0) -> Splash:
     """Show a :class:`Splash` and return once it has been painted (or after ``wait_s``: a window
     manager may take a moment to map it), since the caller is about to block the event loop."""
     splash = Splash(message)
@@ -107,6 +108,28 @@ class _FirstPaint(QObject):
             if self._then_close:
                 QTimer.singleShot(0, watched.close)
         return False
+
+
+class _AfterPaint(QObject):
+    """Calls ``callback`` once, from the event loop, after the widget's first paint."""
+
+    def __init__(self, widget: QWidget, callback) -> None:
+        super().__init__(widget)
+        self._callback = callback
+        widget.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt API)
+        if event.type() == QEvent.Type.Paint:
+            watched.removeEventFilter(self)
+            callback = self._callback
+            QTimer.singleShot(0, lambda: watched.isVisible() and callback())
+        return False
+
+
+def after_first_paint(widget: QWidget, callback) -> None:
+    """Run ``callback()`` once ``widget`` has been painted (and while it is still shown): work
+    that should not delay the first sight of the window, such as loading PyTorch."""
+    _AfterPaint(widget, callback)
 
 
 def mark_first_paint(widget: QWidget, label: str, *, close_after: bool = False) -> None:

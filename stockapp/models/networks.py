@@ -20,16 +20,9 @@ from torch import nn
 from torch.nn import functional as F
 
 from stockapp.errors import ModelError
+from stockapp.models.config import HEADS, MODEL_KINDS
 
-#: Network kind -> the name shown to people.
-MODEL_KINDS: dict[str, str] = {"lstm": "LSTM", "gru": "GRU", "rnn": "Plain RNN (tanh)"}
-
-#: Output head -> what it forecasts for the next bar's (scaled) target.
-HEADS: dict[str, str] = {
-    "point": "a single value (trained on squared error)",
-    "gaussian": "a Gaussian: location and standard deviation (trained on its log-likelihood)",
-    "student-t": "a Student-t: location, standard deviation and a learned dof (log-likelihood)",
-}
+__all__ = ["HEADS", "MODEL_KINDS", "RecurrentNet"]
 #: Smallest standard deviation a distribution head can emit, in scaled-target units.
 MIN_SCALE = 1e-3
 #: A learned Student-t dof starts here (softplus(dof_raw) + 2).

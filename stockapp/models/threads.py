@@ -12,8 +12,6 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import torch
-
 
 def gui_job_threads(use_all_cores: bool = False) -> int:
     """Torch threads for a job started from the window: every core, or all but one."""
@@ -24,6 +22,8 @@ def gui_job_threads(use_all_cores: bool = False) -> int:
 @contextmanager
 def torch_threads(n: int) -> Iterator[int]:
     """Run the body with ``n`` torch intra-op threads, then restore the previous count."""
+    import torch  # here: choosing a job's thread count needs no torch
+
     before = torch.get_num_threads()
     torch.set_num_threads(max(1, int(n)))
     try:

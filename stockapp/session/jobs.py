@@ -84,14 +84,16 @@ def backtest_job(
     return backtest
 
 
-def compare_job(past: pd.DataFrame, spec: FeatureSpec, cfg: Any) -> Job:
-    """Train a plain RNN, a GRU and an LSTM of ``cfg``'s size on ``past`` for a few epochs and
-    return how far back their gradients reach (a ``KindsComparison``)."""
+def compare_job(past: pd.DataFrame, spec: FeatureSpec, cfg: Any, epochs: int | None = None) -> Job:
+    """Train a plain RNN, a GRU and an LSTM of ``cfg``'s size on ``past`` for ``epochs`` epochs
+    (default :data:`~stockapp.models.explain.COMPARE_EPOCHS`) and return how far back their
+    gradients reach (a ``KindsComparison``)."""
 
     def compare(should_stop: StopCheck) -> Generator[Any, None, Any]:
         from stockapp.models.explain import compare_kinds
 
-        return (yield from compare_kinds(past, spec, cfg, should_stop=should_stop))
+        given = {} if epochs is None else {"epochs": epochs}
+        return (yield from compare_kinds(past, spec, cfg, should_stop=should_stop, **given))
 
     return compare
 
@@ -128,3 +130,14 @@ def backtest_progress(segment: Any, fit: Any) -> tuple[float, str]:
         done = min((fit.epoch - 1 + inside) / max(fit.epochs, 1), 1.0)
         label += f" · epoch {fit.epoch}/{fit.epochs}"
     return (segment.index - 1 + done) / max(segment.count, 1), label
+
+
+def backtest_done_text(outcome: Any) -> str:
+    """How a finished backtest went, in one sentence: bars, fits, device and time."""
+    r = outcome.result
+    timings, device = outcome.manifest.timings, outcome.manifest.device
+    seconds = 0.0 if timings is None else timings.total_seconds
+    return (
+        f"Forecast {r.n:,} bars from {r.dates[0]:%Y-%m-%d} to {r.dates[-1]:%Y-%m-%d} with "
+        f"{len(r.fits)} fit(s) on {device or '?'} in {seconds:.1f} s."
+    )

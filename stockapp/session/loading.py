@@ -49,8 +49,9 @@ def load_series(
             return load_csv(source.where)
         return load_csv(source.where, dayfirst=source.dayfirst)
     if source.kind == "ticker":
+        given = {} if session is None else {"session": session}
         return load_ticker(
-            source.where, start=start, end=end, interval=source.interval or "1d", session=session
+            source.where, start=start, end=end, interval=source.interval or "1d", **given
         )
     raise DataError(f"The prices came from {source.describe()}, which cannot be loaded again.")
 

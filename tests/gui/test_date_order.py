@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from stockapp.data import load_csv
 from stockapp.errors import AmbiguousDates
 from stockapp.gui.app import create_main_window
-from stockapp.gui.data import panel as data_panel_module
 from stockapp.gui.data.panel import DataChoice
 
 
@@ -34,7 +34,7 @@ def _ambiguous_csv(tmp_path: Path) -> Path:
 def ambiguous(tmp_path) -> Path:
     path = _ambiguous_csv(tmp_path)
     with pytest.raises(AmbiguousDates):  # the premise: the loader refuses to guess
-        data_panel_module.load_csv(path)
+        load_csv(path)
     return path
 
 
@@ -57,7 +57,7 @@ def test_the_window_asks_which_comes_first_and_loads_that_reading(window, ambigu
     assert len(asked) == 1 and "day" in asked[0].day_first_example
     series = window.series
     assert series.name == "both_ways"
-    expected = data_panel_module.load_csv(ambiguous, dayfirst=True)
+    expected = load_csv(ambiguous, dayfirst=True)
     assert series.dates.equals(expected.dates)
     # remembered with the file, so the next launch reads it the same way without asking
     choice = DataChoice.last()

@@ -14,8 +14,8 @@ from PySide6.QtWidgets import QLabel, QMessageBox
 
 from stockapp.errors import DataError
 from stockapp.gui.app import create_main_window
-from stockapp.gui.data import panel as data_panel_module
 from stockapp.gui.widgets.workers import GeneratorWorker
+from stockapp.session import loading as loading_module  # the loader the window and CLI share
 
 SAMPLES = Path(__file__).resolve().parents[2] / "stockapp" / "resources" / "samples"
 
@@ -27,7 +27,7 @@ def no_network(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError(f"unexpected download {args} {kwargs}")
 
-    monkeypatch.setattr(data_panel_module, "load_ticker", refuse)
+    monkeypatch.setattr(loading_module, "load_ticker", refuse)
 
 
 @pytest.fixture
@@ -56,7 +56,7 @@ def blocking_download(monkeypatch, series_of):
         assert release.wait(10), "the test never released the download"
         return dataclasses.replace(series_of("MSFT"), name=symbol, source=f"Yahoo {symbol}")
 
-    monkeypatch.setattr(data_panel_module, "load_ticker", download)
+    monkeypatch.setattr(loading_module, "load_ticker", download)
     yield release, calls
     release.set()
 
@@ -158,7 +158,7 @@ def test_failed_ticker_load_shows_its_sentence(window, qtbot, monkeypatch):
     def fail(symbol, start=None, end=None, interval="1d"):
         raise DataError(message)
 
-    monkeypatch.setattr(data_panel_module, "load_ticker", fail)
+    monkeypatch.setattr(loading_module, "load_ticker", fail)
     before = window.series
     with qtbot.waitSignal(window.data_panel.failed, timeout=5000):
         assert window.data_panel.load_ticker("nope") is not None

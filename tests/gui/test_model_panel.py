@@ -28,8 +28,21 @@ def test_defaults_come_from_the_spec_and_config(panel):
 
 
 def test_device_combo_offers_only_available_devices(panel):
-    offered = [panel.device_combo.itemData(i) for i in range(panel.device_combo.count())]
-    assert offered == ["auto", *available_devices()]
+    def offered() -> list[str]:
+        return [panel.device_combo.itemData(i) for i in range(panel.device_combo.count())]
+
+    assert offered() == ["auto", "cpu"]  # until the model code has loaded and looked
+    panel.set_devices(available_devices())  # what the window does once it has
+    assert offered() == ["auto", *available_devices()]
+
+
+def test_a_remembered_device_is_chosen_once_the_devices_are_known(panel):
+    panel.set_values(FeatureSpec(), TrainConfig(device="cuda:1"))
+    assert panel.config().device == "auto"  # not listed yet
+    panel.set_devices(["cpu", "cuda", "cuda:1"])
+    assert panel.config().device == "cuda:1"
+    panel.set_devices(["cpu"])  # a machine without it: auto, as before
+    assert panel.config().device == "auto"
 
 
 def test_unavailable_device_falls_back_to_auto(panel):

@@ -310,6 +310,7 @@ def test_a_weekly_ticker_loads_again_with_its_weekly_bars(qtbot, app, monkeypatc
 
     from stockapp.core.data_source import DataSource
     from stockapp.session.data_tag import DataTag
+    from tests.core.test_manifest import V1_RUN
 
     window, _training, backtest = app
     asked: list[tuple] = []
@@ -321,6 +322,8 @@ def test_a_weekly_ticker_loads_again_with_its_weekly_bars(qtbot, app, monkeypatc
         source="words that say nothing",
         data_source=DataSource("ticker", "MSFT", "1wk", True),
     )
-    backtest.data_tag = DataTag.of(series, True)
+    assert backtest.open_run_from(V1_RUN)
+    shown = window.session.results
+    window.session.results = dataclasses.replace(shown, data_tag=DataTag.of(series, True))
     assert backtest.load_results_data()
     assert asked[0][0] == "MSFT" and asked[0][3] == "1wk"

@@ -173,7 +173,9 @@ def test_backtest_from_the_window_leaves_a_core_and_thins_its_progress(qtbot, aa
         seen["s"] = time.monotonic() - t0
         return None
 
-    monkeypatch.setattr(backtest_module, "run_backtest", fake_run_backtest)
+    from stockapp.models import runner  # the window's backtest job runs runner.run_backtest
+
+    monkeypatch.setattr(runner, "run_backtest", fake_run_backtest)
     handled: list[object] = []
     real_start = backtest_module.GeneratorWorker.start
 

@@ -1,4 +1,5 @@
-"""A sign of life before PyTorch loads: the splash is painted first, then the main window."""
+"""A sign of life at once: the splash is painted first, then the main window, both before
+PyTorch loads (it loads once the window shows)."""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ def test_splash_is_painted_before_torch_loads_then_the_window(tmp_path):
     lines = [line.split() for line in marker.read_text(encoding="utf-8").splitlines()]
     assert [(label, torch) for label, _, torch in lines] == [
         ("splash", "torch=False"),
-        ("window", "torch=True"),
+        ("window", "torch=False"),  # PyTorch loads after the window shows (issue 20)
     ]
     assert float(lines[0][1]) <= float(lines[1][1])
 
@@ -39,6 +40,6 @@ def test_splash_is_visible_and_says_what_loads(qtbot):
     splash = show_splash()
     qtbot.addWidget(splash)
     assert splash.isVisible()
-    assert splash.message.text() == "Loading PyTorch\u2026"
+    assert splash.message.text() == "Loading\u2026"
     set_message(splash, "Opening the window\u2026")
     assert splash.message.text() == "Opening the window\u2026"

@@ -1,6 +1,8 @@
 """The data panel: choose which prices to study (a bundled sample, a CSV file or a ticker).
 
-Samples and CSV files are read on the GUI thread (a few thousand rows take milliseconds); ticker
+The form is :class:`~stockapp.gui.data.view.DataForm`; loading is the window's and the command
+line's one way (:func:`stockapp.session.loading.load_series`). Samples and CSV files are read on
+the GUI thread (a few thousand rows take milliseconds); ticker
 downloads run in a :class:`~stockapp.gui.widgets.workers.GeneratorWorker` announced through
 :attr:`DataPanel.worker_started`, so the window can show it as busy and wait for it on close. A
 failed load only emits :attr:`DataPanel.failed` with one sentence: whatever was loaded before stays.
@@ -15,37 +17,22 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
-from PySide6.QtCore import QDate, Qt, Signal
-from PySide6.QtWidgets import (
-    QCheckBox,
-    QComboBox,
-    QDateEdit,
-    QFileDialog,
-    QFormLayout,
-    QGroupBox,
-    QHBoxLayout,
-    QLabel,
-    QLineEdit,
-    QListWidget,
-    QMessageBox,
-    QPushButton,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtCore import QDate, Signal
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
-from stockapp.data.csv_loader import load_csv
-from stockapp.data.samples import list_samples, load_sample
 from stockapp.data.series import PriceSeries
-from stockapp.data.yahoo import load_ticker
 from stockapp.errors import AmbiguousDates, StockappError
-from stockapp.gui.settings import app_settings, read_bool, read_list, read_str
+from stockapp.gui.data.view import INTERVALS, MAX_RECENT, DataForm
+from stockapp.gui.settings import app_settings, read_str
 from stockapp.gui.widgets.workers import GeneratorWorker, failure_message, run_in_background
+from stockapp.session.data_tag import DataTag
+from stockapp.session.loading import csv_file, load_series, sample, ticker
+
+__all__ = ["DEFAULT_SAMPLE", "INTERVALS", "MAX_RECENT", "DataChoice", "DataPanel"]
 
 log = logging.getLogger(__name__)
 
 DEFAULT_SAMPLE = "AAPL"
-INTERVALS = (("Daily", "1d"), ("Weekly", "1wk"))
-MAX_RECENT = 8
 
 
 @dataclass(frozen=True)
@@ -92,7 +79,7 @@ class DataChoice:
         )
 
 
-class DataPanel(QWidget):
+class DataPanel(DataForm):
     """Pick a sample, open a CSV or download a ticker; say what was loaded or why not.
 
     Signals
@@ -115,105 +102,17 @@ class DataPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._ticker_worker: GeneratorWorker | None = None
-        self._build()
-        self._restore_form()
-
-    # ------------------------------------------------------------------ building
-
-    def _build(self) -> None:
-        self.sample_combo = QComboBox()
-        for info in list_samples():
-            self.sample_combo.addItem(info.name, info.name)
-            self.sample_combo.setItemData(
-                self.sample_combo.count() - 1, info.description, Qt.ItemDataRole.ToolTipRole
-            )
         self.sample_combo.activated.connect(
             lambda index: self.load_sample(self.sample_combo.itemData(index))
         )
-        # A button as well as the list: picking the sample the list already shows (after a CSV
-        # or a ticker replaced it) must load it again, which a list's own signal cannot promise.
-        self.sample_load_button = QPushButton("Load")
-        self.sample_load_button.setToolTip("Load the sample shown in the list")
         self.sample_load_button.clicked.connect(
             lambda: self.load_sample(self.sample_combo.currentData())
         )
-        samples = QGroupBox("Bundled sample")
-        samples_layout = QHBoxLayout(samples)
-        samples_layout.addWidget(self.sample_combo, 1)
-        samples_layout.addWidget(self.sample_load_button)
-
-        self.open_csv_button = QPushButton("Open CSV…")
-        self.open_csv_button.setToolTip("Load daily prices from a CSV file (Yahoo Finance format)")
         self.open_csv_button.clicked.connect(self.open_csv_dialog)
-        self.csv_label = QLabel("No file opened")
-        self.csv_label.setObjectName("hint")
-        self.csv_label.setWordWrap(True)
-        files = QGroupBox("CSV file")
-        files_layout = QVBoxLayout(files)
-        files_layout.addWidget(self.open_csv_button)
-        files_layout.addWidget(self.csv_label)
-
-        self.ticker_edit = QLineEdit()
-        self.ticker_edit.setPlaceholderText("Ticker, e.g. MSFT")
         self.ticker_edit.returnPressed.connect(lambda: self.load_ticker())
-        self.start_edit = self._date_edit()
-        self.end_edit = self._date_edit()
-        self.interval_combo = QComboBox()
-        for label, code in INTERVALS:
-            self.interval_combo.addItem(label, code)
-        self.load_button = QPushButton("Load")
-        self.load_button.setDefault(True)
-        self.load_button.setToolTip("Download the prices from Yahoo Finance (cached on disk)")
         self.load_button.clicked.connect(lambda: self.load_ticker())
-        self.recent_list = QListWidget()
-        self.recent_list.setToolTip("Click a ticker to load it again")
-        self.recent_list.setMaximumHeight(84)
         self.recent_list.itemClicked.connect(lambda item: self.load_ticker(item.text()))
-        ticker_row = QHBoxLayout()
-        ticker_row.addWidget(self.ticker_edit, 1)
-        ticker_row.addWidget(self.load_button)
-        web = QGroupBox("Yahoo Finance")
-        form = QFormLayout(web)
-        form.addRow(ticker_row)
-        form.addRow("From", self.start_edit)
-        form.addRow("To", self.end_edit)
-        form.addRow("Bars", self.interval_combo)
-        self.recent_label = QLabel("Recent")
-        form.addRow(self.recent_label)
-        form.addRow(self.recent_list)
-
-        self.adjusted_check = QCheckBox("Adjusted close (splits and dividends)")
-        self.adjusted_check.setToolTip(
-            "Use the Adj Close column, and scale Open/High/Low with it, when the data has one"
-        )
-        self.adjusted_check.setEnabled(False)
         self.adjusted_check.toggled.connect(self._adjusted_toggled)
-
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        for box in (samples, files, web):
-            layout.addWidget(box)
-        layout.addWidget(self.adjusted_check)
-
-    @staticmethod
-    def _date_edit() -> QDateEdit:
-        edit = QDateEdit()
-        edit.setCalendarPopup(True)
-        edit.setDisplayFormat("yyyy-MM-dd")
-        edit.setMaximumDate(QDate.currentDate())
-        return edit
-
-    def _restore_form(self) -> None:
-        settings = app_settings()
-        today = QDate.currentDate()
-        start = QDate.fromString(read_str(settings, "data/last_start"), "yyyy-MM-dd")
-        end = QDate.fromString(read_str(settings, "data/last_end"), "yyyy-MM-dd")
-        self.start_edit.setDate(start if start.isValid() else today.addYears(-10))
-        self.end_edit.setDate(end if end.isValid() else today)
-        index = self.interval_combo.findData(read_str(settings, "data/last_interval", "1d"))
-        self.interval_combo.setCurrentIndex(max(index, 0))
-        self._show_recent(read_list(settings, "data/recent_tickers"))
-        self.adjusted_check.setChecked(read_bool(settings, "data/adjusted", True))
 
     # ------------------------------------------------------------------ state
 
@@ -225,9 +124,6 @@ class DataPanel(QWidget):
     def is_loading(self) -> bool:
         """Whether a ticker download is under way."""
         return self._ticker_worker is not None and self._ticker_worker.is_running()
-
-    def recent_tickers(self) -> list[str]:
-        return [self.recent_list.item(i).text() for i in range(self.recent_list.count())]
 
     # ------------------------------------------------------------------ loading
 
@@ -242,6 +138,25 @@ class DataPanel(QWidget):
         end = date.fromisoformat(choice.end) if choice.end else None
         return self.load_ticker(choice.value, start, end, choice.interval) is not None
 
+    def load_tag(self, tag: DataTag) -> bool:
+        """Load the data a result names (its typed source, adjusted or raw as it was modelled;
+        a ticker over the result's dates); False when it cannot be loaded again."""
+        origin = tag.data_source
+        if not origin.reloadable:
+            return False
+        if tag.adjusted != self.adjusted_check.isChecked():
+            self.adjusted_check.setChecked(tag.adjusted)
+        if origin.kind == "sample":
+            return self.load_sample(origin.where)
+        if origin.kind == "csv":
+            return self.load_csv_path(origin.where, dayfirst=origin.dayfirst)
+        try:
+            start = date.fromisoformat(tag.first[:10])
+            end = date.fromisoformat(tag.last[:10])
+        except ValueError:
+            start = end = None
+        return self.load_ticker(origin.where, start, end, origin.interval) is not None
+
     def restore_last(self) -> bool:
         """Load the remembered choice; if there is none or it fails, the default sample."""
         choice = DataChoice.last()
@@ -251,7 +166,7 @@ class DataPanel(QWidget):
 
     def load_sample(self, name: str) -> bool:
         """Load a bundled sample now; False (and :attr:`failed`) when it cannot be read."""
-        series = self._load_now(lambda: load_sample(name))
+        series = self._load_now(lambda: load_series(sample(name)))
         if series is None:
             return False
         index = self.sample_combo.findData(series.name)
@@ -267,13 +182,15 @@ class DataPanel(QWidget):
         :attr:`ask_date_order` asks the person; no answer keeps the data on screen.
         """
         try:
-            series = self._load_now(lambda: load_csv(path, dayfirst), passthrough=AmbiguousDates)
+            series = self._load_now(
+                lambda: load_series(csv_file(path, dayfirst)), passthrough=AmbiguousDates
+            )
         except AmbiguousDates as exc:
             dayfirst = self.ask_date_order(exc)
             if dayfirst is None:
                 self.failed.emit(f"{Path(path).name} was not loaded: no date order was chosen.")
                 return False
-            series = self._load_now(lambda: load_csv(path, dayfirst))
+            series = self._load_now(lambda: load_series(csv_file(path, dayfirst)))
         if series is None:
             return False
         self.csv_label.setText(Path(path).name)
@@ -342,11 +259,9 @@ class DataPanel(QWidget):
         self.end_edit.setDate(QDate(end))
         self.interval_combo.setCurrentIndex(max(self.interval_combo.findData(interval), 0))
         choice = DataChoice("ticker", symbol, start.isoformat(), end.isoformat(), interval)
-        # Looked up at call time, so tests can replace the module's ``load_ticker``.
-        download = load_ticker
         until = end + timedelta(days=1)  # the form's "To" is inclusive, the loader's end is not
         worker = run_in_background(
-            lambda: download(symbol, start=start, end=until, interval=interval), self
+            lambda: load_series(ticker(symbol, interval), start=start, end=until), self
         )
         worker.finished.connect(lambda series: self._ticker_loaded(worker, series, choice))
         worker.failed.connect(lambda message: self._ticker_failed(worker, message))
@@ -408,18 +323,6 @@ class DataPanel(QWidget):
         self._ticker_worker = None
         self.load_button.setEnabled(True)
         self.failed.emit(message)
-
-    def _remember_ticker(self, symbol: str) -> None:
-        recent = [symbol] + [t for t in self.recent_tickers() if t != symbol]
-        recent = recent[:MAX_RECENT]
-        self._show_recent(recent)
-        app_settings().setValue("data/recent_tickers", recent)
-
-    def _show_recent(self, tickers: list[str]) -> None:
-        self.recent_list.clear()
-        self.recent_list.addItems(tickers)
-        self.recent_label.setVisible(bool(tickers))
-        self.recent_list.setVisible(bool(tickers))
 
     def _adjusted_toggled(self, checked: bool) -> None:
         app_settings().setValue("data/adjusted", checked)

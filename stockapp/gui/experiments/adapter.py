@@ -6,14 +6,14 @@ File > Open experiment… into the main window. Run loads the chosen series and 
 Cancel stops after the runs under way and keeps every finished one (the sweep writes its
 results over them, and running the same experiment again resumes). Why runs failed is said on the
 page once per reason (:mod:`stockapp.core.sweep_failures`, as the command line prints it), and
-as an error when none finished. Only one job runs at a time:
-while a sweep runs, Train and Run backtest are disabled, and the other way round.
+as an error when none finished. The job is :func:`~stockapp.session.experiments.experiment_job`
+(it loads the series as the command line does); only one job runs at a time
+(:class:`~stockapp.session.job_slot.JobSlot`): while a sweep runs, Train and Run backtest are
+disabled, and the other way round.
 """
 
 from __future__ import annotations
 
-from collections.abc import Generator
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,71 +21,26 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QTabWidget
 
-from stockapp.core.run_index import free_folder, slug
 from stockapp.core.sweep_failures import failure_lines
 from stockapp.core.sweep_plan import read_sweep
 from stockapp.errors import StockappError
-from stockapp.gui.experiments.panel import ExperimentChoices, ExperimentsPanel
+from stockapp.gui.experiments.panel import ExperimentsPanel
 from stockapp.gui.experiments.results import SweepResultsView
 from stockapp.gui.widgets.workers import GeneratorWorker
 from stockapp.paths import runs_dir
+from stockapp.session.experiments import default_folder, experiment_job
+from stockapp.session.formatting import eta_text, runs_text
+from stockapp.session.job_slot import REASONS
+from stockapp.session.preload import ensure_models
+from stockapp.session.state import Session
+
+__all__ = ["ExperimentsController", "default_folder", "experiment_job"]
 
 SETTINGS_PAGE = "Experiment settings"
 RESULTS_TAB = "Experiment results"
-SWEEP_RUNS = "An experiment is running; wait for it or cancel it."
-TRAINING_RUNS = "A model is training; wait for it or cancel it."
-BACKTEST_RUNS = "A backtest is running; wait for it or cancel it."
-
-
-def default_folder(choices: ExperimentChoices, when: datetime | None = None) -> Path:
-    """``<runs>/Experiment_AAPL-MSFT_2026-11-30_09-12`` (``-2``... when taken)."""
-    when = when or datetime.now()
-    names = slug("-".join(choices.describe().split(", ")))[:40] or "series"
-    return free_folder(runs_dir(), f"Experiment_{names}_{when:%Y-%m-%d_%H-%M}")
-
-
-def _runs(n: int) -> str:
-    return f"{n} run{'s' * (n != 1)}"
-
-
-def _minutes(seconds: float | None) -> str:
-    if seconds is None:
-        return "ETA --"
-    return f"ETA {seconds / 60:.1f} min" if seconds >= 60 else f"ETA {seconds:.0f} s"
-
-
-def experiment_job(choices: ExperimentChoices, out: Path, should_stop) -> Generator[Any, None, Any]:
-    """Load the series (samples, files, tickers), then run the sweep; yields its progress."""
-    from stockapp.core.features import FeatureSpec
-    from stockapp.data import load_csv, load_sample, load_ticker
-    from stockapp.models.sweep import SweepRequest, run_sweep
-    from stockapp.models.trainer import TrainConfig
-
-    series = [load_sample(n) for n in choices.samples]
-    series += [load_csv(p) for p in choices.csvs]
-    series += [load_ticker(t) for t in choices.tickers]
-    seen: set[str] = set()
-    for s in series:
-        if s.name in seen:
-            raise StockappError(f"{s.name} is chosen twice; give each series once.")
-        seen.add(s.name)
-    request = SweepRequest(
-        grid=choices.grid,
-        seeds=choices.seeds,
-        spec=FeatureSpec(),
-        train=TrainConfig(epochs=choices.epochs),
-        test_fraction=choices.test_fraction,
-        selection_fraction=choices.test_fraction,
-    )
-    outcome = yield from run_sweep(
-        series,
-        request,
-        out,
-        engine=choices.engine,
-        ray_address=choices.ray_address,
-        should_stop=should_stop,
-    )
-    return outcome
+SWEEP_RUNS = REASONS["sweep"]
+TRAINING_RUNS = REASONS["training"]
+BACKTEST_RUNS = REASONS["backtest"]
 
 
 class ExperimentsController(QObject):
@@ -100,7 +55,7 @@ class ExperimentsController(QObject):
 
         self._window: Any = None
         self._backtest: Any = None
-        self._training: Any = None
+        self.session = Session()
         self._worker: GeneratorWorker | None = None
         self.folder: Path | None = None
         #: Why the runs of the experiment shown failed, one line per reason.
@@ -115,20 +70,20 @@ class ExperimentsController(QObject):
         self.open_action.triggered.connect(self._open_dialog)
 
     def attach(self, window: Any, training: Any = None, backtest: Any = None) -> None:
-        """Put the page, the tab and File > Open experiment… into ``window``."""
-        self._window, self._training, self._backtest = window, training, backtest
+        """Put the page, the tab and File > Open experiment… into ``window``; a run of the
+        experiment opens in ``backtest``'s results tab."""
+        self._window, self._backtest = window, backtest
         if self.parent() is None:
             self.setParent(window)
+        self.session = window.session
         window.add_side_panel(self.panel, SETTINGS_PAGE)
         window.add_tab(self.results, RESULTS_TAB)
         window.add_file_action(self.open_action)
-        block = self.panel.controls.set_blocked
-        if training is not None and hasattr(training, "training_started"):
-            training.training_started.connect(lambda: block(TRAINING_RUNS))
-            training.training_ended.connect(lambda: block(""))
-        if backtest is not None and hasattr(backtest, "backtest_started"):
-            backtest.backtest_started.connect(lambda: block(BACKTEST_RUNS))
-            backtest.backtest_finished.connect(lambda _outcome: block(""))
+        self.session.slot.changed.connect(self._slot_changed)
+        self._slot_changed()
+
+    def _slot_changed(self, *_: object) -> None:
+        self.panel.controls.set_blocked(self.session.slot.blocked_for("sweep"))
 
     # ------------------------------------------------------------------ running
     def is_running(self) -> bool:
@@ -147,8 +102,9 @@ class ExperimentsController(QObject):
         """Run the experiment the page describes; False (after one sentence) if it cannot."""
         if self.is_running():
             return False
-        if self.panel.controls.blocked:
-            self._error(self.panel.controls.blocked)
+        why = self.session.slot.why_not("sweep")
+        if why:
+            self._error(why)
             return False
         try:
             choices = self.panel.choices()
@@ -159,14 +115,15 @@ class ExperimentsController(QObject):
             self._error(str(exc))
             return False
         self.folder = out
-        worker = GeneratorWorker(lambda stop: experiment_job(choices, out, stop), self)
+        ensure_models()  # waits for the model code when the window was quicker
+        worker = GeneratorWorker(experiment_job(choices, out), self)
         worker.progress.connect(self._on_progress)
         worker.finished.connect(self._on_finished)
         worker.failed.connect(self._on_failed)
         self._worker = worker
         self.panel.set_busy(True)
         self.panel.show_status(f"Loading {choices.describe()} and planning the runs…")
-        self._block_others(SWEEP_RUNS)
+        self.session.slot.take("sweep")
         worker.start()
         if self._window is not None:
             self._window.register_worker(
@@ -182,7 +139,7 @@ class ExperimentsController(QObject):
         score = f", RMSE/persistence {ratio:.4f}" if isinstance(ratio, float) else ""
         what = row.get("error") if row.get("status") != "ok" else ""
         self.panel.controls.set_progress(
-            p.done / max(p.total, 1), f"{p.done} / {p.total} runs, {_minutes(p.eta_seconds)}"
+            p.done / max(p.total, 1), f"{p.done} / {p.total} runs, {eta_text(p.eta_seconds)}"
         )
         self.panel.show_status(
             f"Latest: {row.get('series')} {row.get('model', '')} window {row.get('window')}, "
@@ -206,12 +163,13 @@ class ExperimentsController(QObject):
                 self.panel.out_edit.setText(str(self.folder))
             why = "\n".join(self.failures)
             if not stopped and not any(r.get("status") == "ok" for r in outcome.rows):
-                self._error(f"None of the {_runs(outcome.total)} finished.\n{why}")
+                self._error(f"None of the {runs_text(outcome.total)} finished.\n{why}")
             else:
                 said = (
                     f"{done} ({outcome.trained} trained now). Run again with this folder to resume."
                     if stopped
-                    else f"{done}: {_runs(outcome.trained)} trained now, {outcome.total} in all."
+                    else f"{done}: {runs_text(outcome.trained)} trained now, "
+                    f"{outcome.total} in all."
                 )
                 self.panel.show_status(said + (f"\n{why}" if why else ""))
         self.experiment_finished.emit(outcome)
@@ -222,14 +180,8 @@ class ExperimentsController(QObject):
         self.experiment_finished.emit(None)
 
     def _end(self) -> None:
+        self.session.slot.release("sweep")
         self.panel.set_busy(False)
-        self._block_others("")
-
-    def _block_others(self, why: str) -> None:
-        if self._training is not None and hasattr(self._training, "set_blocked"):
-            self._training.set_blocked(why)
-        if self._backtest is not None:
-            self._backtest.panel.controls.set_blocked(why)
 
     # ------------------------------------------------------------------ showing
     def open_experiment(self, folder: str | Path) -> bool:

@@ -8,7 +8,6 @@ belongs to :class:`~stockapp.gui.experiments.adapter.ExperimentsController`.
 from __future__ import annotations
 
 import importlib.util
-from dataclasses import dataclass, field
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -29,9 +28,12 @@ from PySide6.QtWidgets import (
 )
 
 from stockapp.core.ray_address import ray_endpoint
-from stockapp.core.sweep_plan import parse_seeds
 from stockapp.errors import StockappError
 from stockapp.gui.widgets.run_controls import RunControls
+from stockapp.session.experiments import ExperimentChoices
+from stockapp.session.grid import BY_NAME, parse_seeds
+
+__all__ = ["ENGINES", "ExperimentChoices", "ExperimentsPanel"]
 
 #: Engines offered: label -> the name :func:`stockapp.models.sweep.run_sweep` takes.
 ENGINES = {
@@ -39,53 +41,16 @@ ENGINES = {
     "in this process": "inline",
     "Ray": "ray",
 }
-MODEL_TYPES = ("lstm", "gru", "rnn")
-#: (setting, label, default text, value type, what it takes) for each grid line.
-GRID_FIELDS = (
-    ("model", "Model types", "lstm,gru", str, "lstm, gru or rnn"),
-    ("window", "Windows (bars)", "20,60", int, "whole numbers of bars"),
-    ("hidden", "Hidden units", "64", int, "whole numbers"),
-    ("layers", "Layers", "2", int, "whole numbers"),
-    ("dropout", "Dropout", "0.2", float, "numbers from 0 to below 1"),
-    ("lr", "Learning rates", "5e-4", float, "positive numbers"),
-)
-
-
-@dataclass
-class ExperimentChoices:
-    """What the page asks for, checked: series to load, the grid, seeds, engine, folder."""
-
-    samples: list[str]
-    csvs: list[str]
-    tickers: list[str]
-    grid: dict[str, list]
-    seeds: tuple[int, ...]
-    epochs: int
-    test_fraction: float
-    engine: str
-    ray_address: str | None
-    out: str = ""
-    names: list[str] = field(default_factory=list)
-
-    def describe(self) -> str:
-        """``AAPL, MSFT`` for folder names and messages."""
-        return ", ".join(self.samples + [p.rsplit("/", 1)[-1] for p in self.csvs] + self.tickers)
-
-
-def parse_values(label: str, text: str, kind: type, what: str) -> list:
-    """``"20, 60"`` -> ``[20, 60]`` (duplicates dropped); one sentence naming ``label`` if bad."""
-    parts = [t.strip() for t in text.split(",") if t.strip()]
-    try:
-        values = [kind(t) if kind is not str else t.lower() for t in parts]
-    except ValueError:
-        values = []
-    if kind is int and any(v < 1 for v in values):
-        values = []
-    if kind is float and any(v != v or v < 0 for v in values):
-        values = []
-    if not values:
-        raise StockappError(f"{label} takes {what} separated by commas, not '{text.strip()}'.")
-    return list(dict.fromkeys(values))
+#: The settings the page varies, and the values it starts with.
+DEFAULTS = {
+    "model": "lstm,gru",
+    "window": "20,60",
+    "hidden": "64",
+    "layers": "2",
+    "dropout": "0.2",
+    "lr": "5e-4",
+}
+GRID_FIELDS = tuple(BY_NAME[name] for name in DEFAULTS)
 
 
 def ray_available() -> bool:
@@ -126,11 +91,11 @@ class ExperimentsPanel(QWidget):
         self.grid_edits: dict[str, QLineEdit] = {}
         grid_box = QGroupBox("Values to try (comma-separated)")
         grid_form = QFormLayout(grid_box)
-        for name, label, default, _kind, what in GRID_FIELDS:
-            edit = QLineEdit(default)
-            edit.setToolTip(f"{label}: {what}, separated by commas.")
-            self.grid_edits[name] = edit
-            grid_form.addRow(label, edit)
+        for f in GRID_FIELDS:
+            edit = QLineEdit(DEFAULTS[f.name])
+            edit.setToolTip(f"{f.label}: {f.what}, separated by commas.")
+            self.grid_edits[f.name] = edit
+            grid_form.addRow(f.label, edit)
 
         self.seeds_edit = QLineEdit("0-2")
         self.seeds_edit.setToolTip("Seeds: a range like 0-2 or a list like 0,2,5.")
@@ -214,16 +179,7 @@ class ExperimentsPanel(QWidget):
         samples = self.checked_samples()
         if not (samples or csvs or tickers):
             raise StockappError("Tick a sample, or give a CSV file or a ticker, to experiment on.")
-        grid = {}
-        for name, label, _default, kind, what in GRID_FIELDS:
-            grid[name] = parse_values(label, self.grid_edits[name].text(), kind, what)
-        unknown = [m for m in grid["model"] if m not in MODEL_TYPES]
-        if unknown:
-            raise StockappError(f"Unknown model type '{unknown[0]}'; use lstm, gru or rnn.")
-        if any(d >= 1 for d in grid["dropout"]):
-            raise StockappError("Dropout takes numbers from 0 to below 1.")
-        if any(lr <= 0 for lr in grid["lr"]):
-            raise StockappError("Learning rates must be positive.")
+        grid = {f.name: f.parse(self.grid_edits[f.name].text()) for f in GRID_FIELDS}
         engine = self.engine_combo.currentData()
         address = (self.ray_edit.text().strip() or None) if engine == "ray" else None
         if address is not None:
@@ -259,11 +215,9 @@ class ExperimentsPanel(QWidget):
         except StockappError as exc:
             self.count_label.setText(str(exc))
             return
-        configs = 1
-        for values in c.grid.values():
-            configs *= len(values)
-        n_series = len(c.samples) + len(c.csvs) + len(c.tickers)
-        runs = configs * len(c.seeds) * n_series
+        n_series = c.series_count
+        runs = c.run_count
+        configs = runs // max(len(c.seeds) * n_series, 1)
         self.count_label.setText(
             f"{configs} configuration{'s' * (configs != 1)} x {len(c.seeds)} "
             f"seed{'s' * (len(c.seeds) != 1)} x {n_series} series = {runs} backtests."

@@ -1,55 +1,49 @@
 """Train a forecaster in the background from the model panel, and save or open trained models.
 
-:class:`TrainingController` wires the :class:`~stockapp.gui.training.model_panel.ModelPanel` (a side
-panel) and the :class:`~stockapp.gui.widgets.loss_chart.LossChart` (a "Training" tab) into the main
-window. The training itself is ``RecurrentForecaster.fit``, a plain generator run by a
+:class:`TrainingController` adapts the :class:`~stockapp.gui.training.model_panel.ModelPanel` (a
+side page) and the :class:`~stockapp.gui.widgets.loss_chart.LossChart` (a "Training" tab) to the
+window's Qt-free state (:class:`~stockapp.session.state.Session`). The training itself is
+:func:`~stockapp.session.jobs.training_job`, a plain generator run by a
 :class:`~stockapp.gui.widgets.workers.GeneratorWorker`; this module only turns its progress
 events into widget updates, at most a few times a second so that a fast trainer cannot flood
 the GUI thread.
 
 The model only ever sees the training past: the bars before the test span that the backtest
-forecasts later (the Backtest settings page's test span, chosen exactly as the walk-forward
-engine chooses it), and it models the prices the window shows: adjusted or raw is read from the
-window when a training starts, never remembered by the model panel. A trained model remembers
+forecasts later (:meth:`Session.training_prices <stockapp.session.state.Session.training_prices>`,
+the engine's first-fit span), and it models the prices the window shows: adjusted or raw is read
+from the window when a training starts, never remembered by the model panel. The model remembers
 its data (:class:`~stockapp.session.data_tag.DataTag`); when the window moves to other data the
-summary says so and Save model is disabled until that data is back.
+summary says so and Save model is disabled until that data is back. One job runs at a time
+(:class:`~stockapp.session.job_slot.JobSlot`).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable, Generator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QLabel, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QTabWidget, QVBoxLayout, QWidget
 
 from stockapp.core.features import FeatureSpec
-from stockapp.core.reference import persistence_loss
-from stockapp.core.walkforward import BacktestSettings, first_test_bar
+from stockapp.core.walkforward import BacktestSettings
 from stockapp.errors import StockappError
-from stockapp.gui.failures import failure_sentence
-from stockapp.gui.training.model_panel import TARGET_LABELS, ModelPanel, feature_label
+from stockapp.gui.training.model_files import ModelFiles
+from stockapp.gui.training.model_panel import ModelPanel
 from stockapp.gui.widgets.loss_chart import LossChart
 from stockapp.gui.widgets.workers import GeneratorWorker
-from stockapp.models.forecaster import RecurrentForecaster
-from stockapp.models.networks import MODEL_KINDS
-from stockapp.models.threads import gui_job_threads, torch_threads
-from stockapp.models.trainer import (
-    EpochEstimate,
-    TrainConfig,
-    TrainProgress,
-    TrainResult,
-    warm_up,
-)
-from stockapp.paths import data_dir
+from stockapp.models.config import EpochEstimate, TrainProgress, TrainResult
+from stockapp.models.threads import gui_job_threads
 from stockapp.session.data_tag import DataTag
+from stockapp.session.jobs import ReferenceLoss, training_job
+from stockapp.session.preload import ensure_models
+from stockapp.session.state import Session, TrainedModel, training_prices
+from stockapp.session.training import next_bar_text, training_summary
+
+__all__ = ["ReferenceLoss", "TrainingController", "training_job", "training_prices"]
 
 #: Least time between two updates of the progress bar and new epoch points (ms).
 UI_REFRESH_MS = 200
@@ -62,79 +56,24 @@ PROGRESS_INTERVAL_S = 0.05
 RUNNING_LINE_S = 1.0
 
 
-def training_prices(
-    series: Any,
-    spec: FeatureSpec,
-    test_fraction: float = 0.2,
-    split: BacktestSettings | None = None,
-) -> pd.DataFrame:
-    """The bars a model may learn from: everything before the backtest's test span.
-
-    ``series`` is a :class:`~stockapp.data.series.PriceSeries`; the test span is ``split``'s
-    (a share of the bars or a start date), else the last ``test_fraction``. The split is the
-    walk-forward engine's own (:func:`~stockapp.core.walkforward.first_test_bar`), so training
-    here never sees a bar that the backtest later scores.
-    """
-    prices = series.prices(spec.adjusted)
-    split = BacktestSettings(test_fraction=test_fraction) if split is None else split
-    start = first_test_bar(prices.index, split, 0)
-    return prices.iloc[:start]
-
-
-@dataclass(frozen=True)
-class ReferenceLoss:
-    """First event of a training job: the persistence loss on its validation windows."""
-
-    value: float | None
-
-
 def _always_sent(value: object) -> bool:
     return (
         isinstance(value, (ReferenceLoss, EpochEstimate)) or getattr(value, "kind", "") == "epoch"
     )
 
 
-def training_job(
-    forecaster: RecurrentForecaster, prices: pd.DataFrame, threads: int
-) -> Callable[[Callable[[], bool]], Generator[Any, None, Any]]:
-    """The work of one training started from the window, run by a worker thread.
-
-    It first reports the persistence loss (the loss chart's reference line, computed here rather
-    than on the GUI thread), then trains with ``threads`` torch threads (restored afterwards).
-    """
-    cfg = forecaster.cfg
-
-    def train(should_stop: Callable[[], bool]) -> Generator[Any, None, Any]:
-        with torch_threads(threads):
-            reference = None
-            if cfg.head == "point":
-                try:
-                    reference = persistence_loss(
-                        prices, forecaster.spec, cfg.val_fraction, cfg.loss_on
-                    )
-                except StockappError:
-                    reference = None  # the fit below says what is wrong with the data
-            yield ReferenceLoss(reference)
-            return (yield from forecaster.fit(prices, should_stop))
-
-    return train
-
-
-class TrainingController(QObject):
-    """Owns the model panel, the loss chart and the trained model of one main window.
+class TrainingController(ModelFiles, QObject):
+    """Adapts the model panel, the loss chart and the window's model (in its session).
 
     Attributes
     ----------
-    forecaster
-        The last trained (or opened) model, or ``None``.
-    result
-        How its training went (``None`` for a model opened without history).
+    forecaster, result, trained_on, trained_dates
+        The window's model (:class:`~stockapp.session.state.TrainedModel`): the last trained
+        or opened forecaster, how its training went (``None`` for a model opened without
+        history), and the data and dates it learnt from (``None`` for an opened model).
     split
         The backtest's settings whose test span is kept out of training (the Backtest settings
         page shares its own; :attr:`test_fraction` is its share of bars).
-    trained_on, trained_dates
-        The data the current model was trained on and the dates of its training rows
-        (``None`` for an opened model).
     """
 
     model_trained = Signal(object)
@@ -145,13 +84,7 @@ class TrainingController(QObject):
 
     def __init__(self, parent: QObject | None = None, test_fraction: float = 0.2) -> None:
         super().__init__(parent)
-        warm_up()  # torch's lazy imports now, not in the training thread
-        self.split = BacktestSettings(test_fraction=test_fraction)
-        self.trained_on: DataTag | None = None
-        self.trained_dates: pd.DatetimeIndex | None = None
-        self._blocked = ""
-        self.forecaster: RecurrentForecaster | None = None
-        self.result: TrainResult | None = None
+        self.session = Session(BacktestSettings(test_fraction=test_fraction))
         self.panel = ModelPanel()
         self.chart = LossChart()
         self._summary_text = "No model trained yet."
@@ -184,6 +117,35 @@ class TrainingController(QObject):
         self.save_action.triggered.connect(self._save_dialog)
         self.open_action.triggered.connect(self._open_dialog)
 
+    # ------------------------------------------------------------------ the model, in the session
+    @property
+    def model(self) -> TrainedModel | None:
+        return self.session.model
+
+    @property
+    def forecaster(self) -> Any:
+        return None if self.model is None else self.model.forecaster
+
+    @property
+    def result(self) -> TrainResult | None:
+        return None if self.model is None else self.model.result
+
+    @property
+    def trained_on(self) -> DataTag | None:
+        return None if self.model is None else self.model.trained_on
+
+    @property
+    def trained_dates(self) -> pd.DatetimeIndex | None:
+        return None if self.model is None else self.model.trained_dates
+
+    @property
+    def split(self) -> BacktestSettings:
+        return self.session.split
+
+    @split.setter
+    def split(self, settings: BacktestSettings) -> None:
+        self.session.split = settings
+
     @property
     def test_fraction(self) -> float:
         """Share of the last bars kept out of training (when the test span is not a date)."""
@@ -195,37 +157,41 @@ class TrainingController(QObject):
 
     # ------------------------------------------------------------------ window
     def attach(self, window: Any) -> None:
-        """Put the panel, the tab and the File menu entries into ``window`` (a MainWindow)."""
+        """Put the panel, the tab and the File menu entries into ``window`` (a MainWindow) and
+        follow its session."""
         self._window = window
         if self.parent() is None:
             self.setParent(window)
+        self.session = window.session
         window.add_side_panel(self.panel, "Model")
         window.add_tab(self.tab, "Training")
         for action in (self.open_action, self.save_action):
             window.add_file_action(action)
-        if hasattr(window, "add_run_action"):
-            window.add_run_action(self.train_action)
-        window.series_changed.connect(self._series_changed)
-        if hasattr(window, "adjusted_changed"):
-            window.adjusted_changed.connect(lambda _adjusted: self._mark_stale())
-        self._series_changed(window.series)
+        window.add_run_action(self.train_action)
+        self.session.data_changed.connect(self._data_changed)
+        self.session.model_changed.connect(lambda _model: self._mark_stale())
+        self.session.slot.changed.connect(self._slot_changed)
+        window.devices_found.connect(self.panel.set_devices)
+        self._data_changed()
+        self._slot_changed()
 
-    def _series_changed(self, series: Any) -> None:
-        # A running job trained on its own copy of the prices; a new series only changes what
-        # the *next* training may use.
+    def _data_changed(self) -> None:
+        # A running job trained on its own copy of the prices; new data only changes what the
+        # *next* training may use.
+        series = self.session.series
         self.panel.set_columns(None if series is None else series.frame.columns)
         self._mark_stale()
 
+    def _slot_changed(self, *_: object) -> None:
+        self.panel.controls.set_blocked(self.session.slot.blocked_for("training"))
+
     def window_adjusted(self) -> bool:
         """Whether the window shows (so a job models) adjusted prices."""
-        return bool(getattr(self._window, "adjusted", True))
+        return self.session.adjusted
 
     def is_stale(self) -> bool:
         """Whether the current model was trained on other data than the window shows now."""
-        if self.forecaster is None or self.trained_on is None:
-            return False
-        series = None if self._window is None else self._window.series
-        return not self.trained_on.same_data(series, self.window_adjusted())
+        return self.session.model_is_stale()
 
     def _mark_stale(self) -> None:
         """Say on the Training tab whether the model belongs to the data on screen."""
@@ -233,20 +199,11 @@ class TrainingController(QObject):
         self.save_action.setEnabled(self.forecaster is not None and not stale)
         self.save_action.setToolTip(
             f"The model belongs to {self.trained_on.text()}; load that data again to save it."
-            if stale and self.trained_on is not None
+            if stale
             else "Save the trained model in a folder."
         )
-        self.summary.setText(self._summary_text)
-        if stale and self.trained_on is not None:
-            self.summary.setText(
-                f"⚠ This model belongs to the previous data ({self.trained_on.text()}), not to "
-                f"the data now shown.\n{self._summary_text}"
-            )
-
-    def set_blocked(self, why: str) -> None:
-        """Refuse to start training while other work runs (``why``), or allow it again ("")."""
-        self._blocked = why
-        self.panel.controls.set_blocked(why)
+        note = self.session.model_note()
+        self.summary.setText(f"{note}\n{self._summary_text}" if note else self._summary_text)
 
     def _error(self, message: str) -> None:
         self.panel.show_result(message)
@@ -265,9 +222,7 @@ class TrainingController(QObject):
     def train_prices(self, series: Any = None, spec: FeatureSpec | None = None) -> pd.DataFrame:
         """The training past of ``series`` (default: the window's) for ``spec`` (default:
         :meth:`spec`): the bars before the backtest's test span."""
-        series = self._window.series if series is None else series
-        spec = self.spec() if spec is None else spec
-        return training_prices(series, spec, split=self.split)
+        return self.session.training_prices(self.spec() if spec is None else spec, series)
 
     def is_running(self) -> bool:
         """Whether a training job is running."""
@@ -276,18 +231,22 @@ class TrainingController(QObject):
     def start_training(self) -> bool:
         """Train a new model on the current series with the panel's settings.
 
-        Returns False (after showing one sentence) when there is nothing to train on or the
-        settings are unusable; training errors arrive later through the worker.
+        Returns False (after showing one sentence) when there is nothing to train on, another
+        job runs or the settings are unusable; training errors arrive later through the worker.
         """
         if self.is_running():
             return False
-        if self._blocked:
-            self._error(self._blocked)
+        why = self.session.slot.why_not("training")
+        if why:
+            self._error(why)
             return False
-        series = None if self._window is None else self._window.series
+        series = self.session.series
         if series is None:
             self._error("Load a price series before training a model.")
             return False
+        ensure_models()  # waits for the model code when the window was quicker
+        from stockapp.models.forecaster import RecurrentForecaster
+
         try:
             spec = self.spec()
             cfg = self.panel.config()
@@ -299,7 +258,7 @@ class TrainingController(QObject):
             return False
         forecaster.data_fingerprint = series.fingerprint
         tag = DataTag.of(series, spec.adjusted, prices.index[0], prices.index[-1])
-        self._job = {"forecaster": forecaster, "prices": prices, "name": series.name, "tag": tag}
+        self._job = {"forecaster": forecaster, "prices": prices, "tag": tag}
         threads = gui_job_threads(self.panel.use_all_cores())
         worker = GeneratorWorker(
             training_job(forecaster, prices, threads),
@@ -322,13 +281,13 @@ class TrainingController(QObject):
         if self.tab.isVisible():
             # Paint the emptied chart now, before the training thread competes for the GIL.
             self.tab.repaint()
+        self.session.slot.take("training")
         worker.start()  # before registering: the window only tracks running work
-        if self._window is not None:
-            self._window.register_worker(
-                worker,
-                "Training the model…",
-                loses="the training under way (the epochs trained so far are lost)",
-            )
+        self._window.register_worker(
+            worker,
+            "Training the model…",
+            loses="the training under way (the epochs trained so far are lost)",
+        )
         self.training_started.emit()
         return True
 
@@ -373,7 +332,7 @@ class TrainingController(QObject):
         """Say how long an epoch will take (timed on the first batches), on the Training tab
         and in the status bar, as the training starts."""
         self._set_summary(f"{self._summary_text} {estimate.sentence()}")
-        if hasattr(self._window, "show_message"):
+        if self._window is not None:
             self._window.show_message(estimate.sentence())
 
     def _flush(self) -> None:
@@ -397,6 +356,7 @@ class TrainingController(QObject):
         self._pending_epochs.clear()
         self._pending_batch = None
         job, self._job = self._job, {}
+        self.session.slot.release("training")
         self.panel.set_busy(False)
         if not isinstance(result, TrainResult):
             self._error("Training ended without a result; train again.")
@@ -416,131 +376,22 @@ class TrainingController(QObject):
             self._set_summary(result.message)
             self.training_ended.emit()
             return
-        self.forecaster = job["forecaster"]
-        self.result = result
-        self.trained_on = job["tag"]
-        self.trained_dates = job["prices"].index
-        self._set_summary(self._summary(job, result))
+        forecaster, prices, tag = job["forecaster"], job["prices"], job["tag"]
+        self.session.set_model(TrainedModel(forecaster, result, tag, prices.index))
+        next_bar = next_bar_text(forecaster, self.session.series)
+        self._set_summary(training_summary(forecaster, tag, len(prices), result, next_bar))
         self.training_ended.emit()
-        self.model_trained.emit(self.forecaster)
+        self.model_trained.emit(forecaster)
 
     def _on_failed(self, message: str) -> None:
         self._flush_timer.stop()
         self._job = {}
+        self.session.slot.release("training")
         self.panel.set_busy(False)
         self._set_summary(f"Training failed: {message}")
         self._error(message)
         self.training_ended.emit()
 
-    # ------------------------------------------------------------- summaries
     def _set_summary(self, text: str) -> None:
         self._summary_text = text
         self._mark_stale()
-
-    def _summary(self, job: dict, result: TrainResult) -> str:
-        spec: FeatureSpec = job["forecaster"].spec
-        cfg: TrainConfig = job["forecaster"].cfg
-        kind = MODEL_KINDS.get(cfg.model, cfg.model)
-        per_epoch = sum(result.epoch_seconds) / max(len(result.epoch_seconds), 1)
-        monitored = "validation" if result.val_losses else "training"
-        return "\n".join(
-            [
-                f"{kind}, hidden {cfg.hidden} × {cfg.layers} layer(s), window {spec.window}, "
-                f"features {', '.join(feature_label(f) for f in spec.features)} → "
-                f"{TARGET_LABELS.get(spec.target, spec.target).lower()}.",
-                f"Trained on {job['tag'].text()} ({len(job['prices'])} bars; the bars after "
-                "them are kept for the backtest).",
-                f"{result.device}{' with CUDA graphs' if result.cuda_graphs else ''}: "
-                f"{len(result.train_losses)} epoch(s), {per_epoch:.2f} s per epoch; best "
-                f"{monitored} loss {result.best_loss:.4g} at epoch {result.best_epoch}.",
-                result.message,
-                self._next_bar_text(job["forecaster"]),
-            ]
-        ).strip()
-
-    def _next_bar_text(self, forecaster: RecurrentForecaster) -> str:
-        """The model's forecast for the bar after the last one loaded ("" if it cannot make one).
-
-        Made from the latest window, with the model as trained (on the past before the test span).
-        """
-        series = None if self._window is None else self._window.series
-        if series is None:
-            return ""
-        try:
-            prices = series.prices(forecaster.spec.adjusted)
-            last = len(prices) - 1
-            forecast = float(forecaster.predict_next(prices, np.array([last]))[0])
-        except StockappError:
-            return ""
-        close = float(prices["Close"].iloc[-1])
-        return (
-            f"Forecast for the bar after {prices.index[-1]:%Y-%m-%d}: {forecast:,.2f} "
-            f"({forecast / close - 1:+.2%} on the last close {close:,.2f}); judge it by the "
-            "backtest, not by this number."
-        )
-
-    # ---------------------------------------------------------- save and open
-    def save_model_to(self, path: str | Path) -> bool:
-        """Save the current model into folder ``path``; False after one sentence on failure."""
-        if self.forecaster is None:
-            self._error("There is no trained model to save; train or open one first.")
-            return False
-        try:
-            self.forecaster.save(Path(path))
-        except (StockappError, OSError) as exc:
-            self._error(failure_sentence(exc, f"save the model in {path}"))
-            return False
-        self.panel.show_result(f"Saved the model in {path}.")
-        return True
-
-    def open_model_from(self, path: str | Path) -> bool:
-        """Open the model saved in folder ``path`` and make it the current one.
-
-        A folder that is not a readable model, or a model whose features need columns the
-        current series lacks, gives one sentence and leaves the current model in place.
-        """
-        try:
-            forecaster = RecurrentForecaster.load(Path(path))
-            series = None if self._window is None else self._window.series
-            if series is not None:
-                forecaster.check_compatible(series.frame.columns)
-        except (StockappError, OSError) as exc:
-            self._error(failure_sentence(exc, f"open the model in {path}"))
-            return False
-        self.forecaster = forecaster
-        self.result = forecaster.last_result
-        self.trained_on = None  # a saved model records a fingerprint, not its span
-        self.trained_dates = None
-        self.panel.set_values(forecaster.spec, forecaster.cfg)
-        self.chart.set_reference(None)  # a saved model does not record its training data
-        if isinstance(self.result, TrainResult):
-            self.chart.set_history(
-                self.result.train_losses, self.result.val_losses, self.result.best_epoch or None
-            )
-        else:
-            self.chart.clear()
-        self._set_summary(
-            f"Opened the model saved in {path}.\n{self._next_bar_text(forecaster)}".strip()
-        )
-        self.panel.show_result(f"Opened the model saved in {path}.")
-        self.model_trained.emit(forecaster)
-        return True
-
-    def _dialog_parent(self) -> QWidget | None:
-        return self._window if isinstance(self._window, QWidget) else None
-
-    def _pick_model_folder(self, title: str) -> str:
-        """A folder chosen in a dialog that starts in the models folder ("" if cancelled)."""
-        start = data_dir() / "models"
-        start.mkdir(parents=True, exist_ok=True)
-        return QFileDialog.getExistingDirectory(self._dialog_parent(), title, str(start))
-
-    def _save_dialog(self) -> None:
-        folder = self._pick_model_folder("Choose or create a folder for the model")
-        if folder:
-            self.save_model_to(folder)
-
-    def _open_dialog(self) -> None:
-        folder = self._pick_model_folder("Open a saved model folder")
-        if folder:
-            self.open_model_from(folder)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 from collections.abc import Iterable
 
 from PySide6.QtCore import Qt, Signal
@@ -28,75 +27,24 @@ from PySide6.QtWidgets import (
 from stockapp.core.features import FEATURES, TARGETS, FeatureSpec
 from stockapp.errors import DataError
 from stockapp.gui.settings import app_settings
+from stockapp.gui.training.tips import HEAD_TIP, LOCKED_NOTE, TIPS, TRAIN_TIP, with_id
 from stockapp.gui.widgets.run_controls import RunControls
-from stockapp.models.device import available_devices
-from stockapp.models.networks import HEADS, MODEL_KINDS
-from stockapp.models.trainer import TrainConfig, TrainProgress
+from stockapp.models.config import HEADS, MODEL_KINDS, TrainConfig, TrainProgress
+from stockapp.session.formatting import clock_text
+from stockapp.session.labels import FEATURE_LABELS, HEAD_LABELS, TARGET_LABELS, feature_label
+
+__all__ = [
+    "FEATURE_LABELS",
+    "HEAD_LABELS",
+    "LOCKED_NOTE",
+    "TARGET_LABELS",
+    "ModelPanel",
+    "feature_label",
+]
 
 SETTINGS_KEY = "model/panel"
-#: Feature identifier -> its name in words (the identifier stays in the CLI and saved files).
-FEATURE_LABELS = {
-    "log_return": "Log return",
-    "close": "Close price",
-    "log_volume_change": "Volume change",
-    "hl_range": "High-low range",
-    "oc_return": "Open-to-close return",
-}
-#: Target identifier -> its name in words.
-TARGET_LABELS = {"return": "Next bar's return", "price": "Next bar's close"}
-#: Output head identifier -> its name in words.
-HEAD_LABELS = {
-    "point": "Point forecast",
-    "gaussian": "Gaussian band",
-    "student-t": "Student-t band",
-}
-_HEAD_TIP = (
-    "What the network outputs. A distribution head forecasts a whole distribution of the next "
-    "return (a centre and a spread, trained on its likelihood), so the backtest draws 50/80/95% "
-    "bands around the forecast and scores how often they held; the README's bands table shows "
-    "how calibrated they are on the bundled samples.\n"
-)
-LOCKED_NOTE = "Settings are locked while the model trains; cancel to change them."
-
-
-def feature_label(name: str) -> str:
-    """``hl_range`` -> ``High-low range`` (the identifier itself when it has no label)."""
-    return FEATURE_LABELS.get(name, name)
-
-
-def _with_id(text: str, name: str) -> str:
-    return f"{text[:1].upper()}{text[1:]}.\nIdentifier: {name} (command line and saved files)."
-
-
-_TRAIN_TIP = "Train on the first part of the series (the past only)."
-
-_TIPS = {
-    "model": "The recurrent layer: LSTM and GRU remember over long windows; a plain RNN is the "
-    "simplest baseline and forgets quickly.",
-    "window": "How many past bars the network reads to forecast the next one.",
-    "hidden": "Units per recurrent layer: more can fit more patterns, and more noise.",
-    "layers": "Stacked recurrent layers.",
-    "dropout": "Share of units dropped between stacked layers while training (0 = none); "
-    "has no effect with one layer.",
-    "epochs": "Most passes over the training windows; early stopping may end sooner.",
-    "batch": "Windows per optimiser step.",
-    "lr": "Learning rate of the optimiser: too high diverges, too low learns slowly.",
-    "patience": "Stop after this many epochs without a better validation loss and keep the "
-    "best epoch's weights; 0 never stops early.",
-    "seed": "Random seed: the same seed, data and settings train the same model on the CPU.",
-    "device": "Where to train: 'auto' takes a GPU when there is one, else the CPU. Only devices "
-    "this machine has are listed.",
-}
-
-
-def _eta(seconds: float | None) -> str:
-    """``0:12``, ``12:05`` or ``1:02:03``; ``?`` when unknown."""
-    if seconds is None or not math.isfinite(seconds) or seconds < 0:
-        return "?"
-    s = int(round(seconds))
-    h, rest = divmod(s, 3600)
-    m, s = divmod(rest, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+#: Devices listed before the model code has loaded and said which this machine has.
+FIRST_DEVICES = ("cpu",)
 
 
 def _feature_usable(name: str, columns: Iterable[str] | None) -> bool:
@@ -147,7 +95,7 @@ class ModelPanel(QWidget):
         self._usable: dict[str, bool] = {}
         for name, text in FEATURES.items():
             box = QCheckBox(feature_label(name))
-            box.setToolTip(_with_id(text, name))
+            box.setToolTip(with_id(text, name))
             self._usable[name] = True
             box.toggled.connect(self._changed)
             self.feature_boxes[name] = box
@@ -155,7 +103,7 @@ class ModelPanel(QWidget):
         self.target_combo = QComboBox()
         for i, (name, text) in enumerate(TARGETS.items()):
             self.target_combo.addItem(TARGET_LABELS.get(name, name), name)
-            self.target_combo.setItemData(i, _with_id(text, name), Qt.ItemDataRole.ToolTipRole)
+            self.target_combo.setItemData(i, with_id(text, name), Qt.ItemDataRole.ToolTipRole)
         self.target_combo.setToolTip(
             "What the network forecasts:\n"
             + "\n".join(f"{TARGET_LABELS.get(k, k)} ({k}): {v}" for k, v in TARGETS.items())
@@ -163,9 +111,9 @@ class ModelPanel(QWidget):
         self.head_combo = QComboBox()
         for i, (name, text) in enumerate(HEADS.items()):
             self.head_combo.addItem(HEAD_LABELS.get(name, name), name)
-            self.head_combo.setItemData(i, _with_id(text, name), Qt.ItemDataRole.ToolTipRole)
+            self.head_combo.setItemData(i, with_id(text, name), Qt.ItemDataRole.ToolTipRole)
         self.head_combo.setToolTip(
-            _HEAD_TIP + "\n".join(f"{HEAD_LABELS.get(k, k)} ({k}): {v}" for k, v in HEADS.items())
+            HEAD_TIP + "\n".join(f"{HEAD_LABELS.get(k, k)} ({k}): {v}" for k, v in HEADS.items())
         )
         self.head_combo.currentIndexChanged.connect(self._changed)
         self.hidden_spin = self._spin(1, 4096, "hidden")
@@ -183,7 +131,8 @@ class ModelPanel(QWidget):
         self.patience_spin = self._spin(0, 10000, "patience")
         self.seed_spin = self._spin(0, 2**31 - 1, "seed")
         self.device_combo = QComboBox()
-        for name in ["auto", *available_devices()]:
+        self._wanted_device = "auto"  # a remembered device not listed until the devices are known
+        for name in ["auto", *FIRST_DEVICES]:
             self.device_combo.addItem(name, name)
         for widget, tip in (
             (self.model_combo, "model"),
@@ -191,7 +140,7 @@ class ModelPanel(QWidget):
             (self.lr_spin, "lr"),
             (self.device_combo, "device"),
         ):
-            widget.setToolTip(_TIPS[tip])
+            widget.setToolTip(TIPS[tip])
         for combo in (self.model_combo, self.target_combo, self.device_combo):
             combo.currentIndexChanged.connect(self._changed)
         for dspin in (self.dropout_spin, self.lr_spin):
@@ -223,7 +172,7 @@ class ModelPanel(QWidget):
 
         self.controls = RunControls(
             "Train",
-            _TRAIN_TIP,
+            TRAIN_TIP,
             "Stop after the current batch and keep the best weights.",
         )
         self.controls.run_clicked.connect(self.train_requested)
@@ -249,7 +198,7 @@ class ModelPanel(QWidget):
     def _spin(self, low: int, high: int, tip: str) -> QSpinBox:
         spin = QSpinBox()
         spin.setRange(low, high)
-        spin.setToolTip(_TIPS[tip])
+        spin.setToolTip(TIPS[tip])
         spin.valueChanged.connect(self._changed)
         return spin
 
@@ -321,7 +270,24 @@ class ModelPanel(QWidget):
             self.lr_spin.setValue(cfg.lr)
             self.patience_spin.setValue(cfg.patience)
             self.seed_spin.setValue(cfg.seed)
+            self._wanted_device = cfg.device
             if not _select(self.device_combo, cfg.device):
+                _select(self.device_combo, "auto")
+        finally:
+            self._restoring = False
+
+    def set_devices(self, names: Iterable[str]) -> None:
+        """List the devices this machine has (known once the model code has loaded, after the
+        window shows), keeping the choice shown, or the remembered one when it is among them."""
+        wanted = str(self.device_combo.currentData())
+        if wanted == "auto":
+            wanted = self._wanted_device
+        self._restoring = True
+        try:
+            self.device_combo.clear()
+            for name in ["auto", *names]:
+                self.device_combo.addItem(name, name)
+            if not _select(self.device_combo, wanted):
                 _select(self.device_combo, "auto")
         finally:
             self._restoring = False
@@ -336,7 +302,7 @@ class ModelPanel(QWidget):
             box.setEnabled(usable)
             tip = FEATURES[name]
             tip = tip if usable else f"{tip}; this series lacks the column it needs"
-            box.setToolTip(_with_id(tip, name))
+            box.setToolTip(with_id(tip, name))
         self._update_buttons()
 
     # ---------------------------------------------------------------- progress
@@ -356,7 +322,7 @@ class ModelPanel(QWidget):
         done = p.epoch - 1 + (p.batch / p.batches if p.kind == "batch" and p.batches else 1.0)
         what = "catch-up" if p.phase == "catch-up" else "epoch"  # learning the validation slice
         self.controls.set_progress(
-            done / max(p.epochs, 1), f"{what} {p.epoch}/{p.epochs} · ETA {_eta(p.eta_s)}"
+            done / max(p.epochs, 1), f"{what} {p.epoch}/{p.epochs} · ETA {clock_text(p.eta_s)}"
         )
         speed = f"{p.samples_per_s:,.0f} samples/s" if p.samples_per_s else "measuring speed…"
         self.controls.set_status(f"{p.device} · {speed}")

@@ -1,0 +1,92 @@
+"""An experiment (a sweep) as the window asks for it, and its job: load the series, then run it.
+
+The command line builds the same :class:`~stockapp.models.sweep.SweepRequest` from its options;
+both load the series with :func:`~stockapp.session.loading.load_several` (one sentence for a
+series named twice) and check the grid with :mod:`stockapp.session.grid`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from stockapp.core.features import FeatureSpec
+from stockapp.core.run_index import free_folder, slug
+from stockapp.paths import runs_dir
+from stockapp.session.jobs import Job, StopCheck
+from stockapp.session.loading import experiment_sources, load_several
+
+
+@dataclass
+class ExperimentChoices:
+    """What the Experiment settings page asks for, checked: series to load, the grid, seeds,
+    epochs, the test span, the engine and the folder ("" for a new one)."""
+
+    samples: list[str]
+    csvs: list[str]
+    tickers: list[str]
+    grid: dict[str, list]
+    seeds: tuple[int, ...]
+    epochs: int
+    test_fraction: float
+    engine: str
+    ray_address: str | None
+    out: str = ""
+    names: list[str] = field(default_factory=list)
+
+    def describe(self) -> str:
+        """``AAPL, MSFT`` for folder names and messages."""
+        return ", ".join(self.samples + [p.rsplit("/", 1)[-1] for p in self.csvs] + self.tickers)
+
+    @property
+    def series_count(self) -> int:
+        return len(self.samples) + len(self.csvs) + len(self.tickers)
+
+    @property
+    def run_count(self) -> int:
+        """Backtests the experiment runs: configurations x seeds x series."""
+        configs = 1
+        for values in self.grid.values():
+            configs *= len(values)
+        return configs * len(self.seeds) * self.series_count
+
+
+def default_folder(choices: ExperimentChoices, when: datetime | None = None) -> Path:
+    """``<runs>/Experiment_AAPL-MSFT_2026-11-30_09-12`` (``-2``... when taken)."""
+    when = when or datetime.now()
+    names = slug("-".join(choices.describe().split(", ")))[:40] or "series"
+    return free_folder(runs_dir(), f"Experiment_{names}_{when:%Y-%m-%d_%H-%M}")
+
+
+def experiment_job(choices: ExperimentChoices, out: Path) -> Job:
+    """Load the series (samples, files, tickers), then run the sweep; yields its progress and
+    returns its outcome (also when stopped: the finished runs are kept)."""
+
+    def experiment(should_stop: StopCheck) -> Generator[Any, None, Any]:
+        from stockapp.models.sweep import SweepRequest, run_sweep
+        from stockapp.models.trainer import TrainConfig
+
+        series = load_several(experiment_sources(choices.samples, choices.csvs, choices.tickers))
+        request = SweepRequest(
+            grid=choices.grid,
+            seeds=choices.seeds,
+            spec=FeatureSpec(),
+            train=TrainConfig(epochs=choices.epochs),
+            test_fraction=choices.test_fraction,
+            selection_fraction=choices.test_fraction,
+        )
+        return (
+            yield from run_sweep(
+                series,
+                request,
+                out,
+                engine=choices.engine,
+                ray_address=choices.ray_address,
+                should_stop=should_stop,
+            )
+        )
+
+    return experiment
