@@ -30,6 +30,7 @@ MODULES = (
 
 _lock = threading.Lock()
 _loaded = False
+_import = importlib.import_module  # (the tests slow it down to see the second caller wait)
 
 
 def loaded() -> bool:
@@ -47,7 +48,7 @@ def ensure_models() -> None:
         if _loaded:
             return
         for name in MODULES:
-            importlib.import_module(name)
+            _import(name)
         from stockapp.models.trainer import warm_up
 
         warm_up()  # torch's lazy imports now, not in a training thread
