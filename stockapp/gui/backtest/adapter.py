@@ -104,7 +104,7 @@ class BacktestController(RunFiles, QObject):
         self._job_model_history: Any = None
         self.panel = BacktestPanel()
         self.tab = ResultsTab()
-        self.view, self.table, self.bands_view = self.tab.view, self.tab.table, self.tab.bands_view
+        self.view, self.table = self.tab.view, self.tab.table
         self.splitter = self.tab.splitter
         self.data_label, self.reload_button = self.tab.data_label, self.tab.reload_button
         self.reload_button.clicked.connect(self.load_results_data)
@@ -120,6 +120,11 @@ class BacktestController(RunFiles, QObject):
         self._update_actions()
 
     # ------------------------------------------------------------------ the results, in the session
+    @property
+    def bands_view(self) -> Any:
+        """The calibration charts (made when a distribution head's results first show)."""
+        return self.tab.bands_view
+
     @property
     def outcome(self) -> Any:
         results = self.session.results

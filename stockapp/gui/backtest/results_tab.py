@@ -40,9 +40,7 @@ class ResultsTab(QWidget):
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.addWidget(self.view)
         self.splitter.addWidget(self.table)
-        self.bands_view = BandsView()  # calibration charts, shown for a distribution head
-        self.bands_view.setVisible(False)
-        self.splitter.addWidget(self.bands_view)
+        self._bands_view: BandsView | None = None  # made when first needed (start-up time)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 1)
         layout = QVBoxLayout(self)
@@ -50,28 +48,42 @@ class ResultsTab(QWidget):
         layout.addLayout(header)
         layout.addWidget(self.splitter, 1)
 
+    @property
+    def bands_view(self) -> BandsView:
+        """The calibration charts below the scores, shown for a distribution head only."""
+        if self._bands_view is None:
+            self._bands_view = BandsView()
+            self._bands_view.setVisible(False)
+            self.splitter.addWidget(self._bands_view)
+        return self._bands_view
+
     def show_results(self, results: Results | None, quality: list[str] | None = None) -> None:
         """Draw ``results`` (a sweep's run scored on its test span, as the experiment's table
         scores it, with the selection span said apart); ``None`` empties the tab."""
+        result = None if results is None else results.result
+        banded = getattr(result, "bands", None) is not None
+        bands = self.bands_view if banded or self._bands_view is not None else None
         if results is None:
             self.view.clear()
             self.table.clear()
-            self.bands_view.clear()
+            if bands is not None:
+                bands.clear()
         else:
             scored, name = results.scored, results.model_name
             self.view.set_result(results.result, name)
             self.table.set_result(scored, name)
             self.table.set_note("" if results.spans is None else results.spans.sentence())
             self.table.set_quality(quality)
-            self.bands_view.set_result(scored, name)
-        result = None if results is None else results.result
-        banded = getattr(result, "bands", None) is not None
-        if banded and self.bands_view.isHidden():  # share the height, or the charts get none
+            if bands is not None:
+                bands.set_result(scored, name)
+        if bands is None:
+            return
+        if banded and bands.isHidden():  # share the height, or the charts get none
             total = max(sum(self.splitter.sizes()), 1000)
-            bands = total * 27 // 100
+            below = total * 27 // 100
             scores = min(self.table.sizeHint().height(), total * 28 // 100)
-            self.splitter.setSizes([total - bands - scores, scores, bands])
-        self.bands_view.setVisible(banded)
+            self.splitter.setSizes([total - below - scores, scores, below])
+        bands.setVisible(banded)
 
     def show_header(self, header: DataHeader) -> None:
         """Name the results' data; warn (and offer to load it) when the window shows other."""
