@@ -121,7 +121,15 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
         if line and show:
             print(line, file=sys.stderr, flush=True)
 
-    outcome = drain(run_backtest(series, spec, cfg, settings), report)
+    calibration = args.calibrate
+    if calibration == "aci" and cfg.head == "point":  # asked for, but nothing to calibrate
+        raise StockappError(
+            "--calibrate aci calibrates a distribution's bands; choose --head student-t or "
+            "gaussian, or leave --calibrate out."
+        )
+    outcome = drain(
+        run_backtest(series, spec, cfg, settings, calibration=calibration or "aci"), report
+    )
     picture = None
     if not args.no_png:
         from stockapp.cli.png import backtest_png
@@ -194,6 +202,10 @@ def _print_summary(outcome, series: PriceSeries, out) -> None:
         print(sentence)
     if result.bands is not None:
         print(result.bands.sentence(outcome.model_name))
+        if result.bands.raw is not None:
+            print(result.bands.calibration_sentence(outcome.model_name))
+        else:
+            print("The bands are the forecasters' own (--calibrate none).")
         print(result.bands.vol_sentence())
     print(f"run written to {out}")
 
@@ -215,6 +227,12 @@ def _add_backtest_options(p: argparse.ArgumentParser) -> None:
         "--head",
         choices=("point", "gaussian", "student-t"),
         help="one forecast, or a distribution of the next log return with bands",
+    )
+    p.add_argument(
+        "--calibrate",
+        choices=("aci", "none"),
+        help="calibrate the bands online from past outcomes (default aci with a distribution "
+        "head) or keep the head's own",
     )
     p.add_argument("--features", metavar="A,B", help="e.g. log_return,hl_range")
     p.add_argument("--raw-close", action="store_true", help="raw instead of adjusted closes")

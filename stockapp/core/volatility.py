@@ -44,9 +44,14 @@ def log_returns(close: np.ndarray) -> np.ndarray:
     return out
 
 
-def _check_targets(targets: np.ndarray, train_end: int, n: int) -> np.ndarray:
+def _check_targets(
+    targets: np.ndarray, train_end: int, n: int, in_sample: bool = False
+) -> np.ndarray:
     t = np.asarray(targets, dtype=np.int64)
-    if t.size and (t.min() < train_end or t.max() >= n):
+    first = 3 if in_sample else train_end
+    if t.size and (t.min() < first or t.max() >= n):
+        if in_sample:
+            raise DataError("In-sample volatility forecasts need bars 3 to the last one.")
         raise DataError("Volatility forecasts are only made for bars after the training past.")
     if train_end < 3:
         raise DataError("The volatility forecasts need at least 3 training bars.")
@@ -108,7 +113,8 @@ def garch_t(r: np.ndarray, train_end: int, targets: np.ndarray) -> Dist:
 
     t = np.asarray(targets, np.int64)
     r = np.asarray(r, np.float64)
-    pct = 100.0 * r[1 : int(t.max())]  # pct[k] is bar k+1's return; stops at bar max(t) - 1
+    # pct[k] is bar k+1's return; it stops at bar max(t) - 1 (or the last training bar)
+    pct = 100.0 * r[1 : max(int(t.max()), train_end)]
     spec = dict(mean="Constant", vol="GARCH", p=1, q=1, dist="t")
     with warnings.catch_warnings():
         # arch warns when its optimiser ends without full convergence; the fit is still used
@@ -128,14 +134,18 @@ def garch_t(r: np.ndarray, train_end: int, targets: np.ndarray) -> Dist:
     return mu, sigma, np.full(t.shape, nu)
 
 
-def vol_forecasts(close: np.ndarray, train_end: int, targets: np.ndarray) -> dict[str, Dist]:
+def vol_forecasts(
+    close: np.ndarray, train_end: int, targets: np.ndarray, in_sample: bool = False
+) -> dict[str, Dist]:
     """The three baselines' ``(mu, sigma, nu)`` for the bars ``targets``, from ``close``.
 
     ``close[:train_end]`` is the training past (the rolling window and GARCH are fitted on it);
-    the forecast for bar ``t`` reads closes before ``t`` only.
+    the forecast for bar ``t`` reads closes before ``t`` only. ``in_sample`` allows targets
+    inside the training past (a calibration slice: forecasts of the past by the fits of the
+    first test bar, see :mod:`stockapp.core.calibration`).
     """
     c = np.asarray(close, np.float64)
-    t = _check_targets(targets, train_end, c.size)
+    t = _check_targets(targets, train_end, c.size, in_sample)
     if t.size == 0:
         empty = np.empty(0)
         return {k: (empty, empty, None if k != "garch" else empty) for k in VOL_LABELS}
