@@ -52,6 +52,7 @@ def _backtest_inputs(args: argparse.Namespace):
         "patience",
         "device",
         "head",
+        "head_base",
     ):
         value = getattr(args, key)
         if value is not None:
@@ -227,6 +228,11 @@ def _add_backtest_options(p: argparse.ArgumentParser) -> None:
         "--head",
         choices=("point", "gaussian", "student-t"),
         help="one forecast, or a distribution of the next log return with bands",
+    )
+    p.add_argument(
+        "--head-base",
+        choices=("none", "garch"),
+        help="a distribution head's units: the log return, or GARCH(1,1)'s sigma it scales",
     )
     p.add_argument(
         "--calibrate",

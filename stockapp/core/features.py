@@ -31,7 +31,15 @@ FEATURES: dict[str, str] = {
     "log_volume_change": "log change of volume over the previous bar (needs Volume)",
     "hl_range": "high-low range relative to the close (needs High/Low)",
     "oc_return": "open-to-close log return of the bar (needs Open)",
+    # Volatility inputs (issue 22): what a network needs to know how far the next bar may move
+    "abs_return": "absolute log return of the close over the previous bar",
+    "rv_5": "log realised volatility: root mean square of the last 5 log returns",
+    "rv_20": "log realised volatility: root mean square of the last 20 log returns",
+    "rv_60": "log realised volatility: root mean square of the last 60 log returns",
+    "garch_sigma": "log of GARCH(1,1)'s sigma for the next bar, fitted on the training past",
 }
+#: Features whose values need parameters fitted on the training past (a GarchFit).
+FITTED = ("garch_sigma",)
 #: Target name -> what it means.
 TARGETS: dict[str, str] = {
     "return": "next bar's log return of the close; the price is rebuilt from the last close",
@@ -93,13 +101,52 @@ class FeatureSpec:
         )
 
 
-def feature_matrix(prices: pd.DataFrame, spec: FeatureSpec) -> np.ndarray:
-    """``(T, F)`` float64 features; row ``i`` uses bars ``<= i`` only."""
+def realised_vol(log_return: np.ndarray, window: int) -> np.ndarray:
+    """``log`` of the root mean square of the ``window`` log returns up to and including each
+    bar (fewer near the start; NaN returns left out; NaN before any)."""
+    r = np.asarray(log_return, np.float64)
+    sq = np.nan_to_num(r * r, nan=0.0)
+    have = np.isfinite(r).astype(np.float64)
+    cs = np.concatenate([[0.0], np.cumsum(sq)])
+    cn = np.concatenate([[0.0], np.cumsum(have)])
+    i = np.arange(1, r.size + 1)
+    lo = np.maximum(i - window, 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ms = (cs[i] - cs[lo]) / (cn[i] - cn[lo])
+        return 0.5 * np.log(np.maximum(ms, 1e-16))
+
+
+def needs_fit(spec: FeatureSpec) -> bool:
+    """Whether ``spec``'s features need parameters fitted on the training past."""
+    return any(f in FITTED for f in spec.features)
+
+
+def feature_matrix(prices: pd.DataFrame, spec: FeatureSpec, garch=None) -> np.ndarray:
+    """``(T, F)`` float64 features; row ``i`` uses bars ``<= i`` only.
+
+    ``garch`` (a :class:`~stockapp.core.volatility.GarchFit` fitted on the training past) is
+    needed by the ``garch_sigma`` feature.
+    """
     spec.check_columns(prices.columns)
     close = prices["Close"].to_numpy(dtype=np.float64)
+    ret = np.empty_like(close)
+    ret[:1] = np.nan
+    ret[1:] = np.diff(np.log(close))
     cols = []
     for f in spec.features:
-        if f == "log_return":
+        if f == "abs_return":
+            col = np.abs(ret)
+        elif f.startswith("rv_"):
+            col = realised_vol(ret, int(f[3:]))
+            col[0] = np.nan
+        elif f == "garch_sigma":
+            if garch is None:
+                raise DataError("The feature 'garch_sigma' needs GARCH fitted on the past.")
+            from stockapp.core.volatility import garch_sigma_path
+
+            col = np.log(garch_sigma_path(close, garch))
+            col[0] = np.nan
+        elif f == "log_return":
             col = np.empty_like(close)
             col[0] = np.nan
             col[1:] = np.diff(np.log(close))
