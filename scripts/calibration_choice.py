@@ -2,6 +2,7 @@
 
     python scripts/calibration_choice.py [--samples AAPL,MSFT] [--json OUT.json]
                                          [--scale-steps 0,0.005] [--level-steps 0.005,0.01]
+                                         [--slopes 0,1] [--groups 1,3] [--readme README.md]
 
 For each sample the test span is the backtest's default (the last 20% of the bars); the
 selection span is as many bars just before it. The volatility baselines (rolling, EWMA,
@@ -11,13 +12,15 @@ online with each pair of steps from a calibration slice of the bars just before 
 prints, over the 18 forecaster-sample pairs: how often the coverage targets were missed (80%
 band within 2 points of 80% overall and within 5 in each sigma tercile, 95% band within 1.5),
 the mean absolute coverage error at 50/80/95%, the mean log score and the mean 80% interval
-score (lower is better). The README says which pair was kept and why.
+score (lower is better). The README says which pair was kept and why; ``--readme`` writes the
+table between the ``<!-- calibration-choice -->`` markers of that file.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import statistics
 import sys
 from pathlib import Path
@@ -89,6 +92,40 @@ def summary(rows: list[dict]) -> dict:
     }
 
 
+def markdown(results: list[dict]) -> str:
+    lines = [
+        "| calibration | scale step | slope on log sigma | sigma thirds | band step "
+        "| 80% misses | 95% misses | a third's 80% off by > 5 | mean error 50/80/95% "
+        "| worst third | log score | interval score 80% (x1e3) |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        st, s = r["settings"], r["summary"]
+        n = s["n"]
+        aci = st["method"] == "aci"
+        lines.append(
+            f"| {st['method']} | {st['scale_step'] if aci else '-'} "
+            f"| {('yes' if st['slope'] else 'no') if aci else '-'} "
+            f"| {st['groups'] if aci else '-'} | {st['level_step'] if aci else '-'} "
+            f"| {s['misses_80']} of {n} | {s['misses_95']} of {n} "
+            f"| {s['misses_tercile_80']} of {n} "
+            f"| {s['error_50'] * 100:.1f} / {s['error_80'] * 100:.1f} / {s['error_95'] * 100:.1f} "
+            f"| {s['worst_tercile_80'] * 100:.1f} | {s['log_score']:.4f} "
+            f"| {s['interval_score_80'] * 1e3:.3f} |"
+        )
+    return "\n".join(lines)
+
+
+def replace_block(readme: Path, block: str) -> None:
+    text = readme.read_text(encoding="utf-8")
+    pattern = re.compile(
+        r"(<!-- calibration-choice -->\n).*?(\n<!-- /calibration-choice -->)", re.S
+    )
+    if not pattern.search(text):
+        raise SystemExit(f"{readme} has no <!-- calibration-choice --> markers.")
+    readme.write_text(pattern.sub(lambda m: m[1] + block + m[2], text), encoding="utf-8")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--samples", default=None)
@@ -97,6 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--slopes", default="0,1", help="without and with the scale's slope")
     parser.add_argument("--groups", default="1,3", help="sigma groups with their own alphas")
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--readme", type=Path, default=None)
     args = parser.parse_args(argv)
     names = args.samples.split(",") if args.samples else [s.name for s in list_samples()]
     data = {name: selection_forecasts(name) for name in names}
@@ -128,6 +166,8 @@ def main(argv: list[str] | None = None) -> int:
         )
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
+    if args.readme:
+        replace_block(args.readme, markdown(results))
     return 0
 
 

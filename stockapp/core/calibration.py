@@ -214,11 +214,17 @@ def _loss(log_s: np.ndarray, z2: np.ndarray, nu) -> np.ndarray:
     return log_s + 0.5 * (nu + 1.0) * np.log1p(x / (nu - 2.0))
 
 
+def _curvature(x: np.ndarray, nu) -> np.ndarray:
+    """``d^2 loss / d (log s)^2`` at ``x = z^2 / s^2`` (:func:`_loss` is convex in ``log s``)."""
+    if nu is None:
+        return np.where(x < GAUSS_CLIP, 2.0 * x, 0.0)
+    return 2.0 * x * (nu + 1.0) * (nu - 2.0) / (nu - 2.0 + x) ** 2
+
+
 def start_scale(z: np.ndarray, nu=None, u: np.ndarray | None = None) -> tuple[float, float]:
     """``(s, b)`` that maximise the slice's log score under ``log s_t = log s + b u_t``
-    (``b = 0`` without ``u``); ``(1, 0)`` without enough usable bars."""
-    from scipy import optimize
-
+    (``b = 0`` without ``u``), by Newton's method with step halving (the loss is convex in
+    ``(log s, b)``); ``(1, 0)`` without enough usable bars."""
     z = np.asarray(z, np.float64)
     ok = np.isfinite(z)
     if u is not None:
@@ -231,19 +237,35 @@ def start_scale(z: np.ndarray, nu=None, u: np.ndarray | None = None) -> tuple[fl
     z2 = z[ok] ** 2
     if z2.size < MIN_SLICE or not np.any(z2 > 0):
         return 1.0, 0.0
-    uu = np.zeros(z2.size) if u is None else u[ok]
-    a0 = 0.5 * math.log(float(np.mean(z2)) or 1.0)
+    design = np.stack([np.ones(z2.size), np.zeros(z2.size) if u is None else u[ok]], axis=1)
+    p = np.array([0.5 * math.log(float(np.mean(z2))), 0.0])
 
-    def f(p: np.ndarray) -> float:
-        return float(np.mean(_loss(p[0] + p[1] * uu, z2, nu)))
+    def loss(q: np.ndarray) -> float:
+        return float(np.mean(_loss(design @ q, z2, nu)))
 
-    def grad(p: np.ndarray) -> np.ndarray:
-        g = -scale_gradient(z2 * np.exp(-2.0 * (p[0] + p[1] * uu)), nu)
-        return np.array([g.mean(), (g * uu).mean()])
-
-    bounds = [(-10.0, 10.0), (-2.0, 2.0) if u is not None else (0.0, 0.0)]
-    res = optimize.minimize(f, np.array([a0, 0.0]), jac=grad, method="L-BFGS-B", bounds=bounds)
-    return math.exp(float(res.x[0])), float(res.x[1])
+    current = loss(p)
+    for _ in range(50):
+        x = z2 * np.exp(-2.0 * (design @ p))
+        grad = -(design * scale_gradient(x, nu)[:, None]).mean(axis=0)
+        hess = (design * _curvature(x, nu)[:, None]).T @ design / z2.size
+        hess += 1e-9 * np.eye(2)
+        if u is None:
+            grad[1], hess[0, 1], hess[1, 0], hess[1, 1] = 0.0, 0.0, 0.0, 1.0
+        step = np.linalg.solve(hess, grad)
+        for _ in range(30):  # halve until the loss falls
+            trial = p - step
+            trial[1] = min(max(trial[1], -2.0), 2.0)
+            new = loss(trial)
+            if new <= current:
+                break
+            step = step / 2.0
+        else:
+            break
+        converged = abs(current - new) < 1e-13
+        p, current = trial, new
+        if converged:
+            break
+    return math.exp(float(p[0])), float(p[1])
 
 
 def start_alpha(pvalues: np.ndarray, alpha: float) -> float:
