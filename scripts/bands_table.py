@@ -4,7 +4,8 @@
                                   [--device cpu] [--json OUT.json] [--from-json OUT.json]
                                   [--readme README.md]
 
-For each sample and head, the default model (default features, window and training) is trained
+For each sample and head, the default model (a distribution head's default inputs, the log
+return and the high-low range; default window and training) is trained
 once on the first 80% of the bars with that head, and its forecast distributions of the next
 log return are scored on the last 20%, beside GARCH(1,1)-t and EWMA (RiskMetrics) fitted on the
 same past. Every forecaster's bands are calibrated online from past outcomes only (the default
@@ -41,7 +42,7 @@ KEYS = (
 
 
 def run_one(name: str, head: str, epochs: int | None, device: str) -> dict:
-    from stockapp.core.features import FeatureSpec
+    from stockapp.core.features import FeatureSpec, default_features
     from stockapp.core.progress import drain
     from stockapp.core.walkforward import BacktestSettings
     from stockapp.data import load_sample
@@ -54,7 +55,8 @@ def run_one(name: str, head: str, epochs: int | None, device: str) -> dict:
         changes["epochs"] = epochs
     cfg = TrainConfig.from_dict({**TrainConfig().to_dict(), **changes})
     started = time.perf_counter()
-    outcome = drain(run_backtest(series, FeatureSpec(), cfg, BacktestSettings()))
+    spec = FeatureSpec(features=default_features(head, series.prices(True).columns))
+    outcome = drain(run_backtest(series, spec, cfg, BacktestSettings()))
     bands = outcome.result.bands
 
     def pick(b) -> dict:
@@ -65,6 +67,7 @@ def run_one(name: str, head: str, epochs: int | None, device: str) -> dict:
         "sample": name,
         "head": head,
         "model": outcome.model_name,
+        "features": list(spec.features),
         "test_bars": outcome.result.n,
         "epochs_run": outcome.result.fits[0].epochs,
         "calibration": bands.calibration,

@@ -46,6 +46,11 @@ CONFIGS: dict[str, tuple[tuple[str, ...], str, str]] = {
             "none", "every volatility input"),
     "garch_base_rv": (("log_return", "rv_5", "rv_20", "rv_60", "garch_sigma"), "garch",
                       "head scales GARCH's sigma, + realised volatility and GARCH inputs"),
+    # tried after the rows above: the best one with the next best input or base added
+    "hl_abs": (("log_return", "hl_range", "abs_return"), "none",
+               "+ high-low range and absolute returns"),
+    "hl_garch_base": (("log_return", "hl_range"), "garch",
+                      "+ high-low range, head scales GARCH's sigma"),
 }  # fmt: skip
 
 

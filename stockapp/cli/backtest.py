@@ -103,6 +103,14 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
 
     spec, cfg, settings = _backtest_inputs(args)
     series = load_source(args, args.parser)
+    if not args.features and cfg.head != "point" and spec.target == "return":
+        # a distribution head's default inputs carry volatility (issue 22)
+        from dataclasses import replace
+
+        from stockapp.core.features import default_features
+
+        columns = series.prices(spec.adjusted).columns
+        spec = replace(spec, features=default_features(cfg.head, columns))
     out = Path(args.out)
     # Before any training: a file, or a folder of other files, is refused; an earlier run's
     # folder is replaced whole once this one is written.
@@ -240,7 +248,12 @@ def _add_backtest_options(p: argparse.ArgumentParser) -> None:
         help="calibrate the bands online from past outcomes (default aci with a distribution "
         "head) or keep the head's own",
     )
-    p.add_argument("--features", metavar="A,B", help="e.g. log_return,hl_range")
+    p.add_argument(
+        "--features",
+        metavar="A,B",
+        help="e.g. log_return,hl_range (default log_return; log_return,hl_range with a "
+        "distribution head on data with High/Low)",
+    )
     p.add_argument("--raw-close", action="store_true", help="raw instead of adjusted closes")
     p.add_argument("--test-fraction", type=float, default=0.2, metavar="F")
     p.add_argument(

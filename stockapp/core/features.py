@@ -40,6 +40,10 @@ FEATURES: dict[str, str] = {
 }
 #: Features whose values need parameters fitted on the training past (a GarchFit).
 FITTED = ("garch_sigma",)
+#: The default inputs of a distribution head (issue 22): of the volatility inputs tried, the
+#: high-low range scored the best mean calibrated log score on the bundled samples' selection
+#: spans (the bars before each test span; scripts/vol_inputs_table.py and the README).
+DISTRIBUTION_FEATURES = ("log_return", "hl_range")
 #: Target name -> what it means.
 TARGETS: dict[str, str] = {
     "return": "next bar's log return of the close; the price is rebuilt from the last close",
@@ -114,6 +118,14 @@ def realised_vol(log_return: np.ndarray, window: int) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         ms = (cs[i] - cs[lo]) / (cn[i] - cn[lo])
         return 0.5 * np.log(np.maximum(ms, 1e-16))
+
+
+def default_features(head: str, columns) -> tuple[str, ...]:
+    """The default inputs for ``head`` on data with ``columns``: a distribution head's
+    (:data:`DISTRIBUTION_FEATURES`, those the data can feed), else the spec's own default."""
+    if head == "point":
+        return FeatureSpec().features
+    return tuple(f for f in DISTRIBUTION_FEATURES if all(c in columns for c in _NEEDS.get(f, ())))
 
 
 def needs_fit(spec: FeatureSpec) -> bool:

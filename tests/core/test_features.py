@@ -173,3 +173,12 @@ def test_garch_sigma_feature_needs_a_fit_and_reads_the_past_only():
     halved = training_set(_prices(close), FeatureSpec(window=5), 0.0, target_base=base)
     plain = training_set(_prices(close), FeatureSpec(window=5), 0.0)
     assert halved.scaler.target_std == pytest.approx(plain.scaler.target_std / 2)
+
+
+def test_default_features_of_a_distribution_head_carry_volatility():
+    from stockapp.core.features import default_features
+
+    ohlc = ["Open", "High", "Low", "Close"]
+    assert default_features("student-t", ohlc) == ("log_return", "hl_range")
+    assert default_features("gaussian", ["Close"]) == ("log_return",)  # no High/Low to read
+    assert default_features("point", ohlc) == FeatureSpec().features
