@@ -5,7 +5,7 @@
                                   [--readme README.md]
 
 For each sample and head, the default model (a distribution head's default inputs, the log
-return and the high-low range; default window and training) is trained
+return, the high-low range and absolute returns; default window and training) is trained
 once on the first 80% of the bars with that head, and its forecast distributions of the next
 log return are scored on the last 20%, beside GARCH(1,1)-t and EWMA (RiskMetrics) fitted on the
 same past. Every forecaster's bands are calibrated online from past outcomes only (the default

@@ -2,7 +2,7 @@
 
     python scripts/calibration_choice.py [--samples AAPL,MSFT] [--json OUT.json]
                                          [--scale-steps 0,0.005] [--level-steps 0.005,0.01]
-                                         [--slopes 0,1] [--groups 1,3] [--readme README.md]
+                                         [--variants 0:1,1:1,1:3] [--readme README.md]
 
 For each sample the test span is the backtest's default (the last 20% of the bars); the
 selection span is as many bars just before it. The volatility baselines (rolling, EWMA,
@@ -129,19 +129,23 @@ def replace_block(readme: Path, block: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--samples", default=None)
-    parser.add_argument("--scale-steps", default="0,0.0025,0.005,0.01,0.02")
-    parser.add_argument("--level-steps", default="0.005,0.01,0.02,0.05")
-    parser.add_argument("--slopes", default="0,1", help="without and with the scale's slope")
-    parser.add_argument("--groups", default="1,3", help="sigma groups with their own alphas")
+    parser.add_argument("--scale-steps", default="0.0025,0.005")
+    parser.add_argument("--level-steps", default="0.005,0.01,0.02")
+    parser.add_argument(
+        "--variants",
+        default="0:1,1:1,1:3",
+        help="slope:groups pairs: without or with the scale's slope (0/1), and how many sigma "
+        "groups adapt their own alphas",
+    )
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--readme", type=Path, default=None)
     args = parser.parse_args(argv)
     names = args.samples.split(",") if args.samples else [s.name for s in list_samples()]
     data = {name: selection_forecasts(name) for name in names}
+    variants = [v.split(":") for v in args.variants.split(",")]
     configs = [("none", 0.0, 0.0, False, 1)] + [
         ("aci", float(a), float(b), bool(int(c)), int(g))
-        for g in args.groups.split(",")
-        for c in args.slopes.split(",")
+        for c, g in variants
         for a in args.scale_steps.split(",")
         for b in args.level_steps.split(",")
     ]

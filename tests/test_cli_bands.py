@@ -89,8 +89,8 @@ def test_bands_are_calibrated_by_default_and_raw_with_calibrate_none(tmp_path, c
     bands = metrics["bands"]
     assert bands["calibration"] == "aci" and manifest["calibration"]["method"] == "aci"
     assert set(manifest["calibration"]["final_state"]) == {"model", "garch", "ewma", "rolling"}
-    # a distribution head's default inputs carry volatility: the high-low range (issue 22.3)
-    assert manifest["feature_spec"]["features"] == ["log_return", "hl_range"]
+    # a distribution head's default inputs carry volatility (issue 22.3)
+    assert manifest["feature_spec"]["features"] == ["log_return", "hl_range", "abs_return"]
     assert 0 <= manifest["timings"]["calibration_seconds"] < manifest["timings"]["total_seconds"]
     assert BAND_KEYS <= set(bands["uncalibrated"])
     for key in ("garch", "ewma", "rolling"):

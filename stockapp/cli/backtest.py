@@ -251,8 +251,8 @@ def _add_backtest_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--features",
         metavar="A,B",
-        help="e.g. log_return,hl_range (default log_return; log_return,hl_range with a "
-        "distribution head on data with High/Low)",
+        help="e.g. log_return,hl_range (default log_return; log_return,hl_range,abs_return "
+        "with a distribution head on data with High/Low)",
     )
     p.add_argument("--raw-close", action="store_true", help="raw instead of adjusted closes")
     p.add_argument("--test-fraction", type=float, default=0.2, metavar="F")

@@ -127,7 +127,7 @@ def test_bad_specs_and_short_data_give_sentences():
 
 def test_spec_round_trips():
     spec = FeatureSpec(
-        window=7, features=("log_return", "hl_range"), target="price", adjusted=False
+        window=7, features=("log_return", "hl_range", "abs_return"), target="price", adjusted=False
     )
     assert FeatureSpec.from_dict(spec.to_dict()) == spec
 
@@ -179,6 +179,6 @@ def test_default_features_of_a_distribution_head_carry_volatility():
     from stockapp.core.features import default_features
 
     ohlc = ["Open", "High", "Low", "Close"]
-    assert default_features("student-t", ohlc) == ("log_return", "hl_range")
-    assert default_features("gaussian", ["Close"]) == ("log_return",)  # no High/Low to read
+    assert default_features("student-t", ohlc) == ("log_return", "hl_range", "abs_return")
+    assert default_features("gaussian", ["Close"]) == ("log_return", "abs_return")  # no High/Low
     assert default_features("point", ohlc) == FeatureSpec().features
