@@ -203,7 +203,8 @@ def _states(result) -> pd.DataFrame:
 )
 def test_no_look_ahead_in_sigma_bands_and_calibration(refit_every, mode):
     """Changing any price after D leaves every sigma, band and calibration state dated at or
-    before D unchanged: raw and calibrated, with and without refits, rolling and expanding."""
+    before D unchanged, and those of the bar after D (made before its close): raw and
+    calibrated, with and without refits, rolling and expanding."""
     prices = _prices()
     settings = BacktestSettings(
         test_start=str(prices.index[320].date()), refit_every=refit_every, refit_mode=mode,
@@ -227,7 +228,9 @@ def test_no_look_ahead_in_sigma_bands_and_calibration(refit_every, mode):
         changed.iloc[cut + 1 :, 0] *= rng.uniform(0.5, 2.0, len(prices) - cut - 1)
         again = run(changed)
         frame, states = again.forecasts_frame(), _states(again)
-        upto = base_frame["date"] <= f"{prices.index[cut]:%Y-%m-%d}"
+        # through bar cut+1 too: its forecast and calibration are made before its close
+        last = prices.index[min(cut + 1, len(prices) - 1)]
+        upto = base_frame["date"] <= f"{last:%Y-%m-%d}"
         pd.testing.assert_frame_equal(frame.loc[upto, BAND_COLS], base_frame.loc[upto, BAND_COLS])
         pd.testing.assert_frame_equal(states.loc[upto], base_states.loc[upto])
         if cut < 398:  # bar cut+1's forecast still uses closes through cut only
