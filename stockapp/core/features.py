@@ -31,13 +31,26 @@ FEATURES: dict[str, str] = {
     "log_volume_change": "log change of volume over the previous bar (needs Volume)",
     "hl_range": "high-low range relative to the close (needs High/Low)",
     "oc_return": "open-to-close log return of the bar (needs Open)",
-    # Volatility inputs (issue 22): what a network needs to know how far the next bar may move
+}
+#: Volatility inputs (issue 22): what a network needs to know how far the next bar may move.
+#: Apart from FEATURES (the Model page's check boxes) until the window names them in words
+#: (VOLATILITY_WORDS); every feature spec accepts them (ALL_FEATURES).
+VOLATILITY_FEATURES: dict[str, str] = {
     "abs_return": "absolute log return of the close over the previous bar",
     "rv_5": "log realised volatility: root mean square of the last 5 log returns",
     "rv_20": "log realised volatility: root mean square of the last 20 log returns",
     "rv_60": "log realised volatility: root mean square of the last 60 log returns",
     "garch_sigma": "log of GARCH(1,1)'s sigma for the next bar, fitted on the training past",
 }
+VOLATILITY_WORDS: dict[str, str] = {
+    "abs_return": "Absolute return",
+    "rv_5": "Realised volatility, 5 bars",
+    "rv_20": "Realised volatility, 20 bars",
+    "rv_60": "Realised volatility, 60 bars",
+    "garch_sigma": "GARCH sigma",
+}
+#: Every feature a spec may name.
+ALL_FEATURES: dict[str, str] = {**FEATURES, **VOLATILITY_FEATURES}
 #: Features whose values need parameters fitted on the training past (a GarchFit).
 FITTED = ("garch_sigma",)
 #: The default inputs of a distribution head (issue 22): of the volatility inputs tried, the
@@ -68,8 +81,8 @@ class FeatureSpec:
         if not self.features:
             raise DataError("Choose at least one input feature.")
         for f in self.features:
-            if f not in FEATURES:
-                raise DataError(f"Unknown feature '{f}'; choose from {', '.join(FEATURES)}.")
+            if f not in ALL_FEATURES:
+                raise DataError(f"Unknown feature '{f}'; choose from {', '.join(ALL_FEATURES)}.")
         if self.target not in TARGETS:
             raise DataError(f"Unknown target '{self.target}'; choose 'return' or 'price'.")
 
