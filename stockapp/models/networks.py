@@ -30,6 +30,14 @@ HEADS: dict[str, str] = {
     "gaussian": "a Gaussian: location and standard deviation (trained on its log-likelihood)",
     "student-t": "a Student-t: location, standard deviation and a learned dof (log-likelihood)",
 }
+#: What a distribution head's location and scale are in units of (issue 22): the plain log
+#: return, or the return over GARCH(1,1)'s sigma fitted on the training past at each (re)fit,
+#: so the head learns a correction to GARCH (the network itself is the same; the forecaster
+#: divides the target by the base when training and multiplies the forecast back).
+HEAD_BASES: dict[str, str] = {
+    "none": "the head forecasts the log return itself",
+    "garch": "the head scales GARCH(1,1)'s sigma, fitted on the training past at each fit",
+}
 #: Smallest standard deviation a distribution head can emit, in scaled-target units.
 MIN_SCALE = 1e-3
 #: A learned Student-t dof starts here (softplus(dof_raw) + 2).

@@ -22,6 +22,7 @@ import torch
 import stockapp
 from stockapp.core.backtest import BacktestResult
 from stockapp.core.bars import format_dates, is_intraday
+from stockapp.core.calibration import CalibrationSettings
 from stockapp.core.features import FeatureSpec
 from stockapp.core.runs import save_run
 from stockapp.core.trading import annualisation
@@ -79,13 +80,22 @@ def run_backtest(
     settings: BacktestSettings,
     should_stop: Callable[[], bool] | None = None,
     forecaster: RecurrentForecaster | None = None,
+    calibration: CalibrationSettings | str | None = None,
 ) -> Generator[Any, None, BacktestOutcome | None]:
     """Train and backtest; yields progress; returns ``None`` when cancelled.
 
+    ``calibration`` (a method name or :class:`CalibrationSettings`; default online ``"aci"``)
+    says how a distribution head's bands and the baselines' are calibrated; a point head has
+    no bands to calibrate.
+
     The manifest records the data (first and last bars as ISO dates, full timestamps for
     intraday bars) and its quality report (``"data_quality"``: what loading removed or warned
-    about), the settings, versions and timings.
+    about), the settings, versions and timings, and for a distribution head its
+    ``"calibration"`` (method, steps and each forecaster's state after the last bar) with
+    ``timings["calibration_seconds"]``.
     """
+    if not isinstance(calibration, CalibrationSettings):
+        calibration = CalibrationSettings(method=calibration or "aci")
     started = time.perf_counter()
     prices = series.prices(spec.adjusted)
     spec.check_columns(prices.columns)
@@ -95,7 +105,9 @@ def run_backtest(
     if forecaster is None:
         forecaster = RecurrentForecaster(spec, cfg)
     forecaster.data_fingerprint = series.fingerprint
-    result = yield from walk_forward(prices, spec, forecaster, settings, should_stop, ppy)
+    result = yield from walk_forward(
+        prices, spec, forecaster, settings, should_stop, ppy, calibration
+    )
     if result is None:
         return None
     total = time.perf_counter() - started
@@ -129,4 +141,7 @@ def run_backtest(
             "first_fit_seconds": result.fits[0].seconds if result.fits else 0.0,
         },
     }
+    if result.bands is not None:  # issue 22: how the bands were calibrated, and what it cost
+        manifest["calibration"] = result.bands.calibration_record() or {"method": "none"}
+        manifest["timings"]["calibration_seconds"] = result.bands.calibration_seconds
     return BacktestOutcome(result, manifest, forecaster)

@@ -24,7 +24,7 @@ from torch import nn
 from stockapp.core.dataset import TrainingSet
 from stockapp.errors import ModelError, TrainingDiverged
 from stockapp.models.device import describe_device, resolve_device
-from stockapp.models.networks import HEADS, MODEL_KINDS, RecurrentNet
+from stockapp.models.networks import HEAD_BASES, HEADS, MODEL_KINDS, RecurrentNet
 from stockapp.models.steps import (
     EagerStep,
     GraphedStep,
@@ -82,6 +82,9 @@ class TrainConfig:
     # of the next log return, trained on the negative log-likelihood (the point forecast is the
     # location); see stockapp.models.networks.HEADS and scripts/bands_table.py.
     head: str = "point"
+    # What a distribution head forecasts in units of: "none" (the log return) or "garch" (the
+    # return over GARCH's sigma fitted on the past; see networks.HEAD_BASES and the README).
+    head_base: str = "none"
 
     def __post_init__(self) -> None:
         self.validate()
@@ -119,6 +122,15 @@ class TrainConfig:
             )
         if self.head not in HEADS:
             raise ModelError(f"Unknown output head '{self.head}'; choose {', '.join(HEADS)}.")
+        if self.head_base not in HEAD_BASES:
+            raise ModelError(
+                f"Unknown head base '{self.head_base}'; choose {' or '.join(HEAD_BASES)}."
+            )
+        if self.head_base != "none" and self.head == "point":
+            raise ModelError(
+                "A head base scales a distribution's sigma; choose the gaussian or student-t "
+                "head, or no base."
+            )
         if not isinstance(self.device, str) or not self.device:
             raise ModelError("Name a device: 'auto', 'cpu', 'cuda' or 'mps'.")
 
