@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from stockapp.cli import main
 from stockapp.core.runs import load_run
@@ -68,3 +69,51 @@ def test_distribution_head_with_price_target_is_one_line(tmp_path, capsys):
     assert code == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "choose the return target" in err and "Traceback" not in err
+
+
+def test_bands_are_calibrated_by_default_and_raw_with_calibrate_none(tmp_path, capsys):
+    """Issue 22: --calibrate aci (the default with a distribution head) writes the calibrated
+    sigma and bands, keeps the head's own scores under bands.uncalibrated, names the method in
+    metrics.json and the manifest; --calibrate none keeps the head's own bands."""
+    runs = {}
+    for flag in ([], ["--calibrate", "none"]):
+        out = tmp_path / ("default" if not flag else "none")
+        argv = ["backtest", "--sample", "MSFT", *TINY, "--head", "student-t", *flag]
+        code = main([*argv, "--device", "cpu", "--quiet", "--no-png", "--out", str(out)])
+        assert code == 0, capsys.readouterr().err
+        runs[bool(flag)] = (out, capsys.readouterr().out)
+    out, printed = runs[False]
+    table = pd.read_csv(out / "forecasts.csv")
+    metrics = json.loads((out / "metrics.json").read_text())
+    manifest = json.loads((out / "manifest.json").read_text())
+    bands = metrics["bands"]
+    assert bands["calibration"] == "aci" and manifest["calibration"]["method"] == "aci"
+    assert set(manifest["calibration"]["final_state"]) == {"model", "garch", "ewma", "rolling"}
+    # a distribution head's default inputs carry volatility (issue 22.3)
+    assert manifest["feature_spec"]["features"] == ["log_return", "hl_range", "abs_return"]
+    assert 0 <= manifest["timings"]["calibration_seconds"] < manifest["timings"]["total_seconds"]
+    assert BAND_KEYS <= set(bands["uncalibrated"])
+    for key in ("garch", "ewma", "rolling"):
+        assert BAND_KEYS <= set(bands["uncalibrated"][key])
+        assert len(bands[key]["coverage_80_by_tercile"]) == 3
+        assert "coverage_80_after_jump" in bands[key]
+    assert "Calibrated online (aci" in printed and bands["calibration_summary"] in printed
+    raw_out, raw_printed = runs[True]
+    raw_table = pd.read_csv(raw_out / "forecasts.csv")
+    raw_metrics = json.loads((raw_out / "metrics.json").read_text())
+    assert raw_metrics["bands"]["calibration"] == "none"
+    assert "uncalibrated" not in raw_metrics["bands"] and "raw_sigma" not in raw_table.columns
+    assert "--calibrate none" in raw_printed
+    # the same model, so the head's own sigma is the same; the calibrated one is not
+    np.testing.assert_allclose(table["raw_sigma"], raw_table["sigma"], rtol=1e-6)
+    assert not np.allclose(table["sigma"], raw_table["sigma"])
+    for key in ("coverage_80", "log_score", "crps"):
+        assert bands["uncalibrated"][key] == pytest.approx(raw_metrics["bands"][key], rel=1e-6)
+
+
+def test_calibrate_with_a_point_head_is_one_line(tmp_path, capsys):
+    code = main(["backtest", "--sample", "AAPL", *TINY, "--calibrate", "aci", "--device", "cpu",
+                 "--no-png", "--out", str(tmp_path / "r")])  # fmt: skip
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--head student-t" in err and "Traceback" not in err

@@ -68,25 +68,48 @@ def test_defaults_table_shows_the_signed_verdict():
     assert defaults_table.markdown([old]).splitlines()[2].endswith("| n/a | n/a |")
 
 
-def test_bands_table_shows_coverage_tests_and_the_signed_log_score(tmp_path):
-    pytest.importorskip("torch")
+def test_bands_table_shows_calibrated_and_raw_scores_and_the_targets(tmp_path):
+    """Issue 22: each cell is the calibrated score with the head's own in brackets; the lines
+    below say which targets were met and where they were missed."""
     bands_table = _script("bands_table")
     scores = {
-        "coverage_80": 0.777, "coverage_95": 0.906, "kupiec_pvalue_80": 0.2,
-        "cc_pvalue_80": 0.0076, "cc_pvalue_95": 0.0002, "log_score": 2.879, "crps": 0.0076,
-        "dm_pvalue_log_score_vs_garch": 1e-5, "dm_better_pvalue_log_score_vs_garch": 1.0,
-        "verdict_log_score_vs_garch": "worse",
+        "coverage_80": 0.812, "coverage_95": 0.953, "kupiec_pvalue_80": 0.2,
+        "coverage_80_by_tercile": [0.801, 0.809, 0.827], "cc_pvalue_80": 0.0076,
+        "cc_pvalue_95": 0.0002, "log_score": 2.957, "crps": 0.0076, "width_80": 0.032,
+        "dm_pvalue_log_score_vs_garch": 0.85, "dm_better_pvalue_log_score_vs_garch": 0.42,
+        "verdict_log_score_vs_garch": "tie",
     }  # fmt: skip
-    garch = {**scores, "dm_better_pvalue_log_score_vs_garch": None,
+    raw = {**scores, "coverage_80": 0.888, "coverage_95": 0.979, "log_score": 2.896,
+           "crps": 0.0077, "width_80": 0.04, "dm_better_pvalue_log_score_vs_garch": 1.0,
+           "verdict_log_score_vs_garch": "worse"}  # fmt: skip
+    garch = {**scores, "coverage_80": 0.79, "coverage_80_by_tercile": [0.72, 0.8, 0.83],
+             "width_80": 0.0308, "log_score": 2.955, "dm_better_pvalue_log_score_vs_garch": None,
              "verdict_log_score_vs_garch": None}  # fmt: skip
-    result = {"sample": "MSFT", "head": "student-t", "model": "LSTM",
-              "scores": {"model": scores, "garch": garch, "ewma": scores}}  # fmt: skip
+    graw = {**garch, "width_80": 0.0333}
+    result = {"sample": "AAPL", "head": "student-t", "model": "LSTM",
+              "scores": {"model": scores, "garch": garch, "ewma": scores},
+              "raw": {"model": raw, "garch": graw, "ewma": raw},
+              "backtest_seconds": 100.0, "calibration_seconds": 1.5}  # fmt: skip
     lines = bands_table.table([result]).splitlines()
     assert lines[2] == (
-        "| MSFT | LSTM (student-t) | 77.7% | 0.008 | 90.6% | <0.001 | 2.879 | 7.600 | 1.00 "
-        "| worse |"
+        "| AAPL | LSTM (student-t) | 81.2 (88.8)% | 80/81/83 | 95.3 (97.9)% | 0.008 "
+        "| 2.957 (2.896) | 7.600 (7.700) | 1.04 (1.20) | 0.42 (1.00) | tie (worse) |"
     )
-    assert lines[3].endswith("| - | - |")  # GARCH against itself
+    assert lines[3].endswith("| - | - | - |")  # GARCH against itself
+    summary = bands_table.head_summary([result])
+    assert (
+        summary[0].startswith("student-t: mean log score 2.9570") and "(raw: 2.8960" in summary[0]
+    )
+    assert "the model: 80% band within 80 +/- 2% met everywhere" in summary[1]
+    assert (
+        "GARCH: 80% band within 80 +/- 2% met everywhere; within 80 +/- 5% in every sigma "
+        "third missed on AAPL" in summary[2]
+    )
+    assert (
+        "not significantly worse than GARCH's (DM, 5%): met everywhere; higher than "
+        "GARCH's on 1 of 1 (AAPL), significantly on 0" in summary[3]
+    )
+    assert summary[4].startswith("  - calibrating took at most 1.50% of a backtest's time (AAPL")
     readme = tmp_path / "README.md"
     readme.write_text("<!-- bands-table -->\nold\n<!-- /bands-table -->\n")
     bands_table.replace_block(readme, "new")

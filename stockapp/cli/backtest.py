@@ -52,6 +52,7 @@ def _backtest_inputs(args: argparse.Namespace):
         "patience",
         "device",
         "head",
+        "head_base",
     ):
         value = getattr(args, key)
         if value is not None:
@@ -102,6 +103,14 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
 
     spec, cfg, settings = _backtest_inputs(args)
     series = load_source(args, args.parser)
+    if not args.features and cfg.head != "point" and spec.target == "return":
+        # a distribution head's default inputs carry volatility (issue 22)
+        from dataclasses import replace
+
+        from stockapp.core.features import default_features
+
+        columns = series.prices(spec.adjusted).columns
+        spec = replace(spec, features=default_features(cfg.head, columns))
     out = Path(args.out)
     # Before any training: a file, or a folder of other files, is refused; an earlier run's
     # folder is replaced whole once this one is written.
@@ -121,7 +130,15 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
         if line and show:
             print(line, file=sys.stderr, flush=True)
 
-    outcome = drain(run_backtest(series, spec, cfg, settings), report)
+    calibration = args.calibrate
+    if calibration == "aci" and cfg.head == "point":  # asked for, but nothing to calibrate
+        raise StockappError(
+            "--calibrate aci calibrates a distribution's bands; choose --head student-t or "
+            "gaussian, or leave --calibrate out."
+        )
+    outcome = drain(
+        run_backtest(series, spec, cfg, settings, calibration=calibration or "aci"), report
+    )
     picture = None
     if not args.no_png:
         from stockapp.cli.png import backtest_png
@@ -191,6 +208,10 @@ def _print_summary(outcome, series: PriceSeries, out) -> None:
         print(sentence)
     if result.bands is not None:
         print(result.bands.sentence(outcome.model_name))
+        if result.bands.raw is not None:
+            print(result.bands.calibration_sentence(outcome.model_name))
+        else:
+            print("The bands are the forecasters' own (--calibrate none).")
         print(result.bands.vol_sentence())
     print(f"run written to {out}")
 
@@ -213,7 +234,23 @@ def _add_backtest_options(p: argparse.ArgumentParser) -> None:
         choices=("point", "gaussian", "student-t"),
         help="one forecast, or a distribution of the next log return with bands",
     )
-    p.add_argument("--features", metavar="A,B", help="e.g. log_return,hl_range")
+    p.add_argument(
+        "--head-base",
+        choices=("none", "garch"),
+        help="a distribution head's units: the log return, or GARCH(1,1)'s sigma it scales",
+    )
+    p.add_argument(
+        "--calibrate",
+        choices=("aci", "none"),
+        help="calibrate the bands online from past outcomes (default aci with a distribution "
+        "head) or keep the head's own",
+    )
+    p.add_argument(
+        "--features",
+        metavar="A,B",
+        help="e.g. log_return,hl_range (default log_return; log_return,hl_range,abs_return "
+        "with a distribution head on data with High/Low)",
+    )
     p.add_argument("--raw-close", action="store_true", help="raw instead of adjusted closes")
     p.add_argument("--test-fraction", type=float, default=0.2, metavar="F")
     p.add_argument(

@@ -186,7 +186,8 @@ class BacktestResult:
                 "total_fit_seconds": float(sum(f.seconds for f in self.fits)),
             }
         if self.bands is not None:
-            out.update(self.bands.metrics_dict(model_name))
+            labels = format_dates(self.dates, intraday=self.intraday)
+            out.update(self.bands.metrics_dict(model_name, labels))
         return out
 
 

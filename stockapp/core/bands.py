@@ -17,7 +17,14 @@ Scores, each over the bars where the forecast is finite:
   every such test here (:func:`stockapp.core.metrics.long_run_variance`), signed: ``better``,
   ``worse`` or ``tie`` by one-sided 5% tests;
 * the probability integral transform (PIT) of each outcome, whose histogram is flat when the
-  forecasts are calibrated.
+  forecasts are calibrated;
+* coverage by regime: at each level, in each tercile of the forecaster's own sigma over the
+  scored bars (a reporting device: the terciles use the whole span's sigmas, and feed nothing
+  back into the forecasts), and over the :data:`AFTER_JUMP` bars from the largest jump in
+  realised volatility (:func:`vol_jump`).
+
+The bands are the central intervals of the distribution unless explicit ``bounds`` are given (a
+calibrated forecaster's bands, adjusted level by level: :mod:`stockapp.core.calibration`).
 """
 
 from __future__ import annotations
@@ -33,6 +40,10 @@ from stockapp.errors import DataError
 
 #: Nominal central coverages scored and drawn.
 LEVELS = (0.5, 0.8, 0.95)
+#: Bars scored after the largest volatility jump; realised volatility before and after a bar is
+#: the root mean square of the JUMP_WINDOW log returns on either side of it.
+AFTER_JUMP = 60
+JUMP_WINDOW = 20
 
 
 def _t_scale(nu) -> float | np.ndarray:
@@ -238,6 +249,14 @@ class BandScores:
     dm_pvalue_log_score_vs_garch: float
     dm_better_pvalue_log_score_vs_garch: float
     n: int
+    # Coverage in each tercile of the forecaster's own sigma (lowest first) and over the
+    # AFTER_JUMP bars from the largest volatility jump (vol_jump); NaN where there are none.
+    coverage_50_by_tercile: tuple[float, float, float] = (math.nan,) * 3
+    coverage_80_by_tercile: tuple[float, float, float] = (math.nan,) * 3
+    coverage_95_by_tercile: tuple[float, float, float] = (math.nan,) * 3
+    coverage_50_after_jump: float = math.nan
+    coverage_80_after_jump: float = math.nan
+    coverage_95_after_jump: float = math.nan
 
     @property
     def verdict_vs_garch(self) -> str | None:
@@ -247,44 +266,123 @@ class BandScores:
     def to_dict(self) -> dict:
         out = asdict(self)
         out["verdict_log_score_vs_garch"] = self.verdict_vs_garch
+        for suffix in SUFFIXES.values():
+            out[f"coverage_{suffix}_by_tercile"] = list(out[f"coverage_{suffix}_by_tercile"])
         return out
+
+    @classmethod
+    def from_dict(cls, d: dict) -> BandScores:
+        """The scores :meth:`to_dict` wrote (keys it does not know are ignored)."""
+        known = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
+        for suffix in SUFFIXES.values():
+            key = f"coverage_{suffix}_by_tercile"
+            if key in known:
+                known[key] = tuple(float(v) for v in known[key])
+        return cls(**known)
 
     @classmethod
     def empty(cls) -> BandScores:
         """The scores of a forecaster with no bar to score: NaN everywhere, ``n = 0``."""
-        nan = dict.fromkeys((f for f in cls.__dataclass_fields__ if f != "n"), math.nan)
+        fields = cls.__dataclass_fields__
+        nan = dict.fromkeys((f for f in fields if f != "n" and "by_tercile" not in f), math.nan)
         return cls(**nan, n=0)
 
 
+def vol_jump(y, window: int = JUMP_WINDOW) -> int | None:
+    """The bar where realised volatility jumped most: the ``t`` that maximises the root mean
+    square of ``y[t : t + window]`` over that of ``y[t - window : t]`` (NaN returns left out);
+    ``None`` when ``y`` is shorter than two windows or has no volatility before any bar."""
+    y = np.asarray(y, np.float64)
+    n = y.size
+    if n < 2 * window:
+        return None
+    sq = np.nan_to_num(y * y, nan=0.0)
+    have = np.isfinite(y).astype(np.float64)
+    cs = np.concatenate([[0.0], np.cumsum(sq)])
+    cn = np.concatenate([[0.0], np.cumsum(have)])
+    t = np.arange(window, n - window + 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        before = (cs[t] - cs[t - window]) / (cn[t] - cn[t - window])
+        after = (cs[t + window] - cs[t]) / (cn[t + window] - cn[t])
+        ratio = after / before
+    ratio[~np.isfinite(ratio)] = -np.inf
+    if not np.isfinite(ratio).any():
+        return None
+    return int(t[int(np.argmax(ratio))])
+
+
+def terciles(sigma: np.ndarray) -> list[np.ndarray]:
+    """Positions of the lowest, middle and highest third of ``sigma`` (by rank, ties in
+    order; sizes differ by at most one)."""
+    order = np.argsort(np.asarray(sigma, np.float64), kind="stable")
+    return np.array_split(order, 3)
+
+
 def score_bands(
-    y, mu, sigma, nu: float | np.ndarray | None = None, bench_log_density: np.ndarray | None = None
+    y,
+    mu,
+    sigma,
+    nu: float | np.ndarray | None = None,
+    bench_log_density: np.ndarray | None = None,
+    bounds: dict[float, tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> tuple[BandScores, np.ndarray]:
     """Score forecasts ``(mu, sigma, nu)`` of the log returns ``y``; also return each bar's
     log density (for a DM test against this forecaster). Bars with a non-finite forecast or
-    outcome, or ``sigma <= 0``, are left out."""
+    outcome, or ``sigma <= 0``, are left out.
+
+    ``bounds`` maps each of :data:`LEVELS` to the ``(lower, upper)`` log-return bands to score
+    (a calibrated forecaster's); without it the bands are the distribution's central intervals.
+    The volatility jump (:func:`vol_jump`) is found in ``y``, so every forecaster of the same
+    bars is scored after the same jump.
+    """
     y, mu, sigma = (np.asarray(a, np.float64) for a in (y, mu, sigma))
     if not (y.shape == mu.shape == sigma.shape) or y.ndim != 1:
         raise DataError("The outcomes, locations and scales must be columns of the same length.")
+    jump = vol_jump(y)
+    after = np.zeros(y.shape, bool)
+    if jump is not None:
+        after[jump : jump + AFTER_JUMP] = True
     ok = np.isfinite(y) & np.isfinite(mu) & np.isfinite(sigma) & (sigma > 0.0)
     if nu is not None:
         nu = np.broadcast_to(np.asarray(nu, np.float64), y.shape)
         ok &= np.isfinite(nu)
+    band: dict[float, tuple[np.ndarray, np.ndarray]] = {}
+    for level in SUFFIXES if bounds is not None else ():
+        lo, hi = (np.asarray(b, np.float64) for b in bounds[level])
+        if lo.shape != y.shape or hi.shape != y.shape:
+            raise DataError("Each band needs one lower and one upper bound per bar.")
+        ok &= np.isfinite(lo) & np.isfinite(hi)
+        band[level] = (lo, hi)
+    if nu is not None:
         nu = nu[ok]
     ld = np.full(y.shape, np.nan)
     ld[ok] = log_density(y[ok], mu[ok], sigma[ok], nu)
-    y, mu, sigma = y[ok], mu[ok], sigma[ok]
+    y, mu, sigma, after = y[ok], mu[ok], sigma[ok], after[ok]
     n = int(y.size)
     if n == 0:
         return BandScores.empty(), ld
-    tests: dict[str, float] = {}
+
+    def bands_at(level: float) -> tuple[np.ndarray, np.ndarray]:
+        if band:
+            return band[level][0][ok], band[level][1][ok]
+        return interval(level, mu, sigma, nu)
+
+    thirds = terciles(sigma)
+    tests: dict = {}
     for level, suffix in SUFFIXES.items():
-        lo, hi = interval(level, mu, sigma, nu)
+        lo, hi = bands_at(level)
         hit = (y >= lo) & (y <= hi)
         tests[f"coverage_{suffix}"] = float(hit.mean())
         tests[f"kupiec_pvalue_{suffix}"] = kupiec_pvalue(hit, level)
         tests[f"independence_pvalue_{suffix}"] = christoffersen_pvalue(hit)
         tests[f"cc_pvalue_{suffix}"] = conditional_coverage_pvalue(hit, level)
-    lo80, hi80 = interval(0.8, mu, sigma, nu)
+        tests[f"coverage_{suffix}_by_tercile"] = tuple(
+            float(hit[g].mean()) if g.size else math.nan for g in thirds
+        )
+        tests[f"coverage_{suffix}_after_jump"] = (
+            float(hit[after].mean()) if after.any() else math.nan
+        )
+    lo80, hi80 = bands_at(0.8)
     dm = better = math.nan
     if bench_log_density is not None:
         dm, better = dm_test(-ld, -np.asarray(bench_log_density, np.float64))

@@ -48,14 +48,21 @@ def training_set(
     spec: FeatureSpec,
     val_fraction: float = 0.15,
     scaler: Scaler | None = None,
+    garch=None,
+    target_base: np.ndarray | None = None,
 ) -> TrainingSet:
     """Windows from ``prices`` (only the past the model may learn from).
 
     The scaler is fitted on the training rows only (never the validation rows) unless one is
-    given, e.g. to keep the scaling of a model that is being warm-started.
+    given, e.g. to keep the scaling of a model that is being warm-started. ``garch`` is the
+    :class:`~stockapp.core.volatility.GarchFit` a ``garch_sigma`` feature needs;
+    ``target_base[i]``, when given, divides bar ``i``'s target (a head that scales GARCH's
+    sigma learns the return in units of it: see ``RecurrentForecaster``).
     """
-    feats = feature_matrix(prices, spec)
+    feats = feature_matrix(prices, spec, garch)
     target = target_vector(prices, spec)
+    if target_base is not None:
+        target = target / np.asarray(target_base, np.float64)
     w = spec.window
     n = len(prices) - 1 - w  # window ends e = w .. T-2 forecast bars w+1 .. T-1
     n_val = int(round(n * val_fraction)) if val_fraction > 0 else 0
@@ -90,11 +97,12 @@ def training_set(
 
 
 def input_windows(
-    prices: pd.DataFrame, spec: FeatureSpec, scaler: Scaler, ends: np.ndarray
+    prices: pd.DataFrame, spec: FeatureSpec, scaler: Scaler, ends: np.ndarray, garch=None
 ) -> np.ndarray:
     """Scaled float32 ``(N, W, F)`` windows ending at ``ends`` (forecasting bars ``ends + 1``);
-    a view of the scaled features for consecutive ``ends``."""
-    feats = scaler.features(feature_matrix(prices, spec)).astype(np.float32)
+    a view of the scaled features for consecutive ``ends``. ``garch`` as for
+    :func:`training_set`."""
+    feats = scaler.features(feature_matrix(prices, spec, garch)).astype(np.float32)
     ends = np.asarray(ends, dtype=np.int64)
     if ends.size and ends.min() < spec.window:
         raise DataError(

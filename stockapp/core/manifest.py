@@ -134,18 +134,25 @@ class Timings:
     total_seconds: float = 0.0
     fit_seconds: float = 0.0
     first_fit_seconds: float = 0.0
+    calibration_seconds: float | None = None  # a distribution head's bands' calibration
 
     def to_dict(self) -> dict:
-        return {
+        out = {
             "total_seconds": self.total_seconds,
             "fit_seconds": self.fit_seconds,
             "first_fit_seconds": self.first_fit_seconds,
         }
+        if self.calibration_seconds is not None:
+            out["calibration_seconds"] = self.calibration_seconds
+        return out
 
     @classmethod
     def from_dict(cls, d: dict) -> Timings:
-        return cls(*(_float(d.get(k)) or 0.0 for k in ("total_seconds", "fit_seconds",
-                                                        "first_fit_seconds")))  # fmt: skip
+        return cls(
+            *(_float(d.get(k)) or 0.0 for k in ("total_seconds", "fit_seconds",
+                                                "first_fit_seconds")),
+            calibration_seconds=_float(d.get("calibration_seconds")),
+        )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -169,6 +176,9 @@ class RunManifest:
     device: str | None = None
     versions: dict = field(default_factory=dict)
     timings: Timings | None = None
+    # How a distribution head's bands were calibrated (issue 22: method, steps, each
+    # forecaster's state after the last bar); None for a point head
+    calibration: dict | None = None
     created: str | None = None  # ISO time with its UTC offset
     # Completed when the run is saved:
     fit_weights: str | None = None  # "every fit" or "last fit" (a sweep's runs)
@@ -195,6 +205,7 @@ class RunManifest:
         device: str,
         versions: dict,
         timings: Timings,
+        calibration: dict | None = None,
         created: datetime | None = None,
     ) -> RunManifest:
         """The manifest of a finished backtest job (the one place one is made)."""
@@ -212,6 +223,7 @@ class RunManifest:
             device=device,
             versions=dict(versions),
             timings=timings,
+            calibration=calibration,
         )
 
     def completed(self, result: Any, model_name: str) -> RunManifest:
@@ -281,6 +293,7 @@ class RunManifest:
             "device": self.device,
             "versions": self.versions or None,
             "timings": None if self.timings is None else self.timings.to_dict(),
+            "calibration": self.calibration,
             "fit_weights": self.fit_weights,
             "format": self.format,
             "manifest_version": self.manifest_version,
@@ -317,6 +330,7 @@ class RunManifest:
             device=_opt_text(d.get("device")),
             versions=_dict(d.get("versions")),
             timings=Timings.from_dict(timings) if isinstance(timings, dict) else None,
+            calibration=d["calibration"] if isinstance(d.get("calibration"), dict) else None,
             fit_weights=_opt_text(d.get("fit_weights")),
             model_name=_opt_text(d.get("model_name")),
             rule=TradingRule.from_dict(rule) if isinstance(rule, dict) else None,

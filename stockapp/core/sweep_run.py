@@ -18,7 +18,6 @@ from pathlib import Path
 
 from stockapp.core.backtest import BacktestResult, assemble_result
 from stockapp.core.bars import format_dates
-from stockapp.core.distribution import BandForecasts
 from stockapp.core.manifest import RunManifest
 from stockapp.core.metrics import format_pvalue
 from stockapp.core.sweep_plan import ROW_FILE
@@ -77,13 +76,9 @@ def split_result(
             fits=result.fits,
             periods_per_year=periods_per_year,
         )
-        if result.bands is not None:
-            dists = {
-                k: (mu[part], sigma[part], None if nu is None else nu[part])
-                for k, (mu, sigma, nu) in result.bands.dists.items()
-            }
-            bands = BandForecasts.build(
-                dists, scored.previous, scored.realised, result.rule, periods_per_year
+        if result.bands is not None:  # the bands as calibrated over every bar, scored apart
+            bands = result.bands.restrict(
+                part, scored.previous, scored.realised, result.rule, periods_per_year
             )
             scored = replace(scored, bands=bands)
         parts.append(scored)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
@@ -44,9 +45,14 @@ def log_returns(close: np.ndarray) -> np.ndarray:
     return out
 
 
-def _check_targets(targets: np.ndarray, train_end: int, n: int) -> np.ndarray:
+def _check_targets(
+    targets: np.ndarray, train_end: int, n: int, in_sample: bool = False
+) -> np.ndarray:
     t = np.asarray(targets, dtype=np.int64)
-    if t.size and (t.min() < train_end or t.max() >= n):
+    first = 3 if in_sample else train_end
+    if t.size and (t.min() < first or t.max() >= n):
+        if in_sample:
+            raise DataError("In-sample volatility forecasts need bars 3 to the last one.")
         raise DataError("Volatility forecasts are only made for bars after the training past.")
     if train_end < 3:
         raise DataError("The volatility forecasts need at least 3 training bars.")
@@ -108,7 +114,8 @@ def garch_t(r: np.ndarray, train_end: int, targets: np.ndarray) -> Dist:
 
     t = np.asarray(targets, np.int64)
     r = np.asarray(r, np.float64)
-    pct = 100.0 * r[1 : int(t.max())]  # pct[k] is bar k+1's return; stops at bar max(t) - 1
+    # pct[k] is bar k+1's return; it stops at bar max(t) - 1 (or the last training bar)
+    pct = 100.0 * r[1 : max(int(t.max()), train_end)]
     spec = dict(mean="Constant", vol="GARCH", p=1, q=1, dist="t")
     with warnings.catch_warnings():
         # arch warns when its optimiser ends without full convergence; the fit is still used
@@ -128,14 +135,81 @@ def garch_t(r: np.ndarray, train_end: int, targets: np.ndarray) -> Dist:
     return mu, sigma, np.full(t.shape, nu)
 
 
-def vol_forecasts(close: np.ndarray, train_end: int, targets: np.ndarray) -> dict[str, Dist]:
+#: arch's GARCH(1,1)-t with a constant mean, on percentage log returns (its optimiser's scale).
+GARCH_SPEC = dict(mean="Constant", vol="GARCH", p=1, q=1, dist="t")
+
+
+@dataclass(frozen=True)
+class GarchFit:
+    """GARCH(1,1)-t parameters fitted on a past, in arch's percentage units, and the variance
+    its filter starts from (the mean squared residual of that past).
+
+    What a model that reads GARCH's sigma (as an input, or as the base its head scales) keeps
+    with its weights: fitted at each (re)fit on the bars that fit may learn from, applied to
+    later bars with the parameters fixed.
+    """
+
+    mu: float
+    omega: float
+    alpha: float
+    beta: float
+    nu: float
+    start_variance: float
+    bars: int  # returns it was fitted on
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> GarchFit:
+        return cls(**{k: (int(d[k]) if k == "bars" else float(d[k])) for k in cls.__annotations__})
+
+
+def fit_garch(close: np.ndarray) -> GarchFit:
+    """Fit GARCH(1,1)-t on the log returns of ``close`` (every bar given is the past)."""
+    from arch import arch_model  # imported here: a second or so, needed only for volatility
+
+    r = log_returns(close)[1:]
+    r = r[np.isfinite(r)]
+    if r.size < 30:
+        raise DataError(f"GARCH needs at least 30 returns to fit, not {r.size}.")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # as in garch_t: a fit that ends unconverged is used
+        res = arch_model(100.0 * r, **GARCH_SPEC).fit(disp="off", show_warning=False)
+    p = res.params
+    nu = float(p["nu"]) if math.isfinite(p["nu"]) and p["nu"] > 2.0 else 200.0
+    e = 100.0 * r - float(p["mu"])
+    return GarchFit(
+        float(p["mu"]), float(p["omega"]), float(p["alpha[1]"]), float(p["beta[1]"]), nu,
+        float(np.mean(e * e)), int(r.size),
+    )  # fmt: skip
+
+
+def garch_sigma_path(close: np.ndarray, fit: GarchFit) -> np.ndarray:
+    """``s[i]``: GARCH's standard deviation of the log return of bar ``i + 1``, made at the
+    close of bar ``i`` with the parameters of ``fit`` (decimal units; ``s[i]`` reads closes up
+    to ``i`` only). The filter starts at ``fit.start_variance`` before bar 1."""
+    r = log_returns(close)
+    e2 = (100.0 * r - fit.mu) ** 2
+    e2[~np.isfinite(e2)] = fit.start_variance
+    # v[i] = omega + alpha e2[i] + beta v[i-1]: the variance of bar i+1 after bar i's return
+    v, _ = signal.lfilter([1.0], [1.0, -fit.beta], fit.omega + fit.alpha * e2,
+                          zi=[fit.beta * fit.start_variance])  # fmt: skip
+    return np.sqrt(np.maximum(v, 1e-12)) / 100.0
+
+
+def vol_forecasts(
+    close: np.ndarray, train_end: int, targets: np.ndarray, in_sample: bool = False
+) -> dict[str, Dist]:
     """The three baselines' ``(mu, sigma, nu)`` for the bars ``targets``, from ``close``.
 
     ``close[:train_end]`` is the training past (the rolling window and GARCH are fitted on it);
-    the forecast for bar ``t`` reads closes before ``t`` only.
+    the forecast for bar ``t`` reads closes before ``t`` only. ``in_sample`` allows targets
+    inside the training past (a calibration slice: forecasts of the past by the fits of the
+    first test bar, see :mod:`stockapp.core.calibration`).
     """
     c = np.asarray(close, np.float64)
-    t = _check_targets(targets, train_end, c.size)
+    t = _check_targets(targets, train_end, c.size, in_sample)
     if t.size == 0:
         empty = np.empty(0)
         return {k: (empty, empty, None if k != "garch" else empty) for k in VOL_LABELS}

@@ -19,11 +19,17 @@ cost of one training. Without refits the refit mode does not apply.
 Look-ahead is impossible by construction: :func:`walk_forward` hands the forecaster and the
 baselines slices of the data that stop before the bars they forecast.
 
+A distribution head's forecasts and the volatility baselines' are then calibrated online
+(:mod:`stockapp.core.calibration`): each bar's calibration learns from the outcomes before it
+only, starting from a calibration slice of the bars just before the test span, which the first
+fit and the baselines fitted on the same past forecast right after that fit.
+
 The forecaster is duck-typed (see :class:`Forecaster`) so this module stays free of torch.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Generator
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Protocol
@@ -34,7 +40,8 @@ import pandas as pd
 from stockapp.core.backtest import BacktestResult, FitSummary, assemble_result
 from stockapp.core.bars import is_intraday
 from stockapp.core.baselines import baseline_forecasts
-from stockapp.core.distribution import BandForecasts, stitch
+from stockapp.core.calibration import CalibrationSettings
+from stockapp.core.distribution import BandForecasts, CalibrationSlice, stitch
 from stockapp.core.features import FeatureSpec
 from stockapp.core.trading import TradingRule
 from stockapp.core.volatility import vol_forecasts
@@ -206,12 +213,16 @@ def walk_forward(
     settings: BacktestSettings,
     should_stop: Callable[[], bool] | None = None,
     periods_per_year: float = 252.0,
+    calibration: CalibrationSettings | None = None,
 ) -> Generator[Any, None, BacktestResult | None]:
     """Fit, forecast and score the test span; yields progress, returns ``None`` if cancelled.
 
     ``prices`` is a frame like ``PriceSeries.prices(adjusted)``. Progress values are
     :class:`BacktestProgress` before each fit and whatever the forecaster's ``fit`` yields.
+    ``calibration`` says how a distribution head's bands and the baselines' are calibrated
+    (default: :class:`~stockapp.core.calibration.CalibrationSettings`, online ACI).
     """
+    calibration = calibration or CalibrationSettings()
     start = first_fit_span(prices.index, settings, spec.window).stop  # type: ignore[arg-type]
     intraday = is_intraday(prices.index)  # fits name their first test bar with its time
     segments = plan_segments(len(prices), start, settings)
@@ -224,6 +235,8 @@ def walk_forward(
     with_bands = bool(getattr(forecaster, "is_distribution", False))
     parts: list[dict] = []
     slices: list[slice] = []
+    before: CalibrationSlice | None = None  # the calibration slice
+    slice_seconds = 0.0
     for k, seg in enumerate(segments):
         yield BacktestProgress(k + 1, len(segments), prices.index[seg.test_start], k > 0)
         past = prices.iloc[seg.train_start : seg.train_end]
@@ -240,6 +253,10 @@ def walk_forward(
         fits.append(FitSummary.from_train_result(result, prices.index[seg.test_start], intraday))
         if should_stop is not None and should_stop():
             return None
+        if k == 0 and with_bands and calibration.method != "none":
+            clock = time.perf_counter()
+            before = calibration_slice(prices, start, spec, forecaster, calibration.slice_bars)
+            slice_seconds = time.perf_counter() - clock
         # Forecasts for bars [s, e) need rows up to e-2 only: the slice stops there.
         visible = prices.iloc[: seg.test_end - 1]
         ends = np.arange(seg.test_start - 1, seg.test_end - 1)
@@ -274,5 +291,31 @@ def walk_forward(
         result.realised,
         settings.rule,
         periods_per_year,
+        before,
+        calibration,
     )
+    # what calibrating cost: the slice's forecasts and the online rule
+    bands = replace(bands, calibration_seconds=bands.calibration_seconds + slice_seconds)
     return replace(result, bands=bands)
+
+
+def calibration_slice(
+    prices: pd.DataFrame, start: int, spec: FeatureSpec, forecaster: Any, bars: int
+) -> CalibrationSlice | None:
+    """The forecasts of the (up to) ``bars`` bars before the first test bar ``start``, by the
+    forecaster as its first fit left it and by the baselines fitted on the same past, with
+    those bars' log returns; ``None`` when no bar before ``start`` can be forecast.
+
+    Only rows before ``start`` are read (a forecast for bar ``t`` reads rows up to ``t - 1``).
+    """
+    first = max(start - int(bars), spec.window + 1, 3)
+    if first >= start:
+        return None
+    close = prices["Close"].to_numpy(dtype=np.float64)[:start]
+    targets = np.arange(first, start)
+    ends = targets - 1
+    dists = {
+        "model": forecaster.predict_distribution(prices.iloc[: start - 1], ends),
+        **vol_forecasts(close, start, targets, in_sample=True),
+    }
+    return CalibrationSlice(dists, np.log(close[targets] / close[ends]))

@@ -24,6 +24,14 @@ HEADS: dict[str, str] = {
     "gaussian": "a Gaussian: location and standard deviation (trained on its log-likelihood)",
     "student-t": "a Student-t: location, standard deviation and a learned dof (log-likelihood)",
 }
+#: What a distribution head's location and scale are in units of (issue 22): the plain log
+#: return, or the return over GARCH(1,1)'s sigma fitted on the training past at each (re)fit,
+#: so the head learns a correction to GARCH (the network itself is the same; the forecaster
+#: divides the target by the base when training and multiplies the forecast back).
+HEAD_BASES: dict[str, str] = {
+    "none": "the head forecasts the log return itself",
+    "garch": "the head scales GARCH(1,1)'s sigma, fitted on the training past at each fit",
+}
 
 
 @dataclass
@@ -56,6 +64,9 @@ class TrainConfig:
     # of the next log return, trained on the negative log-likelihood (the point forecast is the
     # location); see stockapp.models.networks.HEADS and scripts/bands_table.py.
     head: str = "point"
+    # What a distribution head forecasts in units of: "none" (the log return) or "garch" (the
+    # return over GARCH's sigma fitted on the past; see HEAD_BASES and the README).
+    head_base: str = "none"
 
     def __post_init__(self) -> None:
         self.validate()
@@ -93,6 +104,15 @@ class TrainConfig:
             )
         if self.head not in HEADS:
             raise ModelError(f"Unknown output head '{self.head}'; choose {', '.join(HEADS)}.")
+        if self.head_base not in HEAD_BASES:
+            raise ModelError(
+                f"Unknown head base '{self.head_base}'; choose {' or '.join(HEAD_BASES)}."
+            )
+        if self.head_base != "none" and self.head == "point":
+            raise ModelError(
+                "A head base scales a distribution's sigma; choose the gaussian or student-t "
+                "head, or no base."
+            )
         if not isinstance(self.device, str) or not self.device:
             raise ModelError("Name a device: 'auto', 'cpu', 'cuda' or 'mps'.")
 

@@ -34,10 +34,12 @@ from stockapp.core.dataset import input_windows, training_set
 from stockapp.core.features import (
     FeatureSpec,
     feature_matrix,
+    needs_fit,
     price_from_target,
     target_vector,
 )
 from stockapp.core.runs import weights_through_note
+from stockapp.core.volatility import fit_garch
 from stockapp.errors import ModelError
 from stockapp.models.networks import RecurrentNet
 from stockapp.models.trainer import TrainConfig, TrainProgress, train
@@ -402,7 +404,8 @@ def explain_forecast(
     if not w <= end < len(prices):
         raise ModelError(f"A forecast to explain needs {w} bars before it in the data.")
     past = prices.iloc[: end + 1]
-    x = input_windows(past, spec, scaler, np.array([end]))[0]
+    garch = getattr(forecaster, "garch", None)  # a garch_sigma input's fit (issue 22)
+    x = input_windows(past, spec, scaler, np.array([end]), garch)[0]
     att = attribute(net, x, scale=scaler.target_std)
     # Unscale: the network forecasts standardised targets.
     att.output += scaler.target_mean
@@ -411,10 +414,12 @@ def explain_forecast(
     label = format_dates(prices.index[[min(end + 1, len(prices) - 1)]], intraday=intraday)[0]
     last_close = float(past["Close"].iloc[-1])
     price = float(price_from_target(np.array([att.output]), np.array([last_close]), spec)[0])
+    if getattr(forecaster.cfg, "head_base", "none") != "none":  # output in units of GARCH's sigma
+        price = float(forecaster.predict_next(past, np.array([end]))[0])
     states = [{k: v[0] for k, v in layer.items()} for layer in cell_states(net, x[None])]
     stop = end + 1 if flow_before is None else int(flow_before)
     flow = training_flow(forecaster, prices.iloc[:stop])
-    raw = feature_matrix(past, spec)[end - w + 1 : end + 1]  # float64, before scaling
+    raw = feature_matrix(past, spec, garch)[end - w + 1 : end + 1]  # float64, before scaling
     return Explanation(
         date=label,
         end=int(end),
@@ -436,8 +441,13 @@ def training_flow(forecaster, past: pd.DataFrame, count: int = FLOW_WINDOWS) -> 
     ends = np.arange(max(w, len(past) - 1 - count), len(past) - 1, dtype=np.int64)
     if ends.size == 0:
         raise ModelError("There are no training windows before this bar to measure gradients on.")
-    x = input_windows(past, spec, forecaster.scaler, ends)
-    y = forecaster.scaler.target(target_vector(past, spec))[ends + 1]
+    x = input_windows(past, spec, forecaster.scaler, ends, getattr(forecaster, "garch", None))
+    target = (
+        forecaster.training_target(past)
+        if hasattr(forecaster, "training_target")
+        else target_vector(past, spec)
+    )
+    y = forecaster.scaler.target(target)[ends + 1]
     return gradient_flow(_exact(forecaster.net), x.astype(np.float64), y)
 
 
@@ -488,7 +498,10 @@ def compare_kinds(
     every training report (a cancellation point); returns what was finished when stopped.
     """
     stop = should_stop or (lambda: False)
-    data = training_set(prices, spec, cfg.val_fraction)
+    garch = None
+    if needs_fit(spec):  # a garch_sigma input: GARCH fitted on the past given (issue 22)
+        garch = fit_garch(prices["Close"].to_numpy(np.float64))
+    data = training_set(prices, spec, cfg.val_fraction, garch=garch)
     xb = data.x_train[-fixed:]
     yb = data.y_train[-fixed:]
     result = KindsComparison(window=spec.window)

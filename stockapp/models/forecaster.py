@@ -26,8 +26,9 @@ import torch
 import stockapp
 from stockapp.core.bars import format_dates, is_intraday
 from stockapp.core.dataset import TrainingSet, input_windows, training_set
-from stockapp.core.features import FeatureSpec, price_from_target
+from stockapp.core.features import FeatureSpec, needs_fit, price_from_target, target_vector
 from stockapp.core.scaling import Scaler
+from stockapp.core.volatility import GarchFit, fit_garch, garch_sigma_path
 from stockapp.errors import DataError, ModelError
 from stockapp.models.checkpoint import (
     FORMAT_VERSION,
@@ -44,10 +45,11 @@ from stockapp.models.trainer import TrainConfig, TrainProgress, TrainResult, tra
 
 @dataclass
 class FitRecord:
-    """One fit's weights (a CPU copy) and how its training went."""
+    """One fit's weights (a CPU copy), how its training went, and the GARCH it read (if any)."""
 
     state: dict[str, torch.Tensor]
     result: TrainResult | None
+    garch: GarchFit | None = None
 
 
 def _cpu_copy(net: RecurrentNet) -> dict[str, torch.Tensor]:
@@ -82,6 +84,8 @@ class RecurrentForecaster:
         self._net: RecurrentNet | None = None
         self._scaler: Scaler | None = None
         self._last_result: TrainResult | None = None
+        # GARCH fitted on the last fit's past, for a garch_sigma input or a GARCH head base
+        self._garch: GarchFit | None = None
         # The fresh fit and every warm refit since, oldest first (the last is the model itself).
         self._fits: list[FitRecord] = []
         self._omitted = 0  # earlier fits a saved model went through but did not keep
@@ -101,6 +105,35 @@ class RecurrentForecaster:
     @property
     def net(self) -> RecurrentNet | None:
         return self._net
+
+    @property
+    def garch(self) -> GarchFit | None:
+        """GARCH(1,1)-t as the last fit fitted it on its past, when the model reads its sigma
+        (a ``garch_sigma`` input or the ``garch`` head base); else ``None``."""
+        return self._garch
+
+    @property
+    def uses_garch(self) -> bool:
+        return needs_fit(self.spec) or self.cfg.head_base == "garch"
+
+    def _base(self, prices: pd.DataFrame) -> np.ndarray | None:
+        """``b[i]``: the sigma the head's forecast for bar ``i + 1`` is in units of (GARCH's,
+        made at bar ``i``), or ``None`` without a head base."""
+        if self.cfg.head_base != "garch":
+            return None
+        return garch_sigma_path(prices["Close"].to_numpy(np.float64), self._garch)
+
+    def training_target(self, prices: pd.DataFrame) -> np.ndarray:
+        """Each bar's target in the units the network learns it (unscaled): the target, over
+        GARCH's sigma with the ``garch`` head base."""
+        target = target_vector(prices, self.spec)
+        base = self._target_base(prices)
+        return target if base is None else target / base
+
+    def _target_base(self, prices: pd.DataFrame) -> np.ndarray | None:
+        """The base of each bar's own target (``b[i - 1]`` for bar ``i``)."""
+        b = self._base(prices)
+        return None if b is None else np.concatenate([[np.nan], b[:-1]])
 
     @property
     def device_name(self) -> str:
@@ -172,7 +205,17 @@ class RecurrentForecaster:
         warm = warm_start and self.is_fitted
         if warm:
             cfg = replace(cfg, val_fraction=0.0)
-        data = training_set(prices, self.spec, cfg.val_fraction, self._scaler if warm else None)
+        earlier_garch = self._garch
+        if self.uses_garch:  # fitted at every fit on the past it is given, never later bars
+            self._garch = fit_garch(prices["Close"].to_numpy(np.float64))
+        try:
+            data = training_set(
+                prices, self.spec, cfg.val_fraction, self._scaler if warm else None,
+                garch=self._garch, target_base=self._target_base(prices),
+            )  # fmt: skip
+        except BaseException:
+            self._garch = earlier_garch
+            raise
         net = self._net if warm else self._new_net(torch.Generator().manual_seed(cfg.seed))
         flows: list[list[float]] = []  # the gradient through time after each epoch
         result = yield from train(
@@ -188,7 +231,7 @@ class RecurrentForecaster:
         labels = self._record_span(result, prices.index, data, cfg.loss_on)
         if data.val_ends.size and result.best_epoch > 0 and result.stop_reason != "cancelled":
             yield from self._catch_up(prices, data, cfg, result, labels, should_stop)
-        self._fits.append(FitRecord(_cpu_copy(net), result))
+        self._fits.append(FitRecord(_cpu_copy(net), result, self._garch))
         return result
 
     def _catch_up(
@@ -203,7 +246,9 @@ class RecurrentForecaster:
         """After early stopping: ``best_epoch`` more epochs over the validation slice (plus as
         many older windows each), so the weights learn through the last bar (see :meth:`fit`)."""
         net = self._net
-        every = training_set(prices, self.spec, 0.0, data.scaler)
+        every = training_set(
+            prices, self.spec, 0.0, data.scaler, self._garch, self._target_base(prices)
+        )
         kept = {k: v.detach().clone() for k, v in net.state_dict().items()}
         more = replace(cfg, epochs=int(result.best_epoch), val_fraction=0.0)
         try:
@@ -269,8 +314,9 @@ class RecurrentForecaster:
         out = self._last_outputs(prices, ends)
         if out is None:
             return np.empty(0, dtype=np.float64)
-        loc = self._net.location(out)
-        return self._scaler.inverse_target(loc.double().cpu().numpy())
+        loc = self._scaler.inverse_target(self._net.location(out).double().cpu().numpy())
+        base = self._base(prices.iloc[: int(np.max(ends)) + 1])
+        return loc if base is None else loc * base[np.asarray(ends, np.int64)]
 
     def _last_outputs(self, prices: pd.DataFrame, ends: np.ndarray) -> torch.Tensor | None:
         """The network's last-step outputs for windows ending at ``ends`` (cut after them)."""
@@ -281,7 +327,7 @@ class RecurrentForecaster:
             return None
         past = prices.iloc[: int(ends.max()) + 1]
         self.check_compatible(past.columns)
-        x = input_windows(past, self.spec, self._scaler, ends)
+        x = input_windows(past, self.spec, self._scaler, ends, self._garch)
         net = self._net
         device = next(net.parameters()).device
         was_training = net.training
@@ -313,6 +359,10 @@ class RecurrentForecaster:
             return empty, empty, (None if self.cfg.head == "gaussian" else empty)
         mu = self._scaler.inverse_target(self._net.location(out).double().cpu().numpy())
         sd = RecurrentNet.scale(out).double().cpu().numpy() * self._scaler.target_std
+        base = self._base(prices.iloc[: int(np.max(ends)) + 1])
+        if base is not None:  # the head forecast the return in units of GARCH's sigma
+            at = np.asarray(ends, np.int64)
+            mu, sd = mu * base[at], sd * base[at]
         dof = self._net.dof()
         nu = None if dof is None else np.full(mu.shape, float(dof.detach().cpu()))
         return mu, sd, nu
@@ -348,6 +398,7 @@ class RecurrentForecaster:
         net.load_state_dict(record.state, strict=True)
         model = RecurrentForecaster(self.spec, self.cfg)
         model._net, model._scaler, model._last_result = net, self._scaler, record.result
+        model._garch = record.garch
         model._fits = [record]
         model.data_fingerprint = self.data_fingerprint
         return model
@@ -381,6 +432,12 @@ class RecurrentForecaster:
             "last_training": None if self._last_result is None else self._last_result.to_dict(),
             "fits": max(len(self._fits), 1) + self._omitted,
             "earlier_fits_saved": every_fit and not self._omitted,
+            # GARCH as each kept fit fitted it (the last is the model's), when the model reads it
+            "garch": None if self._garch is None else self._garch.to_dict(),
+            "garch_fits": [
+                None if r.garch is None else r.garch.to_dict()
+                for r in (self._fits if every_fit else self._fits[-1:])
+            ],  # fmt: skip
             "versions": {
                 "stockapp": stockapp.__version__,
                 "torch": torch.__version__,
@@ -410,6 +467,9 @@ class RecurrentForecaster:
             result = None if last is None else TrainResult.from_dict(last)
             count = int(meta.get("fits", 1))
             earlier_saved = bool(meta.get("earlier_fits_saved", True))
+            garch = None if meta.get("garch") is None else GarchFit.from_dict(meta["garch"])
+            garch_fits = [None if g is None else GarchFit.from_dict(g)
+                          for g in meta.get("garch_fits") or []]  # fmt: skip
         except (KeyError, TypeError, ValueError, DataError, ModelError) as exc:
             raise ModelError(
                 f"The description in {folder / 'model.json'} is incomplete or invalid "
@@ -429,17 +489,24 @@ class RecurrentForecaster:
                 "files do not belong together."
             ) from None
         model = cls(spec, cfg)
+        if model.uses_garch and garch is None:
+            raise ModelError(
+                f"The model in {folder} reads GARCH's sigma but {folder / 'model.json'} holds no "
+                "GARCH fit; the file is damaged."
+            )
         model._net, model._scaler, model._last_result = net, scaler, result
+        model._garch = garch
         model.data_fingerprint = meta.get("data_fingerprint")
-        model._fits = [FitRecord(state, result)]
+        model._fits = [FitRecord(state, result, garch)]
         if count > 1 and not earlier_saved:
             model._omitted = count - 1
         elif count > 1:
             states, records = load_fits(folder, count - 1)
             try:
+                garches = garch_fits[:-1] if len(garch_fits) == count else [garch] * (count - 1)
                 earlier = [
-                    FitRecord(st, None if r is None else TrainResult.from_dict(r))
-                    for st, r in zip(states, records, strict=True)
+                    FitRecord(st, None if r is None else TrainResult.from_dict(r), g)
+                    for st, r, g in zip(states, records, garches, strict=True)
                 ]
                 for r in earlier:
                     _net_like(net).load_state_dict(r.state, strict=True)

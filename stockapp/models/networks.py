@@ -20,9 +20,9 @@ from torch import nn
 from torch.nn import functional as F
 
 from stockapp.errors import ModelError
-from stockapp.models.config import HEADS, MODEL_KINDS
+from stockapp.models.config import HEAD_BASES, HEADS, MODEL_KINDS
 
-__all__ = ["HEADS", "MODEL_KINDS", "RecurrentNet"]
+__all__ = ["HEAD_BASES", "HEADS", "MODEL_KINDS", "RecurrentNet"]
 #: Smallest standard deviation a distribution head can emit, in scaled-target units.
 MIN_SCALE = 1e-3
 #: A learned Student-t dof starts here (softplus(dof_raw) + 2).

@@ -20,6 +20,7 @@ import torch
 
 import stockapp
 from stockapp.core.backtest import BacktestResult
+from stockapp.core.calibration import CalibrationSettings
 from stockapp.core.features import FeatureSpec
 from stockapp.core.manifest import DataRecord, RunManifest, Timings
 from stockapp.core.runs import save_run
@@ -78,13 +79,22 @@ def run_backtest(
     settings: BacktestSettings,
     should_stop: Callable[[], bool] | None = None,
     forecaster: RecurrentForecaster | None = None,
+    calibration: CalibrationSettings | str | None = None,
 ) -> Generator[Any, None, BacktestOutcome | None]:
     """Train and backtest; yields progress; returns ``None`` when cancelled.
 
+    ``calibration`` (a method name or :class:`CalibrationSettings`; default online ``"aci"``)
+    says how a distribution head's bands and the baselines' are calibrated; a point head has
+    no bands to calibrate.
+
     The manifest records the data (first and last bars as ISO dates, full timestamps for
     intraday bars) and its quality report (``"data_quality"``: what loading removed or warned
-    about), the settings, versions and timings.
+    about), the settings, versions and timings, and for a distribution head its
+    ``"calibration"`` (method, steps and each forecaster's state after the last bar) with
+    ``timings["calibration_seconds"]``.
     """
+    if not isinstance(calibration, CalibrationSettings):
+        calibration = CalibrationSettings(method=calibration or "aci")
     started = time.perf_counter()
     prices = series.prices(spec.adjusted)
     spec.check_columns(prices.columns)
@@ -94,12 +104,15 @@ def run_backtest(
     if forecaster is None:
         forecaster = RecurrentForecaster(spec, cfg)
     forecaster.data_fingerprint = series.fingerprint
-    result = yield from walk_forward(prices, spec, forecaster, settings, should_stop, ppy)
+    result = yield from walk_forward(
+        prices, spec, forecaster, settings, should_stop, ppy, calibration
+    )
     if result is None:
         return None
     total = time.perf_counter() - started
     fit_seconds = float(sum(f.seconds for f in result.fits))
     report = getattr(getattr(series, "report", None), "to_dict", None)
+    bands = result.bands
     manifest = RunManifest.build(
         data=DataRecord.of(series, spec.adjusted, prices.index),
         # What loading found and did (duplicates removed, rows dropped, warnings).
@@ -115,6 +128,10 @@ def run_backtest(
             total_seconds=total,
             fit_seconds=fit_seconds,
             first_fit_seconds=result.fits[0].seconds if result.fits else 0.0,
+            # issue 22: what calibrating a distribution head's bands cost
+            calibration_seconds=None if bands is None else bands.calibration_seconds,
         ),
+        # issue 22: how the bands were calibrated
+        calibration=None if bands is None else bands.calibration_record() or {"method": "none"},
     )
     return BacktestOutcome(result, manifest, forecaster)

@@ -215,3 +215,55 @@ def test_per_bar_dof_matches_scalar_dof_bar_by_bar():
     np.testing.assert_allclose(got, want)
     s, ld = bands.score_bands(y, np.zeros(3), np.full(3, 0.01), nu)
     np.testing.assert_allclose(ld, [bands.log_density(y[i], 0.0, 0.01, nu[i]) for i in range(3)])
+
+
+def test_vol_jump_finds_where_volatility_rose_most():
+    y = np.r_[np.full(30, 0.01) * (-1) ** np.arange(30), np.full(40, 0.05), np.full(30, 0.02)]
+    assert bands.vol_jump(y) == 30  # the RMS rises 5x there, less anywhere else
+    assert bands.vol_jump(y[:39]) is None  # shorter than two windows
+    assert bands.vol_jump(np.zeros(100)) is None  # no volatility before any bar
+
+
+def test_coverage_by_sigma_tercile_and_after_the_jump_hand_worked():
+    # 9 bars, sigma rising: thirds are bars 0-2, 3-5, 6-8; explicit bands hold bars 0, 1, 3, 6,
+    # 7, 8 at every level
+    y = np.zeros(9)
+    held = np.array([1, 1, 0, 1, 0, 0, 1, 1, 1], bool)
+    lo = np.where(held, -1.0, 0.5)
+    bounds = {level: (lo, np.ones(9)) for level in bands.LEVELS}
+    sigma = np.arange(1.0, 10.0)
+    s, _ = bands.score_bands(y, np.zeros(9), sigma, bounds=bounds)
+    assert s.coverage_80 == pytest.approx(6 / 9)
+    assert s.coverage_80_by_tercile == pytest.approx((2 / 3, 1 / 3, 1.0))
+    assert s.coverage_50_by_tercile == s.coverage_95_by_tercile == s.coverage_80_by_tercile
+    assert math.isnan(s.coverage_80_after_jump)  # 9 bars: too short for a jump
+    # thirds follow the sigma, not the order of the bars
+    flipped = {lv: (lo[::-1], np.ones(9)) for lv in bands.LEVELS}
+    s2, _ = bands.score_bands(y[::-1], np.zeros(9), sigma[::-1], bounds=flipped)
+    assert s2.coverage_80_by_tercile == s.coverage_80_by_tercile
+    # after a jump: the 60 bars from it
+    rng = np.random.default_rng(0)
+    y = np.r_[rng.normal(0, 0.01, 100), rng.normal(0, 0.04, 100)]
+    inside = np.abs(y) < 0.03
+    lo = np.where(inside, -0.03, 0.5)
+    bounds = {level: (lo, np.full(200, 0.03)) for level in bands.LEVELS}
+    s, _ = bands.score_bands(y, np.zeros(200), np.full(200, 0.02), bounds=bounds)
+    at = bands.vol_jump(y)
+    assert 95 <= at <= 105
+    assert s.coverage_80_after_jump == pytest.approx(inside[at : at + 60].mean())
+    d = s.to_dict()
+    assert isinstance(d["coverage_80_by_tercile"], list) and len(d["coverage_80_by_tercile"]) == 3
+    assert bands.BandScores.from_dict(d) == s
+
+
+def test_explicit_bounds_are_scored_instead_of_the_central_intervals():
+    rng = np.random.default_rng(1)
+    y, mu, sd = rng.normal(0, 1, 500), np.zeros(500), np.ones(500)
+    central = {lv: bands.interval(lv, mu, sd) for lv in bands.LEVELS}
+    a, _ = bands.score_bands(y, mu, sd)
+    b, _ = bands.score_bands(y, mu, sd, bounds=central)
+    assert a == b
+    wide = {lv: (lo * 2, hi * 2) for lv, (lo, hi) in central.items()}
+    c, _ = bands.score_bands(y, mu, sd, bounds=wide)
+    assert c.coverage_80 > a.coverage_80 and c.width_80 == pytest.approx(2 * a.width_80)
+    assert c.log_score == a.log_score  # the distribution is the same; only its bands moved

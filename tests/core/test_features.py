@@ -127,6 +127,58 @@ def test_bad_specs_and_short_data_give_sentences():
 
 def test_spec_round_trips():
     spec = FeatureSpec(
-        window=7, features=("log_return", "hl_range"), target="price", adjusted=False
+        window=7, features=("log_return", "hl_range", "abs_return"), target="price", adjusted=False
     )
     assert FeatureSpec.from_dict(spec.to_dict()) == spec
+
+
+def test_volatility_features_by_hand_and_without_look_ahead():
+    closes = np.array([100.0, 110.0, 99.0, 99.0, 108.9, 100.0])
+    r = np.r_[np.nan, np.diff(np.log(closes))]
+    spec = FeatureSpec(window=2, features=("abs_return", "rv_5", "rv_20"))
+    m = feature_matrix(_prices(closes), spec)
+    np.testing.assert_allclose(m[1:, 0], np.abs(r[1:]))
+    assert np.isnan(m[0]).all()
+    # rv_k: log root mean square of the returns up to and including the bar (fewer at first)
+    for i in range(1, 6):
+        np.testing.assert_allclose(m[i, 1], 0.5 * np.log(np.mean(r[max(1, i - 4) : i + 1] ** 2)))
+        np.testing.assert_allclose(m[i, 2], 0.5 * np.log(np.mean(r[1 : i + 1] ** 2)))
+    rng = np.random.default_rng(0)
+    long = 100 * np.exp(np.cumsum(rng.normal(0, 0.01, 300)))
+    spec = FeatureSpec(window=5, features=("abs_return", "rv_5", "rv_20", "rv_60", "hl_range"))
+    base = feature_matrix(_prices(long), spec)
+    moved = long.copy()
+    moved[200:] *= 1.5
+    np.testing.assert_array_equal(feature_matrix(_prices(moved), spec)[:200], base[:200])
+
+
+def test_garch_sigma_feature_needs_a_fit_and_reads_the_past_only():
+    from stockapp.core.volatility import fit_garch, garch_sigma_path
+
+    rng = np.random.default_rng(1)
+    close = 100 * np.exp(np.cumsum(rng.standard_t(5, 400) * 0.01))
+    spec = FeatureSpec(window=5, features=("log_return", "garch_sigma"))
+    with pytest.raises(DataError, match="'garch_sigma' needs GARCH fitted on the past"):
+        feature_matrix(_prices(close), spec)
+    fit = fit_garch(close[:300])
+    m = feature_matrix(_prices(close), spec, fit)
+    np.testing.assert_allclose(m[1:, 1], np.log(garch_sigma_path(close, fit))[1:])
+    moved = close.copy()
+    moved[350:] *= 0.7
+    np.testing.assert_array_equal(feature_matrix(_prices(moved), spec, fit)[:350], m[:350])
+    # the dataset passes the fit on; a target base divides each bar's target
+    data = training_set(_prices(close), spec, 0.0, garch=fit)
+    assert np.isfinite(data.x_train).all()
+    base = np.full(400, 2.0)
+    halved = training_set(_prices(close), FeatureSpec(window=5), 0.0, target_base=base)
+    plain = training_set(_prices(close), FeatureSpec(window=5), 0.0)
+    assert halved.scaler.target_std == pytest.approx(plain.scaler.target_std / 2)
+
+
+def test_default_features_of_a_distribution_head_carry_volatility():
+    from stockapp.core.features import default_features
+
+    ohlc = ["Open", "High", "Low", "Close"]
+    assert default_features("student-t", ohlc) == ("log_return", "hl_range", "abs_return")
+    assert default_features("gaussian", ["Close"]) == ("log_return", "abs_return")  # no High/Low
+    assert default_features("point", ohlc) == FeatureSpec().features

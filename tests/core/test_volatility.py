@@ -78,3 +78,49 @@ def test_no_look_ahead_in_any_baseline():
 def test_refuses_targets_inside_training():
     with pytest.raises(vol.DataError, match="after the training past"):
         vol.vol_forecasts(_garch_closes(300), 200, np.arange(150, 250))
+
+
+def test_garch_fit_and_sigma_path_follow_arch_and_its_recursion():
+    """The GARCH a model reads: arch's parameters on the past given, and a one-step sigma per
+    bar that follows the recursion, matches the baseline's and reads no later close."""
+    close = _garch_closes()
+    fit = vol.fit_garch(close[:700])
+    r = vol.log_returns(close)
+    res = arch_model(100 * r[1:700], mean="Constant", vol="GARCH", p=1, q=1, dist="t").fit(
+        disp="off", show_warning=False
+    )
+    p = res.params
+    assert (fit.mu, fit.omega, fit.alpha, fit.beta, fit.nu) == pytest.approx(
+        (p["mu"], p["omega"], p["alpha[1]"], p["beta[1]"], p["nu"]), rel=1e-6
+    )
+    assert fit.bars == 699
+    assert fit.start_variance == pytest.approx(np.mean((100 * r[1:700] - p["mu"]) ** 2))
+    s = vol.garch_sigma_path(close, fit)
+    var = (100 * s) ** 2
+    eps = 100 * r - fit.mu
+    np.testing.assert_allclose(
+        var[1:], fit.omega + fit.alpha * eps[1:] ** 2 + fit.beta * var[:-1], rtol=1e-10
+    )
+    assert var[0] == pytest.approx(fit.omega + (fit.alpha + fit.beta) * fit.start_variance)
+    # s[i] is the forecast for bar i+1: the baseline's sigma for the same bars, once its filter
+    # has forgotten where it started
+    _, base, _ = vol.garch_t(r, 700, np.arange(700, 900))
+    np.testing.assert_allclose(s[699:899][100:], base[100:], rtol=1e-6)
+    moved = close.copy()
+    moved[801:] *= 1.3
+    np.testing.assert_array_equal(vol.garch_sigma_path(moved, fit)[:801], s[:801])
+    assert vol.GarchFit.from_dict(fit.to_dict()) == fit
+    with pytest.raises(vol.DataError, match="at least 30 returns"):
+        vol.fit_garch(close[:20])
+
+
+def test_in_sample_forecasts_for_a_calibration_slice():
+    close = _garch_closes(400)
+    inside = vol.vol_forecasts(close[:300], 300, np.arange(50, 300), in_sample=True)
+    after = vol.vol_forecasts(close, 300, np.arange(300, 400))
+    for name in vol.VOL_LABELS:
+        assert np.isfinite(inside[name][1]).all()
+    # GARCH's in-sample filter is the same recursion as the one after the training past
+    assert inside["garch"][2][0] == after["garch"][2][0]
+    with pytest.raises(vol.DataError, match="bars 3 to the last"):
+        vol.vol_forecasts(close, 300, np.arange(1, 10), in_sample=True)

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from stockapp.core.distribution import PREFIXES
 from stockapp.core.features import FeatureSpec
 from stockapp.core.manifest import RunManifest
 from stockapp.core.progress import drain
@@ -180,36 +181,130 @@ class MeanReversionBands(MeanReversion):
 BAND_COLS = [
     f"{p}{c}"
     for p in ("", "garch_", "ewma_", "rolling_")
-    for c in ("mu", "sigma", "lower_80", "upper_80", "lower_95", "upper_95")
-] + ["nu", "garch_nu"]
+    for c in ("mu", "sigma", "raw_sigma", "lower_50", "upper_50", "lower_80", "upper_80",
+              "lower_95", "upper_95")
+] + ["nu", "garch_nu"]  # fmt: skip
 
 
-@pytest.mark.parametrize("refit_every", [0, 20])
-def test_no_look_ahead_in_sigma_and_bands(refit_every):
-    """Changing any price after D leaves every sigma and band dated at or before D unchanged."""
+def _states(result) -> pd.DataFrame:
+    """Every forecaster's calibration state per test bar (what the bar was calibrated with)."""
+    cols = {"date": result.forecasts_frame()["date"]}
+    for key, c in result.bands.states.items():
+        cols[f"{key}_scale"] = c.scale[:-1]
+        cols[f"{key}_group"] = c.group
+        if c.slope is not None:
+            cols[f"{key}_slope"] = c.slope[:-1]
+        for level, a in c.alpha.items():
+            cols[f"{key}_alpha_{level}"] = a
+    return pd.DataFrame(cols)
+
+
+@pytest.mark.parametrize(
+    ("refit_every", "mode"), [(0, "expanding"), (20, "expanding"), (20, "rolling")]
+)
+def test_no_look_ahead_in_sigma_bands_and_calibration(refit_every, mode):
+    """Changing any price after D leaves every sigma, band and calibration state dated at or
+    before D unchanged, and those of the bar after D (made before its close): raw and
+    calibrated, with and without refits, rolling and expanding."""
     prices = _prices()
-    settings = BacktestSettings(test_start=str(prices.index[320].date()), refit_every=refit_every)
+    settings = BacktestSettings(
+        test_start=str(prices.index[320].date()), refit_every=refit_every, refit_mode=mode,
+        rolling_bars=150,
+    )  # fmt: skip
     spec = FeatureSpec(window=10)
 
     def run(p):
         return drain(walk_forward(p, spec, MeanReversionBands(), settings), lambda e: None)
 
     base = run(prices)
-    base_frame = base.forecasts_frame()
+    base_frame, base_states = base.forecasts_frame(), _states(base)
     assert set(BAND_COLS) <= set(base_frame.columns)
     assert base_frame[BAND_COLS].notna().all().all()
+    assert base.bands.calibration == "aci" and set(base.bands.states) == set(PREFIXES)
+    # the calibration moved something: its sigmas are not the raw ones
+    assert not np.allclose(base_frame["sigma"], base_frame["raw_sigma"])
     rng = np.random.default_rng(7)
     for cut in (320, 345, 398):
         changed = prices.copy()
         changed.iloc[cut + 1 :, 0] *= rng.uniform(0.5, 2.0, len(prices) - cut - 1)
-        frame = run(changed).forecasts_frame()
-        upto = base_frame["date"] <= f"{prices.index[cut]:%Y-%m-%d}"
+        again = run(changed)
+        frame, states = again.forecasts_frame(), _states(again)
+        # through bar cut+1 too: its forecast and calibration are made before its close
+        last = prices.index[min(cut + 1, len(prices) - 1)]
+        upto = base_frame["date"] <= f"{last:%Y-%m-%d}"
         pd.testing.assert_frame_equal(frame.loc[upto, BAND_COLS], base_frame.loc[upto, BAND_COLS])
+        pd.testing.assert_frame_equal(states.loc[upto], base_states.loc[upto])
         if cut < 398:  # bar cut+1's forecast still uses closes through cut only
             later = base_frame["date"] > f"{prices.index[cut + 1]:%Y-%m-%d}"
             assert not np.array_equal(
                 frame.loc[later, "garch_sigma"], base_frame.loc[later, "garch_sigma"]
             )
+            # and the calibration learns from the changed outcomes from bar cut+2 on
+            assert not np.array_equal(
+                states.loc[later, "model_scale"], base_states.loc[later, "model_scale"]
+            )
+
+
+def test_the_calibration_slice_reads_only_bars_before_the_test_span():
+    """The slice the calibration starts from: forecasts of the bars just before the test span,
+    unchanged by any change to the test span's prices."""
+    from stockapp.core.calibration import CALIBRATION_BARS
+    from stockapp.core.walkforward import calibration_slice
+
+    prices = _prices()
+    spec = FeatureSpec(window=10)
+    fc = MeanReversionBands()
+    drain(fc.fit(prices.iloc[:320]), lambda e: None)
+    before = calibration_slice(prices, 320, spec, fc, CALIBRATION_BARS)
+    assert before.realised_return.size == CALIBRATION_BARS  # bars 70 .. 319
+    close = prices["Close"].to_numpy()
+    np.testing.assert_allclose(before.realised_return, np.diff(np.log(close[69:320])))
+    changed = prices.copy()
+    changed.iloc[320:, 0] *= 3.0
+    again = calibration_slice(changed, 320, spec, fc, CALIBRATION_BARS)
+    for key, d in before.dists.items():
+        for a, b in zip(d, again.dists[key], strict=True):
+            if a is not None:
+                np.testing.assert_array_equal(a, b)
+    short = calibration_slice(prices, 320, spec, fc, 1000)  # as far back as the window allows
+    assert short.realised_return.size == 320 - spec.window - 1
+
+
+def test_calibration_none_keeps_the_raw_bands():
+    from stockapp.core.calibration import CalibrationSettings
+
+    prices = _prices()
+    settings = BacktestSettings(test_start=str(prices.index[300].date()))
+    spec = FeatureSpec(window=10)
+    raw = drain(walk_forward(prices, spec, MeanReversionBands(), settings,
+                             calibration=CalibrationSettings("none")), lambda e: None)  # fmt: skip
+    cal = drain(walk_forward(prices, spec, MeanReversionBands(), settings), lambda e: None)
+    assert raw.bands.raw is None and raw.bands.calibration == "none"
+    frame = raw.forecasts_frame()
+    assert "raw_sigma" not in frame.columns
+    # the uncalibrated scores of a calibrated run are the scores of the run without calibration
+    m_raw, m_cal = raw.metrics_dict(), cal.metrics_dict()
+    assert "uncalibrated" not in m_raw["bands"] and m_raw["bands"]["calibration"] == "none"
+    assert m_cal["bands"]["calibration"] == "aci"
+    assert _flat(m_cal["bands"]["uncalibrated"]) == pytest.approx(
+        _flat({k: v for k, v in m_raw["bands"].items()
+               if k not in ("calibration", "after_jump_from", "after_jump_bars")}),
+        nan_ok=True,
+    )  # fmt: skip
+    np.testing.assert_allclose(cal.forecasts_frame()["raw_sigma"], frame["sigma"])
+
+
+def _flat(d: dict, prefix: str = "") -> dict:
+    """Nested dicts and lists as one flat dict (pytest.approx compares flat ones only)."""
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(_flat(v, f"{prefix}{k}."))
+        elif isinstance(v, (list, tuple)):
+            out.update({f"{prefix}{k}.{i}": x for i, x in enumerate(v)})
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
 
 
 def test_bands_scored_saved_and_reopened(tmp_path):
@@ -226,9 +321,19 @@ def test_bands_scored_saved_and_reopened(tmp_path):
             "verdict_log_score_vs_garch"}  # fmt: skip
     keys |= {f"{t}_pvalue_{level}" for t in ("kupiec", "independence", "cc")
              for level in (50, 80, 95)}  # fmt: skip
+    # issue 22: coverage by regime, for every forecaster, calibrated and not
+    keys |= {f"coverage_{level}_{where}" for level in (50, 80, 95)
+             for where in ("by_tercile", "after_jump")}  # fmt: skip
     assert keys <= set(m["bands"])
     assert all(keys <= set(m["bands"][k]) for k in ("garch", "ewma", "rolling"))
+    assert keys <= set(m["bands"]["uncalibrated"])
+    assert all(keys <= set(m["bands"]["uncalibrated"][k]) for k in ("garch", "ewma", "rolling"))
+    assert len(m["bands"]["coverage_80_by_tercile"]) == 3
+    assert m["bands"]["calibration"] == "aci"
+    assert m["bands"]["after_jump_bars"] == 60
+    assert m["bands"]["after_jump_from"] in set(result.forecasts_frame()["date"])
     assert m["bands"]["summary"].startswith("Stand-in's 80% bands held")
+    assert m["bands"]["uncalibrated"]["summary"].startswith("Stand-in's 80% bands held")
     assert set(m["strategy_vol"]) >= set(m["strategy"])
     assert m["strategy_vol"]["target_volatility"] == 0.10  # beside the realised "volatility"
     assert m["strategy_vol"]["summary"].startswith(
@@ -239,10 +344,9 @@ def test_bands_scored_saved_and_reopened(tmp_path):
     again, _ = load_run(tmp_path / "run")
     assert again.bands is not None
     reopened = again.metrics_dict("Stand-in")
-    for key in ("garch", "ewma", "rolling"):
-        assert reopened["bands"].pop(key) == pytest.approx(m["bands"].pop(key), nan_ok=True)
-    assert reopened["bands"].pop("summary") == m["bands"].pop("summary")
-    assert reopened["bands"] == pytest.approx(m["bands"], nan_ok=True)
+    for d in (reopened["bands"], m["bands"]):
+        d.pop("calibration_summary")
+    assert _flat(reopened["bands"]) == pytest.approx(_flat(m["bands"]), nan_ok=True)
     assert reopened["strategy_vol"].pop("summary") == m["strategy_vol"].pop("summary")
     assert reopened["strategy_vol"] == pytest.approx(m["strategy_vol"])
 

@@ -121,3 +121,58 @@ def test_distribution_checkpoint_round_trip_and_old_point_checkpoints(tmp_path):
     old = RecurrentForecaster.load(tmp_path / "p")
     assert old.cfg.head == "point" and not old.is_distribution
     np.testing.assert_array_equal(old.predict_next(prices, ends), point.predict_next(prices, ends))
+
+
+def _garch_prices(n=700, seed=3):
+    rng = np.random.default_rng(seed)
+    r, v = np.empty(n), 1e-4
+    for i in range(n):
+        v = 4e-6 + 0.1 * (r[i - 1] ** 2 if i else v) + 0.85 * v
+        r[i] = np.sqrt(v) * rng.standard_t(6) / np.sqrt(1.5)
+    close = 100 * np.exp(np.cumsum(r))
+    return pd.DataFrame({"Close": close}, index=pd.bdate_range("2001-01-01", periods=n))
+
+
+def test_garch_head_base_scales_garch_sigma_fitted_on_each_fits_past(tmp_path):
+    """Issue 22: with head_base="garch" the head's sigma is a multiple of GARCH's, fitted on the
+    past of each fit (a refit fits it again), reads no later bar, and survives save and load."""
+    from stockapp.core.volatility import fit_garch, garch_sigma_path
+
+    prices = _garch_prices()
+    cfg = TrainConfig(hidden=4, layers=1, epochs=2, device="cpu", head="student-t",
+                      head_base="garch")  # fmt: skip
+    spec = FeatureSpec(window=10, features=("log_return", "garch_sigma"))
+    model = RecurrentForecaster(spec, cfg)
+    run(model.fit(prices.iloc[:500]))
+    close = prices["Close"].to_numpy()
+    assert model.garch == fit_garch(close[:500])
+    ends = np.arange(499, 600)
+    mu, sd, nu = model.predict_distribution(prices, ends)
+    base = garch_sigma_path(close, model.garch)[ends]
+    ratio = sd / base  # the head's multiple: the network's scale in units of GARCH's sigma
+    assert np.all(np.isfinite(ratio)) and 0.2 < np.median(ratio) < 5
+    np.testing.assert_allclose(mu, model.predict_target(prices, ends))
+    moved = prices.copy()
+    moved.iloc[550:, 0] *= 1.4  # bars 550 on: forecasts from windows ending before 550 stay
+    mu2, sd2, _ = model.predict_distribution(moved, ends)
+    keep = ends < 550
+    np.testing.assert_array_equal(sd2[keep], sd[keep])
+    np.testing.assert_array_equal(mu2[keep], mu[keep])
+    assert not np.allclose(sd2[~keep], sd[~keep])
+    run(model.fit(prices.iloc[:600], warm_start=True, epochs=1, recent=60))
+    assert model.garch == fit_garch(close[:600]) and model.for_fit(0).garch == fit_garch(
+        close[:500]
+    )
+    model.save(tmp_path / "g")
+    again = RecurrentForecaster.load(tmp_path / "g")
+    assert again.garch == model.garch and again.for_fit(0).garch == model.for_fit(0).garch
+    for a, b in zip(model.predict_distribution(prices, ends),
+                    again.predict_distribution(prices, ends), strict=True):  # fmt: skip
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_head_base_needs_a_distribution_head():
+    with pytest.raises(ModelError, match="Unknown head base 'egarch'; choose none or garch"):
+        TrainConfig(head="student-t", head_base="egarch")
+    with pytest.raises(ModelError, match="choose the gaussian or student-t head"):
+        TrainConfig(head_base="garch")

@@ -12,7 +12,7 @@ import torch
 from stockapp.core.dataset import training_set
 from stockapp.core.features import FeatureSpec
 from stockapp.core.progress import drain
-from stockapp.models.explain import EPOCH_FLOW_WINDOWS, attribute, gradient_flow
+from stockapp.models.explain import attribute, gradient_flow
 from stockapp.models.forecaster import RecurrentForecaster
 from stockapp.models.networks import RecurrentNet
 from stockapp.models.trainer import TrainConfig, TrainResult, train
@@ -140,7 +140,7 @@ def test_the_training_benchmark_times_the_hook_once_per_epoch():
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs an NVIDIA GPU with CUDA")
 def test_the_flow_is_recorded_on_cuda_between_graph_replays():
     """cuDNN refuses an eval-mode RNN backward; the hook bypasses it, outside the CUDA graph."""
-    from stockapp.models.explain import epoch_flow_recorder
+    from stockapp.models.explain import epoch_flow_recorder, epoch_flow_windows
     from stockapp.models.steps import GRAPH_MIN_STEPS
 
     data = sine_set()
@@ -151,8 +151,8 @@ def test_the_flow_is_recorded_on_cuda_between_graph_replays():
     hook = epoch_flow_recorder(data.x_train, data.y_train, curves)
     result = drain(train(net, data, cfg, keep_best=False, on_epoch=hook))
     assert result.cuda_graphs and len(curves) == epochs
-    again = gradient_flow(net.cpu(), data.x_train[-EPOCH_FLOW_WINDOWS:],
-                          data.y_train[-EPOCH_FLOW_WINDOWS:])  # fmt: skip
+    k = epoch_flow_windows(len(data.x_train))  # the hook's own fixed batch (8 of 256 here)
+    again = gradient_flow(net.cpu(), data.x_train[-k:], data.y_train[-k:])
     np.testing.assert_allclose(curves[-1], again, rtol=1e-3)
 
 

@@ -40,8 +40,11 @@ def run(tmp_path_factory):
     cfg = TrainConfig(hidden=4, epochs=1, seed=5, device="cpu", head="student-t")
     with at("2017-12-20"):
         series = load_csv(csv)
+        # Uncalibrated: the forward record issues the model's own bands; continuing a
+        # backtest's online calibration there is the session's to do (issue 22 follow-up).
         outcome = drain(run_backtest(series, FeatureSpec(window=10), cfg,
-                                     BacktestSettings(test_fraction=0.01)))  # fmt: skip
+                                     BacktestSettings(test_fraction=0.01),
+                                     calibration="none"))  # fmt: skip
         outcome.save(folder)
         first = record_forward(folder)
     reports = [first]
