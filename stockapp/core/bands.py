@@ -14,7 +14,7 @@ Scores, each over the bars where the forecast is finite:
 * the log score (mean log density of the outcome; higher is better) and the CRPS (closed forms
   for the Gaussian and the Student-t; lower is better);
 * a Diebold-Mariano test on the log score against a benchmark's, with the long-run variance of
-  every such test here (:func:`stockapp.core.metrics.long_run_variance`), signed: ``better``,
+  every such test here (:func:`stockapp.core.significance.long_run_variance`), signed: ``better``,
   ``worse`` or ``tie`` by one-sided 5% tests;
 * the probability integral transform (PIT) of each outcome, whose histogram is flat when the
   forecasts are calibrated;
@@ -35,7 +35,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from stockapp.core.lazy import special, stats  # scipy's, imported when first used
-from stockapp.core.metrics import format_pvalue, mean_difference_test, signed_verdict
+from stockapp.core.significance import format_pvalue, mean_difference_test, signed_verdict
 from stockapp.errors import DataError
 
 #: Nominal central coverages scored and drawn.
@@ -199,8 +199,8 @@ def dm_test(loss_model: np.ndarray, loss_bench: np.ndarray) -> tuple[float, floa
     """``(two-sided p, one-sided p that the model's mean loss is lower)`` of the Diebold-Mariano
     test of equal mean loss, on the bars where both losses are finite.
 
-    The same test as :func:`stockapp.core.metrics.diebold_mariano` (one long-run variance,
-    :func:`stockapp.core.metrics.long_run_variance`) on any loss, here the negative log score.
+    The same test as :func:`stockapp.core.significance.diebold_mariano` (one long-run variance,
+    :func:`stockapp.core.significance.long_run_variance`) on any loss, here the negative log score.
     NaN when the differential is constant or has fewer than two bars.
     """
     d = np.asarray(loss_model, np.float64) - np.asarray(loss_bench, np.float64)

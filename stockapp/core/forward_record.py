@@ -32,13 +32,12 @@ from stockapp.core.exchange import BarClock
 from stockapp.core.lazy import stats  # scipy.stats, imported when first used
 from stockapp.core.ledger import digest
 from stockapp.core.metrics import (
-    ALPHA,
     ForecastMetrics,
     describe_direction,
     describe_significance,
     forecast_metrics,
-    format_pvalue,
 )
+from stockapp.core.significance import ALPHA, format_pvalue
 
 #: Bumped when the meaning of an entry's keys changes.
 LEDGER_FORMAT = 1

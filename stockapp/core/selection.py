@@ -9,7 +9,7 @@
   how many were tried; every run's and every configuration's Diebold-Mariano test is also
   signed and Holm-adjusted over the family tried (``better``/``worse``/``tie``).
 * **One story.** The SPA is studentised by the same long-run variance as every
-  Diebold-Mariano test (:func:`stockapp.core.metrics.long_run_variance`), so its statistic for
+  Diebold-Mariano test (:func:`stockapp.core.significance.long_run_variance`), so its statistic for
   a configuration is that configuration's DM statistic with the sign turned; only the
   distribution of the best of ``k`` comes from arch's stationary bootstrap. (arch 8.0's own
   ``SPA.compute`` compares unstudentised mean differences whatever ``studentize`` says, which
@@ -27,12 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from stockapp.core.metrics import (
-    ALPHA,
-    forecast_metrics,
-    format_pvalue,
-    long_run_variance,
-)
+from stockapp.core.metrics import forecast_metrics
+from stockapp.core.significance import ALPHA, format_pvalue, long_run_variance
 from stockapp.core.trading import TradingRule, run_rule
 from stockapp.errors import StockappError
 
@@ -129,7 +125,7 @@ def spa_test(
     below the benchmark's.
 
     ``benchmark_losses`` is ``(n,)``, ``model_losses`` ``(n, k)`` (lower is better). With
-    ``d_k = bench - model_k``, ``w_k^2`` its :func:`~stockapp.core.metrics.long_run_variance`
+    ``d_k = bench - model_k``, ``w_k^2`` its :func:`~stockapp.core.significance.long_run_variance`
     and ``t_k = sqrt(n) mean(d_k) / w_k``, the statistic is ``T = max(0, max_k t_k)``. The
     bootstrap draws ``B`` resamples of the rows (arch's ``StationaryBootstrap``, block length
     :func:`spa_block_length` unless given, ``seed``) and compares ``T`` with

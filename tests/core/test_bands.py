@@ -9,7 +9,7 @@ import pytest
 from scipy import integrate, stats
 
 from stockapp.core import bands
-from stockapp.core.metrics import diebold_mariano
+from stockapp.core.significance import diebold_mariano
 
 
 def _chi2_1_sf(x: float) -> float:

@@ -7,7 +7,6 @@ import math
 import numpy as np
 import pytest
 
-from stockapp.core.metrics import diebold_mariano_signed, long_run_variance
 from stockapp.core.selection import (
     add_holm,
     choose,
@@ -19,6 +18,7 @@ from stockapp.core.selection import (
     summarise_series,
     verdict,
 )
+from stockapp.core.significance import diebold_mariano_signed, long_run_variance
 from stockapp.core.trading import TradingRule
 from stockapp.errors import StockappError
 
