@@ -12,7 +12,8 @@ from scipy import optimize, stats
 
 from stockapp.core import calibration as cal
 from stockapp.core import calibration_steps as steps
-from stockapp.core.bands import log_density, score_bands
+from stockapp.core.bands import score_bands
+from stockapp.core.return_distribution import log_density
 from stockapp.errors import DataError
 
 
