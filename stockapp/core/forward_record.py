@@ -26,19 +26,19 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
-from stockapp.core.bands import BandScores, describe_bands, interval, score_bands
+from stockapp.core.bands import BandScores, describe_bands, score_bands
 from stockapp.core.bars import format_dates, parse_dates
 from stockapp.core.exchange import BarClock
 from stockapp.core.lazy import stats  # scipy.stats, imported when first used
 from stockapp.core.ledger import digest
 from stockapp.core.metrics import (
-    ALPHA,
     ForecastMetrics,
     describe_direction,
     describe_significance,
     forecast_metrics,
-    format_pvalue,
 )
+from stockapp.core.return_distribution import interval
+from stockapp.core.significance import ALPHA, format_pvalue
 
 #: Bumped when the meaning of an entry's keys changes.
 LEDGER_FORMAT = 1
