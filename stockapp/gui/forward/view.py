@@ -130,10 +130,15 @@ class ForwardView(QWidget):
 
     def show_record(self, record) -> None:
         """Draw a :class:`~stockapp.session.forward_page.ForwardRecord`."""
+        try:
+            where = str(record.ledger.relative_to(record.folder))
+        except ValueError:
+            where = str(record.ledger)
         self.heading.setText(
             f"{record.folder.name}: {record.model_name} on {record.series} — forecasts "
-            f"written down before their outcome ({record.ledger})"
+            f"written down before their outcome ({where})"
         )
+        self.heading.setToolTip(str(record.ledger))
         lines = record.lines()
         self.scores.setText("\n".join(lines[1:] if record.scores and record.entries else lines))
         self.counts.setText(record.counts() if record.entries else "")
