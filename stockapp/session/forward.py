@@ -43,7 +43,13 @@ from stockapp.core.ledger import LedgerError, canonical, digest, transaction, wr
 from stockapp.core.manifest import RunManifest
 from stockapp.core.runs import load_run
 from stockapp.errors import DataError, ModelError, StockappError
-from stockapp.session.forward_bands import Calibrator, entry_bands, outcome_in, row_of
+from stockapp.session.forward_bands import (
+    Calibrator,
+    entry_bands,
+    next_close,
+    outcome_in,
+    row_of,
+)
 from stockapp.session.forward_source import check_matches, chosen_source
 from stockapp.session.loading import load_series
 
@@ -264,18 +270,14 @@ def _band_entries(run, new: list[dict], dists, old, outcomes: dict, prices) -> N
 
 def _scores_due(entries: list[dict], done: set[str], prices: pd.DataFrame, now: str) -> list[dict]:
     """Results rows for entries not yet scored whose next bar after their data is now known."""
-    index = prices.index
-    log_close = np.log(prices["Close"].to_numpy(np.float64))
     rows = []
     for entry in entries:
         if entry["hash"] in done:
             continue
-        through = pd.Timestamp(entry["data_through"])
-        pos = int(index.searchsorted(through))
-        if pos >= len(index) - 1 or index[pos] != through:
+        found = next_close(prices, entry)
+        if found is None:
             continue  # no bar after its data yet, or its last bar is gone from the data
-        r = float(log_close[pos + 1] - log_close[pos])
-        rows.append(score_entry(entry, f"{index[pos + 1]:%Y-%m-%d}", r, now))
+        rows.append(score_entry(entry, f"{found[0]:%Y-%m-%d}", found[1], now))
     return rows
 
 

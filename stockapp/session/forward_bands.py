@@ -120,13 +120,21 @@ def row_of(entry: dict) -> Row:
     return (entry["target_date"], float(b["mu"]), float(b.get("raw_sigma", b["sigma"])), b["nu"])
 
 
-def outcome_in(frame: pd.DataFrame, entry: dict) -> float | None:
-    """The entry's log return (its data's last bar to the next) in ``frame``, if it holds both
-    (as its results row scores it)."""
+def next_close(frame: pd.DataFrame, entry: dict) -> tuple[pd.Timestamp, float] | None:
+    """The bar after the entry's data in ``frame`` and the log return to it (how its results
+    row scores it); ``None`` when ``frame`` lacks either bar."""
     index = frame.index
     through = pd.Timestamp(entry["data_through"])
     pos = int(index.searchsorted(through))
     if pos >= len(index) - 1 or index[pos] != through:
         return None
-    close = frame["Close"].to_numpy(np.float64)
-    return float(np.log(close[pos + 1]) - np.log(close[pos]))
+    close = frame["Close"].to_numpy(np.float64)[pos : pos + 2]
+    log_close = np.log(close)
+    return index[pos + 1], float(log_close[1] - log_close[0])
+
+
+def outcome_in(frame: pd.DataFrame, entry: dict) -> float | None:
+    """The entry's log return (its data's last bar to the next) in ``frame``, if it holds both
+    (as its results row scores it)."""
+    found = next_close(frame, entry)
+    return None if found is None else found[1]

@@ -64,6 +64,10 @@ def run(saved, tmp_path):
     return copy
 
 
+# every test here ends with no thread of its own still running
+pytestmark = pytest.mark.usefixtures("no_leaked_threads")
+
+
 @pytest.fixture
 def page(window):
     ctl = ForwardController()
