@@ -50,6 +50,8 @@ class ForwardController(QObject):
             self.setParent(window)
         self._slot = window.session.slot
         window.add_tab(self.view, TAB_TITLE)
+        # a scheduled `stockapp forward` may have written since: read again when shown
+        window.tabs.currentChanged.connect(self._tab_shown)
         self._slot.changed.connect(lambda _holder: self._update_buttons())
         if backtest_controller is not None:
             backtest_controller.run_opened.connect(self.show_run)
@@ -66,13 +68,20 @@ class ForwardController(QObject):
 
     def show_run(self, folder: Any) -> None:
         """Show the forward record of the run in ``folder`` (read, not forecast)."""
-        from stockapp.session.forward_page import read_record
-
         if self.is_forecasting() and self.folder is not None and Path(folder) != self.folder:
             self.view.say(f"Forecasting for {self.folder.name}; its record shows when it is done.")
             return
         self.folder = Path(folder)
         self.view.say("")
+        self.refresh()
+        self._update_buttons()
+
+    def refresh(self) -> None:
+        """Read the shown run's record again (the ledger may have grown outside the window)."""
+        from stockapp.session.forward_page import read_record
+
+        if self.folder is None or self.is_forecasting():
+            return
         try:
             self.record = read_record(self.folder)
         except StockappError as exc:
@@ -80,7 +89,11 @@ class ForwardController(QObject):
             self.view.clear(str(exc))
         else:
             self.view.show_record(self.record)
-        self._update_buttons()
+
+    def _tab_shown(self, index: int) -> None:
+        tabs = getattr(self._window, "tabs", None)
+        if tabs is not None and tabs.widget(index) is self.view:
+            self.refresh()
 
     # ------------------------------------------------------------------ jobs
     def forecast_now(self) -> GeneratorWorker | None:

@@ -221,3 +221,15 @@ def test_closing_the_window_while_forecasting_joins_the_worker(qtbot, window, pa
     qtbot.waitUntil(lambda: not worker.is_running(), timeout=10000)
     entries = default_ledger(run).read_text().splitlines()
     assert len(entries) > 1  # written whole
+
+
+def test_the_page_reads_the_ledger_again_when_shown(window, page, run, saved, capsys):
+    _, csv = saved
+    page.show_run(run)
+    window.tabs.setCurrentIndex(0)
+    with at("2017-12-20"):  # a scheduled `stockapp forward` while the window is open
+        assert main(["forward", str(run)]) == 0
+    assert page.view.empty.is_empty()
+    window.tabs.setCurrentWidget(page.view)
+    assert not page.view.empty.is_empty()
+    assert len(page.record.entries) == len(default_ledger(run).read_text().splitlines())
