@@ -218,7 +218,7 @@ def forward_scores(entries: list[dict], results: list[dict], backtest=None) -> F
         sigma = np.array([e["bands"]["sigma"] for e, _ in with_bands])
         nus = [e["bands"]["nu"] for e, _ in with_bands]
         nu = None if any(v is None for v in nus) else np.array(nus, dtype=np.float64)
-        bands, _ = score_bands(y, mu, sigma, nu)
+        bands, _ = score_bands(y, mu, sigma, nu, bounds=_bounds([e for e, _ in with_bands]))
     comparison = None
     if backtest is not None:
         bt = backtest.metrics
@@ -231,6 +231,23 @@ def forward_scores(entries: list[dict], results: list[dict], backtest=None) -> F
     return ForwardScores(
         len(done), len(forward) - len(done), n_backfill, metrics, bands, comparison
     )
+
+
+def _bounds(entries: list[dict]) -> dict | None:
+    """The entries' own 50/80/95% bands in log return (a calibrated run's), where every entry
+    has all three; ``None`` scores the distributions' central intervals."""
+    keys = [f"{side}_{level}" for level in (50, 80, 95) for side in ("lower", "upper")]
+    if not all(all(k in e["bands"] for k in keys) for e in entries):
+        return None
+    last = np.array([float(e["last_close"]) for e in entries])
+
+    def log_band(key: str) -> np.ndarray:
+        return np.log(np.array([float(e["bands"][key]) for e in entries]) / last)
+
+    return {
+        level / 100: (log_band(f"lower_{level}"), log_band(f"upper_{level}"))
+        for level in (50, 80, 95)
+    }
 
 
 def _persistence_rmse(m: ForecastMetrics) -> float:
