@@ -32,10 +32,8 @@ from stockapp.core.calibration import (
     SCALE_STEP,
     U_CLIP,
     apply_state,
-    group_of,
-    scale_gradient,
-    tail_pvalue,
 )
+from stockapp.core.calibration_steps import group_of, scale_gradient, tail_pvalue
 
 #: Band levels (percent) an entry's calibration gives a half-width for.
 PERCENTS = (50, 80, 95)
