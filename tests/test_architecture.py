@@ -131,3 +131,18 @@ def test_ray_only_in_the_sweep_engine():
         if path != allowed:
             assert "ray" not in top, f"{path} imports ray"
     assert "ray" in {n.split(".")[0] for n in imports(allowed)}
+
+
+@pytest.mark.parametrize(
+    ("library", "allowed"),
+    [
+        ("optuna", {"core/sweep_search.py", "core/sweep_tpe.py"}),
+        ("mlflow", {"session/sweep_tracking.py"}),
+    ],
+)
+def test_optional_extras_stay_in_their_modules(library, allowed):
+    """Optuna (``[tune]``) and MLflow (``[mlflow]``) are imported where they are used, only."""
+    for path in files():
+        rel = str(path.relative_to(PKG))
+        if library in {n.split(".")[0] for n in imports(path)}:
+            assert rel in allowed, f"{rel} imports {library}"

@@ -62,3 +62,31 @@ def test_a_random_search_end_to_end(tmp_path, short_csv, capsys):
     tried = [c["settings"] for c in summary["series"][0]["configurations"]]
     assert len(tried) == 2 and all(4 <= c["hidden"] <= 12 for c in tried)
     assert all(1e-3 <= c["lr"] <= 1e-1 for c in tried)
+
+
+def test_mlflow_without_mlflow_exits_2_before_training(capsys, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "mlflow", None)
+    argv = ["sweep", "--sample", "AAPL", "--mlflow", "--out", str(tmp_path / "x")]
+    assert main(argv) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and "pip install 'stockapp[mlflow]'" in lines[0]
+    assert not (tmp_path / "x" / "runs").exists()
+
+
+def test_a_sweep_logged_to_mlflow_reads_back(tmp_path, short_csv, capsys):
+    pytest.importorskip("mlflow", reason="MLflow is the optional extra stockapp[mlflow]")
+    from mlflow.tracking import MlflowClient
+
+    out = tmp_path / "sweep"
+    argv = ["sweep", "--csv", str(short_csv), "--model", "gru", "--window", "10", "--layers", "1"]
+    argv += ["--hidden", "4,6", "--epochs", "1", "--workers", "1", "--device", "cpu"]
+    assert main([*argv, "--mlflow", "--out", str(out)]) == 0
+    assert "MLflow: 2 runs logged, 0 updated" in capsys.readouterr().out
+    client = MlflowClient(tracking_uri=f"sqlite:///{(out / 'mlflow.db').resolve().as_posix()}")
+    (experiment,) = [e for e in client.search_experiments() if e.name.startswith("stockapp")]
+    runs = client.search_runs([experiment.experiment_id])
+    keys = {r.data.tags.get("stockapp.key") for r in runs} - {None}
+    assert keys == {p.name for p in (out / "runs").iterdir()}
+    assert main([*argv, "--mlflow", "--out", str(out)]) == 0  # resumed: nothing logged twice
+    assert "MLflow: 0 runs logged, 2 updated" in capsys.readouterr().out
+    assert len(client.search_runs([experiment.experiment_id])) == 3

@@ -71,6 +71,14 @@ def add_sweep_command(commands) -> None:
     p.add_argument("--ray-address", metavar="ADDR", help="join a Ray cluster (e.g. auto)")
     p.add_argument("--workers", type=int, metavar="N", help="runs side by side (default: cores)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 or mps")
+    p.add_argument(
+        "--mlflow",
+        nargs="?",
+        const="",
+        metavar="URI",
+        help="also log every run to MLflow (default store: sqlite in the sweep folder; "
+        "pip install 'stockapp[mlflow]')",
+    )
     p.add_argument("--out", required=True, metavar="DIR", help="the sweep folder (resumable)")
     p.add_argument("--quiet", action="store_true", help="no progress lines (terminal only)")
     p.set_defaults(func=_cmd_sweep, parser=p)
@@ -136,8 +144,13 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     space = _space(args)
     search = _search(args, space)
     resolve_device(args.device)  # an absent GPU is refused before anything starts
-    series = _load_series(args)
     out = Path(args.out)
+    tracker = None
+    if args.mlflow is not None:  # a missing MLflow or a bad store is refused before training
+        from stockapp.session.sweep_tracking import open_tracker
+
+        tracker = open_tracker(out, args.mlflow or None)
+    series = _load_series(args)
     show = not args.quiet and sys.stderr.isatty()
     job = run_search(
         series,
@@ -172,6 +185,10 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         )
         return 130
     _print_summary(outcome, out)
+    if tracker is not None:
+        from stockapp.session.sweep_tracking import log_sweep
+
+        print(log_sweep(tracker, outcome.rows, outcome.summary).describe())
     return _print_failures(outcome)
 
 

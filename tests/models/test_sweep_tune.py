@@ -1,4 +1,4 @@
-"""Searched sweeps on tiny real data: every trial counted, TPE steered by the selection span only."""
+"""Searched sweeps on tiny real data: every trial counted; TPE steered by the selection span."""
 
 from __future__ import annotations
 
