@@ -48,9 +48,7 @@ def test_every_random_trial_is_counted_in_holm_spa_and_the_verdict(tmp_path):
         "integer": True,
     }
     again = drain(run_search([_short()], request, SPACE, search, tmp_path, engine="inline"))
-    assert again.trained == 0 and [r["key"] for r in again.rows] == [
-        r["key"] for r in outcome.rows
-    ]
+    assert again.trained == 0 and [r["key"] for r in again.rows] == [r["key"] for r in outcome.rows]
 
 
 def test_tpe_is_steered_by_the_selection_span_only(tmp_path):
