@@ -149,8 +149,11 @@ class Search:
     seed: int = 0
     startup_trials: int = STARTUP_TRIALS
 
-    def check(self, space: Space) -> None:
-        """One sentence for a search that cannot run on ``space``, before anything loads."""
+    def check(self, space: Space, window: bool = False) -> None:
+        """One sentence for a search that cannot run on ``space``, before anything loads
+        (in the window's words when ``window``, else the command line's)."""
+        if window:
+            self._check_in_words(space)
         if self.method not in SEARCHES:
             raise StockappError(f"Unknown search '{self.method}'; use grid, random or tpe.")
         if self.method == "grid":
@@ -167,6 +170,22 @@ class Search:
         check_trials(space, self.trials)
         if self.method == "tpe":
             load_optuna()
+
+    def _check_in_words(self, space: Space) -> None:
+        if self.method == "grid":
+            for name in ordered_names(space):
+                if isinstance(space[name], Range):
+                    raise StockappError(
+                        f"A grid tries lists of values, and {name} is a range "
+                        f"({space[name].text()}): list the values or choose a random or TPE "
+                        "search."
+                    )
+        size = space_size(space)
+        if self.trials is not None and size is not None and self.trials > size:
+            raise StockappError(
+                f"{self.trials} trials ask for more configurations than the {size} the values "
+                "allow; ask for fewer, or try every combination."
+            )
 
     def to_dict(self, space: Space) -> dict:
         record = {"method": self.method, "seed": self.seed, "space": space_to_json(space)}
