@@ -23,6 +23,7 @@ import logging
 import math
 import os
 import re
+import time
 import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -143,12 +144,15 @@ def log_sweep(tracker: Tracker, rows: list[dict], summary: dict) -> Logged:
 
     client, out = tracker.client, tracker.out
     added = updated = 0
+    # MLflow shows the value with the latest (step, timestamp): a resumed sweep's new Holm p
+    # must carry a later timestamp than the first one's to replace it, whichever is larger.
+    now = int(time.time() * 1000)
     try:
         with _quiet():
             logged = _logged_runs(tracker)
             for row in rows:
                 metrics = [
-                    Metric(name, float(row[name]), 0, 0)
+                    Metric(name, float(row[name]), now, 0)
                     for name in METRICS
                     if _finite(row.get(name))
                 ]
@@ -216,11 +220,12 @@ def _log_summary(tracker: Tracker, summary: dict) -> None:
     else:
         run_id = client.create_run(tracker.experiment_id, run_name="summary").info.run_id
     metrics, tags = [], [RunTag(KIND_TAG, "summary")]
+    now = int(time.time() * 1000)
     for entry in summary.get("series", []):
         name = _safe(str(entry.get("series")))
         for field in ("spa_pvalue", "configurations_tried", "runs"):
             if _finite(entry.get(field)):
-                metrics.append(Metric(f"{name}.{field}", float(entry[field]), 0, 0))
+                metrics.append(Metric(f"{name}.{field}", float(entry[field]), now, 0))
         tags.append(RunTag(f"verdict.{name}", str(entry.get("verdict", ""))[:5000]))
     search = summary.get("search") or {"method": "grid"}
     tags.append(RunTag("stockapp.search", str(search.get("method"))))

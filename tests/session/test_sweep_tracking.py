@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 
 import pytest
 
@@ -95,14 +96,15 @@ def test_every_run_is_logged_with_its_settings_scores_and_files(tmp_path):
         "results.csv",
     }
 
-    # resumed: Holm moved; nothing is logged twice
-    rows[0]["dm_better_pvalue_holm"] = 0.5
+    # resumed: Holm moved (down: the later value wins, not the larger); nothing logged twice
+    time.sleep(0.01)  # a later millisecond than the first logging's
+    rows[0]["dm_better_pvalue_holm"] = 0.05
     again = log_sweep(open_tracker(out), rows, summary)
     assert (again.added, again.updated) == (0, 3)
     runs = client.search_runs([experiment.experiment_id])
     assert len(runs) == 4
     first = next(r for r in runs if r.data.tags.get("stockapp.key") == "key0")
-    assert first.data.metrics["dm_better_pvalue_holm"] == pytest.approx(0.5)
+    assert first.data.metrics["dm_better_pvalue_holm"] == pytest.approx(0.05)
 
 
 def test_missing_mlflow_is_one_sentence_naming_the_install(monkeypatch, tmp_path):
