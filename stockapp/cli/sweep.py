@@ -1,7 +1,10 @@
 """``stockapp sweep``: try a grid of models and settings over seeds and series, choose honestly.
 
-Parsing and printing only; the job is :func:`stockapp.models.sweep.run_sweep`. Lists are given
-as ``--window 20,60`` and seeds as ``--seeds 0-4`` (or ``0,2,5``). Writes ``DIR/runs/<key>/``
+Parsing and printing only; the job is :func:`stockapp.models.sweep_tune.run_search` over
+:func:`stockapp.models.sweep.run_sweep`. Lists are given as ``--window 20,60``, ranges (for
+``--search random`` or ``tpe`` with ``--trials N``) as ``--lr 1e-4:1e-2:log``, and seeds as
+``--seeds 0-4`` (or ``0,2,5``); ``--mlflow [URI]`` also logs every run to MLflow
+(:mod:`stockapp.session.sweep_tracking`). Writes ``DIR/runs/<key>/``
 (ordinary run folders), ``DIR/results.csv`` and ``DIR/summary.json``; rerunning the same
 command resumes. The reasons runs failed are printed once per reason; the exit status is 1 when
 no run finished (2 for bad input). Registered in :mod:`stockapp.cli` by :func:`add_sweep_command`.
