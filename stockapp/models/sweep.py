@@ -41,7 +41,7 @@ from stockapp.core.sweep_plan import (
 from stockapp.core.trading import TradingRule, periods_per_year
 from stockapp.core.walkforward import BacktestSettings
 from stockapp.errors import StockappError
-from stockapp.models.sweep_job import DIED, Job, JobFn, run_job
+from stockapp.models.sweep_job import DIED, DIED_TWICE, Job, JobFn, run_job
 from stockapp.models.sweep_pool import available_cores, default_workers, local_engine
 from stockapp.models.trainer import TrainConfig
 
@@ -289,6 +289,9 @@ def finish_sweep(
         "runs_total": len(plan.jobs),
         "runs_finished": sum(r["status"] == "ok" for r in rows),
         "runs_failed": sum(r["status"] == "failed" for r in rows),
+        # Runs whose worker died and that were run once more (engine "local" or "ray")
+        "runs_retried": sum(r.get("attempts", 1) > 1 for r in rows),
+        "engine_note": engine_note(rows),
         "method": (
             "Each run is one walk-forward backtest over the selection span and the test span "
             "after it; configurations are ranked by their mean RMSE/persistence over seeds on "
@@ -304,6 +307,21 @@ def finish_sweep(
     }
     write_json(out / "summary.json", summary)
     return summary
+
+
+def engine_note(rows: list[dict]) -> str:
+    """What the engine had to do beyond running each run once, in a sentence ("" if nothing)."""
+    retried = [r for r in rows if r.get("attempts", 1) > 1]
+    died = sum(r["status"] == "failed" and r.get("error") in (DIED, DIED_TWICE) for r in rows)
+    parts = []
+    if retried:
+        ok = sum(r["status"] == "ok" for r in retried)
+        parts.append(
+            f"{len(retried)} run(s) lost their worker and were run once more ({ok} finished)"
+        )
+    if died:
+        parts.append(f"{died} run(s) failed because their worker died")
+    return ("; ".join(parts) + ".") if parts else ""
 
 
 def _read_forecasts(folder: Path) -> dict[str, np.ndarray]:

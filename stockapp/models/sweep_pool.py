@@ -206,11 +206,11 @@ def local_engine(
                     continue
                 except Exception as exc:  # e.g. a job that cannot be sent to a worker
                     row = job_row(job, "failed", f"The run could not run in a worker: {exc}"[:300])
-                yield row
+                yield {**row, "attempts": 2} if alone else row
             if broken:  # every run the pool held fails with it: find the one that killed it
                 for fut, (job, alone) in in_flight.items():
                     if fut.done() and not fut.cancelled() and fut.exception() is None:
-                        yield fut.result()
+                        yield {**fut.result(), "attempts": 2} if alone else fut.result()
                     elif alone:
                         yield job_row(job, "failed", DIED)
                     else:
