@@ -23,6 +23,7 @@ sentence, well within 30 s.
 from __future__ import annotations
 
 import logging
+import re
 import socket
 import threading
 import time
@@ -47,6 +48,18 @@ START_SECONDS = 120.0
 NO_WORKER = (
     "No Ray worker was left to run this run (every one died and none could be started again)."
 )
+
+
+def could_not_start(exc: BaseException) -> str:
+    """A worker that failed to start, in a sentence: the last line of Ray's report names why."""
+    lines = [re.sub(r"\x1b\[[0-9;]*m", "", line).strip() for line in str(exc).splitlines()]
+    last = next((line for line in reversed(lines) if line), type(exc).__name__)
+    return (
+        f"No Ray worker could start ({last[:200]}); install the same stockapp, with its "
+        "dependencies, on every machine of the cluster."
+    )
+
+
 #: An earlier join that outlived :data:`JOIN_SECONDS` and is still trying (it cannot be stopped).
 _JOINING: dict[str, threading.Thread] = {}
 
@@ -172,6 +185,7 @@ def _schedule(ray, new_actor, n, jobs, refs, job_fn, should_stop) -> Iterator[di
     running: dict[Any, tuple[Any, Job, int]] = {}  # run ref -> (actor, job, attempt)
     everyone: list[Any] = []
     stopping = False
+    start_error: BaseException | None = None
     waited_since = time.monotonic()
 
     def start_one() -> None:
@@ -195,9 +209,10 @@ def _schedule(ray, new_actor, n, jobs, refs, job_fn, should_stop) -> Iterator[di
                 running[ref] = (handle, job, attempt)
             if running or idle:
                 waited_since = time.monotonic()
-            elif pending and time.monotonic() - waited_since > START_SECONDS:
-                while pending:  # every worker is gone and none could be started again
-                    yield job_row(pending.popleft()[0], "failed", NO_WORKER)
+            elif pending and (not starting or time.monotonic() - waited_since > START_SECONDS):
+                why = NO_WORKER if start_error is None else could_not_start(start_error)
+                while pending:  # every worker is gone and none could be started (again)
+                    yield job_row(pending.popleft()[0], "failed", why)
                 break
             ready, _ = ray.wait([*starting, *running], num_returns=1, timeout=0.25)
             for ref in ready:
@@ -206,8 +221,8 @@ def _schedule(ray, new_actor, n, jobs, refs, job_fn, should_stop) -> Iterator[di
                     try:
                         ray.get(ref)
                         idle.append(handle)
-                    except RayError:  # could not start; the others carry on
-                        pass
+                    except RayError as exc:  # could not start; the others carry on
+                        start_error = exc
                     continue
                 handle, job, attempt = running.pop(ref)
                 try:
