@@ -18,7 +18,6 @@ import shutil
 import socket
 import tarfile
 import tempfile
-import threading
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -71,20 +70,21 @@ class RunWorker:
         import stockapp.models.runner  # noqa: F401  the run's imports, paid once per worker
 
         torch.set_num_threads(max(1, int(threads)))
-        self._stop = threading.Event()
+        self._stopped: set[str] = set()
 
     def ready(self) -> tuple[str, int]:
         """The machine and process this worker runs on."""
         return socket.gethostname(), os.getpid()
 
-    def stop(self) -> None:
-        """Stop the run in flight at its next progress point (called while :meth:`run` runs)."""
-        self._stop.set()
+    def stop(self, token: str) -> None:
+        """Stop the runs of the sweep ``token`` at their next progress point (called while
+        :meth:`run` runs: the actor runs two calls at a time)."""
+        self._stopped.add(token)
 
-    def run(self, job_fn: JobFn, job: Job, series: Any) -> tuple[dict, bytes]:
+    def run(self, job_fn: JobFn, job: Job, series: Any, token: str = "") -> tuple[dict, bytes]:
         """The run's row and, when it finished, its folder as :func:`pack` bytes."""
         with tempfile.TemporaryDirectory(prefix="stockapp-run-") as tmp:
-            row = job_fn(replace(job, runs_root=tmp), series, self._stop.is_set)
+            row = job_fn(replace(job, runs_root=tmp), series, lambda: token in self._stopped)
             folder = Path(tmp) / job.key
             data = pack(folder) if row.get("status") == "ok" and folder.is_dir() else b""
         return row, data

@@ -27,6 +27,7 @@ import re
 import socket
 import threading
 import time
+import uuid
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -60,6 +61,8 @@ def could_not_start(exc: BaseException) -> str:
     )
 
 
+#: Actors kept between sweeps of one process while Ray outlives them (by Ray job and options).
+_KEPT: dict[tuple, list] = {}
 #: An earlier join that outlived :data:`JOIN_SECONDS` and is still trying (it cannot be stopped).
 _JOINING: dict[str, threading.Thread] = {}
 
@@ -166,24 +169,44 @@ def ray_engine(
             options["num_gpus"] = gpus_per_run
         actor = ray.remote(RunWorker).options(**options)
         refs = [ray.put(s) for s in series_list]  # each series sent once to each machine
+        kind = (ray.get_runtime_context().get_job_id(), tuple(sorted(options.items())))
+        # Actors kept from an earlier sweep of this process, when Ray outlives the sweep
+        kept = [] if started_here else _KEPT.pop(kind, [])
         if jobs:
             yield from _schedule(
-                ray, lambda: actor.remote(cpus_per_run), n, jobs, refs, job_fn, should_stop
+                ray, lambda: actor.remote(cpus_per_run), n, jobs, refs, job_fn, should_stop, kept
             )
+        if not started_here:
+            _KEPT.setdefault(kind, []).extend(kept)
     finally:
         if started_here:
             ray.shutdown()
 
 
-def _schedule(ray, new_actor, n, jobs, refs, job_fn, should_stop) -> Iterator[dict]:
-    """Hand runs to ``n`` actors as they free up; retry once a run whose actor died."""
+def release_actors() -> None:
+    """End the actors kept for the next sweep (they hold their CPUs while kept)."""
+    import ray
+
+    for handles in _KEPT.values():
+        for handle in handles:
+            ray.kill(handle)
+    _KEPT.clear()
+
+
+def _schedule(ray, new_actor, n, jobs, refs, job_fn, should_stop, kept) -> Iterator[dict]:
+    """Hand runs to ``n`` actors as they free up; retry once a run whose actor died.
+
+    ``kept``: ready actors to use first; on a clean end the idle actors are put back in it,
+    the others are ended."""
     from ray.exceptions import RayActorError, RayError, WorkerCrashedError
 
+    token = uuid.uuid4().hex  # this sweep's stop applies to this sweep's runs only
     pending: deque[tuple[Job, int]] = deque((job, 1) for job in jobs)
     starting: dict[Any, Any] = {}  # ready() ref -> actor
-    idle: deque[Any] = deque()
+    idle: deque[Any] = deque(kept)
     running: dict[Any, tuple[Any, Job, int]] = {}  # run ref -> (actor, job, attempt)
-    everyone: list[Any] = []
+    everyone: list[Any] = list(kept)
+    kept.clear()
     stopping = False
     start_error: BaseException | None = None
     waited_since = time.monotonic()
@@ -193,7 +216,7 @@ def _schedule(ray, new_actor, n, jobs, refs, job_fn, should_stop) -> Iterator[di
         everyone.append(handle)
         starting[handle.ready.remote()] = handle
 
-    for _ in range(n):
+    for _ in range(n - len(idle)):
         start_one()
     try:
         while pending or running:
@@ -201,11 +224,11 @@ def _schedule(ray, new_actor, n, jobs, refs, job_fn, should_stop) -> Iterator[di
                 stopping = True
                 pending.clear()
                 for handle, _job, _attempt in running.values():
-                    handle.stop.remote()
+                    handle.stop.remote(token)
             while pending and idle:
                 job, attempt = pending.popleft()
                 handle = idle.popleft()
-                ref = handle.run.remote(job_fn, job, refs[job.series_index])
+                ref = handle.run.remote(job_fn, job, refs[job.series_index], token)
                 running[ref] = (handle, job, attempt)
             if running or idle:
                 waited_since = time.monotonic()
@@ -245,6 +268,8 @@ def _schedule(ray, new_actor, n, jobs, refs, job_fn, should_stop) -> Iterator[di
                 if row["status"] == "ok":
                     row = receive(job.runs_root, {**row, "attempts": attempt}, data)
                 yield row
+        kept.extend(idle)  # a clean end: the idle ones can serve the next sweep
     finally:
         for handle in everyone:
-            ray.kill(handle)
+            if handle not in kept:
+                ray.kill(handle)

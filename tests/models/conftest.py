@@ -57,9 +57,10 @@ def aapl(aapl_csv) -> pd.DataFrame:
     return df[["Open", "High", "Low", "Close", "Volume"]].iloc[:400]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def local_ray():
-    """One local Ray (2 CPUs) for the session's Ray engine tests."""
+    """A local Ray (2 CPUs) for a module's Ray engine tests, shut down after them (a Ray left
+    running would be used by later sweeps in place of the cluster they name)."""
     ray = pytest.importorskip("ray", reason="Ray is not installed: pip install 'stockapp[ray]'")
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield ray

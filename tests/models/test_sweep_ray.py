@@ -157,3 +157,22 @@ def test_a_dead_actor_s_run_is_retried_once_and_never_doubled(tmp_path, local_ra
         json.loads((tmp_path / "s" / "runs" / by_seed[1]["key"] / ROW_FILE).read_text())["attempts"]
         == 2
     )
+
+
+def with_pid(job, series, should_stop=None):
+    return {**run_job(job, series, should_stop), "pid": os.getpid()}
+
+
+def test_actors_are_kept_for_the_next_sweep_while_ray_outlives_it(tmp_path, local_ray):
+    req = _with_seeds(_request(), (0, 1))
+    sweep_ray.release_actors()
+    try:
+        first = drain(run_sweep([_short()], req, tmp_path / "a", engine="ray", job_fn=with_pid))
+        second = drain(run_sweep([_short()], req, tmp_path / "b", engine="ray", job_fn=with_pid))
+        assert [r["status"] for r in first.rows + second.rows] == ["ok"] * 4
+        assert {r["pid"] for r in second.rows} <= {r["pid"] for r in first.rows}
+        # the ready ones (an actor still starting when the last run ended is ended)
+        assert 1 <= sum(len(v) for v in sweep_ray._KEPT.values()) <= 2
+    finally:
+        sweep_ray.release_actors()
+    assert sweep_ray._KEPT == {}
