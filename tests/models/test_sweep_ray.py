@@ -176,3 +176,17 @@ def test_actors_are_kept_for_the_next_sweep_while_ray_outlives_it(tmp_path, loca
     finally:
         sweep_ray.release_actors()
     assert sweep_ray._KEPT == {}
+
+
+def test_stopping_the_ray_engine_keeps_whole_runs_only(tmp_path, local_ray):
+    req = _with_seeds(_request(), (0, 1, 2, 3))
+    seen: list = []
+    job = run_sweep([_short()], req, tmp_path, engine="ray", should_stop=lambda: bool(seen))
+    outcome = drain(job, seen.append)
+    assert outcome.stopped and 1 <= outcome.trained <= 2  # the runs not started never start
+    folders = sorted(p.name for p in (tmp_path / "runs").iterdir())
+    assert folders == sorted(r["key"] for r in outcome.rows)  # nothing half-written left
+    # the actors kept are not stopped for the next sweep: the stop was this sweep's only
+    again = drain(run_sweep([_short()], req, tmp_path, engine="ray"))
+    assert not again.stopped and again.trained == 4 - outcome.trained
+    sweep_ray.release_actors()
