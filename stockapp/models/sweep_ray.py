@@ -169,7 +169,8 @@ def ray_engine(
             options["num_gpus"] = gpus_per_run
         actor = ray.remote(RunWorker).options(**options)
         refs = [ray.put(s) for s in series_list]  # each series sent once to each machine
-        kind = (ray.get_runtime_context().get_job_id(), tuple(sorted(options.items())))
+        context = ray.get_runtime_context()  # a job id alone repeats across local Rays
+        kind = (context.get_node_id(), context.get_job_id(), tuple(sorted(options.items())))
         # Actors kept from an earlier sweep of this process, when Ray outlives the sweep
         kept = [] if started_here else _KEPT.pop(kind, [])
         if jobs:
@@ -189,8 +190,15 @@ def release_actors() -> None:
 
     for handles in _KEPT.values():
         for handle in handles:
-            ray.kill(handle)
+            _end(ray, handle)
     _KEPT.clear()
+
+
+def _end(ray: Any, handle: Any) -> None:
+    try:
+        ray.kill(handle)
+    except Exception:  # already gone, or from a Ray session that has ended
+        pass
 
 
 def _schedule(ray, new_actor, n, jobs, refs, job_fn, should_stop, kept) -> Iterator[dict]:
@@ -228,7 +236,12 @@ def _schedule(ray, new_actor, n, jobs, refs, job_fn, should_stop, kept) -> Itera
             while pending and idle:
                 job, attempt = pending.popleft()
                 handle = idle.popleft()
-                ref = handle.run.remote(job_fn, job, refs[job.series_index], token)
+                try:
+                    ref = handle.run.remote(job_fn, job, refs[job.series_index], token)
+                except Exception:  # a kept actor that is gone: the run waits for another
+                    pending.appendleft((job, attempt))
+                    start_one()
+                    continue
                 running[ref] = (handle, job, attempt)
             if running or idle:
                 waited_since = time.monotonic()
@@ -251,7 +264,7 @@ def _schedule(ray, new_actor, n, jobs, refs, job_fn, should_stop, kept) -> Itera
                 try:
                     row, data = ray.get(ref)
                 except (RayActorError, WorkerCrashedError):
-                    ray.kill(handle)
+                    _end(ray, handle)
                     if not stopping:
                         start_one()
                     if attempt == 1 and not stopping:
@@ -272,4 +285,4 @@ def _schedule(ray, new_actor, n, jobs, refs, job_fn, should_stop, kept) -> Itera
     finally:
         for handle in everyone:
             if handle not in kept:
-                ray.kill(handle)
+                _end(ray, handle)

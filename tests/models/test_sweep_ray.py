@@ -190,3 +190,16 @@ def test_stopping_the_ray_engine_keeps_whole_runs_only(tmp_path, local_ray):
     again = drain(run_sweep([_short()], req, tmp_path, engine="ray"))
     assert not again.stopped and again.trained == 4 - outcome.trained
     sweep_ray.release_actors()
+
+
+def test_a_worker_that_cannot_start_is_one_sentence_naming_why():
+    report = (
+        "The actor died because of an error raised in its creation task, \x1b[36mray::"
+        "RunWorker.__init__()\x1b[39m (pid=1)\n  ^^^^\nModuleNotFoundError: No module named "
+        "'stockapp.models.sweep_actor'\n"
+    )
+    assert sweep_ray.could_not_start(RuntimeError(report)) == (
+        "No Ray worker could start (ModuleNotFoundError: No module named "
+        "'stockapp.models.sweep_actor'); install the same stockapp, with its dependencies, on "
+        "every machine of the cluster."
+    )
