@@ -5,7 +5,8 @@ after each finished run (a cancellation point) and returns a :class:`SweepOutcom
 :func:`run_job`: one ordinary :func:`~stockapp.models.runner.run_backtest` whose run folder is
 written atomically under ``<out>/runs/<key>/`` (see :mod:`stockapp.core.sweep_plan`). The same
 job function runs in this process (``engine="inline"``), in local worker processes
-(``"local"``) or as Ray tasks (``"ray"``, :mod:`stockapp.models.sweep_ray`).
+(``"local"``) or on Ray actors (``"ray"``, :mod:`stockapp.models.sweep_ray`), which send each
+run's folder back as bytes.
 
 The local engine (:mod:`stockapp.models.sweep_pool`) keeps a warm pool of worker processes
 that import PyTorch once and run many runs; a worker that dies fails only the run that killed it.
