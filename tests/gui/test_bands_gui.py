@@ -46,7 +46,8 @@ COLUMN_KEYS = {
         ("log_score", "number"),
         ("dm_better_pvalue_log_score_vs_garch", "p"),
     ),
-    "CRPS": (("crps", "number"),),
+    # shown x 1000, as the README's tables write it (issue 20)
+    "CRPS\n(x1e3)": (("crps", "thousandths"),),
 }
 
 
@@ -68,6 +69,8 @@ def _assert_shows(text: str, value: float, kind: str) -> None:
     if not math.isfinite(value):
         assert text == "–"
         return
+    if kind == "thousandths":
+        value, kind = value * 1000, "number"
     if kind == "percent":
         assert text.endswith("%")
         assert float(text[:-1]) / 100 == pytest.approx(value, abs=0.0005 + 1e-12)
@@ -209,20 +212,29 @@ def test_student_t_backtest_from_the_window_shows_its_bands(qtbot, short_aapl_cs
     window, backtest = _window_backtest(qtbot, short_aapl_csv, tmp_path / "gui_run")
     result = backtest.result
     assert result is not None and result.bands is not None
-    assert not backtest.bands_view.isHidden()
+    assert backtest.tab.bands_shown()
     assert not backtest.view.bands.controls.isHidden()
     name = backtest.model_name
     _check_bands_section(backtest.table, result, name)
     assert backtest.bands_view.sentence.text() == result.metrics_dict(name)["bands"]["summary"]
     mu, sigma, _ = result.bands.dists["model"]
     np.testing.assert_allclose(backtest.bands_view.sigma.yData, sigma)
-    # On a 1280x800 screen the charts, the scores and the calibration charts all get room.
+    # On a 1280x800 screen the charts and the scores share the Forecasts page, the price chart
+    # keeps half of the charts' height, and the calibration charts have a page of their own.
     window.resize(1280, 800)
     window.show()
     window.tabs.setCurrentWidget(backtest.tab)
     qtbot.waitExposed(window)
-    chart, scores, calibration = backtest.splitter.sizes()
-    assert chart >= 200 and scores >= 150 and calibration >= 180, (chart, scores, calibration)
+    chart, scores = backtest.splitter.sizes()
+    assert chart >= 300 and scores >= 150, (chart, scores)
+    price = backtest.view.price_plot.sceneBoundingRect().height()
+    assert price >= 0.5 * backtest.view.graphics.height(), price
+    assert backtest.table.scroll.horizontalScrollBar().maximum() == 0
+    for table in (backtest.table.forecast_table, backtest.table.trading_table):
+        assert table.content_width() <= table.width(), table  # no column off the right edge
+    backtest.tab.show_page("Bands")
+    qtbot.waitUntil(lambda: backtest.bands_view.isVisible())
+    assert backtest.bands_view.calibration.sceneBoundingRect().height() >= 180
 
 
 def test_window_bands_equal_the_command_lines(qtbot, short_aapl_csv, tmp_path):
