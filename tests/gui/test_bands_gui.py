@@ -227,8 +227,10 @@ def test_student_t_backtest_from_the_window_shows_its_bands(qtbot, short_aapl_cs
     qtbot.waitExposed(window)
     chart, scores = backtest.splitter.sizes()
     assert chart >= 300 and scores >= 150, (chart, scores)
-    price = backtest.view.price_plot.sceneBoundingRect().height()
-    assert price >= 0.5 * backtest.view.graphics.height(), price
+    view = backtest.view
+    heights = [p.sceneBoundingRect().height() for p in (view.price_plot, view.residual_plot,
+                                                          view.equity_plot)]  # fmt: skip
+    assert heights[0] >= 0.5 * sum(heights) and heights[0] >= 120, heights
     assert backtest.table.scroll.horizontalScrollBar().maximum() == 0
     for table in (backtest.table.forecast_table, backtest.table.trading_table):
         assert table.content_width() <= table.width(), table  # no column off the right edge

@@ -54,8 +54,8 @@ class ResultsTab(QWidget):
         self.splitter.setChildrenCollapsible(False)
         self.splitter.addWidget(self.view)
         self.splitter.addWidget(self.table)
-        self.splitter.setStretchFactor(0, 3)
-        self.splitter.setStretchFactor(1, 2)
+        self.splitter.setStretchFactor(0, 2)
+        self.splitter.setStretchFactor(1, 1)
         self.pages = QTabWidget()
         self.pages.setDocumentMode(True)
         self.pages.addTab(self.splitter, FORECASTS_PAGE)
@@ -110,9 +110,9 @@ class ResultsTab(QWidget):
             self.table.set_quality(quality)
             if bands is not None:
                 bands.set_result(scored, name)
-        if not self._sized and results is not None:  # charts get most, the scores the rest
-            total = max(sum(self.splitter.sizes()), 600)
-            scores = min(self.table.sizeHint().height(), total * 40 // 100)
+        if not self._sized and results is not None and sum(self.splitter.sizes()) > 0:
+            total = sum(self.splitter.sizes())  # charts get most, the scores the rest
+            scores = min(self.table.sizeHint().height(), total * 36 // 100)
             self.splitter.setSizes([total - scores, scores])
             self._sized = True
         if bands is None:

@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 )
 
 from stockapp.core.backtest import BacktestResult, forecaster_labels
-from stockapp.gui.bands.view import BandOverlay
+from stockapp.gui.bands.overlay import BandOverlay
 from stockapp.gui.widgets.axes import date_axis, timestamps
 from stockapp.gui.widgets.empty_state import EmptyState
 
@@ -163,7 +163,7 @@ class BacktestView(QWidget):
         self.graphics.ci.layout.setVerticalSpacing(2)
         self._curves: dict[str, pg.PlotDataItem] = {}
         # Each plot sits under its own legend row, so no legend ever hides data.
-        self.price_plot = self._add_plot(0, "close", stretch=5)
+        self.price_plot = self._add_plot(0, "close", stretch=6)
         self.residual_plot = self._add_plot(1, "error", stretch=2)
         self.equity_plot = self._add_plot(2, "equity", stretch=3)
         self.residual_plot.getAxis("left").setToolTip("forecast − realised close")
@@ -257,6 +257,10 @@ class BacktestView(QWidget):
         self.graphics.ci.layout.setRowStretchFactor(2 * row, 0)
         self.graphics.ci.layout.setRowStretchFactor(2 * row + 1, stretch)
         plot.showGrid(x=True, y=True, alpha=0.2)
+        # Small preferred heights, so the stretch factors (not the axes' own wishes) share
+        # the height: the price pane keeps over half of the plots' height on a laptop screen.
+        plot.setPreferredHeight(30)
+        plot.setMinimumHeight(30)
         plot.setMenuEnabled(False)
         # Draw only the visible span, about one min/max pair per pixel: decades stay smooth.
         plot.setClipToView(True)
