@@ -236,7 +236,7 @@ def test_student_t_backtest_from_the_window_shows_its_bands(qtbot, short_aapl_cs
         assert table.content_width() <= table.width(), table  # no column off the right edge
     backtest.tab.show_page("Bands")
     qtbot.waitUntil(lambda: backtest.bands_view.isVisible())
-    assert backtest.bands_view.calibration.sceneBoundingRect().height() >= 180
+    assert backtest.bands_view.calibration.sceneBoundingRect().height() >= 150
 
 
 def test_window_bands_equal_the_command_lines(qtbot, short_aapl_csv, tmp_path):

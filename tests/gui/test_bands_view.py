@@ -67,6 +67,18 @@ def test_price_pane_keeps_half_the_charts_with_bands_on(qtbot, banded):
         assert not plot.legend.sceneBoundingRect().intersects(plot.vb.sceneBoundingRect())
 
 
+def test_the_still_picture_draws_no_band_check_boxes(qtbot, banded):
+    """Issue 20: the static backtest.png drew the Bands check boxes; it shades the bands only."""
+    from stockapp.gui.pictures import BacktestPicture
+
+    picture = BacktestPicture(banded, "Stand-in")
+    qtbot.addWidget(picture)
+    assert picture.view.bands.controls.isHidden()
+    assert picture.view.bands.is_shown("80")  # the bands themselves are still drawn
+    picture.view.set_result(banded, "Stand-in")  # and stay unclickable after a redraw
+    assert picture.view.bands.controls.isHidden()
+
+
 def test_point_results_show_no_band_controls(qtbot):
     view = BacktestView()
     qtbot.addWidget(view)

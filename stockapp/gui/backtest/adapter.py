@@ -206,6 +206,7 @@ class BacktestController(RunFiles, QObject):
             chart.set_spans(None)
             return
         chart.set_spans(test, val)
+        self.panel.show_test_start(test)
 
     def _hint_backtest(self, _model: object) -> None:
         """After a training, point at the next step without taking the Model page away."""

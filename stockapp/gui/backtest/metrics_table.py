@@ -306,6 +306,7 @@ class MetricsTable(QWidget):
         table = self.bands_table
         shown = bands is not None
         self.bands_block.setVisible(shown)
+        table.setVisible(shown)
         trading.setColumnCount(3 if shown else 2)
         if not shown:
             self._band_keys = []

@@ -12,6 +12,7 @@ price chart keeps its height on a laptop screen. It shows what it is given.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -65,6 +66,7 @@ class ResultsTab(QWidget):
         layout.addLayout(header)
         layout.addWidget(self.pages, 1)
         self._sized = False
+        self._has_results = False
 
     @property
     def bands_view(self) -> BandsView:
@@ -110,16 +112,27 @@ class ResultsTab(QWidget):
             self.table.set_quality(quality)
             if bands is not None:
                 bands.set_result(scored, name)
-        if not self._sized and results is not None and sum(self.splitter.sizes()) > 0:
-            total = sum(self.splitter.sizes())  # charts get most, the scores the rest
-            scores = min(self.table.sizeHint().height(), total * 36 // 100)
-            self.splitter.setSizes([total - scores, scores])
-            self._sized = True
+        self._has_results = results is not None
+        self._share_height()
         if bands is None:
             return
         if not banded and self.pages.currentWidget() is bands:
             self.pages.setCurrentWidget(self.splitter)
         self.pages.setTabVisible(self.pages.indexOf(bands), banded)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt's name)
+        super().resizeEvent(event)
+        self._share_height()
+
+    def _share_height(self) -> None:
+        """The first time results show at a real size: the charts get about two thirds of
+        the Forecasts page, the scores the rest (they scroll), whatever the scores ask for."""
+        total = sum(self.splitter.sizes())
+        if self._sized or not self._has_results or total < 200:
+            return
+        scores = min(self.table.sizeHint().height(), total * 36 // 100)
+        self.splitter.setSizes([total - scores, scores])
+        self._sized = True
 
     def show_header(self, header: DataHeader) -> None:
         """Name the results' data; warn (and offer to load it) when the window shows other."""

@@ -149,6 +149,7 @@ class BacktestView(QWidget):
         self._applying = False
         self._index: int | None = None
         self._decimals = 2
+        self._controls_visible = True
 
         # One line, always: a long readout is cut at the right (full text in the tooltip)
         # rather than wrapping and pushing the plots down as the mouse moves.
@@ -322,6 +323,8 @@ class BacktestView(QWidget):
         self._curves["buy_and_hold"].setData(x, result.buy_and_hold.equity)
         self._set_refits(result)
         self.bands.set_bands(getattr(result, "bands", None), x, result.previous)
+        if not self._controls_visible:
+            self.bands.controls.setVisible(False)
         self._decimals = price_decimals(np.asarray(result.realised, dtype=float))
         self._set_empty(False)
         self.reset_zoom()
@@ -354,9 +357,13 @@ class BacktestView(QWidget):
             self.price_plot.setXRange(self._x[0], self._x[-1], padding=0.01)
 
     def set_controls_visible(self, visible: bool) -> None:
-        """Show or hide the checkboxes and the crosshair readout (hidden in exported pictures)."""
+        """Show or hide the checkboxes (the series' and the bands') and the crosshair readout
+        (hidden in exported pictures, which cannot be clicked)."""
+        self._controls_visible = visible
         self._toggle_row.setVisible(visible)
         self.readout.setVisible(visible)
+        if not visible:
+            self.bands.controls.setVisible(False)
 
     def drop_unused_from_legends(self) -> None:
         """Remove hidden or empty series from the legends (for still pictures, which cannot

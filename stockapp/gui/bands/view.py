@@ -94,8 +94,9 @@ class BandsView(QWidget):
             plot.setMenuEnabled(False)
             plot.hideButtons()
             plot.getAxis("left").setWidth(56)
-        self.graphics.ci.layout.setRowStretchFactor(1, 3)
-        self.graphics.ci.layout.setRowStretchFactor(3, 2)
+            plot.setPreferredHeight(40)  # the stretch factors share the height, not the axes
+        self.graphics.ci.layout.setRowStretchFactor(1, 7)
+        self.graphics.ci.layout.setRowStretchFactor(3, 4)
         diag = pg.PlotDataItem([0, 1], [0, 1], pen=pg.mkPen("#888888", style=Qt.PenStyle.DashLine))
         self.calibration.addItem(diag)
         self.curves: dict[str, pg.PlotDataItem] = {}
