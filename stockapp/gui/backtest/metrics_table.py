@@ -25,15 +25,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QBrush, QColor, QFont, QResizeEvent
+from PySide6.QtGui import QFont, QResizeEvent
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QScrollArea,
-    QSizePolicy,
-    QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -67,76 +63,22 @@ from stockapp.gui.backtest.score_cells import (  # noqa: F401  (re-exported for 
     trading_cell,
     verdict_tip,
 )
-
-#: Cell backgrounds of a signed verdict (none for a tie).
-VERDICT_COLOURS = {"better": QColor("#bbf7d0"), "worse": QColor("#fecaca")}
-
-
-class _FittedTable(QTableWidget):
-    """A table that asks its layout for exactly the width of its columns."""
-
-    def __init__(self, rows: int, columns: int) -> None:
-        super().__init__(rows, columns)
-        # At most as wide as the columns; narrower (with a scroll bar) when space is short.
-        self.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Fixed)
-        # Columns fit their contents again whenever shown or restyled: follow them.
-        self.horizontalHeader().sectionResized.connect(self._columns_changed)
-        self.verticalHeader().sectionResized.connect(self._columns_changed)
-
-    def content_width(self) -> int:
-        header = self.verticalHeader()
-        width = 0 if header.isHidden() else header.sizeHint().width()
-        return width + self.horizontalHeader().length() + 2 * self.frameWidth()
-
-    def _columns_changed(self, *_: object) -> None:
-        self.updateGeometry()
-        _fit_height(self)
-
-    def sizeHint(self) -> QSize:
-        hint = super().sizeHint()
-        return QSize(self.content_width(), hint.height())
-
-
-def _table(rows: int, columns: list[str], tips: list[str]) -> _FittedTable:
-    table = _FittedTable(rows, len(columns))
-    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
-    table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-    table.setAlternatingRowColors(True)
-    table.setWordWrap(False)  # one line per row, so the fitted height never depends on width
-    table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-    table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
-    for col, (name, tip) in enumerate(zip(columns, tips, strict=True)):
-        item = QTableWidgetItem(name)
-        item.setToolTip(tip)
-        table.setHorizontalHeaderItem(col, item)
-    table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-    table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-    return table
-
-
-def _paint_verdict(item: QTableWidgetItem, verdict: str | None) -> None:
-    """Green for ``better``, red for ``worse``, nothing for a tie or no test."""
-    colour = VERDICT_COLOURS.get(verdict or "")
-    if colour is not None:
-        item.setBackground(QBrush(colour))
-        item.setForeground(QBrush(QColor("#111827")))  # dark text on the light tint
-
-
-def _fit_height(table: _FittedTable) -> None:
-    """Make the table exactly as tall as its rows so no vertical scroll bar or blank shows."""
-    height = table.horizontalHeader().sizeHint().height() + 2 * table.frameWidth()
-    height += table.verticalHeader().length()
-    if table.content_width() > table.width():  # the horizontal scroll bar will show
-        height += table.horizontalScrollBar().sizeHint().height()
-    table.setFixedHeight(height)
+from stockapp.gui.widgets.fitted_table import (
+    VERDICT_COLOURS,  # noqa: F401  (re-exported for callers)
+    FittedTable,
+    fit_height,
+    fitted_table,
+    flow_rows,
+    paint_verdict,
+    table_lines,
+)
 
 
 class _Content(QWidget):
     """The scrolled page of the scores; re-flows the tables and refits their heights whenever
     its width changes."""
 
-    def __init__(self, tables: tuple[_FittedTable, ...], arrange: Callable[[], None]) -> None:
+    def __init__(self, tables: tuple[FittedTable, ...], arrange: Callable[[], None]) -> None:
         super().__init__()
         self._tables = tables
         self._arrange = arrange
@@ -145,7 +87,7 @@ class _Content(QWidget):
         super().resizeEvent(event)
         self._arrange()
         for table in self._tables:
-            _fit_height(table)
+            fit_height(table)
 
 
 class MetricsTable(QWidget):
@@ -157,14 +99,16 @@ class MetricsTable(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.forecast_table = _table(
+        self.forecast_table = fitted_table(
             len(ROW_KEYS), list(FORECAST_COLUMNS), list(FORECAST_COLUMNS.values())
         )
-        self.trading_table = _table(len(TRADING_ROWS), ["Trading\nrule", "Buy and\nhold"], ["", ""])
+        self.trading_table = fitted_table(
+            len(TRADING_ROWS), ["Trading\nrule", "Buy and\nhold"], ["", ""]
+        )
         # Shown only for a distribution head: the model's and the baselines' bands, scored.
         self.bands_title = QLabel(self)
         self.bands_title.setWordWrap(True)
-        self.bands_table = _table(0, list(BAND_COLUMNS), list(BAND_COLUMNS.values()))
+        self.bands_table = fitted_table(0, list(BAND_COLUMNS), list(BAND_COLUMNS.values()))
         self.title = QLabel(self)
         # Which bars the scores are on when that needs saying (a sweep's run: its test span).
         self.note = QLabel(self)
@@ -267,7 +211,7 @@ class MetricsTable(QWidget):
                 if key == "model":
                     item.setFont(bold)
                 if col == dm_col and key != "persistence":
-                    _paint_verdict(item, m.verdict)
+                    paint_verdict(item, m.verdict)
                     item.setToolTip(
                         verdict_tip(m.verdict, m.dm_better_pvalue, "persistence", "its MSE")
                     )
@@ -331,7 +275,7 @@ class MetricsTable(QWidget):
                 if tip:
                     item.setToolTip(tip)
                 if col == verdict_col and key != "garch":
-                    _paint_verdict(item, scores[key].verdict_vs_garch)
+                    paint_verdict(item, scores[key].verdict_vs_garch)
                 table.setItem(row, col, item)
         n = scores["model"].n
         self.bands_title.setText(
@@ -400,16 +344,7 @@ class MetricsTable(QWidget):
         if self._band_keys:
             tables.append(self.bands_table)
         for table in tables:
-            heads = [table.horizontalHeaderItem(c).text() for c in range(table.columnCount())]
-            lines.append("\t".join(["", *heads]))
-            for r in range(table.rowCount()):
-                head = table.verticalHeaderItem(r)
-                cells = [table.item(r, c) for c in range(table.columnCount())]
-                lines.append(
-                    "\t".join(
-                        [head.text() if head else ""] + [c.text() if c else "" for c in cells]
-                    )
-                )
+            lines.extend(table_lines(table))
         lines.append(self.summary.text())
         return "\n".join(lines)
 
@@ -427,7 +362,7 @@ class MetricsTable(QWidget):
             table.updateGeometry()
         self._arrange()
         for table in (self.forecast_table, self.trading_table, self.bands_table):
-            _fit_height(table)
+            fit_height(table)
 
     def table_rows(self) -> list[list[str]]:
         """Which tables stand side by side, row by row (``"forecast"``, ``"trading"``,
@@ -450,15 +385,7 @@ class MetricsTable(QWidget):
             blocks.append((self.bands_block, self.bands_table.content_width()))
         margins = self.content.layout().contentsMargins()
         width = self.scroll.viewport().width() - margins.left() - margins.right()
-        spacing = 12
-        rows: list[list[QWidget]] = [[]]
-        used = 0
-        for widget, w in blocks:
-            if rows[-1] and used + spacing + w > width:
-                rows.append([])
-                used = 0
-            used += (spacing if rows[-1] else 0) + w
-            rows[-1].append(widget)
+        rows = flow_rows(blocks, width, spacing=12)
         if rows == self._arranged:
             return
         top = Qt.AlignmentFlag.AlignTop

@@ -17,10 +17,7 @@ on screen. :meth:`BacktestView.reset_zoom` (the Reset zoom button) shows the who
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
-import pandas as pd
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtGui import QTextDocument
@@ -35,96 +32,28 @@ from PySide6.QtWidgets import (
 )
 
 from stockapp.core.backtest import BacktestResult, forecaster_labels
+from stockapp.gui.backtest.chart_style import (
+    FORECASTERS,
+    HIDDEN_BY_DEFAULT,
+    HIDDEN_LABEL_COLOUR,
+    LABEL_COLOUR,
+    RESIDUAL_OF,
+    STYLES,
+    TOGGLES,
+    add_plot,
+    pen_of,
+    price_decimals,
+    short_labels,
+)
+from stockapp.gui.backtest.readout import readout, refit_segments
 from stockapp.gui.bands.overlay import BandOverlay
 from stockapp.gui.widgets.axes import date_axis, timestamps
 from stockapp.gui.widgets.empty_state import EmptyState
 
-#: Series key -> (colour, line width, pen style). Red is the model and everything it drives,
-#: near-black the market itself, muted colours the baselines.
-STYLES: dict[str, tuple[str, float, Qt.PenStyle]] = {
-    "realised": ("#1a1a1a", 1.6, Qt.PenStyle.SolidLine),
-    "model": ("#d62728", 1.6, Qt.PenStyle.SolidLine),
-    "persistence": ("#8c8c8c", 1.2, Qt.PenStyle.DashLine),
-    "drift": ("#9467bd", 1.2, Qt.PenStyle.DotLine),
-    "ar": ("#2ca02c", 1.2, Qt.PenStyle.DashDotLine),
-    "refits": ("#1f77b4", 1.0, Qt.PenStyle.DashLine),
-    "residual_model": ("#d62728", 1.0, Qt.PenStyle.SolidLine),
-    "residual_persistence": ("#8c8c8c", 1.0, Qt.PenStyle.SolidLine),
-    "strategy": ("#d62728", 1.8, Qt.PenStyle.SolidLine),
-    "buy_and_hold": ("#1a1a1a", 1.4, Qt.PenStyle.SolidLine),
-}
-#: Forecaster keys in drawing and readout order.
-FORECASTERS = ("model", "persistence", "drift", "ar")
-#: Series a user can switch on and off, with the checkbox text for those that are not forecasts.
-TOGGLES = {
-    "persistence": "",
-    "drift": "",
-    "ar": "",
-    "model": "",
-    "refits": "refit dates",
-    "residual_persistence": "persistence residuals",
-}
-#: Series hidden until asked for (the persistence residuals double the noise in the pane).
-HIDDEN_BY_DEFAULT = {"residual_persistence"}
-#: A forecaster's residuals are drawn only while the forecaster itself is shown.
-RESIDUAL_OF = {"residual_model": "model", "residual_persistence": "persistence"}
 EMPTY_TEXT = (
     "Run a backtest (Backtest settings → Run backtest) or open a saved run (File > Runs…) to "
     "see its forecasts, their errors and the trading rule's equity here."
 )
-
-_AXIS_FONT_PT = 9
-_LABEL_COLOUR = "#222222"
-#: A hidden series keeps its legend entry, drawn faded, so a click can bring it back.
-_HIDDEN_LABEL_COLOUR = "#a0a0a0"
-_HIDDEN_ALPHA = 70
-
-
-def short_labels(model_name: str) -> dict[str, str]:
-    """Legend names: the forecaster labels without their explanation in brackets."""
-    return {k: v.split(" (")[0] for k, v in forecaster_labels(model_name).items()}
-
-
-def _pen(key: str) -> pg.QtGui.QPen:
-    colour, width, style = STYLES[key]
-    pen = pg.mkPen(colour, width=width, style=style)
-    pen.setCosmetic(True)
-    return pen
-
-
-def price_decimals(prices: np.ndarray) -> int:
-    """Decimals for every price and error of one result: 2, or 4 for prices under one."""
-    finite = np.abs(prices[np.isfinite(prices)])
-    return 2 if not finite.size or float(np.median(finite)) >= 1 else 4
-
-
-def _fmt_price(v: float, decimals: int = 2) -> str:
-    return "n/a" if not math.isfinite(v) else f"{v:,.{decimals}f}"
-
-
-def _fmt_signed(v: float, decimals: int = 2) -> str:
-    if not math.isfinite(v):
-        return "n/a"
-    return ("+" if v >= 0 else "−") + _fmt_price(abs(v), decimals)
-
-
-class ToggleSample(pg.ItemSample):
-    """A legend sample that stays a line sample when its series is hidden, only faded.
-
-    pyqtgraph's own sample swaps in a crossed-out eye icon for a hidden item, which reads as an
-    error in a chart legend; a faded line reads as "switched off" and clicks back on the same.
-    """
-
-    def paint(self, p: pg.QtGui.QPainter, *args: object) -> None:
-        if self.item.isVisible():
-            super().paint(p, *args)
-            return
-        pen = pg.mkPen(self.item.opts["pen"])
-        colour = pen.color()
-        colour.setAlpha(_HIDDEN_ALPHA)
-        pen.setColor(colour)
-        p.setPen(pen)
-        p.drawLine(0, 11, 20, 11)
 
 
 class BacktestView(QWidget):
@@ -239,50 +168,11 @@ class BacktestView(QWidget):
 
     # ------------------------------------------------------------------ construction
     def _add_plot(self, row: int, ylabel: str, stretch: int) -> pg.PlotItem:
-        legend = pg.LegendItem(
-            offset=None,
-            labelTextSize=f"{_AXIS_FONT_PT}pt",
-            labelTextColor=_LABEL_COLOUR,
-            colCount=6,
-            verSpacing=-6,
-            horSpacing=18,
-            sampleType=ToggleSample,
-        )
-        legend.layout.setContentsMargins(70, 0, 0, 0)  # start above the plot area, not the axis
-        # Ignored: a long legend on a narrow window is cut at the right instead of widening the
-        # whole layout past the window (which would push the plots' right edge out of sight).
-        legend.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
-        self.graphics.addItem(legend, row=2 * row, col=0)
-        self.graphics.ci.layout.setAlignment(legend, Qt.AlignmentFlag.AlignLeft)
-        plot = self.graphics.addPlot(row=2 * row + 1, col=0, axisItems={"bottom": date_axis()})
-        self.graphics.ci.layout.setRowStretchFactor(2 * row, 0)
-        self.graphics.ci.layout.setRowStretchFactor(2 * row + 1, stretch)
-        plot.showGrid(x=True, y=True, alpha=0.2)
-        # Small preferred heights, so the stretch factors (not the axes' own wishes) share
-        # the height: the price pane keeps over half of the plots' height on a laptop screen.
-        plot.setPreferredHeight(30)
-        plot.setMinimumHeight(30)
-        plot.setMenuEnabled(False)
-        # Draw only the visible span, about one min/max pair per pixel: decades stay smooth.
-        plot.setClipToView(True)
-        plot.setDownsampling(auto=True, mode="peak")
-        plot.legend = legend  # PlotItem.addItem lists named curves in ``plot.legend``
-        font = pg.QtGui.QFont()
-        font.setPointSize(_AXIS_FONT_PT)
-        for name in ("left", "bottom"):
-            ax = plot.getAxis(name)
-            ax.setTickFont(font)
-            ax.setTextPen("#333333")
-            ax.setPen("#888888")
-        plot.setLabel("left", ylabel, color="#333333")
-        plot.getAxis("left").setWidth(64)  # equal widths keep the three x axes aligned
-        if row < 2:
-            plot.getAxis("bottom").setStyle(showValues=False)
-        return plot
+        return add_plot(self.graphics, row, ylabel, stretch, date_axis())
 
     def _add_curve(self, plot: pg.PlotItem, key: str, name: str) -> pg.PlotDataItem:
         curve = pg.PlotDataItem(
-            [], [], pen=_pen(key), name=name, connect="pairs" if key == "refits" else "finite"
+            [], [], pen=pen_of(key), name=name, connect="pairs" if key == "refits" else "finite"
         )
         curve.setVisible(key not in HIDDEN_BY_DEFAULT)
         curve.visibleChanged.connect(lambda k=key: self._visibility_changed(k))
@@ -445,21 +335,12 @@ class BacktestView(QWidget):
             return
         sample, label = entry
         hidden = not self._curves[key].isVisible()
-        label.setText(label.text, color=_HIDDEN_LABEL_COLOUR if hidden else _LABEL_COLOUR)
+        label.setText(label.text, color=HIDDEN_LABEL_COLOUR if hidden else LABEL_COLOUR)
         sample.update()
 
     def _set_refits(self, result: BacktestResult) -> None:
         """Refit dates as vertical segments spanning the price range: one item, not one each."""
-        refits = [d for d in result.refit_dates if result.dates[0] < d <= result.dates[-1]]
-        if not refits:
-            self._curves["refits"].setData([], [])
-            return
-        xs = np.repeat(timestamps(pd.DatetimeIndex(refits)), 2)
-        finite = [a[np.isfinite(a)] for a in (result.realised, *result.forecasts.values())]
-        lo = float(min(a.min() for a in finite if a.size))
-        hi = float(max(a.max() for a in finite if a.size))
-        ys = np.tile([lo, hi], len(refits))
-        self._curves["refits"].setData(xs, ys)
+        self._curves["refits"].setData(*refit_segments(result))
 
     def _set_empty(self, empty: bool) -> None:
         self.empty_state.set_empty(empty)
@@ -524,31 +405,6 @@ class BacktestView(QWidget):
         self.readout.setToolTip(document.toPlainText())
 
     def _readout(self, index: int, rich: bool) -> str:
-        r = self._result
-        if r is None or not 0 <= index < r.n:
-            return ""
-
-        def name(key: str, text: str) -> str:
-            if not rich:
-                return text
-            return f"<b style='color:{STYLES[key][0]}'>{text}</b>"
-
-        realised = float(r.realised[index])
-        d = self._decimals
-        parts = [
-            f"{r.dates[index]:%Y-%m-%d}",
-            f"{name('realised', 'realised')} {_fmt_price(realised, d)}",
-        ]
-        for key in FORECASTERS:
-            if key not in r.forecasts or not self.is_series_visible(key):
-                continue
-            f = float(r.forecasts[key][index])
-            label = self._labels[key]
-            parts.append(
-                f"{name(key, label)} {_fmt_price(f, d)} (error {_fmt_signed(f - realised, d)})"
-            )
-        parts.append(
-            f"{name('strategy', 'rule')} {r.strategy.equity[index]:.3f}, "
-            f"{name('buy_and_hold', 'buy and hold')} {r.buy_and_hold.equity[index]:.3f}"
+        return readout(
+            self._result, index, self._labels, self._decimals, self.is_series_visible, rich
         )
-        return "  ·  ".join(parts)
