@@ -190,8 +190,9 @@ def test_model_page_output_head_feeds_the_config_and_is_remembered(qtbot):
     assert again.config().head == "gaussian"
 
 
-def _window_backtest(qtbot, csv, folder):
-    """Pick Student-t on the Model page and run a tiny backtest from the window."""
+def _window_backtest(qtbot, csv, folder, calibration: str = "aci"):
+    """Pick Student-t (and its Bands calibration) on the Model page and run a tiny backtest
+    from the window."""
     window = create_main_window(csv=str(csv), quiet=True)
     qtbot.addWidget(window)
     training = window.findChild(TrainingController)
@@ -199,6 +200,8 @@ def _window_backtest(qtbot, csv, folder):
     _type_settings(training.panel)
     training.panel.head_combo.setCurrentIndex(training.panel.head_combo.findData("student-t"))
     assert training.panel.config().head == "student-t"
+    assert training.panel.calibration_combo.isEnabled()
+    training.panel.calibration_combo.set_method(calibration)
     backtest.panel.set_settings(BacktestSettings(test_fraction=0.2))
     with qtbot.waitSignal(backtest.backtest_finished, timeout=120000) as done:
         assert backtest.start_backtest()
@@ -237,6 +240,39 @@ def test_student_t_backtest_from_the_window_shows_its_bands(qtbot, short_aapl_cs
     backtest.tab.show_page("Bands")
     qtbot.waitUntil(lambda: backtest.bands_view.isVisible())
     assert backtest.bands_view.calibration.sceneBoundingRect().height() >= 150
+
+
+def test_the_model_pages_bands_choice_is_the_command_lines_calibrate(
+    qtbot, short_aapl_csv, tmp_path
+):
+    """Issue 22: the GUI's head choice gets --calibrate's option; "none" keeps the head's own
+    bands, exactly as the command line's --calibrate none writes them."""
+    gui_folder = tmp_path / "gui_none"
+    _window, backtest = _window_backtest(qtbot, short_aapl_csv, gui_folder, calibration="none")
+    bands = backtest.result.bands
+    assert bands.calibration == "none" and bands.raw is None
+    assert "uncalibrated" in backtest.bands_view.heading.text()
+    cli_folder = tmp_path / "cli_none"
+    assert cli.main(["backtest", "--csv", str(short_aapl_csv), *CLI_ARGS, "--head", "student-t",
+                     "--calibrate", "none", "--out", str(cli_folder)]) == 0  # fmt: skip
+    gui = pd.read_csv(gui_folder / "forecasts.csv")
+    expected = pd.read_csv(cli_folder / "forecasts.csv")
+    assert "raw_sigma" not in gui.columns
+    pd.testing.assert_frame_equal(gui, expected, check_exact=False, rtol=1e-12, atol=0.0)
+
+
+def test_the_bands_choice_follows_the_head_and_is_remembered(qtbot):
+    panel = ModelPanel()
+    qtbot.addWidget(panel)
+    combo = panel.head_combo
+    combo.setCurrentIndex(combo.findData("point"))
+    assert not panel.calibration_combo.isEnabled()  # a point forecast has no bands
+    combo.setCurrentIndex(combo.findData("gaussian"))
+    assert panel.calibration_combo.isEnabled() and panel.calibration() == "aci"  # the default
+    panel.calibration_combo.set_method("none")
+    again = ModelPanel()
+    qtbot.addWidget(again)
+    assert again.calibration() == "none"
 
 
 def test_window_bands_equal_the_command_lines(qtbot, short_aapl_csv, tmp_path):

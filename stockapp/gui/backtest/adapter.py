@@ -297,8 +297,9 @@ class BacktestController(RunFiles, QObject):
         self._job_tag = DataTag.of(series, spec.adjusted)
         self._job_model_history = None if forecaster is None else model.result
         threads = gui_job_threads(self._training.panel.use_all_cores())
+        calibration = self._training.panel.calibration()  # the Model page's Bands choice
         worker = GeneratorWorker(
-            backtest_job(series, spec, cfg, settings, threads, forecaster),
+            backtest_job(series, spec, cfg, settings, threads, forecaster, calibration),
             self,
             min_interval_s=PROGRESS_INTERVAL_S,
             always=_always_sent,
