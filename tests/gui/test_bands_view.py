@@ -55,7 +55,7 @@ def test_price_pane_keeps_half_the_charts_with_bands_on(qtbot, banded):
     it was 25 pixels tall with the bands shown)."""
     view = BacktestView()
     qtbot.addWidget(view)
-    view.resize(870, 380)
+    view.resize(870, 470)  # the view's height on a 1280x800 screen
     view.show()
     qtbot.waitExposed(view)
     view.set_result(banded, "Stand-in")

@@ -12,7 +12,7 @@ price chart keeps its height on a laptop screen. It shows what it is given.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QResizeEvent
+from PySide6.QtGui import QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -124,13 +124,17 @@ class ResultsTab(QWidget):
         super().resizeEvent(event)
         self._share_height()
 
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 (Qt's name)
+        super().showEvent(event)
+        self._share_height()
+
     def _share_height(self) -> None:
         """The first time results show at a real size: the charts get about two thirds of
         the Forecasts page, the scores the rest (they scroll), whatever the scores ask for."""
         total = sum(self.splitter.sizes())
-        if self._sized or not self._has_results or total < 200:
+        if self._sized or not self._has_results or not self.splitter.isVisible() or total < 200:
             return
-        scores = min(self.table.sizeHint().height(), total * 36 // 100)
+        scores = min(self.table.sizeHint().height(), total * 30 // 100)
         self.splitter.setSizes([total - scores, scores])
         self._sized = True
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QPointF, Qt, Signal
 from PySide6.QtGui import QTextDocument
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -50,6 +50,10 @@ from stockapp.gui.bands.overlay import BandOverlay
 from stockapp.gui.widgets.axes import date_axis, timestamps
 from stockapp.gui.widgets.empty_state import EmptyState
 
+#: Least share of the panes' height the price pane keeps.
+PRICE_SHARE = 0.5
+#: Least heights of the error and equity panes (the equity's includes the date axis).
+RESIDUAL_MIN, EQUITY_MIN = 46, 80
 EMPTY_TEXT = (
     "Run a backtest (Backtest settings → Run backtest) or open a saved run (File > Runs…) to "
     "see its forecasts, their errors and the trading rule's equity here."
@@ -93,9 +97,12 @@ class BacktestView(QWidget):
         self.graphics.ci.layout.setVerticalSpacing(2)
         self._curves: dict[str, pg.PlotDataItem] = {}
         # Each plot sits under its own legend row, so no legend ever hides data.
-        self.price_plot = self._add_plot(0, "close", stretch=6)
+        self.price_plot = self._add_plot(0, "close", stretch=4)
         self.residual_plot = self._add_plot(1, "error", stretch=2)
         self.equity_plot = self._add_plot(2, "equity", stretch=3)
+        # The price pane keeps over half of the panes' height however short the window
+        # (issue 20: 25 pixels with the bands shown); see _keep_price_height.
+        self.graphics.installEventFilter(self)
         self.residual_plot.getAxis("left").setToolTip("forecast − realised close")
         self.equity_plot.getAxis("left").setToolTip("value of 1 invested at the start")
         for plot in (self.residual_plot, self.equity_plot):
@@ -105,7 +112,10 @@ class BacktestView(QWidget):
             plot.setAutoVisible(y=True)
             plot.hideButtons()  # the Reset zoom button replaces pyqtgraph's tiny "A"
         self.equity_plot.getAxis("bottom").setStyle(showValues=True)
-        self.equity_plot.setLabel("bottom", "date", color="#333333")
+        # Room for readable value labels in the smaller panes (the equity's height includes
+        # the date axis, whose dates need no "date" title).
+        self.residual_plot.setMinimumHeight(RESIDUAL_MIN)
+        self.equity_plot.setMinimumHeight(EQUITY_MIN)
 
         self._add_curve(self.price_plot, "realised", "Realised close")
         for key in ("persistence", "drift", "ar", "model"):
@@ -183,6 +193,22 @@ class BacktestView(QWidget):
         self._curves[key] = curve
         self._style_legend_entry(key)
         return curve
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt's name)
+        if watched is self.graphics and event.type() == QEvent.Type.Resize:
+            self._keep_price_height(event.size().height())
+        return False
+
+    def _keep_price_height(self, height: int) -> None:
+        """Give the price pane at least :data:`PRICE_SHARE` of the height left to the panes
+        (the rest shared by the error and equity panes by their stretch)."""
+        legends = sum(p.legend.boundingRect().height() for p in self._plots())
+        panes = max(height - legends - 24, 0)
+        others = RESIDUAL_MIN + EQUITY_MIN
+        self.price_plot.setMinimumHeight(max(30.0, min(PRICE_SHARE * panes, panes - others)))
+
+    def _plots(self) -> tuple[pg.PlotItem, pg.PlotItem, pg.PlotItem]:
+        return self.price_plot, self.residual_plot, self.equity_plot
 
     # ------------------------------------------------------------------ public API
     @property
