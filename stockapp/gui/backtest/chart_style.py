@@ -142,3 +142,14 @@ def add_plot(
     if row < 2:
         plot.getAxis("bottom").setStyle(showValues=False)
     return plot
+
+
+def legend_entry(
+    plots: tuple[pg.PlotItem, ...], curve: pg.PlotDataItem
+) -> tuple[pg.ItemSample, pg.LabelItem] | None:
+    """The legend sample and label of ``curve`` in any of ``plots``' legends."""
+    for plot in plots:
+        for sample, label in plot.legend.items:
+            if sample.item is curve:
+                return sample, label
+    return None

@@ -1,7 +1,8 @@
-"""The one-line readout above the backtest charts: a test bar's date, close, forecasts, equity.
+"""What sits above the backtest charts: the series check boxes and the one-line readout of a
+test bar (date, close, forecasts, equity), and the helpers the crosshair needs.
 
-A plain function of the result and what is shown, so the crosshair label, its tooltip and the
-tests read the same words.
+The readout is a plain function of the result and what is shown, so the crosshair label, its
+tooltip and the tests read the same words.
 """
 
 from __future__ import annotations
@@ -10,9 +11,17 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QWidget
 
-from stockapp.core.backtest import BacktestResult
-from stockapp.gui.backtest.chart_style import FORECASTERS, STYLES, fmt_price, fmt_signed
+from stockapp.core.backtest import BacktestResult, forecaster_labels
+from stockapp.gui.backtest.chart_style import (
+    FORECASTERS,
+    HIDDEN_BY_DEFAULT,
+    STYLES,
+    TOGGLES,
+    fmt_price,
+    fmt_signed,
+)
 from stockapp.gui.widgets.axes import timestamps
 
 
@@ -65,3 +74,36 @@ def refit_segments(result: BacktestResult) -> tuple[np.ndarray, np.ndarray]:
     hi = float(max(a.max() for a in finite if a.size))
     ys = np.tile([lo, hi], len(refits))
     return xs, ys
+
+
+def nearest_bar(x: np.ndarray, at: float) -> int:
+    """Index of the value of sorted ``x`` nearest ``at``."""
+    i = int(np.searchsorted(x, at))
+    if i > 0 and (i == len(x) or at - x[i - 1] < x[i] - at):
+        i -= 1
+    return i
+
+
+def series_toggles(
+    parent: QWidget, labels: dict[str, str], toggled: Callable[[str, bool], None]
+) -> tuple[QWidget, dict[str, QCheckBox], QPushButton]:
+    """The "Show:" row: one check box per switchable series (calling ``toggled(key, on)``)
+    and, at its right, the Reset zoom button."""
+    row = QWidget(parent)
+    layout = QHBoxLayout(row)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.addWidget(QLabel("Show:", row))
+    checks: dict[str, QCheckBox] = {}
+    for key, text in TOGGLES.items():
+        box = QCheckBox(text or labels[key], row)
+        if key in FORECASTERS:
+            box.setToolTip(forecaster_labels("the model")[key])
+        box.setChecked(key not in HIDDEN_BY_DEFAULT)
+        box.toggled.connect(lambda on, k=key: toggled(k, on))
+        layout.addWidget(box)
+        checks[key] = box
+    layout.addStretch(1)
+    reset = QPushButton("Reset zoom", row)
+    reset.setToolTip("Show the whole test span again (the wheel zooms time, dragging pans)")
+    layout.addWidget(reset)
+    return row, checks, reset

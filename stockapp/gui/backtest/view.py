@@ -22,16 +22,13 @@ import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QObject, QPointF, Qt, Signal
 from PySide6.QtGui import QTextDocument
 from PySide6.QtWidgets import (
-    QCheckBox,
-    QHBoxLayout,
     QLabel,
-    QPushButton,
     QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
 
-from stockapp.core.backtest import BacktestResult, forecaster_labels
+from stockapp.core.backtest import BacktestResult
 from stockapp.gui.backtest.chart_style import (
     FORECASTERS,
     HIDDEN_BY_DEFAULT,
@@ -39,13 +36,13 @@ from stockapp.gui.backtest.chart_style import (
     LABEL_COLOUR,
     RESIDUAL_OF,
     STYLES,
-    TOGGLES,
     add_plot,
+    legend_entry,
     pen_of,
     price_decimals,
     short_labels,
 )
-from stockapp.gui.backtest.readout import readout, refit_segments
+from stockapp.gui.backtest.readout import nearest_bar, readout, refit_segments, series_toggles
 from stockapp.gui.bands.overlay import BandOverlay
 from stockapp.gui.widgets.axes import date_axis, timestamps
 from stockapp.gui.widgets.empty_state import EmptyState
@@ -77,7 +74,6 @@ class BacktestView(QWidget):
         self._result: BacktestResult | None = None
         self._labels = short_labels("Model")
         self._x = np.empty(0)
-        self._checks: dict[str, QCheckBox] = {}
         self._wanted = {key: key not in HIDDEN_BY_DEFAULT for key in STYLES}
         self._applying = False
         self._index: int | None = None
@@ -144,25 +140,10 @@ class BacktestView(QWidget):
         self.graphics.scene().sigMouseMoved.connect(self._mouse_moved)
         self.graphics.scene().sigMouseClicked.connect(self._mouse_clicked)
 
-        self._toggle_row = QWidget(self)
-        toggles = QHBoxLayout(self._toggle_row)
-        toggles.setContentsMargins(0, 0, 0, 0)
-        toggles.addWidget(QLabel("Show:", self._toggle_row))
-        for key, text in TOGGLES.items():
-            box = QCheckBox(text or self._labels[key], self._toggle_row)
-            if key in FORECASTERS:
-                box.setToolTip(forecaster_labels("the model")[key])
-            box.setChecked(key not in HIDDEN_BY_DEFAULT)
-            box.toggled.connect(lambda on, k=key: self.set_series_visible(k, on))
-            toggles.addWidget(box)
-            self._checks[key] = box
-        toggles.addStretch(1)
-        self.reset_button = QPushButton("Reset zoom", self._toggle_row)
-        self.reset_button.setToolTip(
-            "Show the whole test span again (the wheel zooms time, dragging pans)"
+        self._toggle_row, self._checks, self.reset_button = series_toggles(
+            self, self._labels, self.set_series_visible
         )
         self.reset_button.clicked.connect(self.reset_zoom)
-        toggles.addWidget(self.reset_button)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -339,30 +320,20 @@ class BacktestView(QWidget):
 
     # ------------------------------------------------------------------ internals
     def _rename(self, key: str, name: str) -> None:
-        curve = self._curves[key]
-        curve.opts["name"] = name
-        for plot in (self.price_plot, self.residual_plot):
-            for sample, label in plot.legend.items:
-                if sample.item is curve:
-                    label.setText(name)
-
-    def _legend_entry(self, key: str) -> tuple[pg.ItemSample, pg.LabelItem] | None:
-        curve = self._curves[key]
-        for plot in (self.price_plot, self.residual_plot, self.equity_plot):
-            for sample, label in plot.legend.items:
-                if sample.item is curve:
-                    return sample, label
-        return None
+        self._curves[key].opts["name"] = name
+        entry = legend_entry(self._plots(), self._curves[key])
+        if entry is not None:
+            entry[1].setText(name)
 
     def _style_legend_entry(self, key: str) -> None:
         """Grey a hidden series' legend label (its sample fades by itself)."""
-        entry = self._legend_entry(key)
-        if entry is None:
-            return
-        sample, label = entry
-        hidden = not self._curves[key].isVisible()
-        label.setText(label.text, color=HIDDEN_LABEL_COLOUR if hidden else LABEL_COLOUR)
-        sample.update()
+        curve = self._curves[key]
+        entry = legend_entry(self._plots(), curve)
+        if entry is not None:
+            sample, label = entry
+            colour = LABEL_COLOUR if curve.isVisible() else HIDDEN_LABEL_COLOUR
+            label.setText(label.text, color=colour)
+            sample.update()
 
     def _set_refits(self, result: BacktestResult) -> None:
         """Refit dates as vertical segments spanning the price range: one item, not one each."""
@@ -403,13 +374,9 @@ class BacktestView(QWidget):
         """The test bar nearest the scene position ``pos`` on any chart, if it is on one."""
         if self._result is None or not len(self._x):
             return None
-        for plot in (self.price_plot, self.residual_plot, self.equity_plot):
+        for plot in self._plots():
             if plot.sceneBoundingRect().contains(pos):
-                x = plot.vb.mapSceneToView(pos).x()
-                i = int(np.searchsorted(self._x, x))
-                if i > 0 and (i == len(self._x) or x - self._x[i - 1] < self._x[i] - x):
-                    i -= 1
-                return i
+                return nearest_bar(self._x, plot.vb.mapSceneToView(pos).x())
         return None
 
     def _mouse_moved(self, pos: QPointF) -> None:
