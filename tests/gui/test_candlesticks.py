@@ -7,7 +7,12 @@ import pyqtgraph as pg
 import pytest
 
 from stockapp.gui.widgets import candlesticks
-from stockapp.gui.widgets.candlesticks import WINDOW_BARS, CandlestickItem, VolumeBarsItem
+from stockapp.gui.widgets.candlesticks import (
+    ALL_BARS,
+    WINDOW_BARS,
+    CandlestickItem,
+    VolumeBarsItem,
+)
 
 
 def _bars(n: int, seed: int = 0):
@@ -56,19 +61,20 @@ def test_a_million_candles_are_a_few_array_calls(qtbot, counted):
         assert item.recordings == 1
         assert [name for name, _ in counted] == ["segments_path", "rects_path"] * 2
         drawn = sum(k for name, k in counted if name == "rects_path")
-        assert drawn <= WINDOW_BARS and (n > WINDOW_BARS or drawn == n)
+        assert drawn == n if n <= ALL_BARS else drawn <= WINDOW_BARS
         rect = item.picture().boundingRect()  # integer device units of the recording
         assert rect.top() <= np.floor(lo.min()) + 1 and rect.bottom() >= np.floor(h.max())
         plot.close()
 
 
 def test_zoomed_out_candles_merge_bars_as_a_longer_interval_would(qtbot, counted):
-    n = 4 * WINDOW_BARS
+    n = 8 * WINDOW_BARS
+    assert n > ALL_BARS
     x, o, h, lo, c = _bars(n, seed=1)
     item = CandlestickItem()
     item.set_data(x, o, h, lo, c)
     plot = _shown(qtbot, item, x)
-    assert item._wanted_bars() == (0, n, 4), (item._wanted_bars(), plot.viewRange())
+    assert item._wanted_bars() == (0, n, 8), (item._wanted_bars(), plot.viewRange())
     captured = {}
     real = candlesticks.rects_path
 
@@ -81,7 +87,7 @@ def test_zoomed_out_candles_merge_bars_as_a_longer_interval_would(qtbot, counted
         item.picture()
     finally:
         candlesticks.rects_path = real
-    step = 4  # 80k bars on screen, 20k at most drawn: groups of four
+    step = 8  # 32k bars on screen, 4k at most drawn: groups of eight
     xs = np.concatenate([b[0] for b in captured["bodies"]])
     bottom = np.concatenate([b[1] for b in captured["bodies"]])
     top = np.concatenate([b[2] for b in captured["bodies"]])
@@ -116,7 +122,7 @@ def test_volume_bars_from_arrays_keep_both_colours(qtbot, counted):
         volume.set_data(x, np.abs(c - o) * 1000, c >= o)
         plot = _shown(qtbot, volume, x)
         volume.picture()
-        assert volume._recorded[2] == (1 if n <= WINDOW_BARS else 64)  # merged when zoomed out
+        assert volume._recorded[2] == (1 if n <= ALL_BARS else 256)  # merged when zoomed out
         plot.close()
         assert len(counted) <= 2 * candlesticks.CHUNKS  # chunks, not bars
         assert volume.colours() == (int((c >= o).sum()), int((c < o).sum()))

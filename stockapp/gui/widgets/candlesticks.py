@@ -21,8 +21,11 @@ from PySide6.QtGui import QColor, QPainter, QPainterPath, QPicture
 
 UP_COLOR = "#26a69a"
 DOWN_COLOR = "#ef5350"
-#: Most bars recorded into one picture; beyond it only those around the view are.
-WINDOW_BARS = 20_000
+#: Series up to this many bars are recorded whole, once (20+ years of daily bars).
+ALL_BARS = 20_000
+#: Most candles drawn for the bars on screen; beyond, neighbours merge into coarser candles
+#: (thousands of candles are already narrower than a pixel each).
+WINDOW_BARS = 4_000
 #: Chunks of bars a volume picture draws in date order (each its up bars, then its down bars).
 CHUNKS = 300
 
@@ -90,11 +93,12 @@ class _PictureBars(pg.GraphicsObject):
         self.update()
 
     def _wanted_bars(self) -> tuple[int, int, int]:
-        """``(start, end, step)``: the bars to record, every one (``step`` 1) around the view,
-        or, with more than :data:`WINDOW_BARS` on screen, groups of ``step`` bars merged into
-        one (a coarser interval: first open, highest high, lowest low, last close)."""
+        """``(start, end, step)``: the bars to record. Up to :data:`ALL_BARS` bars, all of them
+        once; beyond, those around the view, and with more than :data:`WINDOW_BARS` on screen,
+        groups of ``step`` bars merged into one (a coarser interval: first open, highest high,
+        lowest low, last close)."""
         n = len(self._x)
-        if n <= WINDOW_BARS:
+        if n <= ALL_BARS:
             return 0, n, 1
         vb = self.getViewBox()
         if vb is None:
@@ -108,7 +112,7 @@ class _PictureBars(pg.GraphicsObject):
         rec = self._recorded
         if rec is not None and rec[2] == step and rec[0] <= lo and hi <= rec[1]:
             return rec
-        span = 3 * WINDOW_BARS * step  # bars recorded: the view and as much again each side
+        span = 3 * max(hi - lo, WINDOW_BARS // 4)  # the view and as much again on each side
         start = max(min((lo + hi - span) // 2, n - span), 0) // step * step
         return start, min(start + span, n), step
 

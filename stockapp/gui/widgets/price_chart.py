@@ -209,10 +209,15 @@ class PriceChart(QWidget):
         pad = (self._x[-1] - self._x[0]) * 0.01 or 86400.0
         lo, hi = self._x[0] - pad, self._x[-1] + pad
         for plot in (self.price_plot, self.volume_plot):
-            plot.vb.setLimits(xMin=lo, xMax=hi, minXRange=10 * 86400.0)
+            plot.vb.setLimits(xMin=lo, xMax=hi, minXRange=self._min_x_range())
         self.price_plot.setXRange(lo, hi, padding=0)
         self.price_plot.enableAutoRange(axis="y")
         self.volume_plot.enableAutoRange(axis="y")
+
+    def _min_x_range(self) -> float:
+        """The closest zoom: ten days, or fifty bars of an intraday series."""
+        spacing = float(np.median(np.diff(self._x))) if len(self._x) > 1 else 86400.0
+        return min(10 * 86400.0, 50 * spacing)
 
     def readout_text(self) -> str:
         """The crosshair readout as plain text (for tests and tooltips)."""
