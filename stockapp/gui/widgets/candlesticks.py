@@ -224,12 +224,12 @@ class VolumeBarsItem(_PictureBars):
         return int(self._up.sum()), int((~self._up).sum())
 
     def _record(self, painter: QPainter, start: int, end: int, step: int) -> None:
-        """Draw the bars (groups of ``step`` summed) in date order, chunk by chunk.
+        """Draw the bars (groups of ``step`` averaged) in date order, chunk by chunk.
 
         Zoomed out, several bars share a pixel column and the last one drawn shows: drawn in
         two passes, the second colour would win everywhere. The bars are drawn in date order in
-        :data:`CHUNKS` short chunks instead (each chunk's up bars, then its down bars, one
-        vectorised path each), a pixel or two wide when zoomed out, so neither colour wins.
+        :data:`CHUNKS` short chunks instead (one vectorised path per colour, the colour drawn
+        last taking turns from chunk to chunk), so neither colour wins.
         """
         if end <= start:
             return
@@ -242,16 +242,20 @@ class VolumeBarsItem(_PictureBars):
             styles[up] = (pen, fill)
         first, last, half = self._groups(start, end, step)
         x = (self._x[first] + self._x[last]) / 2
+        # Merged bars show the mean volume per bar: the axis (fitted to single bars) still reads.
         v = np.add.reduceat(np.nan_to_num(self._high[start:end]), first - start)
+        v = v / (last - first + 1)
         up = self._up[last]
-        # Each chunk's up bars, then its down bars: one stable sort, then contiguous groups.
+        # Chunk by chunk in date order, one colour then the other, the first colour taking
+        # turns (so neither always lands on top): one stable sort, then contiguous groups.
         chunk = np.minimum(np.arange(len(x)) * CHUNKS // len(x), CHUNKS - 1)
-        key = 2 * chunk + (~up).astype(np.int64)
+        second = up ^ (chunk % 2 == 1)  # even chunks: up bars first; odd chunks: down first
+        key = 2 * chunk + second.astype(np.int64)
         order = np.argsort(key, kind="stable")
-        x, v, key = x[order], v[order], key[order]
+        x, v, up, key = x[order], v[order], up[order], key[order]
         bounds = np.r_[0, np.flatnonzero(np.diff(key)) + 1, len(x)]
         for a, b in zip(bounds[:-1], bounds[1:], strict=True):
-            pen, fill = styles[bool(key[a] % 2 == 0)]
+            pen, fill = styles[bool(up[a])]
             painter.setPen(pen)
             painter.setBrush(fill)
             painter.drawPath(rects_path(x[a:b], np.zeros(b - a), v[a:b], half))
