@@ -79,7 +79,7 @@ def backtest_job(
         with torch_threads(threads):  # one core left to the window (issue 14)
             return (
                 yield from runner.run_backtest(
-                    series, spec, cfg, settings, should_stop, forecaster, calibration
+                    series, spec, cfg, settings, should_stop, forecaster, calibration=calibration
                 )
             )
 
