@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -12,6 +14,7 @@ from stockapp.core.walkforward import BacktestSettings, walk_forward
 from stockapp.gui.backtest.view import BacktestView
 from stockapp.gui.bands.view import CALIBRATION_LEVELS, BandsView, observed_coverage
 from tests.core.test_walkforward import MeanReversion, MeanReversionBands, _prices
+from tests.gui.axis_labels import drawn_texts
 
 
 def _result(forecaster):
@@ -65,6 +68,16 @@ def test_price_pane_keeps_half_the_charts_with_bands_on(qtbot, banded):
     assert heights[0] >= 0.5 * sum(heights), heights
     for plot in plots:  # legends in rows of their own: none covers a plot
         assert not plot.legend.sceneBoundingRect().intersects(plot.vb.sceneBoundingRect())
+        _assert_no_overlap(plot.getAxis("left"))
+
+
+def _assert_no_overlap(axis) -> None:
+    """The tick labels the axis paints: at least two, none over another (issue 20: "160" over
+    "140" on a 25-pixel price chart)."""
+    drawn = drawn_texts(axis)
+    assert len(drawn) >= 2, [t for _, t in drawn]
+    for (a, ta), (b, tb) in itertools.combinations(drawn, 2):
+        assert not a.intersects(b), (ta, tb)
 
 
 def test_the_still_picture_draws_no_band_check_boxes(qtbot, banded):
@@ -161,6 +174,8 @@ def test_bands_legends_stand_outside_their_charts(qtbot, banded):
         assert legend.isVisible() and len(legend.items) >= 3
         box = plot.vb.sceneBoundingRect()
         assert not legend.sceneBoundingRect().intersects(box), (legend, plot)
+    for axis in ("left", "bottom"):
+        _assert_no_overlap(view.calibration.getAxis(axis))
 
 
 def test_results_tab_shows_the_bands_view_only_for_a_distribution(qtbot, banded):
