@@ -188,3 +188,25 @@ def test_results_tab_shows_the_bands_view_only_for_a_distribution(qtbot, banded)
     assert controller.bands_view.sentence.text().startswith("Stand-in's 80% bands")
     controller._show(_result(MeanReversion()), "Stand-in")
     assert not controller.tab.bands_shown()
+
+
+def test_empty_results_draw_a_sentence_not_axes(qtbot, banded):
+    """Issue 20: empty states draw no axes and no empty grids, a sentence instead."""
+    from stockapp.gui.backtest.results_tab import ResultsTab
+
+    tab = ResultsTab()
+    qtbot.addWidget(tab)
+    tab.show_results(None)
+    view, table = tab.view, tab.table
+    assert view.is_empty() and view.empty_state.text().startswith("Run a backtest")
+    for plot in (view.price_plot, view.residual_plot, view.equity_plot):
+        assert not plot.getAxis("left").isVisible() and not plot.legend.isVisible()
+    assert view._toggle_row.isHidden()
+    assert table.forecast_table.isHidden() and table.trading_table.isHidden()
+    assert table.summary.text() == "No backtest yet."
+    from stockapp.session.state import Results
+
+    tab.show_results(Results(banded, "Stand-in"))
+    assert not view.is_empty() and not view._toggle_row.isHidden()
+    assert view.price_plot.getAxis("left").isVisible()
+    assert not table.forecast_table.isHidden() and not table.trading_table.isHidden()

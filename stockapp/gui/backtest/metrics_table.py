@@ -167,7 +167,12 @@ class MetricsTable(QWidget):
         self.set_note("")
         self.set_quality([])
         self.summary.setText("No backtest yet.")
+        self._show_tables(False)  # no empty grids of numbered rows
         self._fit()
+
+    def _show_tables(self, shown: bool) -> None:
+        self.forecast_table.setVisible(shown)
+        self.trading_table.setVisible(shown)
 
     def set_note(self, text: str) -> None:
         """A sentence under the title saying which bars the scores are on ("" hides it)."""
@@ -193,6 +198,7 @@ class MetricsTable(QWidget):
 
     def set_result(self, result: BacktestResult, model_name: str) -> None:
         """Fill both tables and the sentences from ``result``."""
+        self._show_tables(True)
         labels = forecaster_labels(model_name, result.dates)
         keys = [k for k in ROW_KEYS if k in result.metrics]
         self._row_keys = keys

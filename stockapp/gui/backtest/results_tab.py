@@ -59,6 +59,7 @@ class ResultsTab(QWidget):
         self.splitter.setStretchFactor(1, 1)
         self.pages = QTabWidget()
         self.pages.setDocumentMode(True)
+        self.pages.setTabBarAutoHide(True)  # no lone tab before a distribution head's results
         self.pages.addTab(self.splitter, FORECASTS_PAGE)
         self._bands_view: BandsView | None = None  # made when first needed (start-up time)
         layout = QVBoxLayout(self)

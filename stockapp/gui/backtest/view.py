@@ -121,8 +121,10 @@ class BacktestView(QWidget):
         self.bands = BandOverlay(self.price_plot, self)
         self._add_curve(self.residual_plot, "residual_model", "Model")
         self._add_curve(self.residual_plot, "residual_persistence", "Persistence")
-        zero = pg.InfiniteLine(pos=0.0, angle=0, movable=False, pen=pg.mkPen("#b0b0b0", width=1))
-        self.residual_plot.addItem(zero, ignoreBounds=True)
+        self._zero = pg.InfiniteLine(
+            pos=0.0, angle=0, movable=False, pen=pg.mkPen("#b0b0b0", width=1)
+        )
+        self.residual_plot.addItem(self._zero, ignoreBounds=True)
         self._add_curve(self.equity_plot, "strategy", "Trading rule")
         self._add_curve(self.equity_plot, "buy_and_hold", "Buy and hold")
 
@@ -257,7 +259,7 @@ class BacktestView(QWidget):
         """Show or hide the checkboxes (the series' and the bands') and the crosshair readout
         (hidden in exported pictures, which cannot be clicked)."""
         self._controls_visible = visible
-        self._toggle_row.setVisible(visible)
+        self._toggle_row.setVisible(visible and not self.is_empty())
         self.readout.setVisible(visible)
         if not visible:
             self.bands.controls.setVisible(False)
@@ -340,9 +342,14 @@ class BacktestView(QWidget):
         self._curves["refits"].setData(*refit_segments(result))
 
     def _set_empty(self, empty: bool) -> None:
+        """Empty: the sentence alone, no axes, labels or legends (issue 20)."""
         self.empty_state.set_empty(empty)
-        for plot in (self.price_plot, self.residual_plot, self.equity_plot):
+        for plot in self._plots():
             plot.legend.setVisible(not empty)
+            for name in ("left", "bottom"):
+                plot.getAxis(name).setVisible(not empty)
+        self._zero.setVisible(not empty)
+        self._toggle_row.setVisible(self._controls_visible and not empty)
 
     def _apply_visibility(self) -> None:
         """Make every curve show what was asked for, residuals only with their forecaster."""

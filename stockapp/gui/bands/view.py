@@ -157,6 +157,7 @@ class BandsView(QWidget):
         self.sentence.setText(EMPTY_TEXT)
         self.sentence.setVisible(False)
         self.empty_state.set_empty(True)
+        self._show_axes(False)  # the sentence alone, no axes
 
     def is_empty(self) -> bool:
         """Whether the page shows its empty-state sentence instead of charts."""
@@ -173,6 +174,7 @@ class BandsView(QWidget):
             self.clear()
             return
         self.empty_state.set_empty(False)
+        self._show_axes(True)
         for axis in ("left", "bottom"):
             self.calibration.getAxis(axis).setTicks(_UNIT_TICKS)
         for key, curve in self.curves.items():
@@ -220,6 +222,12 @@ class BandsView(QWidget):
         self.calibration_note.setVisible(bool(note))
         self.regimes.set_bands(bands, model_name, dates)
         self.regimes.setVisible(True)
+
+    def _show_axes(self, shown: bool) -> None:
+        for plot in (self.calibration, self.pit, self.vol):
+            plot.setTitle(plot.titleLabel.text if shown else None)
+            for name in ("left", "bottom"):
+                plot.getAxis(name).setVisible(shown)
 
     def _rename(self, curve: pg.PlotDataItem, name: str) -> None:
         curve.opts["name"] = name
