@@ -163,7 +163,7 @@ def test_coverage_by_regime_names_calibrated_and_raw(qtbot, banded):
 def test_bands_legends_stand_outside_their_charts(qtbot, banded):
     view = BandsView()
     qtbot.addWidget(view)
-    view.resize(900, 700)
+    view.resize(870, 640)  # the Bands page on a 1280x800 screen
     view.show()
     qtbot.waitExposed(view)
     view.set_result(banded, "Stand-in")
@@ -176,6 +176,7 @@ def test_bands_legends_stand_outside_their_charts(qtbot, banded):
         assert not legend.sceneBoundingRect().intersects(box), (legend, plot)
     for axis in ("left", "bottom"):
         _assert_no_overlap(view.calibration.getAxis(axis))
+    _assert_no_overlap(view.vol.getAxis("left"))
 
 
 def test_results_tab_shows_the_bands_view_only_for_a_distribution(qtbot, banded):

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
 
 from stockapp.core.bands import LEVELS, interval, pit_histogram
 from stockapp.core.distribution import BandForecasts
@@ -37,6 +37,9 @@ EMPTY_TEXT = (
     "Bands appear here after a backtest with a distribution head (Gaussian or Student-t, "
     "chosen on the Model page)."
 )
+#: Least height of the charts: the calibration chart and the volatility chart keep their labels
+#: apart; on a short screen the page scrolls down instead.
+CHARTS_MIN_HEIGHT = 470
 _UNIT_TICKS = [[(v, f"{v:g}") for v in (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)], []]
 
 
@@ -88,15 +91,16 @@ class BandsView(QWidget):
         self.vol_legend = _legend(self.graphics, 2, 2)
         self.vol = self.graphics.addPlot(row=3, col=0, colspan=2, axisItems={"bottom": date_axis()})
         self.vol.legend = self.vol_legend
-        self.vol.setTitle("Forecast volatility against the realised absolute return")
-        self.vol.setLabel("left", "log return")
+        self.vol.setLabel("left", "|log return|")
+        self.vol.setToolTip("Forecast volatility (sigma) against the realised absolute return")
         for plot in (self.calibration, self.pit, self.vol):
             plot.setMenuEnabled(False)
             plot.hideButtons()
             plot.getAxis("left").setWidth(56)
             plot.setPreferredHeight(40)  # the stretch factors share the height, not the axes
-        self.graphics.ci.layout.setRowStretchFactor(1, 7)
-        self.graphics.ci.layout.setRowStretchFactor(3, 4)
+        self.graphics.ci.layout.setRowStretchFactor(1, 3)
+        self.graphics.ci.layout.setRowStretchFactor(3, 2)
+        self.vol.setMinimumHeight(110)  # room for three value labels apart
         diag = pg.PlotDataItem([0, 1], [0, 1], pen=pg.mkPen("#888888", style=Qt.PenStyle.DashLine))
         self.calibration.addItem(diag)
         self.curves: dict[str, pg.PlotDataItem] = {}
@@ -112,7 +116,9 @@ class BandsView(QWidget):
         self.bars = pg.BarGraphItem(x0=[], x1=[], height=[], brush="#d62728aa")
         self.pit.addItem(self.bars)
         self.pit.addItem(pg.InfiniteLine(1.0, angle=0, pen=pg.mkPen("#888888", width=1)))
-        self.abs_return = self.vol.plot([], [], pen=pg.mkPen("#c0c0c0", width=1), name="|return|")
+        self.abs_return = self.vol.plot(
+            [], [], pen=pg.mkPen("#c0c0c0", width=1), name="realised |return|"
+        )
         self.sigma = self.vol.plot([], [], pen=pg.mkPen("#d62728", width=1.6), name="model sigma")
         self.garch_sigma = self.vol.plot(
             [], [], pen=pg.mkPen("#1f77b4", width=1.2, style=Qt.PenStyle.DashLine),
@@ -132,13 +138,24 @@ class BandsView(QWidget):
         self.calibration_note.setWordWrap(True)
         self.calibration_note.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.regimes = RegimeTable(self)
-        layout = QVBoxLayout(self)
+        # The page scrolls (down only) rather than squeezing the charts on a laptop screen.
+        self.graphics.setMinimumHeight(CHARTS_MIN_HEIGHT)
+        page = QWidget()
+        layout = QVBoxLayout(page)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.heading)
         layout.addWidget(self.sentence)
         layout.addWidget(self.calibration_note)
         layout.addWidget(self.regimes)
         layout.addWidget(self.graphics, 1)
+        self.scroll = QScrollArea(self)
+        self.scroll.setWidget(page)
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(self.scroll)
         self.clear()
 
     def clear(self) -> None:
@@ -225,7 +242,8 @@ class BandsView(QWidget):
 
     def _show_axes(self, shown: bool) -> None:
         for plot in (self.calibration, self.pit, self.vol):
-            plot.setTitle(plot.titleLabel.text if shown else None)
+            if plot is not self.vol:
+                plot.setTitle(plot.titleLabel.text if shown else None)
             for name in ("left", "bottom"):
                 plot.getAxis(name).setVisible(shown)
 
