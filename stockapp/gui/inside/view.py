@@ -35,6 +35,7 @@ from stockapp.core.explain_text import (
     inputs_sentence,
     kinds_sentence,
 )
+from stockapp.gui.widgets.legend import legend_below
 from stockapp.gui.widgets.log_axis import PlainLogAxis
 from stockapp.models.config import MODEL_KINDS
 
@@ -122,10 +123,10 @@ class InsideView(QWidget):
 
         inputs, self.inputs_plot, self.inputs_text = _chart("Input window")
         attr, self.attr_plot, self.attr_text = _chart("Attribution per lag")
-        self.attr_plot.addLegend(offset=(8, 8))
+        legend_below(self.attr_plot, columns=3)
         flow, self.flow_plot, self.flow_text = _chart("Gradient through time", log_y=True)
         self.flow_plot.setLabel("left", "|d loss / d input|")
-        self.flow_plot.addLegend(offset=(-10, -10))
+        legend_below(self.flow_plot, columns=2)
         gate = QWidget()
         gate_layout = QVBoxLayout(gate)
         gate_layout.setContentsMargins(4, 4, 4, 4)
@@ -155,7 +156,7 @@ class InsideView(QWidget):
         gate_layout.addWidget(self.gate_text)
         kinds, self.kinds_plot, self.kinds_text = _chart("RNN vs GRU vs LSTM", log_y=True)
         self.kinds_plot.setLabel("left", "|d loss / d input|")
-        self.kinds_plot.addLegend(offset=(-10, -10))  # bottom right: curves rise to lag 1
+        legend_below(self.kinds_plot, columns=3)
         self.kinds_text.setText("Press “Compare RNN, GRU, LSTM” to train the three and compare.")
 
         grid = QGridLayout()
