@@ -47,6 +47,8 @@ class InsideController(QObject):
         self._wanted: Any = None  # a clicked bar to explain once an opened run's data is back
         self._backtest: Any = None
         self._pending: tuple[Any, Any, Any] | None = None  # an opened run awaiting its data
+        self._opened: tuple[Any, Any, Any] | None = None  # the opened run shown (or awaited)
+        self._made_on: DataTag | None = None  # the data the model shown was made on
         self._explain_worker: GeneratorWorker | None = None
         self._kinds_worker: GeneratorWorker | None = None
         self.view.date_chosen.connect(self.explain)
@@ -66,7 +68,7 @@ class InsideController(QObject):
         backtest_controller.view.forecast_clicked.connect(self.show_forecast)
         backtest_controller.run_opened.connect(self.open_run)
         self.view.load_button.clicked.connect(backtest_controller.load_results_data)
-        self.session.data_changed.connect(self._follow_pending)
+        self.session.data_changed.connect(self._data_changed)
         self.session.slot.changed.connect(lambda _holder: self._update_compare())
 
     def _backtest_finished(self, outcome: object) -> None:
@@ -74,6 +76,7 @@ class InsideController(QObject):
         if outcome is None or series is None:
             return
         self._pending = None
+        self._opened = None
         self.set_model(
             outcome.forecaster, series.prices(outcome.forecaster.spec.adjusted), outcome.result
         )
@@ -94,7 +97,7 @@ class InsideController(QObject):
     def open_run(self, folder: Any) -> None:
         """Follow a run opened from disk: its saved model, on its data once the window has it."""
         folder = Path(folder)
-        self._pending = self._wanted = None
+        self._pending = self._wanted = self._opened = None
         self._forget_model()
         if not (folder / "model").is_dir():
             self.view.clear(
@@ -111,7 +114,20 @@ class InsideController(QObject):
             self.view.clear(str(exc))
             return
         tag = DataTag.from_manifest(self._backtest.manifest)
-        self._pending = (model, self._backtest.result, tag)
+        self._pending = self._opened = (model, self._backtest.result, tag)
+        self._follow_pending()
+
+    def _data_changed(self) -> None:
+        """Other data on screen: the charts of a model made on other data go, with its
+        comparison; an opened run waits for its data to come back."""
+        if self._pending is None and self._forecaster is not None:
+            if self.session.same_data(self._made_on):
+                return
+            self._forget_model()
+            if self._opened is None:
+                self.view.clear(EMPTY)
+                return
+            self._pending = self._opened
         self._follow_pending()
 
     def _follow_pending(self) -> None:
@@ -149,6 +165,7 @@ class InsideController(QObject):
     def set_model(self, forecaster: Any, prices, result: Any) -> None:
         """Explain ``forecaster``'s forecasts of ``result``'s test bars, drawn from ``prices``."""
         self.view.load_button.setVisible(False)
+        self._made_on = self.session.data_tag()
         self._intraday = bool(result.intraday)
         self._forecaster, self._prices = forecaster, prices
         self._dates = format_dates(result.dates, intraday=result.intraday)
@@ -218,7 +235,8 @@ class InsideController(QObject):
         past = self._prices.iloc[: self._first_test]
         worker = GeneratorWorker(compare_job(past, spec, cfg, epochs), self)
         worker.progress.connect(self._kinds_progress)
-        worker.finished.connect(self._kinds_finished)
+        owner = self._forecaster
+        worker.finished.connect(lambda result: self._kinds_finished(result, owner))
         worker.failed.connect(self._failed)
         worker.done.connect(self._compare_done)
         self._kinds_worker = worker
@@ -250,9 +268,12 @@ class InsideController(QObject):
 
     def _kinds_progress(self, p: Any) -> None:
         done = (p.index - 1 + (p.epoch - (p.flow is None)) / max(p.epochs, 1)) / p.count
-        self.view.set_busy(True, max(0.0, done), f"{MODEL_KINDS[p.kind]} epoch {p.epoch}")
+        text = f"{MODEL_KINDS[p.kind]} {p.index}/{p.count} · epoch {p.epoch}/{p.epochs}"
+        self.view.set_busy(True, max(0.0, done), text)
 
-    def _kinds_finished(self, result: Any) -> None:
+    def _kinds_finished(self, result: Any, owner: Any = None) -> None:
+        if owner is not None and owner is not self._forecaster:
+            return  # made for a model no longer shown (other data came meanwhile)
         if result.cancelled and not result.flows:
             self.view.kinds_text.setText(
                 "Cancelled before any kind finished; the chart keeps what it showed."
