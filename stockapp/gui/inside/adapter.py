@@ -20,6 +20,7 @@ from PySide6.QtCore import QObject
 from stockapp.core.bars import format_dates
 from stockapp.errors import StockappError
 from stockapp.gui.inside.view import EMPTY, TAB_TITLE, InsideView
+from stockapp.gui.widgets.lazy_page import LazyPage
 from stockapp.gui.widgets.workers import GeneratorWorker, run_in_background
 from stockapp.models.config import MODEL_KINDS
 from stockapp.session.data_tag import DataTag
@@ -35,7 +36,9 @@ class InsideController(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.view = InsideView()
+        #: The tab's page; its charts are built when first shown or drawn into (start-up time).
+        self.page = LazyPage(self._make_view)
+        self.page.built.connect(self._update_compare)
         self.session = Session()
         self._window: Any = None
         self._forecaster: Any = None
@@ -51,10 +54,21 @@ class InsideController(QObject):
         self._made_on: DataTag | None = None  # the data the model shown was made on
         self._explain_worker: GeneratorWorker | None = None
         self._kinds_worker: GeneratorWorker | None = None
-        self.view.date_chosen.connect(self.explain)
-        self.view.compare_requested.connect(self.compare)
-        self.view.cancel_requested.connect(self.cancel)
-        self.view.compare_button.setEnabled(False)
+
+    @property
+    def view(self) -> InsideView:
+        """The tab's charts (built now if they were not yet)."""
+        return self.page.content()  # type: ignore[return-value]
+
+    def _make_view(self) -> InsideView:
+        view = InsideView()
+        view.date_chosen.connect(self.explain)
+        view.compare_requested.connect(self.compare)
+        view.cancel_requested.connect(self.cancel)
+        view.compare_button.setEnabled(False)
+        if self._backtest is not None:
+            view.load_button.clicked.connect(self._backtest.load_results_data)
+        return view
 
     def attach(self, window: Any, backtest_controller: Any) -> None:
         """Add the tab to ``window`` and follow ``backtest_controller``'s finished backtests."""
@@ -62,12 +76,11 @@ class InsideController(QObject):
         if self.parent() is None:
             self.setParent(window)
         self.session = window.session
-        window.add_tab(self.view, TAB_TITLE)
+        window.add_tab(self.page, TAB_TITLE)
         self._backtest = backtest_controller
         backtest_controller.backtest_finished.connect(self._backtest_finished)
         backtest_controller.view.forecast_clicked.connect(self.show_forecast)
         backtest_controller.run_opened.connect(self.open_run)
-        self.view.load_button.clicked.connect(backtest_controller.load_results_data)
         self.session.data_changed.connect(self._data_changed)
         self.session.slot.changed.connect(lambda _holder: self._update_compare())
 
@@ -88,8 +101,8 @@ class InsideController(QObject):
         elif self._label(date) in self._dates:
             self.view.date_box.setCurrentText(self._label(date))
         tabs = getattr(self._window, "tabs", None)
-        if tabs is not None and tabs.indexOf(self.view) >= 0:
-            tabs.setCurrentWidget(self.view)
+        if tabs is not None and tabs.indexOf(self.page) >= 0:
+            tabs.setCurrentWidget(self.page)
 
     def _label(self, date: Any) -> str:
         return format_dates(pd.DatetimeIndex([date]), intraday=self._intraday)[0]
@@ -261,6 +274,8 @@ class InsideController(QObject):
 
     def _update_compare(self) -> None:
         """Compare needs a model, and the job slot free; its tooltip says why not."""
+        if not self.page.is_built():
+            return  # set when the view is made
         blocked = self.session.slot.blocked_for("compare")
         if not self.is_comparing():
             self.view.compare_button.setEnabled(self._forecaster is not None and not blocked)
