@@ -33,6 +33,7 @@ from stockapp.core.walkforward import BacktestSettings
 from stockapp.errors import StockappError
 from stockapp.gui.training.model_files import ModelFiles
 from stockapp.gui.training.model_panel import ModelPanel
+from stockapp.gui.widgets.lazy_page import LazyPage
 from stockapp.gui.widgets.loss_chart import LossChart
 from stockapp.gui.widgets.workers import GeneratorWorker
 from stockapp.models.config import EpochEstimate, TrainProgress, TrainResult
@@ -86,14 +87,12 @@ class TrainingController(ModelFiles, QObject):
         super().__init__(parent)
         self.session = Session(BacktestSettings(test_fraction=test_fraction))
         self.panel = ModelPanel()
-        self.chart = LossChart()
+        self._chart: LossChart | None = None
         self._summary_text = "No model trained yet."
         self.summary = QLabel(self._summary_text)
         self.summary.setWordWrap(True)
-        self.tab = QWidget()
-        layout = QVBoxLayout(self.tab)
-        layout.addWidget(self.chart, 1)
-        layout.addWidget(self.summary)
+        #: The Training tab; its chart is built when first shown or drawn into (start-up time).
+        self.tab = LazyPage(self._make_tab)
         self._window: Any = None
         self._worker: GeneratorWorker | None = None
         self._pending_epochs: list[TrainProgress] = []
@@ -290,6 +289,20 @@ class TrainingController(ModelFiles, QObject):
         )
         self.training_started.emit()
         return True
+
+    @property
+    def chart(self) -> LossChart:
+        """The Training tab's loss chart (built now if it was not yet)."""
+        self.tab.content()
+        return self._chart  # type: ignore[return-value]
+
+    def _make_tab(self) -> QWidget:
+        self._chart = LossChart()
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        layout.addWidget(self._chart, 1)
+        layout.addWidget(self.summary)
+        return page
 
     def wait(self, timeout_ms: int = 5000) -> bool:
         """Block until the last job's thread has ended; False if it is still running."""
