@@ -231,9 +231,16 @@ class InsideView(QWidget):
         return self.charts.isHidden()
 
     def _set_empty(self, empty: bool) -> None:
-        self.charts.setVisible(not empty)
-        self.date_label.setVisible(not empty)
-        self.date_box.setVisible(not empty)
+        for widget in (
+            self.charts,
+            self.date_label,
+            self.date_box,
+            self.compare_button,
+            self.cancel_button,
+        ):
+            widget.setVisible(not empty)
+        if empty:
+            self.progress.setVisible(False)
 
     # ------------------------------------------------------------------ drawing
     def show_explanation(
