@@ -195,3 +195,19 @@ def test_the_tab_is_built_when_first_shown_not_at_start_up(qtbot, window, inside
     window.tabs.setCurrentWidget(ctl.page)
     qtbot.waitUntil(ctl.page.is_built, timeout=3000)
     assert ctl.view.parent() is ctl.page and not ctl.view.compare_button.isEnabled()
+
+
+@pytest.mark.usefixtures("no_leaked_threads")
+def test_closing_the_window_mid_comparison_joins_its_thread(qtbot, window, inside, outcome):
+    """Closing while RNN, GRU and LSTM train must not leave a thread inside PyTorch as the
+    process exits (it aborts: "terminate called without an active exception")."""
+    ctl, backtest = inside
+    backtest.backtest_finished.emit(outcome)
+    _shown(qtbot, ctl, format_dates(outcome.result.dates)[-1])
+    ctl._explain_worker.wait(5000)
+    worker = ctl.compare(epochs=50)
+    assert worker is not None and worker.is_running()
+    window.close()
+    assert worker.cancelled and worker.wait(0)
+    with qtbot.waitSignal(worker.done, timeout=5000):
+        pass
