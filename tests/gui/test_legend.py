@@ -38,3 +38,32 @@ def test_a_wide_plot_lists_its_entries_on_one_row_under_the_data(qtbot):
     item = widget.getPlotItem()
     assert legend.columnCount == 3
     assert not legend.sceneBoundingRect().intersects(item.vb.sceneBoundingRect())
+
+
+def test_a_legend_rewrapped_after_a_resize_stays_under_the_axis(qtbot):
+    """Re-wrapping once moved the legend to the plot's top-left corner, over the curves."""
+    widget, legend = _plot(qtbot, 800)
+    widget.resize(240, 300)
+    qtbot.wait(50)
+    item = widget.getPlotItem()
+    assert legend.columnCount < 3
+    assert legend.geometry().top() >= item.getAxis("bottom").geometry().bottom() - 1
+    assert not legend.sceneBoundingRect().intersects(item.vb.sceneBoundingRect())
+
+
+def test_a_narrow_loss_chart_keeps_its_legend_under_the_axis(qtbot):
+    """The Backtest settings page's small loss chart once drew its wrapped legend over the
+    curves, at the plot's top-left corner."""
+    from stockapp.gui.widgets.loss_chart import LossChart
+
+    chart = LossChart()
+    qtbot.addWidget(chart)
+    chart.resize(300, 260)
+    chart.set_history([1.0, 0.9, 0.95], [0.5, 0.48, 0.49], 2)
+    chart.show()
+    qtbot.waitExposed(chart)
+    qtbot.wait(50)
+    item = chart.plot.getPlotItem()
+    legend = chart.legend
+    assert legend.columnCount < 4
+    assert legend.geometry().top() >= item.getAxis("bottom").geometry().bottom() - 1

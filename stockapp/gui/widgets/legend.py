@@ -34,6 +34,11 @@ class WrappingLegend(pg.LegendItem):
         super().addItem(item, name)
         self.fit_columns(self.geometry().width())
 
+    def updateSize(self) -> None:  # noqa: N802 - pyqtgraph's name
+        # pyqtgraph's own moves a floating legend to (0, 0) at its content's size; this one
+        # lives in the plot's layout, which places and sizes it once told it changed.
+        self.updateGeometry()
+
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         super().resizeEvent(event)
         self.fit_columns(event.newSize().width())
