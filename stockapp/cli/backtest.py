@@ -136,9 +136,14 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
             "--calibrate aci calibrates a distribution's bands; choose --head student-t or "
             "gaussian, or leave --calibrate out."
         )
+    covariates, calendar = _inputs(args, spec.adjusted)
     outcome = drain(
-        run_backtest(series, spec, cfg, settings, calibration=calibration or "aci"), report
-    )
+        run_backtest(
+            series, spec, cfg, settings, calibration=calibration or "aci",
+            covariates=covariates, calendar=calendar,
+        ),
+        report,
+    )  # fmt: skip
     picture = None
     if not args.no_png:
         from stockapp.cli.png import backtest_png
@@ -149,6 +154,17 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
     outcome.save(out, picture)  # the whole folder, picture included, then swapped in
     _print_summary(outcome, series, out)
     return 0
+
+
+def _inputs(args: argparse.Namespace, adjusted: bool):
+    """The other series (``--with-sample/--with-csv/--with-ticker``) and calendar inputs
+    (``--calendar``) the options ask for, loaded."""
+    from stockapp.session.inputs import covariate_requests, load_covariates
+
+    requests = covariate_requests(args.with_sample, args.with_csv, args.with_ticker)
+    covariates = load_covariates(requests, adjusted, start=args.start, end=args.end)
+    calendar = tuple(c.strip() for c in (args.calendar or "").split(",") if c.strip())
+    return covariates, calendar
 
 
 def _number(v: float) -> str:
@@ -164,7 +180,7 @@ def _print_summary(outcome, series: PriceSeries, out) -> None:
     labels = result.labels(outcome.model_name)
     first, last = format_dates(result.dates[[0, -1]], intraday=result.intraday)
     print(f"{series.name}: {result.n} test bars {first} .. {last}")
-    warnings = series.report.warnings
+    warnings = outcome.manifest.quality_warnings or series.report.warnings
     if warnings:
         print("data warnings: " + "; ".join(warnings))
     width = max(32, *(len(label) for label in labels.values()))
@@ -252,6 +268,24 @@ def _add_backtest_options(p: argparse.ArgumentParser) -> None:
         "with a distribution head on data with High/Low)",
     )
     p.add_argument("--raw-close", action="store_true", help="raw instead of adjusted closes")
+    for kind, meta, what in (
+        ("sample", "NAME", "a bundled sample"),
+        ("csv", "PATH", "a CSV file"),
+        ("ticker", "SYMBOL", "a Yahoo Finance ticker"),
+    ):
+        p.add_argument(
+            f"--with-{kind}",
+            action="append",
+            metavar=f"{meta}[:F,G]",
+            help=f"{what} as another input (repeatable); features after a colon from return, "
+            "abs_return, range, volume (default return); the forecast of a bar dated d reads "
+            "its bars dated strictly before d",
+        )
+    p.add_argument(
+        "--calendar",
+        metavar="dow,month",
+        help="calendar inputs known in advance: day of the week and/or month of the bar forecast",
+    )
     p.add_argument("--test-fraction", type=float, default=0.2, metavar="F")
     p.add_argument(
         "--test-start", metavar="YYYY-MM-DD", help="first test date (beats the fraction)"

@@ -116,7 +116,10 @@ def save_run(
 
     def write(staging: Path) -> None:
         write_csv(staging / "forecasts.csv", result.forecasts_frame(), index=False)
-        write_json(staging / "metrics.json", result.metrics_dict(model_name))
+        metrics = result.metrics_dict(model_name)
+        if manifest.inputs_dict() is not None:  # other series as inputs (issue 24)
+            metrics["inputs"] = manifest.inputs_dict()
+        write_json(staging / "metrics.json", metrics)
         write_json(staging / "manifest.json", manifest.completed(result, model_name).to_dict())
         if save_model is not None:
             save_model(staging / "model")
