@@ -277,3 +277,37 @@ def test_hourly_bars_keep_their_time_and_name_persistence_for_bars(tmp_path, cap
     assert "annualised with 1,826 bars a year: 35 bars a week (the median over the " in printed
     again, _ = load_run(out)
     assert again.dates.is_unique and again.dates[-1] == stamps[-1]
+
+
+def test_backtest_with_other_series_as_inputs(tmp_path, capsys):
+    """Issue 24: another series (and the calendar) as inputs, recorded in the run folder."""
+    out = tmp_path / "run"
+    code = main(
+        ["backtest", "--sample", "AAPL", "--with-sample", "^GSPC:return,range",
+         "--calendar", "dow", *TINY, "--device", "cpu", "--quiet", "--no-png",
+         "--out", str(out)]
+    )  # fmt: skip
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "^GSPC starts on" in printed  # the index sample starts later: one sentence
+    table, metrics = check_run_files(out)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["feature_spec"]["features"] == [
+        "log_return", "with:^GSPC:return", "with:^GSPC:range", "cal:dow"
+    ]  # fmt: skip
+    (cov,) = manifest["covariates"]
+    assert cov["name"] == "^GSPC" and cov["features"] == ["return", "range"]
+    assert cov["data_source"]["kind"] == "sample" and cov["fingerprint"]
+    assert manifest["calendar"] == ["dow"]
+    assert metrics["inputs"]["covariates"][0]["name"] == "^GSPC"
+    result, again = load_run(out)  # the run reopens
+    assert again.covariates[0]["name"] == "^GSPC" and result.n == len(table)
+
+
+def test_backtest_refuses_an_unknown_covariate_feature(tmp_path, capsys):
+    code = main(
+        ["backtest", "--sample", "MSFT", "--with-sample", "^GSPC:rnage", *TINY,
+         "--out", str(tmp_path / "run")]
+    )  # fmt: skip
+    assert code != 0
+    assert "Unknown covariate feature 'rnage'" in capsys.readouterr().err

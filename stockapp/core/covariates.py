@@ -205,7 +205,7 @@ def calendar_column(index: pd.DatetimeIndex, key: str) -> np.ndarray:
     """Calendar input ``key`` (``dow``, ``month``) of the bar after each bar."""
     nxt = next_bar_dates(pd.DatetimeIndex(index))
     if key == "dow":
-        return nxt.dayofweek.to_numpy(np.float64)
+        return nxt.day_of_week.to_numpy(np.float64)
     if key == "month":
         return nxt.month.to_numpy(np.float64)
     raise DataError(f"Unknown calendar input '{key}'; choose from {', '.join(CALENDAR_FEATURES)}.")
