@@ -300,8 +300,11 @@ def test_backtest_with_other_series_as_inputs(tmp_path, capsys):
     assert cov["data_source"]["kind"] == "sample" and cov["fingerprint"]
     assert manifest["calendar"] == ["dow"]
     assert metrics["inputs"]["covariates"][0]["name"] == "^GSPC"
+    assert "ridge" in table.columns and metrics["labels"]["ridge"] == "Ridge (same inputs)"
+    assert "Ridge (same inputs)" in printed and manifest["backtest"]["ridge"] is True
     result, again = load_run(out)  # the run reopens
     assert again.covariates[0]["name"] == "^GSPC" and result.n == len(table)
+    assert result.metrics["ridge"].rmse == pytest.approx(metrics["forecasters"]["ridge"]["rmse"])
 
 
 def test_backtest_refuses_an_unknown_covariate_feature(tmp_path, capsys):

@@ -70,6 +70,8 @@ def _backtest_inputs(args: argparse.Namespace):
         refit_epochs=args.refit_epochs,
         refit_bars=args.refit_bars,
         rule=rule,
+        # a linear model on the same inputs: asked for, or whenever other series are inputs
+        ridge=bool(args.ridge or args.with_sample or args.with_csv or args.with_ticker),
     )
     return FeatureSpec.from_dict(spec), TrainConfig.from_dict(cfg), settings
 
@@ -281,6 +283,12 @@ def _add_backtest_options(p: argparse.ArgumentParser) -> None:
             "abs_return, range, volume (default return); the forecast of a bar dated d reads "
             "its bars dated strictly before d",
         )
+    p.add_argument(
+        "--ridge",
+        action="store_true",
+        help="also score ridge regression on the model's inputs, refitted with it (on by "
+        "default with --with-*)",
+    )
     p.add_argument(
         "--calendar",
         metavar="dow,month",

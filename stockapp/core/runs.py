@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from stockapp.core.atomic import atomic_open, replace_folder
-from stockapp.core.backtest import COLUMNS, BacktestResult, FitSummary, assemble_result
+from stockapp.core.backtest import COLUMNS, OPTIONAL, BacktestResult, FitSummary, assemble_result
 from stockapp.core.bars import parse_dates
 from stockapp.core.distribution import BandForecasts
 from stockapp.core.manifest import RUN_FORMAT, RunManifest
@@ -202,6 +202,9 @@ def load_run(folder: Path) -> tuple[BacktestResult, RunManifest]:
     try:
         dates = parse_dates(table["date"].astype(str))
         forecasts = {k: table[c].to_numpy(np.float64) for k, c in COLUMNS.items()}
+        for key, (col, _) in OPTIONAL.items():  # asked-for forecasters (issue 24)
+            if col in table.columns:
+                forecasts[key] = table[col].to_numpy(np.float64)
         realised = table["realised"].to_numpy(np.float64)
         rule = manifest.rule or TradingRule()
         fits: list[FitSummary] = list(manifest.fits)

@@ -46,7 +46,7 @@ def _cfg() -> TrainConfig:
 def _backtest(prices: pd.DataFrame, covariates=(), settings=None):
     aligned = align_covariates(prices, tuple(covariates))
     spec = FeatureSpec(window=8, features=("log_return", *aligned.columns))
-    settings = settings or BacktestSettings(test_fraction=0.3)
+    settings = settings or BacktestSettings(test_fraction=0.3, ridge=True)
     model = RecurrentForecaster(spec, _cfg())
     return drain(walk_forward(aligned.frame, spec, model, settings))
 
@@ -58,21 +58,24 @@ def test_the_previous_days_return_of_another_series_is_found():
     assert with_it.verdict == "better", with_it
     assert with_it.skill > 0.3
     assert without.verdict != "better"
+    ridge = _backtest(prices, [cov]).metrics["ridge"]  # a linear model finds it too
+    assert ridge.verdict == "better" and ridge.skill > 0.3
 
 
 def test_the_same_days_return_of_another_series_does_not_help():
     """It moves on the day forecast, so under the alignment rule the model never sees it: it
     must not beat persistence (a model that did would have looked ahead)."""
     prices, cov = _planted(lag=0)
-    with_it = _backtest(prices, [cov]).metrics["model"]
-    assert with_it.verdict != "better", with_it
-    assert with_it.skill < 0.05
+    result = _backtest(prices, [cov])
+    for key in ("model", "ridge"):
+        assert result.metrics[key].verdict != "better", key
+        assert result.metrics[key].skill < 0.05
 
 
 @pytest.mark.parametrize("which", ["target", "covariate"])
 def test_perturbing_any_input_after_a_date_moves_no_forecast_on_or_before_it(which):
     prices, cov = _planted(lag=1, seed=3)
-    settings = BacktestSettings(test_fraction=0.3, refit_every=60)
+    settings = BacktestSettings(test_fraction=0.3, refit_every=60, ridge=True)
     base = _backtest(prices, [cov], settings)
     cut = base.dates[len(base.dates) // 2]
     rng = np.random.default_rng(9)
@@ -87,5 +90,6 @@ def test_perturbing_any_input_after_a_date_moves_no_forecast_on_or_before_it(whi
         cov = Covariate("X", moved)
     other = _backtest(prices, [cov], settings)
     upto = base.dates <= cut
-    np.testing.assert_array_equal(other.forecasts["model"][upto], base.forecasts["model"][upto])
-    assert not np.array_equal(other.forecasts["model"][~upto], base.forecasts["model"][~upto])
+    for key in ("model", "ridge"):
+        np.testing.assert_array_equal(other.forecasts[key][upto], base.forecasts[key][upto])
+        assert not np.array_equal(other.forecasts[key][~upto], base.forecasts[key][~upto])
