@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from stockapp.cli.common import add_source_options, load_source
+from stockapp.cli.common import add_source_options, load_sources
 from stockapp.data.series import PriceSeries
 from stockapp.errors import StockappError
 
@@ -16,7 +16,7 @@ def add_backtest_command(commands) -> None:
     backtest = commands.add_parser(
         "backtest", help="train a model, backtest it walk-forward and write a run folder"
     )
-    add_source_options(backtest, required=True, dates=True)
+    add_source_options(backtest, required=True, dates=True, repeat=True)
     _add_backtest_options(backtest)
     backtest.set_defaults(func=_cmd_backtest, parser=backtest)
 
@@ -104,7 +104,8 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
     from stockapp.models.runner import run_backtest
 
     spec, cfg, settings = _backtest_inputs(args)
-    series = load_source(args, args.parser)
+    targets = load_sources(args, args.parser)
+    series = targets[0]
     if not args.features and cfg.head != "point" and spec.target == "return":
         # a distribution head's default inputs carry volatility (issue 22)
         from dataclasses import replace
@@ -139,6 +140,13 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
             "gaussian, or leave --calibrate out."
         )
     covariates, calendar = _inputs(args, spec.adjusted)
+    if len(targets) > 1 or args.global_model:  # several targets (issue 24)
+        from stockapp.cli.backtest_several import run_several_command
+
+        return run_several_command(
+            args, targets, spec, cfg, settings, calibration or "aci", covariates, calendar,
+            report, _print_summary,
+        )  # fmt: skip
     outcome = drain(
         run_backtest(
             series, spec, cfg, settings, calibration=calibration or "aci",
@@ -174,7 +182,7 @@ def _number(v: float) -> str:
     return f"{v:10.4f}" if abs(v) < 1e6 else f"{v:10.4g}"
 
 
-def _print_summary(outcome, series: PriceSeries, out) -> None:
+def _print_summary(outcome, series: PriceSeries, out, where: bool = True) -> None:
     from stockapp.core.bars import format_dates
     from stockapp.core.metrics import dm_variance
 
@@ -231,7 +239,8 @@ def _print_summary(outcome, series: PriceSeries, out) -> None:
         else:
             print("The bands are the forecasters' own (--calibrate none).")
         print(result.bands.vol_sentence())
-    print(f"run written to {out}")
+    if where:  # the folder, once (several targets print it after them all)
+        print(f"run written to {out}")
 
 
 def _add_backtest_options(p: argparse.ArgumentParser) -> None:
@@ -283,6 +292,13 @@ def _add_backtest_options(p: argparse.ArgumentParser) -> None:
             "abs_return, range, volume (default return); the forecast of a bar dated d reads "
             "its bars dated strictly before d",
         )
+    p.add_argument(
+        "--global",
+        dest="global_model",
+        action="store_true",
+        help="with several targets: one network trained across all of them (each scaled on its "
+        "own past, the series' identity as an input) instead of a model each",
+    )
     p.add_argument(
         "--ridge",
         action="store_true",

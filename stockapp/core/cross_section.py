@@ -79,6 +79,12 @@ class CrossSection:
 
     def sentences(self, model_name: str = "The model") -> list[str]:
         """The verdicts in words, each with the test that gave it."""
+        if self.n_dates < 2:
+            return [
+                f"The {self.n_series} series' test spans share fewer than two dates on which "
+                f"{MIN_SERIES} or more have a forecast, so they cannot be ranked against each "
+                "other."
+            ]
 
         def tested(m: MeanTest) -> str:
             return f"Newey-West t = {m.t:.2f}, one-sided {format_pvalue(m.pvalue)}"

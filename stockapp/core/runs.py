@@ -182,12 +182,25 @@ def read_manifest(folder: Path) -> RunManifest:
         raise BacktestError(f"{folder} is damaged: {exc}.") from exc
 
 
-def load_run(folder: Path) -> tuple[BacktestResult, RunManifest]:
-    """Reopen a run folder: ``(result, manifest)``; one-sentence BacktestError if it is broken."""
+def load_run(folder: Path, series: str | None = None) -> tuple[BacktestResult, RunManifest]:
+    """Reopen a run folder: ``(result, manifest)``; one-sentence BacktestError if it is broken.
+
+    A run of several targets (issue 24: ``manifest.json`` holds each series' manifest under
+    ``series``) opens one series at a time, named by ``series``."""
     folder = Path(folder)
     if not folder.is_dir():
         raise BacktestError(f"The run folder {folder} does not exist.")
     manifest = read_manifest(folder)
+    several = manifest.extra.get("series")
+    if isinstance(several, dict):
+        if series not in several:
+            names = ", ".join(several)
+            raise BacktestError(
+                f"{folder} holds a run of {len(several)} series ({names}); name the one to open."
+            )
+        manifest = RunManifest.from_dict(several[series])
+    elif series is not None:
+        raise BacktestError(f"{folder} holds a run of one series, not several.")
     path = folder / "forecasts.csv"
     try:
         table = pd.read_csv(path)
@@ -195,6 +208,11 @@ def load_run(folder: Path) -> tuple[BacktestResult, RunManifest]:
         raise BacktestError(f"{folder} is not a backtest run: it has no forecasts.csv.") from exc
     except (OSError, ValueError, pd.errors.ParserError) as exc:
         raise BacktestError(f"{path} is damaged and cannot be read as CSV.") from exc
+    if isinstance(several, dict):
+        if "series" not in table.columns:
+            raise BacktestError(f"{path} is damaged: it lacks the column series.")
+        table = table[table["series"].astype(str) == series].drop(columns="series")
+        table = table.dropna(axis=1, how="all").reset_index(drop=True)
     needed = ["date", "realised", *COLUMNS.values()]
     missing = [c for c in needed if c not in table.columns]
     if missing or table.empty:
