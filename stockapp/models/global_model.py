@@ -35,7 +35,7 @@ from stockapp.models.networks import MODEL_KINDS, RecurrentNet
 from stockapp.models.trainer import TrainConfig, TrainProgress, TrainResult, train
 
 
-def _with_identity(x: np.ndarray, k: int, n: int) -> np.ndarray:
+def with_identity(x: np.ndarray, k: int, n: int) -> np.ndarray:
     """``x`` ``(N, W, F)`` with the one-hot identity of series ``k`` of ``n`` appended."""
     hot = np.zeros((x.shape[0], x.shape[1], n), np.float32)
     hot[:, :, k] = 1.0
@@ -93,9 +93,9 @@ class GlobalModel:
             parts.append((k, data))
         n = len(self.names)
         return TrainingSet(
-            _interleave([_with_identity(d.x_train, k, n) for k, d in parts]),
+            _interleave([with_identity(d.x_train, k, n) for k, d in parts]),
             _interleave([d.y_train for _, d in parts]),
-            _interleave([_with_identity(d.x_val, k, n) for k, d in parts]),
+            _interleave([with_identity(d.x_val, k, n) for k, d in parts]),
             _interleave([d.y_val for _, d in parts]),
             parts[0][1].scaler,
             parts[0][1].train_ends,
@@ -173,7 +173,7 @@ class GlobalModel:
         scaler = self.scalers[name]
         past = prices.iloc[: int(ends.max()) + 1]
         x = input_windows(past, self.spec, scaler, ends)
-        x = _with_identity(x, self.names.index(name), len(self.names))
+        x = with_identity(x, self.names.index(name), len(self.names))
         net = self.net
         device = next(net.parameters()).device
         was = net.training
