@@ -12,6 +12,7 @@ import pytest
 
 from stockapp.core.features import FeatureSpec
 from stockapp.core.progress import drain
+from stockapp.core.run_index import read_summary
 from stockapp.core.runs import load_run
 from stockapp.core.walkforward import BacktestSettings
 from stockapp.data.series import QualityReport, make_series
@@ -66,6 +67,8 @@ def test_a_model_each_is_exactly_a_one_series_run_and_the_folder_has_one_table(t
     with pytest.raises(BacktestError, match="holds a run of 3 series"):
         load_run(folder)
     assert (folder / "model" / "2" / "model.json").is_file()
+    summary = read_summary(folder)  # the runs list names the series together
+    assert summary.data == "S0, S1, S2" and summary.model == "GRU" and not summary.problem
 
 
 def test_one_network_across_series_sharing_a_rule_does_at_least_as_well():
