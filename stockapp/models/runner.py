@@ -27,6 +27,7 @@ from stockapp.core.manifest import DataRecord, RunManifest, Timings
 from stockapp.core.runs import save_run
 from stockapp.core.trading import annualisation
 from stockapp.core.walkforward import BacktestSettings, walk_forward
+from stockapp.errors import ModelError
 from stockapp.models.device import resolve_device
 from stockapp.models.forecaster import RecurrentForecaster
 from stockapp.models.networks import MODEL_KINDS
@@ -112,6 +113,13 @@ def run_backtest(
         prices = alignment.frame
         extra = tuple(c for c in alignment.columns if c not in spec.features)
         spec = replace(spec, features=spec.features + extra)
+        inner = getattr(forecaster, "model", forecaster)  # an AlreadyFitted wraps its model
+        given = getattr(inner, "spec", getattr(forecaster, "spec", None))
+        if given is not None and tuple(given.features) != spec.features:
+            raise ModelError(
+                "This model was trained without the other series or calendar inputs asked for; "
+                "backtest with a new model to use them."
+            )
     spec.check_columns(prices.columns)
     resolve_device(cfg.device)  # an absent device is refused before any work starts
     annual = annualisation(prices.index)

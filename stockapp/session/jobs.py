@@ -65,10 +65,14 @@ def backtest_job(
     settings: BacktestSettings,
     threads: int,
     forecaster: Any = None,
+    covariates: tuple = (),
+    calendar: tuple[str, ...] = (),
 ) -> Job:
     """One walk-forward backtest (:func:`stockapp.models.runner.run_backtest`) with ``threads``
     torch threads; ``forecaster`` is a model already trained on the first fit's span (then
-    wrapped in :class:`~stockapp.core.fitted.AlreadyFitted`), or ``None`` to train one."""
+    wrapped in :class:`~stockapp.core.fitted.AlreadyFitted`), or ``None`` to train one.
+    ``covariates`` (other series as inputs, see :mod:`stockapp.session.inputs`) and
+    ``calendar`` inputs go to the runner as the command line gives them."""
 
     def backtest(should_stop: StopCheck) -> Generator[Any, None, Any]:
         from stockapp.models import runner
@@ -77,8 +81,9 @@ def backtest_job(
         with torch_threads(threads):  # one core left to the window (issue 14)
             return (
                 yield from runner.run_backtest(
-                    series, spec, cfg, settings, should_stop, forecaster=forecaster
-                )
+                    series, spec, cfg, settings, should_stop, forecaster=forecaster,
+                    covariates=covariates, calendar=calendar,
+                )  # fmt: skip
             )
 
     return backtest
