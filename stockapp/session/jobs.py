@@ -81,8 +81,14 @@ def backtest_job(
         with torch_threads(threads):  # one core left to the window (issue 14)
             return (
                 yield from runner.run_backtest(
-                    series, spec, cfg, settings, should_stop, forecaster=forecaster,
-                    covariates=covariates, calendar=calendar,
+                    series,
+                    spec,
+                    cfg,
+                    settings,
+                    should_stop,
+                    forecaster=forecaster,
+                    covariates=covariates,
+                    calendar=calendar,
                 )  # fmt: skip
             )
 
