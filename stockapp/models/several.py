@@ -172,10 +172,12 @@ def run_several(
     else:
         frames, notes = common_dates({s.name: s.prices(spec.adjusted) for s in series})
         full = spec
+        records: dict[str, tuple[dict, ...]] = {}
         if covariates or calendar:
             for name in frames:
                 aligned = align_covariates(frames[name], tuple(covariates), tuple(calendar), name)
                 frames[name] = aligned.frame
+                records[name] = aligned.records
                 notes += list(aligned.sentences)
             frames, _ = common_dates(frames)  # a later covariate cuts every series alike
             extra = tuple(c for c in aligned.columns if c not in spec.features)
@@ -190,11 +192,7 @@ def run_several(
                 return None
             if covariates or calendar:  # the manifest names the inputs as a single run does
                 out.manifest = replace(
-                    out.manifest,
-                    covariates=align_covariates(
-                        s.prices(spec.adjusted), tuple(covariates), (), s.name
-                    ).records,
-                    calendar=tuple(calendar),
+                    out.manifest, covariates=records[s.name], calendar=tuple(calendar)
                 )
             outcomes[s.name] = out
     cross = None

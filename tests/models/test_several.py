@@ -110,3 +110,20 @@ def test_a_global_model_learns_on_the_dates_the_series_share():
     assert outcome.notes == ("A: 20 bars on dates the other series lack were left out.",)
     a, b = (outcome.outcomes[n].result.dates for n in "AB")
     assert a.equals(b)
+
+
+def test_other_series_as_inputs_go_to_every_target_of_a_global_model():
+    from stockapp.core.covariates import Covariate
+
+    series = [_series(f"S{k}", _rule(300, 30 + k)) for k in range(3)]
+    other = _series("X", _rule(280, 40), start="2012-01-30").frame
+    outcome = drain(
+        run_several(series, SPEC, CFG, BacktestSettings(test_fraction=0.3),
+                    covariates=(Covariate("X", other),), global_model=True)
+    )  # fmt: skip
+    assert outcome.global_model.n_inputs == 2 + 3
+    for name in ("S0", "S1", "S2"):
+        m = outcome.outcomes[name].manifest
+        assert m.spec().features == ("log_return", "with:X:return")
+        assert m.covariates[0]["name"] == "X" and m.covariates[0]["carried_forward"] == 0
+    assert any(n.startswith("X starts on 2012-01-30") for n in outcome.notes)
