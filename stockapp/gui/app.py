@@ -86,6 +86,9 @@ def create_main_window(
     from stockapp.gui.experiments.adapter import ExperimentsController  # issue 11: experiments
 
     ExperimentsController(window).attach(window, training, window.findChild(BacktestController))
+    from stockapp.gui.forward.adapter import ForwardController  # issue 25: the Forward page
+
+    ForwardController(window).attach(window, window.findChild(BacktestController))
     panel = window.data_panel
     if sample:
         panel.load_sample(sample)
