@@ -50,7 +50,7 @@ from stockapp.core.dataset import TrainingSet, training_set  # noqa: E402
 from stockapp.core.features import FeatureSpec  # noqa: E402
 from stockapp.data.samples import samples_dir  # noqa: E402
 from stockapp.models.device import describe_device, resolve_device  # noqa: E402
-from stockapp.models.explain import epoch_flow_recorder  # noqa: E402
+from stockapp.models.gradient_flow import epoch_flow_recorder  # noqa: E402
 from stockapp.models.networks import RecurrentNet  # noqa: E402
 from stockapp.models.trainer import TrainConfig, device_tensors, train  # noqa: E402
 

@@ -15,7 +15,8 @@ from stockapp.core.features import FeatureSpec
 from stockapp.core.progress import drain
 from stockapp.core.walkforward import BacktestSettings
 from stockapp.data import load_sample
-from stockapp.models.explain import STATE_NAMES, explain_forecast
+from stockapp.models.cell_states import STATE_NAMES
+from stockapp.models.explain import explain_forecast
 from stockapp.models.runner import run_backtest
 from stockapp.models.trainer import TrainConfig
 

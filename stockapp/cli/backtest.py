@@ -158,7 +158,7 @@ def _number(v: float) -> str:
 
 def _print_summary(outcome, series: PriceSeries, out) -> None:
     from stockapp.core.bars import format_dates
-    from stockapp.core.metrics import dm_variance
+    from stockapp.core.significance import dm_variance
 
     result = outcome.result
     labels = result.labels(outcome.model_name)

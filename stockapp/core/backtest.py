@@ -14,9 +14,9 @@ from stockapp.core.metrics import (
     ForecastMetrics,
     describe_direction,
     describe_significance,
-    dm_variance,
     forecast_metrics,
 )
+from stockapp.core.significance import dm_variance
 from stockapp.core.trading import EquityCurve, TradingRule, describe_trading, run_rule
 
 #: Forecast column in ``forecasts.csv`` for each forecaster key.

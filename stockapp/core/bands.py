@@ -2,8 +2,9 @@
 
 A forecast for a bar is a location ``mu`` and a standard deviation ``sigma`` of the next log
 return, with Gaussian shape (``nu=None``) or Student-t shape with ``nu > 2`` degrees of freedom
-scaled to have standard deviation ``sigma`` (as arch's standardised t). Everything is vectorised
-numpy and scipy; no torch, no Qt.
+scaled to have standard deviation ``sigma`` (as arch's standardised t); its quantiles, bands and
+per-bar scores are in :mod:`stockapp.core.return_distribution`, the coverage tests in
+:mod:`stockapp.core.coverage_tests`. Everything is vectorised numpy and scipy; no torch, no Qt.
 
 Scores, each over the bars where the forecast is finite:
 
@@ -14,7 +15,7 @@ Scores, each over the bars where the forecast is finite:
 * the log score (mean log density of the outcome; higher is better) and the CRPS (closed forms
   for the Gaussian and the Student-t; lower is better);
 * a Diebold-Mariano test on the log score against a benchmark's, with the long-run variance of
-  every such test here (:func:`stockapp.core.metrics.long_run_variance`), signed: ``better``,
+  every such test here (:func:`stockapp.core.significance.long_run_variance`), signed: ``better``,
   ``worse`` or ``tie`` by one-sided 5% tests;
 * the probability integral transform (PIT) of each outcome, whose histogram is flat when the
   forecasts are calibrated;
@@ -34,8 +35,13 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from stockapp.core.lazy import special, stats  # scipy's, imported when first used
-from stockapp.core.metrics import format_pvalue, mean_difference_test, signed_verdict
+from stockapp.core.coverage_tests import (
+    christoffersen_pvalue,
+    conditional_coverage_pvalue,
+    kupiec_pvalue,
+)
+from stockapp.core.return_distribution import crps, interval, interval_score, log_density
+from stockapp.core.significance import format_pvalue, mean_difference_test, signed_verdict
 from stockapp.errors import DataError
 
 #: Nominal central coverages scored and drawn.
@@ -46,161 +52,12 @@ AFTER_JUMP = 60
 JUMP_WINDOW = 20
 
 
-def _t_scale(nu) -> float | np.ndarray:
-    """Scale of a t with ``nu`` dof whose standard deviation is 1 (1.0 for the Gaussian).
-
-    ``nu`` may be one number or one per bar (a refitted model's dof changes with each fit).
-    """
-    if nu is None:
-        return 1.0
-    v = np.asarray(nu, dtype=np.float64)
-    if not (np.all(np.isfinite(v)) and np.all(v > 2.0)):
-        raise DataError(f"The Student-t degrees of freedom must be above 2, not {np.min(v)}.")
-    return np.sqrt((v - 2.0) / v)
-
-
-def quantile(p: float | np.ndarray, mu, sigma, nu: float | np.ndarray | None = None) -> np.ndarray:
-    """The ``p`` quantile of each forecast distribution of the log return."""
-    q = stats.norm.ppf(p) if nu is None else stats.t.ppf(p, nu) * _t_scale(nu)
-    return np.asarray(mu, dtype=np.float64) + np.asarray(sigma, dtype=np.float64) * q
-
-
-def interval(
-    level: float, mu, sigma, nu: float | np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """The central ``level`` interval ``(lower, upper)`` of the log return."""
-    a = (1.0 - level) / 2.0
-    return quantile(a, mu, sigma, nu), quantile(1.0 - a, mu, sigma, nu)
-
-
-def _z(y, mu, sigma, nu):
-    return (np.asarray(y, np.float64) - np.asarray(mu, np.float64)) / (
-        np.asarray(sigma, np.float64) * _t_scale(nu)
-    )
-
-
-def pit(y, mu, sigma, nu: float | np.ndarray | None = None) -> np.ndarray:
-    """The forecast CDF at each outcome: uniform on [0, 1] for calibrated forecasts."""
-    z = _z(y, mu, sigma, nu)
-    return stats.norm.cdf(z) if nu is None else stats.t.cdf(z, nu)
-
-
-def log_density(y, mu, sigma, nu: float | np.ndarray | None = None) -> np.ndarray:
-    """Log density of each outcome under its forecast (the log score of each bar)."""
-    s = np.asarray(sigma, np.float64) * _t_scale(nu)
-    z = _z(y, mu, sigma, nu)
-    base = stats.norm.logpdf(z) if nu is None else stats.t.logpdf(z, nu)
-    return base - np.log(s)
-
-
-def crps(y, mu, sigma, nu: float | np.ndarray | None = None) -> np.ndarray:
-    """Continuous ranked probability score of each bar, in closed form (lower is better).
-
-    Gaussian: ``s (z (2 Phi(z) - 1) + 2 phi(z) - 1/sqrt(pi))``. Student-t with scale ``s``
-    (Jordan, Krueger & Lerch 2019): ``s (z (2 F(z) - 1) + 2 f(z) (nu + z^2) / (nu - 1)
-    - 2 sqrt(nu) B(1/2, nu - 1/2) / ((nu - 1) B(1/2, nu/2)^2))``.
-    """
-    s = np.asarray(sigma, np.float64) * _t_scale(nu)
-    z = _z(y, mu, sigma, nu)
-    if nu is None:
-        return s * (
-            z * (2.0 * stats.norm.cdf(z) - 1.0) + 2.0 * stats.norm.pdf(z) - 1 / math.sqrt(math.pi)
-        )
-    nu = np.asarray(nu, np.float64)
-    const = (
-        2.0
-        * np.sqrt(nu)
-        * special.beta(0.5, nu - 0.5)
-        / ((nu - 1.0) * special.beta(0.5, nu / 2.0) ** 2)
-    )
-    body = z * (2.0 * stats.t.cdf(z, nu) - 1.0) + 2.0 * stats.t.pdf(z, nu) * (nu + z * z) / (
-        nu - 1.0
-    )
-    return s * (body - const)
-
-
-def interval_score(y, lower, upper, level: float) -> np.ndarray:
-    """Winkler's interval score of each bar: width plus ``2/alpha`` times any miss distance."""
-    y, lo, hi = (np.asarray(a, np.float64) for a in (y, lower, upper))
-    alpha = 1.0 - level
-    return (hi - lo) + 2.0 / alpha * (np.maximum(lo - y, 0.0) + np.maximum(y - hi, 0.0))
-
-
-def _chi2_pvalue(lr: float, df: int = 1) -> float:
-    return float(stats.chi2.sf(max(lr, 0.0), df)) if math.isfinite(lr) else math.nan
-
-
-def _kupiec_lr(hits: np.ndarray, level: float) -> float:
-    h = np.asarray(hits, dtype=bool)
-    n = h.size
-    if n == 0:
-        return math.nan
-    x = float(n - np.count_nonzero(h))  # misses
-    rate = x / n
-    miss = 1.0 - level
-    null = special.xlogy(x, miss) + special.xlogy(n - x, 1.0 - miss)
-    alt = special.xlogy(x, rate) + special.xlogy(n - x, 1.0 - rate)
-    return float(-2.0 * (null - alt))
-
-
-def _independence_lr(hits: np.ndarray) -> float:
-    miss = ~np.asarray(hits, dtype=bool)
-    if miss.size < 2:
-        return math.nan
-    a, b = miss[:-1], miss[1:]
-    n00 = float(np.count_nonzero(~a & ~b))
-    n01 = float(np.count_nonzero(~a & b))
-    n10 = float(np.count_nonzero(a & ~b))
-    n11 = float(np.count_nonzero(a & b))
-    pi = (n01 + n11) / (n00 + n01 + n10 + n11)
-    pi01 = n01 / (n00 + n01) if n00 + n01 else 0.0
-    pi11 = n11 / (n10 + n11) if n10 + n11 else 0.0
-    null = special.xlogy(n00 + n10, 1.0 - pi) + special.xlogy(n01 + n11, pi)
-    alt = (
-        special.xlogy(n00, 1.0 - pi01)
-        + special.xlogy(n01, pi01)
-        + special.xlogy(n10, 1.0 - pi11)
-        + special.xlogy(n11, pi11)
-    )
-    return float(-2.0 * (null - alt))
-
-
-def kupiec_pvalue(hits: np.ndarray, level: float) -> float:
-    """Kupiec's unconditional-coverage test: does the share of hits equal ``level``?
-
-    ``LR = -2 [x log(1-l) + (n-x) log(l)] + 2 [x log(x/n) + (n-x) log(1-x/n)]`` with ``x``
-    misses among ``n`` bars, compared with chi-squared(1). NaN for no bars.
-    """
-    return _chi2_pvalue(_kupiec_lr(hits, level))
-
-
-def christoffersen_pvalue(hits: np.ndarray) -> float:
-    """Christoffersen's test that misses are independent (a miss does not make one likelier).
-
-    From the transition counts ``n_ij`` (state ``i`` then ``j``; 1 = a miss):
-    ``LR = -2 [log L(pi) - log L(pi_01, pi_11)]``, compared with chi-squared(1). NaN for fewer
-    than two bars.
-    """
-    return _chi2_pvalue(_independence_lr(hits))
-
-
-def conditional_coverage_pvalue(hits: np.ndarray, level: float) -> float:
-    """Christoffersen's (1998) conditional-coverage test: the right share of misses, and
-    independent ones.
-
-    ``LR_cc = LR_uc + LR_ind`` (Kupiec's and the independence statistic above), compared with
-    chi-squared(2); the sum is the usual form (as in R's ``rugarch::VaRTest``). NaN for fewer
-    than two bars.
-    """
-    return _chi2_pvalue(_kupiec_lr(hits, level) + _independence_lr(hits), df=2)
-
-
 def dm_test(loss_model: np.ndarray, loss_bench: np.ndarray) -> tuple[float, float]:
     """``(two-sided p, one-sided p that the model's mean loss is lower)`` of the Diebold-Mariano
     test of equal mean loss, on the bars where both losses are finite.
 
-    The same test as :func:`stockapp.core.metrics.diebold_mariano` (one long-run variance,
-    :func:`stockapp.core.metrics.long_run_variance`) on any loss, here the negative log score.
+    The same test as :func:`stockapp.core.significance.diebold_mariano` (one long-run variance,
+    :func:`stockapp.core.significance.long_run_variance`) on any loss, here the negative log score.
     NaN when the differential is constant or has fewer than two bars.
     """
     d = np.asarray(loss_model, np.float64) - np.asarray(loss_bench, np.float64)

@@ -26,12 +26,11 @@ from stockapp.core.bands import (
     SUFFIXES,
     BandScores,
     describe_bands,
-    interval,
-    pit,
     score_bands,
     vol_jump,
 )
 from stockapp.core.calibration import Calibration, CalibrationSettings, calibrate
+from stockapp.core.return_distribution import interval, pit
 from stockapp.core.trading import EquityCurve, TradingRule
 from stockapp.core.vol_target import (
     VolTargetReport,

@@ -26,19 +26,19 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
-from stockapp.core.bands import BandScores, describe_bands, interval, score_bands
+from stockapp.core.bands import BandScores, describe_bands, score_bands
 from stockapp.core.bars import format_dates, parse_dates
 from stockapp.core.exchange import BarClock
 from stockapp.core.lazy import stats  # scipy.stats, imported when first used
 from stockapp.core.ledger import digest
 from stockapp.core.metrics import (
-    ALPHA,
     ForecastMetrics,
     describe_direction,
     describe_significance,
     forecast_metrics,
-    format_pvalue,
 )
+from stockapp.core.return_distribution import interval
+from stockapp.core.significance import ALPHA, format_pvalue
 
 #: Bumped when the meaning of an entry's keys changes.
 LEDGER_FORMAT = 1
@@ -218,7 +218,7 @@ def forward_scores(entries: list[dict], results: list[dict], backtest=None) -> F
         sigma = np.array([e["bands"]["sigma"] for e, _ in with_bands])
         nus = [e["bands"]["nu"] for e, _ in with_bands]
         nu = None if any(v is None for v in nus) else np.array(nus, dtype=np.float64)
-        bands, _ = score_bands(y, mu, sigma, nu)
+        bands, _ = score_bands(y, mu, sigma, nu, bounds=_bounds([e for e, _ in with_bands]))
     comparison = None
     if backtest is not None:
         bt = backtest.metrics
@@ -231,6 +231,23 @@ def forward_scores(entries: list[dict], results: list[dict], backtest=None) -> F
     return ForwardScores(
         len(done), len(forward) - len(done), n_backfill, metrics, bands, comparison
     )
+
+
+def _bounds(entries: list[dict]) -> dict | None:
+    """The entries' own 50/80/95% bands in log return (a calibrated run's), where every entry
+    has all three; ``None`` scores the distributions' central intervals."""
+    keys = [f"{side}_{level}" for level in (50, 80, 95) for side in ("lower", "upper")]
+    if not all(all(k in e["bands"] for k in keys) for e in entries):
+        return None
+    last = np.array([float(e["last_close"]) for e in entries])
+
+    def log_band(key: str) -> np.ndarray:
+        return np.log(np.array([float(e["bands"][key]) for e in entries]) / last)
+
+    return {
+        level / 100: (log_band(f"lower_{level}"), log_band(f"upper_{level}"))
+        for level in (50, 80, 95)
+    }
 
 
 def _persistence_rmse(m: ForecastMetrics) -> float:

@@ -19,7 +19,7 @@ from pathlib import Path
 from stockapp.core.backtest import BacktestResult, assemble_result
 from stockapp.core.bars import format_dates
 from stockapp.core.manifest import RunManifest
-from stockapp.core.metrics import format_pvalue
+from stockapp.core.significance import format_pvalue
 from stockapp.core.sweep_plan import ROW_FILE
 
 

@@ -17,8 +17,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from stockapp.core.bands import log_density
 from stockapp.core.lazy import signal  # scipy.signal, imported when first used
+from stockapp.core.return_distribution import log_density
 from stockapp.errors import DataError
 
 #: RiskMetrics' decay for daily returns.

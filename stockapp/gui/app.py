@@ -16,6 +16,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 from stockapp.gui import xcb_libs
+from stockapp.gui.widgets.gui_gc import collect_on_gui_thread
 
 if TYPE_CHECKING:
     from stockapp.gui.main_window import MainWindow
@@ -86,6 +87,9 @@ def create_main_window(
     from stockapp.gui.experiments.adapter import ExperimentsController  # issue 11: experiments
 
     ExperimentsController(window).attach(window, training, window.findChild(BacktestController))
+    from stockapp.gui.forward.adapter import ForwardController  # issue 25: the Forward page
+
+    ForwardController(window).attach(window, window.findChild(BacktestController))
     panel = window.data_panel
     if sample:
         panel.load_sample(sample)
@@ -114,6 +118,7 @@ def run(
         print(missing, file=sys.stderr)
         return 1
     app = application(argv)
+    collect_on_gui_thread(app)  # never free a Qt object on a background thread
     splash = show_splash()
     # The slow imports (pyqtgraph, pandas) happen here, under the splash; PyTorch waits.
     from stockapp.gui import main_window  # noqa: F401

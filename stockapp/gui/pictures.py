@@ -23,7 +23,7 @@ from PySide6.QtWidgets import QApplication, QLabel, QVBoxLayout, QWidget
 
 from stockapp.core.atomic import write_bytes
 from stockapp.core.backtest import BacktestResult, forecaster_labels
-from stockapp.core.metrics import format_pvalue
+from stockapp.core.significance import format_pvalue
 from stockapp.errors import BacktestError, StockappError
 from stockapp.gui.backtest.metrics_table import describe_rule, fmt_number, fmt_percent
 from stockapp.gui.backtest.view import BacktestView

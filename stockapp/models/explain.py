@@ -3,15 +3,20 @@
 Three views of a trained :class:`~stockapp.models.networks.RecurrentNet`, all computed in eval
 mode (no dropout) on a float64 copy of the network on the CPU, so they are exact and repeatable:
 
-* :func:`attribute`: integrated gradients of the forecast with respect to every input (lag x
-  feature) from a stated baseline window, zero scaled inputs (every feature at its training
-  mean: for log returns, a flat past with the average drift), with enough steps that the
-  attributions sum to output minus baseline output within 1%; and the plain gradient x input.
-* :func:`cell_states`: the gates and states of every layer at every step, by the cell equations
-  from the trained weights (PyTorch's fused ``nn.LSTM``/``nn.GRU`` do not expose the gates).
-* :func:`gradient_flow`: the norm of the last-step loss's gradient with respect to the input at
-  each lag, averaged over windows: how far back backpropagation through time carries error.
+* :func:`~stockapp.models.attribution.attribute`: integrated gradients of the forecast with
+  respect to every input (lag x feature) from a stated baseline window, zero scaled inputs
+  (every feature at its training mean: for log returns, a flat past with the average drift),
+  with enough steps that the attributions sum to output minus baseline output within 1%; and the
+  plain gradient x input.
+* :func:`~stockapp.models.cell_states.cell_states`: the gates and states of every layer at every
+  step, by the cell equations from the trained weights (PyTorch's fused ``nn.LSTM``/``nn.GRU``
+  do not expose the gates).
+* :func:`~stockapp.models.gradient_flow.gradient_flow`: the norm of the last-step loss's
+  gradient with respect to the input at each lag, averaged over windows: how far back
+  backpropagation through time carries error.
 
+This module holds the Inside tab's two jobs. :func:`explain_forecast` puts the three views of one
+test bar's forecast together (:func:`choose_fit` finds the fit that made it).
 :func:`compare_kinds` trains a plain RNN, a GRU and an LSTM of the same size on the same windows
 and records their gradient flow after every epoch: the vanishing-gradient demonstration. It is a
 generator (progress and cancellation at each epoch), like every long job of the app.
@@ -19,7 +24,6 @@ generator (progress and cancellation at each epoch), like every long job of the 
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -27,258 +31,23 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
-from torch import nn
 
 from stockapp.core.bars import format_dates, is_intraday
 from stockapp.core.dataset import input_windows, training_set
-from stockapp.core.features import (
-    FeatureSpec,
-    feature_matrix,
-    needs_fit,
-    price_from_target,
-    target_vector,
-)
+from stockapp.core.features import FeatureSpec, feature_matrix, needs_fit, price_from_target
 from stockapp.core.runs import weights_through_note
 from stockapp.core.volatility import fit_garch
 from stockapp.errors import ModelError
+from stockapp.models.attribution import Attribution, attribute
+from stockapp.models.cell_states import cell_states
+from stockapp.models.gradient_flow import (
+    EPOCH_FLOW_WINDOWS,
+    epoch_flow_recorder,  # noqa: F401  re-exported: models/forecaster.py imports it from here
+    gradient_flow,
+    training_flow,
+)
 from stockapp.models.networks import RecurrentNet
 from stockapp.models.trainer import TrainConfig, TrainProgress, train
-
-#: Integrated-gradient steps tried first; doubled until the attributions are complete to within
-#: :data:`IG_TOLERANCE`. 64 midpoints already suffice for the default LSTM on AAPL (the error is
-#: below 0.1% there); the doubling covers sharper networks.
-IG_STEPS = 64
-IG_MAX_STEPS = 8192
-IG_TOLERANCE = 0.01
-#: Training windows averaged for the gradient flow (the newest ones before the test span): the
-#: curve's shape settles well before 512 windows and the cost stays one batched backward.
-FLOW_WINDOWS = 512
-#: Windows of the fixed batch measured after every training epoch. On scripts/bench_train.py's
-#: standard workload (2 x 64 LSTM, 2,642 AAPL windows, one CPU thread) 128 windows cost 1.065x an
-#: epoch's CPU time, over the 1.05x the issue allows; 64 cost half as much (one extra backward
-#: over a batch of 64): ``scripts/bench_train.py --flow`` measured the hook at 0.086 s of a 3.8 s
-#: epoch there, 1.023x (wall ratio against the app without it 1.016x).
-EPOCH_FLOW_WINDOWS = 64
-#: A shorter epoch (a walk-forward refit's: ``recent`` windows plus as many older ones) gets a
-#: batch of at most 1/40 of its windows, so the flow stays near 2.5% of it, and at least 8.
-EPOCH_FLOW_SHARE = 40
-EPOCH_FLOW_MIN = 8
-#: Gate and state names per kind, in the order the cell computes them.
-STATE_NAMES: dict[str, tuple[str, ...]] = {
-    "lstm": ("input", "forget", "candidate", "output", "cell", "hidden"),
-    "gru": ("reset", "update", "candidate", "hidden"),
-    "rnn": ("hidden",),
-}
-#: Which states are sigmoid gates (in [0, 1]); the others are tanh outputs (in [-1, 1]) or the
-#: LSTM cell state (unbounded).
-SIGMOID = frozenset({"input", "forget", "output", "reset", "update"})
-
-
-def _exact(net: RecurrentNet) -> RecurrentNet:
-    """A float64 CPU copy of ``net`` in eval mode (the original is left as it was)."""
-    twin = copy.deepcopy(net).to("cpu").double()
-    twin.eval()
-    return twin
-
-
-def _last_output(net: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """The forecast of each window: the last step's output (a distribution head's location)."""
-    out = net(x)[:, -1]
-    return net.location(out) if hasattr(net, "location") else out
-
-
-# ----------------------------------------------------------------------------- attribution
-
-
-@dataclass
-class Attribution:
-    """Integrated gradients of one forecast, in target units (e.g. log return), per lag x feature.
-
-    Row ``i`` of every ``(W, F)`` array is the input ``lags[i]`` bars before the forecast bar, so
-    the last row (lag 1) is the bar just before it.
-    """
-
-    inputs: np.ndarray  # (W, F) scaled inputs the network saw
-    baseline: np.ndarray  # (W, F) the baseline window (zeros: features at their training mean)
-    attribution: np.ndarray  # (W, F) integrated gradients; they sum to output - baseline_output
-    gradient_x_input: np.ndarray  # (W, F) gradient at the input times (input - baseline)
-    output: float
-    baseline_output: float
-    steps: int
-    completeness_error: float  # |sum - (output - baseline_output)| / |output - baseline_output|
-
-    @property
-    def lags(self) -> np.ndarray:
-        return np.arange(self.inputs.shape[0], 0, -1)
-
-
-def attribute(
-    net: RecurrentNet,
-    x: np.ndarray,
-    scale: float = 1.0,
-    steps: int = IG_STEPS,
-    tolerance: float = IG_TOLERANCE,
-    max_steps: int = IG_MAX_STEPS,
-) -> Attribution:
-    """Integrated gradients of ``net``'s last-step output for one ``(W, F)`` window ``x``.
-
-    The path from the zero window to ``x`` is integrated with the midpoint rule, all steps in one
-    batch; the steps double (up to ``max_steps``) until the attributions sum to the output
-    difference within ``tolerance`` (relative; absolute below 1e-12). ``scale`` multiplies the
-    network's output (the target's standard deviation turns scaled outputs into target units).
-    """
-    twin = _exact(net)
-    xt = torch.as_tensor(np.asarray(x, np.float64))
-    if xt.ndim != 2 or xt.shape[1] != twin.n_features:
-        raise ModelError(
-            f"The window to explain must be bars x {twin.n_features} feature(s), not "
-            f"{tuple(xt.shape)}."
-        )
-    base = torch.zeros_like(xt)
-    with torch.no_grad():
-        ends = _last_output(twin, torch.stack([base, xt])) * scale
-    b_out, out = float(ends[0]), float(ends[1])
-    diff = out - b_out
-    req = xt.detach().clone().requires_grad_(True)
-    grad_at_x = torch.autograd.grad(_last_output(twin, req[None]).sum() * scale, req)[0]
-    n = int(steps)
-    while True:
-        alphas = (torch.arange(n, dtype=torch.float64) + 0.5) / n
-        path = (base + alphas[:, None, None] * (xt - base)).requires_grad_(True)
-        grads = torch.autograd.grad(_last_output(twin, path).sum() * scale, path)[0]
-        ig = (xt - base) * grads.mean(dim=0)
-        err = abs(float(ig.sum()) - diff)
-        rel = err / abs(diff) if abs(diff) > 1e-12 else err
-        if rel <= tolerance or n >= max_steps:
-            break
-        n *= 2
-    return Attribution(
-        inputs=xt.numpy().copy(),
-        baseline=base.numpy().copy(),
-        attribution=ig.detach().numpy(),
-        gradient_x_input=(grad_at_x * (xt - base)).detach().numpy(),
-        output=out,
-        baseline_output=b_out,
-        steps=n,
-        completeness_error=rel,
-    )
-
-
-# ----------------------------------------------------------------------------- gates and states
-
-
-def cell_states(net: RecurrentNet, x: np.ndarray | torch.Tensor) -> list[dict[str, np.ndarray]]:
-    """Every layer's gates and states for ``(B, W, F)`` windows, by the cell equations.
-
-    One dict per layer, name (see :data:`STATE_NAMES`) -> ``(B, W, hidden)`` array, from zero
-    initial states as the network's own forward uses; eval mode, so no dropout between layers.
-    The loop runs over the window's steps (the recurrence), batched over windows and units.
-    """
-    twin = _exact(net)
-    inp = torch.as_tensor(np.asarray(x, np.float64) if not torch.is_tensor(x) else x.double())
-    if inp.ndim != 3:
-        raise ModelError(f"Expected windows x bars x features, not {tuple(inp.shape)}.")
-    out: list[dict[str, np.ndarray]] = []
-    with torch.no_grad():
-        for layer in twin.rnn.children():
-            states = _layer_states(twin.kind, layer, inp)
-            out.append({k: v.numpy() for k, v in states.items()})
-            inp = states["hidden"]
-    return out
-
-
-def _layer_states(kind: str, layer: nn.RNNBase, x: torch.Tensor) -> dict[str, torch.Tensor]:
-    w_ih, w_hh = layer.weight_ih_l0, layer.weight_hh_l0
-    b_ih, b_hh = layer.bias_ih_l0, layer.bias_hh_l0
-    batch, steps, _ = x.shape
-    hid = w_hh.shape[1]
-    pre = x @ w_ih.T + b_ih  # (B, W, G*H): the input part of every gate at every step at once
-    h = x.new_zeros(batch, hid)
-    c = x.new_zeros(batch, hid)
-    rows: dict[str, list[torch.Tensor]] = {name: [] for name in STATE_NAMES[kind]}
-    for t in range(steps):
-        rec = h @ w_hh.T + b_hh
-        if kind == "lstm":
-            gi, gf, gg, go = (pre[:, t] + rec).chunk(4, dim=1)
-            i, f, g, o = gi.sigmoid(), gf.sigmoid(), gg.tanh(), go.sigmoid()
-            c = f * c + i * g
-            h = o * c.tanh()
-            values = (i, f, g, o, c, h)
-        elif kind == "gru":
-            xr, xz, xn = pre[:, t].chunk(3, dim=1)
-            hr, hz, hn = rec.chunk(3, dim=1)
-            r, z = (xr + hr).sigmoid(), (xz + hz).sigmoid()
-            n = (xn + r * hn).tanh()
-            h = (1 - z) * n + z * h
-            values = (r, z, n, h)
-        else:
-            h = (pre[:, t] + rec).tanh()
-            values = (h,)
-        for name, v in zip(STATE_NAMES[kind], values, strict=True):
-            rows[name].append(v)
-    return {name: torch.stack(v, dim=1) for name, v in rows.items()}
-
-
-# ----------------------------------------------------------------------------- gradient flow
-
-
-def gradient_flow(net: nn.Module, x: np.ndarray | torch.Tensor, y: np.ndarray | torch.Tensor):
-    """Mean over windows of ``|d loss / d input|`` at each lag, lag 1 first: shape ``(W,)``.
-
-    The loss is each window's squared error on its last step (the forecast that is used), so a
-    window's gradient is its own; the norm is over the features of a bar. Computed in eval mode
-    on the network's own device and dtype, without touching its parameters' ``.grad``.
-    """
-    param = next(net.parameters())
-    xt = torch.as_tensor(x).to(device=param.device, dtype=param.dtype).detach()
-    yt = torch.as_tensor(y).to(device=param.device, dtype=param.dtype)
-    if yt.ndim == 2:
-        yt = yt[:, -1]
-    was_training = net.training
-    net.eval()
-    try:
-        # cuDNN's fused RNN backward refuses eval mode; the plain kernels give the same numbers.
-        with torch.enable_grad(), torch.backends.cudnn.flags(enabled=False):
-            req = xt.requires_grad_(True)
-            loss = (_last_output(net, req) - yt).square().sum()
-            grad = torch.autograd.grad(loss, req)[0]
-    finally:
-        net.train(was_training)
-    per_lag = grad.norm(dim=2).mean(dim=0)  # (W,), oldest bar first
-    return per_lag.flip(0).double().cpu().numpy()
-
-
-def epoch_flow_windows(n: int, recent: int | None = None) -> int:
-    """Windows of the per-epoch fixed batch for ``n`` training windows (``recent``: as
-    :func:`~stockapp.models.trainer.train`'s, a refit's epoch of the newest ``recent`` plus as
-    many older windows): :data:`EPOCH_FLOW_WINDOWS`, fewer for a short epoch."""
-    per_epoch = n if recent is None or recent >= n else recent + min(recent, n - recent)
-    return min(n, EPOCH_FLOW_WINDOWS, max(EPOCH_FLOW_MIN, per_epoch // EPOCH_FLOW_SHARE))
-
-
-def epoch_flow_recorder(
-    x: np.ndarray, y: np.ndarray, curves: list[list[float]], recent: int | None = None
-) -> Callable[[nn.Module, int], None]:
-    """An ``on_epoch`` hook for :func:`~stockapp.models.trainer.train` that appends the gradient
-    flow of a fixed batch (the newest :func:`epoch_flow_windows` of the windows ``x``, targets
-    ``y``) to ``curves`` after every epoch, as plain floats (lag 1 first).
-
-    The batch is copied to the network's device once, at the first epoch.
-    """
-    count = epoch_flow_windows(len(x), recent)
-    held: dict[str, torch.Tensor] = {}
-
-    def record(net: nn.Module, epoch: int) -> None:
-        param = next(net.parameters())
-        if "x" not in held:
-            held["x"] = torch.as_tensor(x[-count:]).to(param.device, param.dtype)
-            held["y"] = torch.as_tensor(y[-count:]).to(param.device, param.dtype)
-        curves.append([float(v) for v in gradient_flow(net, held["x"], held["y"])])
-
-    return record
-
-
-# ----------------------------------------------------------------------------- a whole forecast
 
 
 @dataclass
@@ -392,8 +161,8 @@ def explain_forecast(
     """Explain the fitted ``forecaster``'s forecast of bar ``end + 1`` of ``prices``.
 
     Only rows up to ``end`` reach the window (as when the forecast was made). The gradient flow
-    is averaged over the newest :data:`FLOW_WINDOWS` training windows whose targets lie before
-    row ``flow_before`` (default: the bar explained).
+    is averaged over the newest :data:`~stockapp.models.gradient_flow.FLOW_WINDOWS` training
+    windows whose targets lie before row ``flow_before`` (default: the bar explained).
     """
     if not forecaster.is_fitted:
         raise ModelError("This model has not been trained yet; train it before explaining it.")
@@ -432,23 +201,6 @@ def explain_forecast(
         states=states,
         flow=flow,
     )
-
-
-def training_flow(forecaster, past: pd.DataFrame, count: int = FLOW_WINDOWS) -> np.ndarray:
-    """The model's gradient flow over the newest ``count`` windows of ``past`` (float64, CPU)."""
-    spec = forecaster.spec
-    w = spec.window
-    ends = np.arange(max(w, len(past) - 1 - count), len(past) - 1, dtype=np.int64)
-    if ends.size == 0:
-        raise ModelError("There are no training windows before this bar to measure gradients on.")
-    x = input_windows(past, spec, forecaster.scaler, ends, getattr(forecaster, "garch", None))
-    target = (
-        forecaster.training_target(past)
-        if hasattr(forecaster, "training_target")
-        else target_vector(past, spec)
-    )
-    y = forecaster.scaler.target(target)[ends + 1]
-    return gradient_flow(_exact(forecaster.net), x.astype(np.float64), y)
 
 
 # ----------------------------------------------------------------------------- kinds compared

@@ -13,6 +13,7 @@ replay applies the same dropout masks as an eager step fed the same noise.
 
 from __future__ import annotations
 
+import copy
 import math
 
 import torch
@@ -215,3 +216,17 @@ class RecurrentNet(nn.Module):
             "dropout": self.dropout,
             "head": self.head_kind,
         }
+
+
+def exact_copy(net: RecurrentNet) -> RecurrentNet:
+    """A float64 CPU copy of ``net`` in eval mode (the original is left as it was): what the
+    explanations of a forecast are computed on, so they are exact and repeatable."""
+    twin = copy.deepcopy(net).to("cpu").double()
+    twin.eval()
+    return twin
+
+
+def last_output(net: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """The forecast of each window: the last step's output (a distribution head's location)."""
+    out = net(x)[:, -1]
+    return net.location(out) if hasattr(net, "location") else out

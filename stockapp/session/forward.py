@@ -34,7 +34,6 @@ from stockapp.core.forward_record import (
     LEDGER_FORMAT,
     REQUIRED,
     ForwardScores,
-    band_levels,
     forward_scores,
     frame_record,
     score_entry,
@@ -44,6 +43,13 @@ from stockapp.core.ledger import LedgerError, canonical, digest, transaction, wr
 from stockapp.core.manifest import RunManifest
 from stockapp.core.runs import load_run
 from stockapp.errors import DataError, ModelError, StockappError
+from stockapp.session.forward_bands import (
+    Calibrator,
+    entry_bands,
+    next_close,
+    outcome_in,
+    row_of,
+)
 from stockapp.session.forward_source import check_matches, chosen_source
 from stockapp.session.loading import load_series
 
@@ -65,6 +71,7 @@ class SavedRun:
     bars: str  # "daily", "weekly", ...
     last_fit_start: pd.Timestamp  # first test bar of the last fit
     data_last: pd.Timestamp  # last bar of the run's data
+    calibrator: Calibrator  # how its entries' bands are calibrated (as its backtest's)
 
     @property
     def name(self) -> str:
@@ -106,6 +113,7 @@ def open_run(folder: Path | str) -> SavedRun:
         bars=bar_size(result.dates),
         last_fit_start=pd.Timestamp(result.refit_dates[-1]),
         data_last=pd.Timestamp(last) if last else pd.Timestamp(result.dates[-1]),
+        calibrator=Calibrator.of(manifest, result, model.is_distribution),
     )
 
 
@@ -185,8 +193,14 @@ def first_end(entries: list[dict], prices: pd.DataFrame, run: SavedRun) -> int:
     return max(int(index.searchsorted(run.last_fit_start)) - 1, run.model.spec.window)
 
 
-def _payloads(run, source, series_name, prices, ends, clock, now, snapshot_id) -> list[dict]:
-    """The entries for windows ending at ``ends`` (the last may target a bar not in the data)."""
+def _payloads(
+    run, source, series_name, prices, ends, clock, now, snapshot_id, old=(), outcomes=None
+) -> list[dict]:
+    """The entries for windows ending at ``ends`` (the last may target a bar not in the data).
+
+    A distribution head's bands are calibrated as the run's backtest's were, continued over the
+    outcomes of the ``old`` entries (``outcomes``: their log returns scored so far, by hash)
+    and of the new ones before each (:mod:`stockapp.session.forward_bands`)."""
     model, spec = run.model, run.model.spec
     n = len(prices)
     forecasts = model.predict_next(prices, ends)
@@ -204,10 +218,6 @@ def _payloads(run, source, series_name, prices, ends, clock, now, snapshot_id) -
             reason = "its bar was already in the data"
         elif clock.closes_at(target) <= now:
             reason = "its bar had closed by the clock though the data had no bar for it yet"
-        bands = None
-        if dists is not None:
-            mu, sigma, nu = dists
-            bands = band_levels(mu[k], sigma[k], None if nu is None else nu[k], close[e])
         out.append({
             "format": LEDGER_FORMAT,
             "run_id": run.run_id,
@@ -224,28 +234,50 @@ def _payloads(run, source, series_name, prices, ends, clock, now, snapshot_id) -
             "last_close": float(close[e]),
             "target_date": f"{target:%Y-%m-%d}",
             "forecast": float(forecasts[k]),
-            "bands": bands,
+            "bands": None,
             "issued_at": issued,
             "backfill": reason is not None,
             "backfill_reason": reason,
         })  # fmt: skip
+    if dists is not None:
+        _band_entries(run, out, dists, old, outcomes or {}, prices)
     return out
+
+
+def _band_entries(run, new: list[dict], dists, old, outcomes: dict, prices) -> None:
+    """Set each new entry's ``bands`` (and ``calibration`` for a calibrated run)."""
+    mu, sigma, nu = dists
+    nus = [None if nu is None else float(nu[k]) for k in range(len(new))]
+    rows = [row_of(e) for e in old if e.get("bands")]
+    olds = [e for e in old if e.get("bands")]
+    rows += [(e["target_date"], float(mu[k]), float(sigma[k]), nus[k]) for k, e in
+             enumerate(new)]  # fmt: skip
+    every = olds + new
+
+    def known(j: int, i: int) -> float | None:
+        entry = every[j]
+        if entry.get("hash") in outcomes:
+            return float(outcomes[entry["hash"]])
+        return outcome_in(prices, entry)
+
+    calibrations = run.calibrator.calibrations(rows, known)[len(olds) :]
+    for k, entry in enumerate(new):
+        cal = calibrations[k]
+        entry["bands"] = entry_bands(mu[k], sigma[k], nus[k], entry["last_close"], cal)
+        if cal is not None:
+            entry["calibration"] = cal
 
 
 def _scores_due(entries: list[dict], done: set[str], prices: pd.DataFrame, now: str) -> list[dict]:
     """Results rows for entries not yet scored whose next bar after their data is now known."""
-    index = prices.index
-    log_close = np.log(prices["Close"].to_numpy(np.float64))
     rows = []
     for entry in entries:
         if entry["hash"] in done:
             continue
-        through = pd.Timestamp(entry["data_through"])
-        pos = int(index.searchsorted(through))
-        if pos >= len(index) - 1 or index[pos] != through:
+        found = next_close(prices, entry)
+        if found is None:
             continue  # no bar after its data yet, or its last bar is gone from the data
-        r = float(log_close[pos + 1] - log_close[pos])
-        rows.append(score_entry(entry, f"{index[pos + 1]:%Y-%m-%d}", r, now))
+        rows.append(score_entry(entry, f"{found[0]:%Y-%m-%d}", found[1], now))
     return rows
 
 
@@ -284,11 +316,17 @@ def record_forward(
             if not target.exists():
                 target.parent.mkdir(parents=True, exist_ok=True)
                 write_atomic(target, canonical(snapshot))
-            payloads = _payloads(run, source, series.name, prices, ends, clock, now, snapshot_id)
+        stamp = now.isoformat(timespec="seconds")
+        # the old entries are scored first: the new ones' calibration reads those outcomes
+        done = {r["entry"] for r in tx.results}
+        report.scored = _scores_due(tx.entries, done, prices, stamp)
+        if ends.size:
+            outcomes = {r["entry"]: r["realised_return"] for r in tx.results + report.scored}
+            payloads = _payloads(run, source, series.name, prices, ends, clock, now, snapshot_id,
+                                 tx.entries, outcomes)  # fmt: skip
             report.added = tx.append(payloads)
         entries = tx.entries + tx.new_entries
-        done = {r["entry"] for r in tx.results}
-        report.scored = _scores_due(entries, done, prices, now.isoformat(timespec="seconds"))
+        report.scored += _scores_due(tx.new_entries, done, prices, stamp)
         tx.append_results(report.scored)
     report.entries, report.results = entries, tx.results + report.scored
     report.scores = forward_scores(report.entries, report.results, run.result)

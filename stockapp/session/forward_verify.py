@@ -6,7 +6,10 @@ Checks, naming the first entry that fails any of them:
 2. every entry was made for this run (its ``run_id``) by this model (its ``weights_hash``);
 3. every entry's forecast (and its bands) is reproduced, to 1e-6 relative, by the run's model
    from the bars the entry read, kept in ``inputs/<sha256>.json`` beside the ledger; the file
-   must hash to its name and the window to the entry's ``data_hash``;
+   must hash to its name and the window to the entry's ``data_hash``; a calibrated run's bands
+   must be calibrated as its backtest's were, continued over the outcomes known when the entry
+   was issued (its results rows scored by then, or the bars it read):
+   :mod:`stockapp.session.forward_bands`;
 4. every forward (not backfill) entry was issued before its target bar closed
    (:meth:`stockapp.core.exchange.BarClock.describe` says what is compared for its source);
 5. every row of the results file names an entry of the ledger.
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +29,6 @@ from stockapp.core.data_source import legacy_source
 from stockapp.core.exchange import BarClock
 from stockapp.core.forward_record import (
     REQUIRED,
-    band_levels,
     frame_from_record,
     timing_problem,
     window_hash,
@@ -39,11 +42,14 @@ from stockapp.session.forward import (
     open_run,
     results_path,
 )
+from stockapp.session.forward_bands import entry_bands, outcome_in, row_of
 
 #: Relative difference allowed between an entry's numbers and the model's reproduction: the
 #: network computes in float32, whose rounding can differ with the batch it runs in.
 TOLERANCE = 1e-6
 BAND_KEYS = ("mu", "sigma", "nu", "lower_80", "upper_80", "lower_95", "upper_95")
+#: Kept by a calibrated entry besides: its raw sigma and 50% band.
+CALIBRATED_KEYS = ("raw_sigma", "lower_50", "upper_50")
 
 
 @dataclass
@@ -145,11 +151,12 @@ def _reproduction_problems(entries: list[dict], run: SavedRun, path: Path) -> di
         groups.setdefault(str(entry["inputs"]), []).append(i)
     model, window = run.model, run.model.spec.window
     out: dict[int, str] = {}
+    frames: dict[str, pd.DataFrame] = {}
     for inputs, rows in groups.items():
         file = inputs_path(path, inputs)
         try:
             record = json.loads(file.read_bytes())
-            frame = frame_from_record(record)
+            frames[inputs] = frame_from_record(record)
         except FileNotFoundError:
             out.update({i: f"read bars kept in {file}, which is missing" for i in rows})
             continue
@@ -158,7 +165,12 @@ def _reproduction_problems(entries: list[dict], run: SavedRun, path: Path) -> di
             continue
         if digest(record) != inputs:
             out.update({i: f"read bars kept in {file}, which was changed since" for i in rows})
+            frames.pop(inputs)
+    expected = _expected_calibrations(entries, run, frames, results_path(path))
+    for inputs, rows in groups.items():
+        if inputs not in frames:
             continue
+        frame = frames[inputs]
         ends = frame.index.get_indexer(pd.DatetimeIndex([entries[i]["data_through"] for i in rows]))
         good = [(i, int(e)) for i, e in zip(rows, ends, strict=True) if e >= window]
         for i, e in zip(rows, ends, strict=True):
@@ -181,21 +193,83 @@ def _reproduction_problems(entries: list[dict], run: SavedRun, path: Path) -> di
                     f"{float(forecasts[k])!r} from its bars"
                 )
                 continue
-            out.update(_band_problem(i, entry, dists, k, float(frame["Close"].iloc[e])))
+            last_close = float(frame["Close"].iloc[e])
+            out.update(_band_problem(i, entry, dists, k, last_close, expected[i]))
     return out
 
 
-def _band_problem(i: int, entry: dict, dists, k: int, last_close: float) -> dict[int, str]:
+def _band_problem(
+    i: int, entry: dict, dists, k: int, last_close: float, calibration: dict | None
+) -> dict[int, str]:
     bands = entry.get("bands")
     if dists is None:
         return {} if bands is None else {i: "has bands though the model forecasts none"}
     mu, sigma, nu = dists
-    made = band_levels(mu[k], sigma[k], None if nu is None else nu[k], last_close)
-    if not isinstance(bands, dict) or any(
-        not _close(bands.get(key), made[key]) for key in BAND_KEYS
-    ):
+    own = entry.get("calibration")
+    if calibration is None and own is not None:
+        return {i: "has calibrated bands though the run's backtest was not calibrated"}
+    if calibration is not None:
+        if (
+            not isinstance(own, dict)
+            or any(
+                not _close(own.get(key), value)
+                for key, value in calibration.items()
+                if key != "from"
+            )
+            or own.get("from") != calibration["from"]
+        ):
+            return {
+                i: "has bands not calibrated as the run's backtest was (continued over the "
+                "outcomes known when it was issued)"
+            }
+    made = entry_bands(mu[k], sigma[k], None if nu is None else nu[k], last_close, calibration)
+    keys = BAND_KEYS + (CALIBRATED_KEYS if calibration is not None else ())
+    if not isinstance(bands, dict) or any(not _close(bands.get(key), made[key]) for key in keys):
         return {i: "has bands the model does not reproduce from its bars"}
     return {}
+
+
+def _expected_calibrations(
+    entries: list[dict], run: SavedRun, frames: dict[str, pd.DataFrame], results: Path
+) -> list[dict | None]:
+    """What each entry's bands should be calibrated with (``None``: not calibrated), from
+    the entries' own recorded forecasts and the outcomes known at each one's issue."""
+    if not run.calibrator.active:
+        return [None] * len(entries)
+    scored: dict[str, dict] = {}
+    if results.is_file():
+        try:
+            scored = {r.get("entry"): r for r in parse_lines(results.read_bytes(), results)}
+        except LedgerError:
+            scored = {}  # reported by the results check
+    with_bands = [i for i, e in enumerate(entries) if isinstance(e.get("bands"), dict)]
+    try:
+        rows = [row_of(entries[i]) for i in with_bands]
+    except (KeyError, TypeError, ValueError):
+        return [None] * len(entries)  # the band check names the entry
+
+    def known(j: int, i: int) -> float | None:
+        entry, at = entries[with_bands[j]], entries[with_bands[i]]
+        row = scored.get(entry["hash"])
+        if row is not None and _issued(row.get("scored_at")) <= _issued(at["issued_at"]):
+            return float(row["realised_return"])
+        frame = frames.get(str(at["inputs"]))
+        if frame is None:
+            return None
+        frame = frame[frame.index <= pd.Timestamp(at["data_through"])]
+        return outcome_in(frame, entry)
+
+    out: list[dict | None] = [None] * len(entries)
+    for i, cal in zip(with_bands, run.calibrator.calibrations(rows, known), strict=True):
+        out[i] = cal
+    return out
+
+
+def _issued(text) -> pd.Timestamp:
+    try:
+        return pd.Timestamp(datetime.fromisoformat(str(text)))
+    except ValueError:
+        return pd.Timestamp.max.tz_localize("UTC")
 
 
 def _orphan_result(entries: list[dict], path: Path) -> str | None:

@@ -9,7 +9,9 @@ import pytest
 from scipy import integrate, stats
 
 from stockapp.core import bands
-from stockapp.core.metrics import diebold_mariano
+from stockapp.core import coverage_tests as cov
+from stockapp.core import return_distribution as dist
+from stockapp.core.significance import diebold_mariano
 
 
 def _chi2_1_sf(x: float) -> float:
@@ -22,10 +24,10 @@ def test_kupiec_hand_worked():
     alt = math.log(0.1) + 9 * math.log(0.9)
     lr = -2 * (null - alt)
     assert lr == pytest.approx(0.733800, abs=1e-6)
-    assert bands.kupiec_pvalue(hits, 0.8) == pytest.approx(_chi2_1_sf(lr), rel=1e-12)
+    assert cov.kupiec_pvalue(hits, 0.8) == pytest.approx(_chi2_1_sf(lr), rel=1e-12)
     # exactly nominal: LR 0, p = 1; no misses at all still has a finite p-value
-    assert bands.kupiec_pvalue(np.array([True] * 8 + [False] * 2), 0.8) == pytest.approx(1.0)
-    p0 = bands.kupiec_pvalue(np.ones(50, bool), 0.8)
+    assert cov.kupiec_pvalue(np.array([True] * 8 + [False] * 2), 0.8) == pytest.approx(1.0)
+    p0 = cov.kupiec_pvalue(np.ones(50, bool), 0.8)
     assert p0 == pytest.approx(_chi2_1_sf(-2 * 50 * math.log(0.8)))
 
 
@@ -40,9 +42,9 @@ def test_christoffersen_hand_worked():
         + n11 * math.log(p11)
     )  # fmt: skip
     lr = -2 * (null - alt)
-    assert bands.christoffersen_pvalue(~miss) == pytest.approx(_chi2_1_sf(max(lr, 0.0)))
+    assert cov.christoffersen_pvalue(~miss) == pytest.approx(_chi2_1_sf(max(lr, 0.0)))
     clustered = np.array([0] * 20 + [1] * 5 + [0] * 20, bool)
-    assert bands.christoffersen_pvalue(~clustered) < 0.01
+    assert cov.christoffersen_pvalue(~clustered) < 0.01
 
 
 def _lr_uc(misses: int, n: int, level: float) -> float:
@@ -71,14 +73,14 @@ def test_conditional_coverage_hand_worked():
     assert lr_uc == pytest.approx(0.563351, abs=1e-6)
     assert _lr_ind(4, 2, 2, 1) == pytest.approx(0.0, abs=1e-12)
     # chi-squared(2) survival is exp(-x / 2): no scipy on this side
-    assert bands.conditional_coverage_pvalue(~miss, 0.8) == pytest.approx(math.exp(-lr_uc / 2))
-    assert bands.conditional_coverage_pvalue(~miss, 0.8) == pytest.approx(0.754518, abs=1e-6)
+    assert cov.conditional_coverage_pvalue(~miss, 0.8) == pytest.approx(math.exp(-lr_uc / 2))
+    assert cov.conditional_coverage_pvalue(~miss, 0.8) == pytest.approx(0.754518, abs=1e-6)
     # misses that cluster: 5 in a row among 45 bars at the 95% level
     clustered = np.array([0] * 20 + [1] * 5 + [0] * 20, bool)
     lr = _lr_uc(5, 45, 0.95) + _lr_ind(38, 1, 1, 4)  # 19 + 19 hit-to-hit steps
-    assert bands.conditional_coverage_pvalue(~clustered, 0.95) == pytest.approx(math.exp(-lr / 2))
-    assert bands.conditional_coverage_pvalue(~clustered, 0.95) < 0.001
-    assert math.isnan(bands.conditional_coverage_pvalue(np.ones(1, bool), 0.8))
+    assert cov.conditional_coverage_pvalue(~clustered, 0.95) == pytest.approx(math.exp(-lr / 2))
+    assert cov.conditional_coverage_pvalue(~clustered, 0.95) < 0.001
+    assert math.isnan(cov.conditional_coverage_pvalue(np.ones(1, bool), 0.8))
 
 
 def test_every_level_is_tested_three_ways():
@@ -86,12 +88,12 @@ def test_every_level_is_tested_three_ways():
     s, _ = bands.score_bands(y, mu, sigma)
     d = s.to_dict()
     for suffix, level in (("50", 0.5), ("80", 0.8), ("95", 0.95)):
-        lo, hi = bands.interval(level, mu, sigma)
+        lo, hi = dist.interval(level, mu, sigma)
         hit = (y >= lo) & (y <= hi)
         assert d[f"coverage_{suffix}"] == hit.mean()
-        assert d[f"kupiec_pvalue_{suffix}"] == bands.kupiec_pvalue(hit, level)
-        assert d[f"independence_pvalue_{suffix}"] == bands.christoffersen_pvalue(hit)
-        assert d[f"cc_pvalue_{suffix}"] == bands.conditional_coverage_pvalue(hit, level)
+        assert d[f"kupiec_pvalue_{suffix}"] == cov.kupiec_pvalue(hit, level)
+        assert d[f"independence_pvalue_{suffix}"] == cov.christoffersen_pvalue(hit)
+        assert d[f"cc_pvalue_{suffix}"] == cov.conditional_coverage_pvalue(hit, level)
     assert d["christoffersen_pvalue_80"] == d["independence_pvalue_80"]  # the first name kept
     assert d["verdict_log_score_vs_garch"] is None  # no benchmark given
     empty = bands.BandScores.empty()
@@ -113,7 +115,7 @@ def test_gaussian_scores_against_scipy():
     assert s.log_score == pytest.approx(stats.norm.logpdf(y, mu, sigma).mean())
     assert s.kupiec_pvalue_80 > 0.01
     # CRPS of a Gaussian at its own mean: sigma (2 phi(0) - 1/sqrt(pi))
-    c0 = bands.crps(0.0, 0.0, 2.0)
+    c0 = dist.crps(0.0, 0.0, 2.0)
     assert c0 == pytest.approx(2.0 * (2 / math.sqrt(2 * math.pi) - 1 / math.sqrt(math.pi)))
 
 
@@ -130,25 +132,25 @@ def test_crps_closed_form_matches_integration(nu, y):
         cdf = stats.norm(mu, sd).cdf
     else:
         cdf = stats.t(nu, loc=mu, scale=sd * math.sqrt((nu - 2) / nu)).cdf
-    assert bands.crps(y, mu, sd, nu) == pytest.approx(_crps_numeric(y, cdf), rel=1e-6)
+    assert dist.crps(y, mu, sd, nu) == pytest.approx(_crps_numeric(y, cdf), rel=1e-6)
 
 
 def test_student_t_has_unit_variance_scaling_and_logpdf():
     nu = 5.0
-    lo, hi = bands.interval(0.95, 0.0, 1.0, nu)
+    lo, hi = dist.interval(0.95, 0.0, 1.0, nu)
     scale = math.sqrt(3 / 5)
     assert hi == pytest.approx(stats.t.ppf(0.975, nu) * scale)
     assert stats.t(nu, scale=scale).std() == pytest.approx(1.0)
     y = np.array([-2.0, 0.1, 3.0])
     np.testing.assert_allclose(
-        bands.log_density(y, 0.0, 1.0, nu), stats.t.logpdf(y, nu, scale=scale), rtol=1e-12
+        dist.log_density(y, 0.0, 1.0, nu), stats.t.logpdf(y, nu, scale=scale), rtol=1e-12
     )
-    np.testing.assert_allclose(bands.pit(y, 0.0, 1.0, nu), stats.t.cdf(y, nu, scale=scale))
+    np.testing.assert_allclose(dist.pit(y, 0.0, 1.0, nu), stats.t.cdf(y, nu, scale=scale))
 
 
 def test_interval_score_hand_worked():
     # width 2; one miss 0.5 below at alpha 0.2: 2 + 2/0.2 * 0.5 = 7
-    got = bands.interval_score([-1.5, 0.0, 1.2], [-1.0] * 3, [1.0] * 3, 0.8)
+    got = dist.interval_score([-1.5, 0.0, 1.2], [-1.0] * 3, [1.0] * 3, 0.8)
     np.testing.assert_allclose(got, [7.0, 2.0, 4.0])
 
 
@@ -168,7 +170,7 @@ def test_pit_histogram_and_bad_values():
     s, _ = bands.score_bands([np.nan, 0.01], [0.0, 0.0], [0.01, np.nan])
     assert s.n == 0 and math.isnan(s.coverage_80)
     with pytest.raises(bands.DataError, match="degrees of freedom"):
-        bands.quantile(0.9, 0.0, 1.0, 2.0)
+        dist.quantile(0.9, 0.0, 1.0, 2.0)
 
 
 def test_sentence():
@@ -210,11 +212,11 @@ def _sample():
 def test_per_bar_dof_matches_scalar_dof_bar_by_bar():
     y = np.array([-0.02, 0.001, 0.03])
     nu = np.array([3.0, 6.0, 30.0])
-    got = bands.crps(y, 0.0, 0.01, nu)
-    want = [bands.crps(y[i], 0.0, 0.01, nu[i]) for i in range(3)]
+    got = dist.crps(y, 0.0, 0.01, nu)
+    want = [dist.crps(y[i], 0.0, 0.01, nu[i]) for i in range(3)]
     np.testing.assert_allclose(got, want)
     s, ld = bands.score_bands(y, np.zeros(3), np.full(3, 0.01), nu)
-    np.testing.assert_allclose(ld, [bands.log_density(y[i], 0.0, 0.01, nu[i]) for i in range(3)])
+    np.testing.assert_allclose(ld, [dist.log_density(y[i], 0.0, 0.01, nu[i]) for i in range(3)])
 
 
 def test_vol_jump_finds_where_volatility_rose_most():
@@ -259,7 +261,7 @@ def test_coverage_by_sigma_tercile_and_after_the_jump_hand_worked():
 def test_explicit_bounds_are_scored_instead_of_the_central_intervals():
     rng = np.random.default_rng(1)
     y, mu, sd = rng.normal(0, 1, 500), np.zeros(500), np.ones(500)
-    central = {lv: bands.interval(lv, mu, sd) for lv in bands.LEVELS}
+    central = {lv: dist.interval(lv, mu, sd) for lv in bands.LEVELS}
     a, _ = bands.score_bands(y, mu, sd)
     b, _ = bands.score_bands(y, mu, sd, bounds=central)
     assert a == b

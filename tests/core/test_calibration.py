@@ -11,14 +11,16 @@ import pytest
 from scipy import optimize, stats
 
 from stockapp.core import calibration as cal
-from stockapp.core.bands import log_density, score_bands
+from stockapp.core import calibration_steps as steps
+from stockapp.core.bands import score_bands
+from stockapp.core.return_distribution import log_density
 from stockapp.errors import DataError
 
 
 def test_aci_update_hand_worked():
     # alpha 0.2, step 0.1: a hit adds 0.1 * 0.2, a miss (p below the current alpha) 0.1 * -0.8
     p = np.array([0.5, 0.01, 0.3, np.nan, 0.1])
-    path = cal.aci_alphas(p, 0.2, 0.2, 0.1)
+    path = steps.aci_alphas(p, 0.2, 0.2, 0.1)
     np.testing.assert_allclose(path, [0.2, 0.22, 0.14, 0.16, 0.16, 0.08])
 
 
@@ -45,7 +47,7 @@ def test_aci_update_matches_mapie():
     assert 0 < min(alphas) and max(alphas) < 1  # MAPIE clips to [0, 1]; the rule here does not
     assert any(misses) and not all(misses)
     p = np.where(misses, 0.0, 1.0)  # a miss: p below any alpha in (0, 1]; a hit: above it
-    np.testing.assert_allclose(cal.aci_alphas(p, 0.2, 0.2, gamma), alphas, atol=1e-12)
+    np.testing.assert_allclose(steps.aci_alphas(p, 0.2, 0.2, gamma), alphas, atol=1e-12)
 
 
 def test_aci_on_p_values_is_aci_on_the_bands():
@@ -56,10 +58,10 @@ def test_aci_on_p_values_is_aci_on_the_bands():
     z = rng.standard_t(nu, n) * np.sqrt((nu - 2) / nu) * np.linspace(0.7, 1.6, n)
     a, path, gamma = 0.05, [0.05], 0.02
     for t in range(n):
-        half = stats.t.isf(max(a, cal.ALPHA_FLOOR) / 2, nu) * math.sqrt((nu - 2) / nu)
+        half = stats.t.isf(max(a, steps.ALPHA_FLOOR) / 2, nu) * math.sqrt((nu - 2) / nu)
         a += gamma * (0.05 - float(abs(z[t]) > half))
         path.append(a)
-    mine = cal.aci_alphas(cal.tail_pvalue(z, np.full(n, nu)), 0.05, 0.05, gamma)
+    mine = steps.aci_alphas(steps.tail_pvalue(z, np.full(n, nu)), 0.05, 0.05, gamma)
     np.testing.assert_allclose(mine, path, atol=1e-12)
 
 
@@ -68,7 +70,7 @@ def test_aci_long_run_coverage_holds_for_any_sequence():
     (max(a1, 1 - a1) + step) / (step T) of alpha, whatever the p-values."""
     rng = np.random.default_rng(1)
     for p in (rng.uniform(size=2000) ** 3, np.r_[np.zeros(500), np.ones(1500)]):
-        path = cal.aci_alphas(p, 0.2, 0.2, 0.01)
+        path = steps.aci_alphas(p, 0.2, 0.2, 0.01)
         miss = (p < path[:-1]).mean()
         assert abs(miss - 0.2) <= (0.8 + 0.01) / (0.01 * p.size)
 
@@ -82,23 +84,23 @@ def test_scale_gradient_is_the_log_density_derivative(nu):
         return float(log_density(z, 0.0, math.exp(log_s), nu))
 
     numeric = (f(math.log(s) + h) - f(math.log(s) - h)) / (2 * h)
-    assert cal.scale_gradient(z * z / (s * s), nu) == pytest.approx(numeric, rel=1e-6)
+    assert steps.scale_gradient(z * z / (s * s), nu) == pytest.approx(numeric, rel=1e-6)
     if nu is None:  # a Gaussian counts at most a 3-sigma move
-        assert cal.scale_gradient(100.0) == pytest.approx(cal.GAUSS_CLIP - 1.0)
+        assert steps.scale_gradient(100.0) == pytest.approx(steps.GAUSS_CLIP - 1.0)
     else:  # a Student-t's step is bounded by its dof
-        assert cal.scale_gradient(1e12, nu) == pytest.approx(nu, rel=1e-6)
+        assert steps.scale_gradient(1e12, nu) == pytest.approx(nu, rel=1e-6)
 
 
 def test_track_scale_hand_worked():
     z = np.array([2.0, 0.0, np.nan, 1.0])
-    s, b = cal.track_scale(z, None, 1.0, 0.1)
+    s, b = steps.track_scale(z, None, 1.0, 0.1)
     # log s: 0; + 0.1 (4 - 1) = 0.3; + 0.1 (0 - 1) = 0.2; NaN: 0.2; + 0.1 (e^-0.4 - 1)
     last = 0.2 + 0.1 * (math.exp(-0.4) - 1.0)
     np.testing.assert_allclose(np.log(s), [0.0, 0.3, 0.2, 0.2, last])
     np.testing.assert_array_equal(b, 0.0)
     # with a slope on u: log s_t = a + b u_t, both moved by the step times the gradient
     u = np.array([1.0, -1.0])
-    s, b = cal.track_scale(np.array([2.0, 1.0]), 5.0, 1.0, 0.1, u=u, b0=0.5)
+    s, b = steps.track_scale(np.array([2.0, 1.0]), 5.0, 1.0, 0.1, u=u, b0=0.5)
     x0 = 4.0 * math.exp(-2 * 0.5)
     g0 = 6.0 * x0 / (3.0 + x0) - 1.0
     a1, b1 = 0.1 * g0, 0.5 + 0.1 * g0
@@ -115,7 +117,7 @@ def test_start_scale_maximises_the_slice_log_score(nu):
     z = rng.standard_normal(400) * 0.8 * np.exp(-0.3 * u)
     if nu is None:  # below the clip the Gaussian's start is the plain maximum likelihood
         z = np.clip(z, -1.2, 1.2)
-    s, b = cal.start_scale(z, nu, u)
+    s, b = steps.start_scale(z, nu, u)
 
     def minus(p):
         return -float(np.mean(log_density(z, 0.0, np.exp(p[0] + p[1] * u), nu)))
@@ -125,25 +127,27 @@ def test_start_scale_maximises_the_slice_log_score(nu):
     assert math.log(s) == pytest.approx(ref[0], abs=1e-4)
     assert b == pytest.approx(ref[1], abs=1e-4)
     assert b < -0.15  # it found the slope
-    s0, b0 = cal.start_scale(z, nu)
+    s0, b0 = steps.start_scale(z, nu)
     assert b0 == 0.0
-    assert cal.start_scale(z[:5], nu) == (1.0, 0.0)  # too few bars: start from 1
+    assert steps.start_scale(z[:5], nu) == (1.0, 0.0)  # too few bars: start from 1
 
 
 def test_start_alpha_is_split_conformal():
     p = np.linspace(0.0, 1.0, 101)
-    assert cal.start_alpha(p, 0.2) == pytest.approx(0.2)
-    assert cal.start_alpha(p**2, 0.25) == pytest.approx(0.0625)
-    assert cal.start_alpha(p[:5], 0.2) == 0.2  # too few: nominal
+    assert steps.start_alpha(p, 0.2) == pytest.approx(0.2)
+    assert steps.start_alpha(p**2, 0.25) == pytest.approx(0.0625)
+    assert steps.start_alpha(p[:5], 0.2) == 0.2  # too few: nominal
 
 
 def test_running_groups_rank_each_sigma_among_those_known_before_its_outcome():
-    groups, edges = cal.running_groups(np.array([1.0, 2.0, 3.0]), np.array([0.5, 10, 2.5]), 3)
+    groups, edges = steps.running_groups(np.array([1.0, 2.0, 3.0]), np.array([0.5, 10, 2.5]), 3)
     # 0.5 is lowest of 4; 10 highest of 5 (rank 4 -> 4 * 3 // 5 = 2); 2.5 ranks 3 of 6 -> 1
     np.testing.assert_array_equal(groups, [0, 2, 1])
     np.testing.assert_array_equal(edges, [2.0, 3.0])
-    np.testing.assert_array_equal(cal.group_of([0.1, 2.0, 2.9, 3.0, 99.0], edges), [0, 1, 1, 2, 2])
-    assert cal.running_groups(np.empty(0), np.array([np.nan, 1.0]), 3)[0].tolist() == [-1, 0]
+    np.testing.assert_array_equal(
+        steps.group_of([0.1, 2.0, 2.9, 3.0, 99.0], edges), [0, 1, 1, 2, 2]
+    )
+    assert steps.running_groups(np.empty(0), np.array([np.nan, 1.0]), 3)[0].tolist() == [-1, 0]
 
 
 def _misspecified(n=900, seed=4, later=0.75):
@@ -228,9 +232,9 @@ def test_final_state_calibrates_the_next_forecast():
     state = three.state.final_state
     assert len(state["alpha_80"]) == 3 and len(state["sigma_edges"]) == 2
     sd, bounds = cal.apply_state(mu[-1:], sigma[-1:], nu[-1:], state)
-    g = int(cal.group_of(sd, state["sigma_edges"])[0])
+    g = int(steps.group_of(sd, state["sigma_edges"])[0])
     half = bounds[0.8][1][0] - mu[-1]
-    assert half == pytest.approx(sd[0] * cal.half_width(state["alpha_80"][g], 6.0), rel=1e-12)
+    assert half == pytest.approx(sd[0] * steps.half_width(state["alpha_80"][g], 6.0), rel=1e-12)
 
 
 def test_none_keeps_the_forecasts_and_their_central_bands():

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from stockapp.core import bands
-from stockapp.core.metrics import diebold_mariano
+from stockapp.core.significance import diebold_mariano
 
 N, REPS = 500, 400
 THETAS = (-0.4, 0.0, 0.4)

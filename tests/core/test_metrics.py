@@ -10,18 +10,20 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from stockapp.core.direction import pesaran_timmermann
 from stockapp.core.metrics import (
     ForecastMetrics,
     describe_direction,
     describe_significance,
+    forecast_metrics,
+)
+from stockapp.core.significance import (
     diebold_mariano,
     diebold_mariano_signed,
     dm_variance,
-    forecast_metrics,
     format_pvalue,
     hac_lags,
     long_run_variance,
-    pesaran_timmermann,
     signed_verdict,
 )
 from stockapp.errors import DataError

@@ -7,18 +7,10 @@ import math
 import numpy as np
 import pytest
 
-from stockapp.core.metrics import diebold_mariano_signed, long_run_variance
-from stockapp.core.selection import (
-    add_holm,
-    choose,
-    holm,
-    holm_verdicts,
-    spa_pvalue,
-    spa_test,
-    span_scores,
-    summarise_series,
-    verdict,
-)
+from stockapp.core.multiple_testing import holm, holm_verdicts, spa_pvalue, spa_test
+from stockapp.core.selection import add_holm, choose, span_scores, summarise_series
+from stockapp.core.selection_verdict import verdict
+from stockapp.core.significance import diebold_mariano_signed, long_run_variance
 from stockapp.core.trading import TradingRule
 from stockapp.errors import StockappError
 

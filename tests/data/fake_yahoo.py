@@ -221,7 +221,7 @@ def reset_yfinance() -> None:
     import yfinance.cache
     import yfinance.data
 
-    from stockapp.data import yahoo
+    from stockapp.data import yahoo_download
 
     yfinance.data.SingletonMeta._instances.pop(yfinance.data.YfData, None)
     yfinance.data.YfData.cache_get.cache_clear()
@@ -236,4 +236,4 @@ def reset_yfinance() -> None:
     yfinance.cache._TzCacheManager._tz_cache = None
     yfinance.cache._CookieCacheManager._Cookie_cache = None
     yfinance.cache._ISINCacheManager._isin_cache = None
-    yahoo._yf_cache_location = None
+    yahoo_download._yf_cache_location = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,19 @@ def pytest_collection_modifyitems(items):
             item.add_marker(
                 pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
             )
+
+
+@pytest.fixture(autouse=True)
+def collect_on_the_gui_thread_only():
+    """As the app does (``gui_gc``): no automatic collection while a GUI test runs, so no
+    background thread frees a Qt object (a window of an earlier test) and deadlocks; the garbage
+    is collected here, on the GUI thread, after each test."""
+    was = gc.isenabled()
+    gc.disable()
+    yield
+    gc.collect()
+    if was:
+        gc.enable()
 
 
 @pytest.fixture(autouse=True)

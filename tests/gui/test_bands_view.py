@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from stockapp.core.bands import interval
 from stockapp.core.features import FeatureSpec
 from stockapp.core.progress import drain
+from stockapp.core.return_distribution import interval
 from stockapp.core.walkforward import BacktestSettings, walk_forward
 from stockapp.gui.backtest.view import BacktestView
 from stockapp.gui.bands.view import CALIBRATION_LEVELS, BandsView, observed_coverage

@@ -310,9 +310,11 @@ def test_every_side_page_shows_its_run_button_without_scrolling(window, qtbot):
 
 def test_extension_points(window, qtbot):
     tabs = [window.tabs.tabText(i) for i in range(window.tabs.count())]
-    assert tabs == ["Prices", "Training", "Backtest results", "Inside", "Experiment results"]
+    assert tabs == [
+        "Prices", "Training", "Backtest results", "Inside", "Experiment results", "Forward",
+    ]  # fmt: skip
     extra = QLabel("more")
-    assert window.add_tab(extra, "Extra") == 5
+    assert window.add_tab(extra, "Extra") == 6
     panel = QLabel("model settings")
     pages = window.side_tabs
     index = window.add_side_panel(panel, "More")

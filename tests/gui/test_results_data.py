@@ -252,7 +252,7 @@ def test_the_table_shows_pesaran_timmermann_and_always_up(qtbot):
 def test_the_picture_names_its_data_and_judges_direction_by_pesaran_timmermann(qtbot):
     from PySide6.QtWidgets import QLabel
 
-    from stockapp.core.metrics import format_pvalue
+    from stockapp.core.significance import format_pvalue
     from stockapp.gui.pictures import BacktestPicture, summary_html
 
     result = _synthetic_result()

@@ -12,8 +12,9 @@ import torch
 from stockapp.core.dataset import training_set
 from stockapp.core.features import FeatureSpec
 from stockapp.core.progress import drain
-from stockapp.models.explain import attribute, gradient_flow
+from stockapp.models.attribution import attribute
 from stockapp.models.forecaster import RecurrentForecaster
+from stockapp.models.gradient_flow import gradient_flow
 from stockapp.models.networks import RecurrentNet
 from stockapp.models.trainer import TrainConfig, TrainResult, train
 from tests.models.conftest import sine_set, tiny_cfg, tiny_net
@@ -104,7 +105,7 @@ def test_gradient_flow_and_attribution_use_a_distribution_heads_location():
 
 def test_recording_the_flow_leaves_training_exactly_as_it_was():
     """The hook runs in eval mode on its own batch: same losses, same weights, same randomness."""
-    from stockapp.models.explain import epoch_flow_recorder
+    from stockapp.models.gradient_flow import epoch_flow_recorder
 
     data = sine_set()
     cfg = tiny_cfg(epochs=3, layers=2, dropout=0.3)
@@ -140,7 +141,7 @@ def test_the_training_benchmark_times_the_hook_once_per_epoch():
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs an NVIDIA GPU with CUDA")
 def test_the_flow_is_recorded_on_cuda_between_graph_replays():
     """cuDNN refuses an eval-mode RNN backward; the hook bypasses it, outside the CUDA graph."""
-    from stockapp.models.explain import epoch_flow_recorder, epoch_flow_windows
+    from stockapp.models.gradient_flow import epoch_flow_recorder, epoch_flow_windows
     from stockapp.models.steps import GRAPH_MIN_STEPS
 
     data = sine_set()
@@ -158,7 +159,7 @@ def test_the_flow_is_recorded_on_cuda_between_graph_replays():
 
 def test_the_fixed_batch_shrinks_with_a_short_epoch_so_the_cost_stays_small():
     """A refit's epoch (``recent`` windows plus as many older ones) may be a few batches long."""
-    from stockapp.models.explain import epoch_flow_recorder, epoch_flow_windows
+    from stockapp.models.gradient_flow import epoch_flow_recorder, epoch_flow_windows
 
     assert epoch_flow_windows(2642) == 64  # the standard workload: the full batch
     assert epoch_flow_windows(2000, recent=250) == 12  # 500 windows an epoch, / 40

@@ -10,15 +10,10 @@ from stockapp.core.dataset import TrainingSet
 from stockapp.core.progress import drain
 from stockapp.core.scaling import Scaler
 from stockapp.errors import ModelError
-from stockapp.models.explain import (
-    SIGMOID,
-    STATE_NAMES,
-    KindsProgress,
-    attribute,
-    cell_states,
-    compare_kinds,
-    gradient_flow,
-)
+from stockapp.models.attribution import attribute
+from stockapp.models.cell_states import SIGMOID, STATE_NAMES, cell_states
+from stockapp.models.explain import KindsProgress, compare_kinds
+from stockapp.models.gradient_flow import gradient_flow
 from stockapp.models.networks import RecurrentNet
 from stockapp.models.trainer import TrainConfig, train
 

@@ -90,6 +90,8 @@ class BacktestController(RunFiles, QObject):
     backtest_finished = Signal(object)
     #: The folder of a run opened from disk (File > Runs… or Open run folder), once shown.
     run_opened = Signal(object)
+    #: The folder of a run whose forward record was asked for in the Runs list (issue 25).
+    forward_requested = Signal(object)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)

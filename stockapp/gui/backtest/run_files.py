@@ -163,6 +163,7 @@ class RunFiles:
         if self.runs_dialog is None:
             self.runs_dialog = RunsDialog(runs_dir(), self._dialog_parent())
             self.runs_dialog.open_requested.connect(self._open_from_list)
+            self.runs_dialog.forward_requested.connect(self.forward_requested)
         self.runs_dialog.refresh(select=self.last_saved)
         if self.runs_dialog.isVisible():
             self.runs_dialog.activateWindow()

@@ -15,8 +15,9 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from stockapp.core.bands import interval, pit_histogram
+from stockapp.core.bands import pit_histogram
 from stockapp.core.distribution import BandForecasts
+from stockapp.core.return_distribution import interval
 from stockapp.gui.widgets.axes import date_axis, timestamps
 
 #: Nominal coverages of the calibration chart.

@@ -289,7 +289,7 @@ class InsideView(QWidget):
         self._draw_gate(self.gate_box.currentText())
 
     def _draw_gate(self, choice: str) -> None:
-        from stockapp.models.explain import SIGMOID  # loaded with the explanation drawn
+        from stockapp.models.cell_states import SIGMOID  # loaded with the explanation drawn
 
         ex = self.explanation
         if ex is None or not choice:

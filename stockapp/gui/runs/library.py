@@ -110,9 +110,12 @@ class RunsDialog(QDialog):
     -------
     open_requested(Path)
         the person asked to open this run folder.
+    forward_requested(Path)
+        the person asked for this run's forward record (the window's Forward page).
     """
 
     open_requested = Signal(object)
+    forward_requested = Signal(object)
 
     def __init__(self, root: Path, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -163,6 +166,11 @@ class RunsDialog(QDialog):
         self.delete_button.setToolTip("Move the run to the trash inside the runs folder.")
         self.undo_button = QPushButton("Undo delete")
         self.undo_button.setVisible(False)
+        self.forward_button = QPushButton("Forward record")
+        self.forward_button.setToolTip(
+            "Show this run's forecasts written down before their outcome, and record the next."
+        )
+        self.forward_button.clicked.connect(self.forward_selected)
         self.reveal_button = QPushButton("Show folder")
         self.reveal_button.setToolTip("Open the run's folder in the file manager.")
         self.close_button = QPushButton("Close")
@@ -176,6 +184,7 @@ class RunsDialog(QDialog):
         buttons = QHBoxLayout()
         for button in (
             self.open_button,
+            self.forward_button,
             self.rename_button,
             self.delete_button,
             self.undo_button,
@@ -257,6 +266,17 @@ class RunsDialog(QDialog):
         self.open_requested.emit(run.folder)
         return True
 
+    def forward_selected(self) -> bool:
+        """Ask for the selected run's forward record (the Forward page)."""
+        run = self.selected()
+        if run is None:
+            return False
+        if run.problem:
+            self._say(f"{run.name} cannot be opened: {run.problem}")
+            return False
+        self.forward_requested.emit(run.folder)
+        return True
+
     def rename_selected(self, new_name: str) -> bool:
         """Rename the selected run to ``new_name``; one sentence below the list on failure."""
         run = self.selected()
@@ -330,6 +350,7 @@ class RunsDialog(QDialog):
         chosen = self.selected() is not None
         for button in (
             self.open_button,
+            self.forward_button,
             self.rename_button,
             self.delete_button,
             self.reveal_button,
