@@ -161,3 +161,18 @@ def test_no_module_is_over_the_line_limit():
     assert not new, f"split these modules (over {MAX_LINES} lines): {new}"
     fixed = sorted(OVER_LIMIT_FOR_NOW - set(over))
     assert not fixed, f"remove from OVER_LIMIT_FOR_NOW, now within {MAX_LINES} lines: {fixed}"
+
+
+@pytest.mark.parametrize(
+    ("library", "allowed"),
+    [
+        ("optuna", {"core/sweep_search.py", "core/sweep_tpe.py"}),
+        ("mlflow", {"session/sweep_tracking.py"}),
+    ],
+)
+def test_optional_extras_stay_in_their_modules(library, allowed):
+    """Optuna (``[tune]``) and MLflow (``[mlflow]``) are imported where they are used, only."""
+    for path in files():
+        rel = str(path.relative_to(PKG))
+        if library in {n.split(".")[0] for n in imports(path)}:
+            assert rel in allowed, f"{rel} imports {library}"

@@ -1,7 +1,10 @@
 """``stockapp sweep``: try a grid of models and settings over seeds and series, choose honestly.
 
-Parsing and printing only; the job is :func:`stockapp.models.sweep.run_sweep`. Lists are given
-as ``--window 20,60`` and seeds as ``--seeds 0-4`` (or ``0,2,5``). Writes ``DIR/runs/<key>/``
+Parsing and printing only; the job is :func:`stockapp.models.sweep_tune.run_search` over
+:func:`stockapp.models.sweep.run_sweep`. Lists are given as ``--window 20,60``, ranges (for
+``--search random`` or ``tpe`` with ``--trials N``) as ``--lr 1e-4:1e-2:log``, and seeds as
+``--seeds 0-4`` (or ``0,2,5``); ``--mlflow [URI]`` also logs every run to MLflow
+(:mod:`stockapp.session.sweep_tracking`). Writes ``DIR/runs/<key>/``
 (ordinary run folders), ``DIR/results.csv`` and ``DIR/summary.json``; rerunning the same
 command resumes. The reasons runs failed are printed once per reason; the exit status is 1 when
 no run finished (2 for bad input). Registered in :mod:`stockapp.cli` by :func:`add_sweep_command`.
@@ -14,8 +17,9 @@ import sys
 from pathlib import Path
 
 from stockapp.core.ray_address import ray_endpoint
+from stockapp.core.sweep_search import Search, Space
 from stockapp.session.formatting import eta_text, p_text, ratio_text
-from stockapp.session.grid import FIELDS, parse_grid, parse_seeds
+from stockapp.session.grid import FIELDS, parse_seeds, parse_space
 from stockapp.session.loading import experiment_sources, load_several
 
 __all__ = ["add_sweep_command", "parse_seeds"]
@@ -35,13 +39,25 @@ def add_sweep_command(commands) -> None:
     p.add_argument("--ticker", action="append", default=[], metavar="SYMBOL", help="repeatable")
     p.add_argument("--all-samples", action="store_true", help="every bundled sample")
     p.add_argument("--model", default="lstm", metavar="A,B", help="lstm, gru, rnn (default lstm)")
-    p.add_argument("--window", metavar="N,M", help="input windows in bars (default 60)")
-    p.add_argument("--hidden", metavar="N,M", help="hidden units (default 64)")
-    p.add_argument("--layers", metavar="N,M", help="recurrent layers (default 2)")
-    p.add_argument("--dropout", metavar="X,Y", help="dropout (default 0.2)")
-    p.add_argument("--lr", metavar="X,Y", help="learning rates (default 5e-4)")
+    ranged = " or a range LOW:HIGH[:log] for --search random/tpe"
+    p.add_argument("--window", metavar="N,M", help="input windows in bars (default 60)" + ranged)
+    p.add_argument("--hidden", metavar="N,M", help="hidden units (default 64)" + ranged)
+    p.add_argument("--layers", metavar="N,M", help="recurrent layers (default 2)" + ranged)
+    p.add_argument("--dropout", metavar="X,Y", help="dropout (default 0.2)" + ranged)
+    p.add_argument("--lr", metavar="X,Y", help="learning rates (default 5e-4), e.g. 1e-4:1e-2:log")
     p.add_argument("--target", metavar="A,B", help="return, price (default return)")
     p.add_argument("--refit-every", metavar="K,L", help="bars between refits, 0 = train once")
+    p.add_argument(
+        "--search",
+        choices=("grid", "random", "tpe"),
+        default="grid",
+        help="grid: every combination (default); random: --trials N drawn from the lists and "
+        "ranges; tpe: Optuna's TPE steered by the selection span (pip install 'stockapp[tune]')",
+    )
+    p.add_argument("--trials", type=int, metavar="N", help="configurations to try (random, tpe)")
+    p.add_argument(
+        "--search-seed", type=int, default=0, metavar="N", help="seed of random and tpe (0)"
+    )
     p.add_argument("--seeds", default="0", metavar="0-4", help="seeds: 0-4 or 0,2,5")
     p.add_argument("--epochs", type=int, metavar="N", help="most epochs of each first fit")
     p.add_argument("--patience", type=int, metavar="N", help="early-stopping patience")
@@ -58,14 +74,29 @@ def add_sweep_command(commands) -> None:
     p.add_argument("--ray-address", metavar="ADDR", help="join a Ray cluster (e.g. auto)")
     p.add_argument("--workers", type=int, metavar="N", help="runs side by side (default: cores)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 or mps")
+    p.add_argument(
+        "--mlflow",
+        nargs="?",
+        const="",
+        metavar="URI",
+        help="also log every run to MLflow (default store: sqlite in the sweep folder; "
+        "pip install 'stockapp[mlflow]')",
+    )
     p.add_argument("--out", required=True, metavar="DIR", help="the sweep folder (resumable)")
     p.add_argument("--quiet", action="store_true", help="no progress lines (terminal only)")
     p.set_defaults(func=_cmd_sweep, parser=p)
 
 
-def _grid(args: argparse.Namespace) -> dict[str, list]:
-    """The grid the options ask for, checked as the window checks its fields."""
-    return parse_grid({f.name: getattr(args, f.name) for f in FIELDS}, labels="option")
+def _space(args: argparse.Namespace) -> Space:
+    """The lists and ranges the options ask for, checked as the window checks its fields."""
+    return parse_space({f.name: getattr(args, f.name) for f in FIELDS}, labels="option")
+
+
+def _search(args: argparse.Namespace, space: Space):
+    """The search asked for, checked against the space before any data loads."""
+    search = Search(args.search, args.trials, args.search_seed)
+    search.check(space)
+    return search
 
 
 def _load_series(args: argparse.Namespace) -> list:
@@ -86,12 +117,12 @@ def _request(args: argparse.Namespace):
         if value is not None:
             train[key] = value
     train["device"] = args.device
-    grid = _grid(args)
+    space = _space(args)
     spec = FeatureSpec().to_dict()
-    if grid.get("target") == ["price"]:
+    if space.get("target") == ["price"]:
         spec["features"] = ["close"]
     return SweepRequest(
-        grid=grid,
+        grid={k: v for k, v in space.items() if isinstance(v, list)},
         seeds=parse_seeds(args.seeds),
         spec=FeatureSpec.from_dict(spec),
         train=TrainConfig.from_dict(train),
@@ -104,7 +135,7 @@ def _request(args: argparse.Namespace):
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
     from stockapp.models.device import resolve_device
-    from stockapp.models.sweep import run_sweep
+    from stockapp.models.sweep_tune import run_search
 
     if args.workers is not None and args.workers < 1:
         args.parser.error(f"--workers must be at least 1, not {args.workers}")
@@ -113,12 +144,26 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     if args.ray_address:
         ray_endpoint(args.ray_address)  # a malformed address is refused before data is loaded
     request = _request(args)
+    space = _space(args)
+    search = _search(args, space)
     resolve_device(args.device)  # an absent GPU is refused before anything starts
-    series = _load_series(args)
     out = Path(args.out)
+    tracker = None
+    if args.mlflow is not None:  # a missing MLflow or a bad store is refused before training
+        from stockapp.session.sweep_tracking import open_tracker
+
+        tracker = open_tracker(out, args.mlflow or None)
+    series = _load_series(args)
     show = not args.quiet and sys.stderr.isatty()
-    job = run_sweep(
-        series, request, out, engine=args.engine, workers=args.workers, ray_address=args.ray_address
+    job = run_search(
+        series,
+        request,
+        space,
+        search,
+        out,
+        engine=args.engine,
+        workers=args.workers,
+        ray_address=args.ray_address,
     )
     try:
         while True:
@@ -143,6 +188,10 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         )
         return 130
     _print_summary(outcome, out)
+    if tracker is not None:
+        from stockapp.session.sweep_tracking import log_sweep
+
+        print(log_sweep(tracker, outcome.rows, outcome.summary).describe())
     return _print_failures(outcome)
 
 
@@ -171,6 +220,12 @@ def _print_summary(outcome, out: Path) -> None:
         f"{summary['runs_finished']} of {summary['runs_total']} runs finished"
         f" ({outcome.trained} trained now), {summary['runs_failed']} failed."
     )
+    search = summary.get("search")
+    if search:
+        print(
+            f"{search['method']} search, seed {search['seed']}: every configuration it tried "
+            "is counted below, in Holm and in SPA."
+        )
     for entry in summary["series"]:
         configs = entry.get("configurations", [])
         if configs:

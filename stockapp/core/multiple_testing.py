@@ -113,7 +113,8 @@ def spa_test(
 
     ``benchmark_losses`` is ``(n,)``, ``model_losses`` ``(n, k)`` (lower is better). With
     ``d_k = bench - model_k``, ``w_k^2`` its :func:`~stockapp.core.significance.long_run_variance`
-    and ``t_k = sqrt(n) mean(d_k) / w_k``, the statistic is ``T = max(0, max_k t_k)``. The
+    and ``t_k = sqrt(n) mean(d_k) / w_k``, the statistic is ``T = max_k t_k`` (not floored at
+    0: arch's draws are not either). The
     bootstrap draws ``B`` resamples of the rows (arch's ``StationaryBootstrap``, block length
     :func:`spa_block_length` unless given, ``seed``) and compares ``T`` with
     ``max_k sqrt(n) (mean(d*_k) - mu_k) / w_k``, where ``mu_k = mean(d_k)`` for a model not
@@ -154,7 +155,9 @@ def spa_test(
     keep = t >= -math.sqrt(2.0 * math.log(math.log(n))) if n > 2 else np.ones(t.shape, bool)
     centre = np.where(keep, mean, 0.0)
     simulated = (math.sqrt(n) * (np.asarray(draws).reshape(reps, -1) - centre) / w).max(axis=1)
-    stat = max(0.0, float(t.max()))
+    # Not floored at 0: the draws are not either (as in arch), so where every model is clearly
+    # worse the statistic sits among its draws (p near 0.5), not above all of them (p near 0).
+    stat = float(t.max())
     return SpaResult(float(np.mean(simulated > stat)), t_all, block)
 
 

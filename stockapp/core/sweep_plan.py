@@ -146,6 +146,16 @@ def expand_grid(grid: dict[str, list]) -> list[dict]:
     ]
 
 
+def varied_settings(configs: list[dict]) -> set[str]:
+    """The settings whose values differ between ``configs`` (a grid's lists longer than one)."""
+    names = {name for config in configs for name in config}
+    return {
+        name
+        for name in names
+        if len({json.dumps(c.get(name), sort_keys=True) for c in configs}) > 1
+    }
+
+
 def split_settings(
     config: dict, spec: dict, train: dict, backtest: dict
 ) -> tuple[dict, dict, dict]:

@@ -43,6 +43,7 @@ from stockapp.core.sweep_plan import (
     plan_spans,
     run_key,
     split_settings,
+    varied_settings,
     write_results_csv,
 )
 from stockapp.core.trading import TradingRule, periods_per_year
@@ -71,6 +72,10 @@ class SweepRequest:
     # The selection span just before the test span; as long as the test span by default so the
     # choice is made on as much evidence as the score it is judged by.
     selection_fraction: float = 0.2
+    # The configurations to try, when a search drew them (stockapp.core.sweep_search) instead of
+    # the grid's every combination; ``search`` describes how, for summary.json.
+    configs: tuple[dict, ...] | None = None
+    search: dict | None = None
 
 
 @dataclass
@@ -112,8 +117,8 @@ def plan_sweep(series_list: Sequence[Any], request: SweepRequest, out: Path) -> 
         raise StockappError("Give at least one price series to sweep.")
     if not request.seeds:
         raise StockappError("Give at least one seed.")
-    configs = expand_grid(request.grid)
-    varied = {k for k, v in request.grid.items() if len(v) > 1}
+    configs = expand_grid(request.grid) if request.configs is None else list(request.configs)
+    varied = varied_settings(configs)
     base_bt = request.backtest.to_dict()
     base_bt.pop("rolling_applied", None)
     labels: dict[str, str] = {}
@@ -396,6 +401,7 @@ def finish_sweep(
     summary = {
         "stockapp": stockapp.__version__,
         "grid": request.grid,
+        **({"search": request.search} if request.search else {}),
         "seeds": list(request.seeds),
         "runs_total": len(plan.jobs),
         "runs_finished": sum(r["status"] == "ok" for r in rows),

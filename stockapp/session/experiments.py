@@ -15,6 +15,7 @@ from typing import Any
 
 from stockapp.core.features import FeatureSpec
 from stockapp.core.run_index import free_folder, slug
+from stockapp.core.sweep_search import Search, Space
 from stockapp.paths import runs_dir
 from stockapp.session.jobs import Job, StopCheck
 from stockapp.session.loading import experiment_sources, load_several
@@ -22,13 +23,14 @@ from stockapp.session.loading import experiment_sources, load_several
 
 @dataclass
 class ExperimentChoices:
-    """What the Experiment settings page asks for, checked: series to load, the grid, seeds,
-    epochs, the test span, the engine and the folder ("" for a new one)."""
+    """What the Experiment settings page asks for, checked: series to load, the values to try
+    (lists, or ranges for a random or TPE search), seeds, epochs, the test span, the engine, the
+    folder ("" for a new one) and the search (grid, random or tpe, with its trials)."""
 
     samples: list[str]
     csvs: list[str]
     tickers: list[str]
-    grid: dict[str, list]
+    grid: Space  # a list of values per setting, or a Range for a random or TPE search
     seeds: tuple[int, ...]
     epochs: int
     test_fraction: float
@@ -36,6 +38,7 @@ class ExperimentChoices:
     ray_address: str | None
     out: str = ""
     names: list[str] = field(default_factory=list)
+    search: Search = field(default_factory=Search)
 
     def describe(self) -> str:
         """``AAPL, MSFT`` for folder names and messages."""
@@ -50,7 +53,9 @@ class ExperimentChoices:
         """Backtests the experiment runs: configurations x seeds x series."""
         configs = 1
         for values in self.grid.values():
-            configs *= len(values)
+            configs *= len(values) if isinstance(values, list) else 1
+        if self.search.trials is not None:
+            configs = self.search.trials
         return configs * len(self.seeds) * self.series_count
 
 
@@ -66,12 +71,13 @@ def experiment_job(choices: ExperimentChoices, out: Path) -> Job:
     returns its outcome (also when stopped: the finished runs are kept)."""
 
     def experiment(should_stop: StopCheck) -> Generator[Any, None, Any]:
-        from stockapp.models.sweep import SweepRequest, run_sweep
+        from stockapp.models.sweep import SweepRequest
+        from stockapp.models.sweep_tune import run_search
         from stockapp.models.trainer import TrainConfig
 
         series = load_several(experiment_sources(choices.samples, choices.csvs, choices.tickers))
         request = SweepRequest(
-            grid=choices.grid,
+            grid={k: v for k, v in choices.grid.items() if isinstance(v, list)},
             seeds=choices.seeds,
             spec=FeatureSpec(),
             train=TrainConfig(epochs=choices.epochs),
@@ -79,9 +85,11 @@ def experiment_job(choices: ExperimentChoices, out: Path) -> Job:
             selection_fraction=choices.test_fraction,
         )
         return (
-            yield from run_sweep(
+            yield from run_search(
                 series,
                 request,
+                choices.grid,
+                choices.search,
                 out,
                 engine=choices.engine,
                 ray_address=choices.ray_address,

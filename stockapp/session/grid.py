@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from stockapp.core.sweep_search import Range, Space, parse_range
 from stockapp.errors import StockappError
 
 #: Model kinds a grid may try.
@@ -46,6 +47,20 @@ class GridField:
         values = list(dict.fromkeys(values))
         self.check(values)
         return values
+
+    def parse_space(self, text: str, label: str | None = None) -> list | Range:
+        """A list as :meth:`parse` reads it, or a range (``low:high`` or ``low:high:log``) for
+        a numeric setting, checked against the values the setting can take."""
+        said = self.label if label is None else label
+        if ":" not in str(text) or self.kind is str:
+            return self.parse(text, label)
+        span = parse_range(str(text), self.kind is int, said)
+        if self.least is not None and span.low < self.least:
+            raise StockappError(
+                f"{said} takes {self.what}; its range {span.text()} starts below {self.least:g}."
+            )
+        self.check([span.low, span.high])
+        return span
 
     def check(self, values: list) -> None:
         """Refuse, in one sentence, values of the right type that the setting cannot take."""
@@ -87,6 +102,18 @@ def parse_grid(texts: dict[str, str | None], labels: str = "label") -> dict[str,
             continue
         grid[field.name] = field.parse(text, field.option if labels == "option" else None)
     return grid
+
+
+def parse_space(texts: dict[str, str | None], labels: str = "label") -> Space:
+    """Like :func:`parse_grid`, but a numeric field may also be a range (``1e-4:1e-2:log``)
+    for random or TPE search."""
+    space: Space = {}
+    for field in FIELDS:
+        text = texts.get(field.name)
+        if text is None:
+            continue
+        space[field.name] = field.parse_space(text, field.option if labels == "option" else None)
+    return space
 
 
 def parse_seeds(text: str, takes: str = "--seeds takes", example: str = "0-4") -> tuple[int, ...]:

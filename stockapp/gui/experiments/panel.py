@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from stockapp.core.ray_address import ray_endpoint
+from stockapp.core.sweep_search import Search
 from stockapp.errors import StockappError
 from stockapp.gui.widgets.run_controls import RunControls
 from stockapp.session.experiments import ExperimentChoices
@@ -51,10 +52,20 @@ DEFAULTS = {
     "lr": "5e-4",
 }
 GRID_FIELDS = tuple(BY_NAME[name] for name in DEFAULTS)
+#: Searches offered: label -> the ``--search`` name (TPE only where Optuna is installed).
+SEARCHES = {
+    "every combination (grid)": "grid",
+    "random, N trials": "random",
+    "TPE (Optuna), N trials": "tpe",
+}
 
 
 def ray_available() -> bool:
     return importlib.util.find_spec("ray") is not None
+
+
+def optuna_available() -> bool:
+    return importlib.util.find_spec("optuna") is not None
 
 
 class ExperimentsPanel(QWidget):
@@ -89,13 +100,33 @@ class ExperimentsPanel(QWidget):
         series_form.addRow("Tickers", self.ticker_edit)
 
         self.grid_edits: dict[str, QLineEdit] = {}
-        grid_box = QGroupBox("Values to try (comma-separated)")
+        grid_box = QGroupBox("Values to try (comma-separated; low:high[:log] ranges to search)")
         grid_form = QFormLayout(grid_box)
         for f in GRID_FIELDS:
             edit = QLineEdit(DEFAULTS[f.name])
-            edit.setToolTip(f"{f.label}: {f.what}, separated by commas.")
+            tip = f"{f.label}: {f.what}, separated by commas"
+            if f.kind is not str:
+                tip += ", or a range such as 8:64 or 1e-4:1e-2:log for a random or TPE search"
+            edit.setToolTip(tip + ".")
             self.grid_edits[f.name] = edit
             grid_form.addRow(f.label, edit)
+        self.search_combo = QComboBox()
+        for label, search in SEARCHES.items():
+            if search != "tpe" or optuna_available():
+                self.search_combo.addItem(label, search)
+        self.search_combo.setToolTip(
+            "Every configuration tried is counted in the Holm adjustments and in SPA, however it "
+            "was picked; TPE is steered by the selection span's scores only."
+        )
+        self.trials_spin = QSpinBox()
+        self.trials_spin.setRange(1, 10000)
+        self.trials_spin.setValue(20)
+        self.trials_spin.setToolTip("How many configurations a random or TPE search tries.")
+        self.search_combo.currentIndexChanged.connect(self._search_changed)
+        grid_form.addRow("Search", self.search_combo)
+        self.trials_label = QLabel("Trials")
+        grid_form.addRow(self.trials_label, self.trials_spin)
+        self._search_changed()
 
         self.seeds_edit = QLineEdit("0-2")
         self.seeds_edit.setToolTip("Seeds: a range like 0-2 or a list like 0,2,5.")
@@ -159,6 +190,8 @@ class ExperimentsPanel(QWidget):
         self.csv_edit.textChanged.connect(self._update_count)
         self.ticker_edit.textChanged.connect(self._update_count)
         self.engine_combo.currentIndexChanged.connect(self._update_count)
+        self.search_combo.currentIndexChanged.connect(self._update_count)
+        self.trials_spin.valueChanged.connect(self._update_count)
         self._update_count()
 
     # ------------------------------------------------------------------ reading
@@ -179,7 +212,10 @@ class ExperimentsPanel(QWidget):
         samples = self.checked_samples()
         if not (samples or csvs or tickers):
             raise StockappError("Tick a sample, or give a CSV file or a ticker, to experiment on.")
-        grid = {f.name: f.parse(self.grid_edits[f.name].text()) for f in GRID_FIELDS}
+        grid = {f.name: f.parse_space(self.grid_edits[f.name].text()) for f in GRID_FIELDS}
+        method = self.search_combo.currentData()
+        search = Search(method, None if method == "grid" else self.trials_spin.value())
+        search.check(grid, window=True)
         engine = self.engine_combo.currentData()
         address = (self.ray_edit.text().strip() or None) if engine == "ray" else None
         if address is not None:
@@ -195,6 +231,7 @@ class ExperimentsPanel(QWidget):
             engine=engine,
             ray_address=address,
             out=self.out_edit.text().strip(),
+            search=search,
         )
 
     # ------------------------------------------------------------------ showing
@@ -203,6 +240,11 @@ class ExperimentsPanel(QWidget):
 
     def show_status(self, message: str) -> None:
         self.controls.set_status(message)
+
+    def _search_changed(self) -> None:
+        searching = self.search_combo.currentData() != "grid"
+        self.trials_spin.setVisible(searching)
+        self.trials_label.setVisible(searching)
 
     def _engine_changed(self) -> None:
         ray = self.engine_combo.currentData() == "ray"
