@@ -2,9 +2,10 @@
 
 Kept apart from ``screenshot.py`` so each stage has one owner; ``screenshot.py`` lists
 :func:`stage_bands` in its ``STAGES``. The stage picks "Student-t band" on the Model page, runs the
-backtest stage again with it, ticks the 95% band and GARCH's outline, and shows the Backtest tab:
-the bands shaded around the forecast, the scores table's bands section and vol-targeted column,
-and the calibration charts. Run on its own (data stage, then this one), it is quicker than the
+backtest stage again with it, ticks the 95% band and GARCH's outline (shaded around the forecast
+on the Forecasts and scores page) and shows the Backtest tab's Bands page: the coverage by
+volatility regime of the calibrated and raw bands, the calibration and PIT charts and the forecast
+volatility. Run on its own (data stage, then this one), it is quicker than the
 full chain::
 
     python scripts/screenshot_bands.py --out shots/bands.png --width 1280 --height 800
@@ -31,6 +32,7 @@ def stage_bands(window, args: argparse.Namespace) -> None:
     stage_backtest(window, args)
     for key in ("95", "garch"):
         backtest.view.bands.checks[key].setChecked(True)
+    backtest.tab.show_page("Bands")
     from screenshot import settle
 
     settle(0.5)

@@ -65,10 +65,12 @@ def backtest_job(
     settings: BacktestSettings,
     threads: int,
     forecaster: Any = None,
+    calibration: str = "aci",
 ) -> Job:
     """One walk-forward backtest (:func:`stockapp.models.runner.run_backtest`) with ``threads``
     torch threads; ``forecaster`` is a model already trained on the first fit's span (then
-    wrapped in :class:`~stockapp.core.fitted.AlreadyFitted`), or ``None`` to train one."""
+    wrapped in :class:`~stockapp.core.fitted.AlreadyFitted`), or ``None`` to train one;
+    ``calibration`` (``"aci"`` or ``"none"``, as ``--calibrate``) for a distribution head."""
 
     def backtest(should_stop: StopCheck) -> Generator[Any, None, Any]:
         from stockapp.models import runner
@@ -77,7 +79,7 @@ def backtest_job(
         with torch_threads(threads):  # one core left to the window (issue 14)
             return (
                 yield from runner.run_backtest(
-                    series, spec, cfg, settings, should_stop, forecaster=forecaster
+                    series, spec, cfg, settings, should_stop, forecaster, calibration=calibration
                 )
             )
 

@@ -210,6 +210,17 @@ def test_panel_settings_are_remembered(qtbot):
     assert third.settings().refit_epochs == 7
 
 
+def test_the_greyed_test_from_shows_where_the_share_starts(window, backtest, training):
+    """Issue 20: with "last share of bars" the disabled Test from showed 2015-01-02, not the
+    test span's first bar."""
+    backtest.panel.fraction_spin.setValue(25.0)
+    assert not backtest.panel.start_edit.isEnabled()
+    test = pd.Timestamp(window.chart.spans()["test"][0], unit="s")
+    shown = backtest.panel.start_edit.date().toString("yyyy-MM-dd")
+    assert shown == f"{test:%Y-%m-%d}"
+    assert backtest.panel.settings().test_start is None  # still a share, not a date
+
+
 def test_the_backtest_share_is_the_training_share(backtest, training):
     backtest.panel.fraction_spin.setValue(25.0)
     assert training.test_fraction == pytest.approx(0.25)

@@ -46,7 +46,8 @@ COLUMN_KEYS = {
         ("log_score", "number"),
         ("dm_better_pvalue_log_score_vs_garch", "p"),
     ),
-    "CRPS": (("crps", "number"),),
+    # shown x 1000, as the README's tables write it (issue 20)
+    "CRPS\n(x1e3)": (("crps", "thousandths"),),
 }
 
 
@@ -68,6 +69,8 @@ def _assert_shows(text: str, value: float, kind: str) -> None:
     if not math.isfinite(value):
         assert text == "–"
         return
+    if kind == "thousandths":
+        value, kind = value * 1000, "number"
     if kind == "percent":
         assert text.endswith("%")
         assert float(text[:-1]) / 100 == pytest.approx(value, abs=0.0005 + 1e-12)
@@ -187,8 +190,9 @@ def test_model_page_output_head_feeds_the_config_and_is_remembered(qtbot):
     assert again.config().head == "gaussian"
 
 
-def _window_backtest(qtbot, csv, folder):
-    """Pick Student-t on the Model page and run a tiny backtest from the window."""
+def _window_backtest(qtbot, csv, folder, calibration: str = "aci"):
+    """Pick Student-t (and its Bands calibration) on the Model page and run a tiny backtest
+    from the window."""
     window = create_main_window(csv=str(csv), quiet=True)
     qtbot.addWidget(window)
     training = window.findChild(TrainingController)
@@ -196,6 +200,8 @@ def _window_backtest(qtbot, csv, folder):
     _type_settings(training.panel)
     training.panel.head_combo.setCurrentIndex(training.panel.head_combo.findData("student-t"))
     assert training.panel.config().head == "student-t"
+    assert training.panel.calibration_combo.isEnabled()
+    training.panel.calibration_combo.set_method(calibration)
     backtest.panel.set_settings(BacktestSettings(test_fraction=0.2))
     with qtbot.waitSignal(backtest.backtest_finished, timeout=120000) as done:
         assert backtest.start_backtest()
@@ -209,20 +215,64 @@ def test_student_t_backtest_from_the_window_shows_its_bands(qtbot, short_aapl_cs
     window, backtest = _window_backtest(qtbot, short_aapl_csv, tmp_path / "gui_run")
     result = backtest.result
     assert result is not None and result.bands is not None
-    assert not backtest.bands_view.isHidden()
+    assert backtest.tab.bands_shown()
     assert not backtest.view.bands.controls.isHidden()
     name = backtest.model_name
     _check_bands_section(backtest.table, result, name)
     assert backtest.bands_view.sentence.text() == result.metrics_dict(name)["bands"]["summary"]
     mu, sigma, _ = result.bands.dists["model"]
     np.testing.assert_allclose(backtest.bands_view.sigma.yData, sigma)
-    # On a 1280x800 screen the charts, the scores and the calibration charts all get room.
+    # On a 1280x800 screen the charts and the scores share the Forecasts page, the price chart
+    # keeps half of the charts' height, and the calibration charts have a page of their own.
     window.resize(1280, 800)
     window.show()
     window.tabs.setCurrentWidget(backtest.tab)
     qtbot.waitExposed(window)
-    chart, scores, calibration = backtest.splitter.sizes()
-    assert chart >= 200 and scores >= 150 and calibration >= 180, (chart, scores, calibration)
+    chart, scores = backtest.splitter.sizes()
+    assert chart >= 300 and scores >= 150, (chart, scores)
+    view = backtest.view
+    heights = [p.sceneBoundingRect().height() for p in (view.price_plot, view.residual_plot,
+                                                          view.equity_plot)]  # fmt: skip
+    assert heights[0] >= 0.5 * sum(heights) and heights[0] >= 120, heights
+    assert backtest.table.scroll.horizontalScrollBar().maximum() == 0
+    for table in (backtest.table.forecast_table, backtest.table.trading_table):
+        assert table.content_width() <= table.width(), table  # no column off the right edge
+    backtest.tab.show_page("Bands")
+    qtbot.waitUntil(lambda: backtest.bands_view.isVisible())
+    assert backtest.bands_view.calibration.sceneBoundingRect().height() >= 150
+
+
+def test_the_model_pages_bands_choice_is_the_command_lines_calibrate(
+    qtbot, short_aapl_csv, tmp_path
+):
+    """Issue 22: the GUI's head choice gets --calibrate's option; "none" keeps the head's own
+    bands, exactly as the command line's --calibrate none writes them."""
+    gui_folder = tmp_path / "gui_none"
+    _window, backtest = _window_backtest(qtbot, short_aapl_csv, gui_folder, calibration="none")
+    bands = backtest.result.bands
+    assert bands.calibration == "none" and bands.raw is None
+    assert "uncalibrated" in backtest.bands_view.heading.text()
+    cli_folder = tmp_path / "cli_none"
+    assert cli.main(["backtest", "--csv", str(short_aapl_csv), *CLI_ARGS, "--head", "student-t",
+                     "--calibrate", "none", "--out", str(cli_folder)]) == 0  # fmt: skip
+    gui = pd.read_csv(gui_folder / "forecasts.csv")
+    expected = pd.read_csv(cli_folder / "forecasts.csv")
+    assert "raw_sigma" not in gui.columns
+    pd.testing.assert_frame_equal(gui, expected, check_exact=False, rtol=1e-12, atol=0.0)
+
+
+def test_the_bands_choice_follows_the_head_and_is_remembered(qtbot):
+    panel = ModelPanel()
+    qtbot.addWidget(panel)
+    combo = panel.head_combo
+    combo.setCurrentIndex(combo.findData("point"))
+    assert not panel.calibration_combo.isEnabled()  # a point forecast has no bands
+    combo.setCurrentIndex(combo.findData("gaussian"))
+    assert panel.calibration_combo.isEnabled() and panel.calibration() == "aci"  # the default
+    panel.calibration_combo.set_method("none")
+    again = ModelPanel()
+    qtbot.addWidget(again)
+    assert again.calibration() == "none"
 
 
 def test_window_bands_equal_the_command_lines(qtbot, short_aapl_csv, tmp_path):

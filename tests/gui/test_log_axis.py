@@ -58,6 +58,17 @@ def test_unusable_ranges_give_no_ticks():
     assert len(log_ticks(0.5, 0.5)) == 0
 
 
+def test_one_number_form_per_axis():
+    """Issue 20: one chart mixed "0.00001" and "1e-07"."""
+    ticks = 10.0 ** log_ticks(-7.0, -3.0, 300.0)
+    text = tick_labels(ticks)
+    assert text[:2] == ["1e-7", "1e-6"] and text[-1] == "1e-3"
+    assert all("e" in t for t in text)
+    np.testing.assert_allclose([float(t) for t in text], ticks, rtol=1e-6)
+    assert tick_labels(np.array([2e-5, 5e-5, 1e-4])) == ["2e-5", "5e-5", "1e-4"]
+    assert tick_labels(np.array([0.001, 0.01, 0.1])) == ["0.001", "0.010", "0.100"]
+
+
 def test_plain_numbers():
     assert plain_number(0.0004) == "0.0004"
     assert plain_number(800.0) == "800"

@@ -165,7 +165,9 @@ def test_backtest_from_the_window_leaves_a_core_and_thins_its_progress(qtbot, aa
     backtest = window.findChild(BacktestController)
     seen: dict[str, float] = {}
 
-    def fake_run_backtest(series, spec, cfg, settings, should_stop, forecaster=None):
+    def fake_run_backtest(
+        series, spec, cfg, settings, should_stop, forecaster=None, calibration=None
+    ):
         seen["threads"] = torch.get_num_threads()
         t0 = time.monotonic()
         for b in range(BURST):

@@ -208,6 +208,7 @@ class BacktestController(RunFiles, QObject):
             chart.set_spans(None)
             return
         chart.set_spans(test, val)
+        self.panel.show_test_start(test)
 
     def _hint_backtest(self, _model: object) -> None:
         """After a training, point at the next step without taking the Model page away."""
@@ -298,8 +299,9 @@ class BacktestController(RunFiles, QObject):
         self._job_tag = DataTag.of(series, spec.adjusted)
         self._job_model_history = None if forecaster is None else model.result
         threads = gui_job_threads(self._training.panel.use_all_cores())
+        calibration = self._training.panel.calibration()  # the Model page's Bands choice
         worker = GeneratorWorker(
-            backtest_job(series, spec, cfg, settings, threads, forecaster),
+            backtest_job(series, spec, cfg, settings, threads, forecaster, calibration),
             self,
             min_interval_s=PROGRESS_INTERVAL_S,
             always=_always_sent,

@@ -220,6 +220,18 @@ class BacktestPanel(QWidget):
             self._restoring = False
         self._update_enabled()
 
+    def show_test_start(self, start: object | None) -> None:
+        """With "last share of bars", let the greyed Test from show where that share starts
+        (a ``pd.Timestamp``; ``None`` leaves it), so it never shows a date the test span does
+        not start on."""
+        if start is None or self.span_combo.currentData() == "date":
+            return
+        self._restoring = True  # showing, not choosing: nothing to save or announce
+        try:
+            self.start_edit.setDate(QDate(start.year, start.month, start.day))
+        finally:
+            self._restoring = False
+
     @property
     def use_trained(self) -> bool:
         """Whether the backtest should forecast with the model just trained."""

@@ -1,26 +1,40 @@
 """The Backtest results tab: which data the results belong to, the charts, the scores, the bands.
 
 A header names the results' data (and, when the window has moved to other data, says so and
-offers to load theirs again); below it a splitter holds the charts
-(:class:`~stockapp.gui.backtest.view.BacktestView`), the scores
-(:class:`~stockapp.gui.backtest.metrics_table.MetricsTable`) and, for a distribution head, the
-calibration charts (:class:`~stockapp.gui.bands.view.BandsView`). It shows what it is given.
+offers to load theirs again). Below it two pages: **Forecasts** holds a splitter with the charts
+(:class:`~stockapp.gui.backtest.view.BacktestView`) above the scores
+(:class:`~stockapp.gui.backtest.metrics_table.MetricsTable`); **Bands**, shown only for a
+distribution head, holds the calibration charts and the coverage by regime
+(:class:`~stockapp.gui.bands.view.BandsView`). The bands have a page of their own so that the
+price chart keeps its height on a laptop screen. It shows what it is given.
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtGui import QResizeEvent, QShowEvent
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from stockapp.gui.backtest.metrics_table import MetricsTable
 from stockapp.gui.backtest.view import BacktestView
 from stockapp.gui.bands.view import BandsView
 from stockapp.session.state import DataHeader, Results
 
+FORECASTS_PAGE = "Forecasts and scores"
+BANDS_PAGE = "Bands"
+
 
 class ResultsTab(QWidget):
-    """The tab's widgets: ``data_label`` and ``reload_button`` above ``splitter`` (``view``,
-    ``table``, ``bands_view``)."""
+    """The tab's widgets: ``data_label`` and ``reload_button`` above ``pages``: the
+    ``splitter`` (``view`` over ``table``) and, for a distribution head, ``bands_view``."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -38,24 +52,47 @@ class ResultsTab(QWidget):
         header.addWidget(self.data_label, 1)
         header.addWidget(self.reload_button)
         self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.setChildrenCollapsible(False)
         self.splitter.addWidget(self.view)
         self.splitter.addWidget(self.table)
-        self._bands_view: BandsView | None = None  # made when first needed (start-up time)
-        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(0, 2)
         self.splitter.setStretchFactor(1, 1)
+        self.pages = QTabWidget()
+        self.pages.setDocumentMode(True)
+        self.pages.setTabBarAutoHide(True)  # no lone tab before a distribution head's results
+        self.pages.addTab(self.splitter, FORECASTS_PAGE)
+        self._bands_view: BandsView | None = None  # made when first needed (start-up time)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(header)
-        layout.addWidget(self.splitter, 1)
+        layout.addWidget(self.pages, 1)
+        self._sized = False
+        self._has_results = False
 
     @property
     def bands_view(self) -> BandsView:
-        """The calibration charts below the scores, shown for a distribution head only."""
+        """The calibration charts, on their own page, shown for a distribution head only."""
         if self._bands_view is None:
             self._bands_view = BandsView()
-            self._bands_view.setVisible(False)
-            self.splitter.addWidget(self._bands_view)
+            self.pages.addTab(self._bands_view, BANDS_PAGE)
+            self.pages.setTabVisible(self.pages.indexOf(self._bands_view), False)
+            self.pages.setTabToolTip(
+                self.pages.indexOf(self._bands_view),
+                "Whether the forecast bands can be trusted: coverage, calibration, PIT, "
+                "coverage by volatility regime",
+            )
         return self._bands_view
+
+    def bands_shown(self) -> bool:
+        """Whether the Bands page is offered (a distribution head's results are shown)."""
+        if self._bands_view is None:
+            return False
+        return self.pages.isTabVisible(self.pages.indexOf(self._bands_view))
+
+    def show_page(self, name: str) -> None:
+        """Bring :data:`FORECASTS_PAGE` or :data:`BANDS_PAGE` to the front."""
+        widget = self.bands_view if name == BANDS_PAGE else self.splitter
+        self.pages.setCurrentWidget(widget)
 
     def show_results(self, results: Results | None, quality: list[str] | None = None) -> None:
         """Draw ``results`` (a sweep's run scored on its test span, as the experiment's table
@@ -76,14 +113,31 @@ class ResultsTab(QWidget):
             self.table.set_quality(quality)
             if bands is not None:
                 bands.set_result(scored, name)
+        self._has_results = results is not None
+        self._share_height()
         if bands is None:
             return
-        if banded and bands.isHidden():  # share the height, or the charts get none
-            total = max(sum(self.splitter.sizes()), 1000)
-            below = total * 27 // 100
-            scores = min(self.table.sizeHint().height(), total * 28 // 100)
-            self.splitter.setSizes([total - below - scores, scores, below])
-        bands.setVisible(banded)
+        if not banded and self.pages.currentWidget() is bands:
+            self.pages.setCurrentWidget(self.splitter)
+        self.pages.setTabVisible(self.pages.indexOf(bands), banded)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt's name)
+        super().resizeEvent(event)
+        self._share_height()
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 (Qt's name)
+        super().showEvent(event)
+        self._share_height()
+
+    def _share_height(self) -> None:
+        """The first time results show at a real size: the charts get about two thirds of
+        the Forecasts page, the scores the rest (they scroll), whatever the scores ask for."""
+        total = sum(self.splitter.sizes())
+        if self._sized or not self._has_results or not self.splitter.isVisible() or total < 200:
+            return
+        scores = min(self.table.sizeHint().height(), total * 30 // 100)
+        self.splitter.setSizes([total - scores, scores])
+        self._sized = True
 
     def show_header(self, header: DataHeader) -> None:
         """Name the results' data; warn (and offer to load it) when the window shows other."""

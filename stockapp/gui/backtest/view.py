@@ -17,114 +17,44 @@ on screen. :meth:`BacktestView.reset_zoom` (the Reset zoom button) shows the who
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
-import pandas as pd
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QPointF, Qt, Signal
 from PySide6.QtGui import QTextDocument
 from PySide6.QtWidgets import (
-    QCheckBox,
-    QHBoxLayout,
     QLabel,
-    QPushButton,
     QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
 
-from stockapp.core.backtest import BacktestResult, forecaster_labels
-from stockapp.gui.bands.view import BandOverlay
+from stockapp.core.backtest import BacktestResult
+from stockapp.gui.backtest.chart_style import (
+    FORECASTERS,
+    HIDDEN_BY_DEFAULT,
+    HIDDEN_LABEL_COLOUR,
+    LABEL_COLOUR,
+    RESIDUAL_OF,
+    STYLES,
+    add_plot,
+    legend_entry,
+    pen_of,
+    price_decimals,
+    short_labels,
+)
+from stockapp.gui.backtest.readout import nearest_bar, readout, refit_segments, series_toggles
+from stockapp.gui.bands.overlay import BandOverlay
 from stockapp.gui.widgets.axes import date_axis, timestamps
 from stockapp.gui.widgets.empty_state import EmptyState
 
-#: Series key -> (colour, line width, pen style). Red is the model and everything it drives,
-#: near-black the market itself, muted colours the baselines.
-STYLES: dict[str, tuple[str, float, Qt.PenStyle]] = {
-    "realised": ("#1a1a1a", 1.6, Qt.PenStyle.SolidLine),
-    "model": ("#d62728", 1.6, Qt.PenStyle.SolidLine),
-    "persistence": ("#8c8c8c", 1.2, Qt.PenStyle.DashLine),
-    "drift": ("#9467bd", 1.2, Qt.PenStyle.DotLine),
-    "ar": ("#2ca02c", 1.2, Qt.PenStyle.DashDotLine),
-    "refits": ("#1f77b4", 1.0, Qt.PenStyle.DashLine),
-    "residual_model": ("#d62728", 1.0, Qt.PenStyle.SolidLine),
-    "residual_persistence": ("#8c8c8c", 1.0, Qt.PenStyle.SolidLine),
-    "strategy": ("#d62728", 1.8, Qt.PenStyle.SolidLine),
-    "buy_and_hold": ("#1a1a1a", 1.4, Qt.PenStyle.SolidLine),
-}
-#: Forecaster keys in drawing and readout order.
-FORECASTERS = ("model", "persistence", "drift", "ar")
-#: Series a user can switch on and off, with the checkbox text for those that are not forecasts.
-TOGGLES = {
-    "persistence": "",
-    "drift": "",
-    "ar": "",
-    "model": "",
-    "refits": "refit dates",
-    "residual_persistence": "persistence residuals",
-}
-#: Series hidden until asked for (the persistence residuals double the noise in the pane).
-HIDDEN_BY_DEFAULT = {"residual_persistence"}
-#: A forecaster's residuals are drawn only while the forecaster itself is shown.
-RESIDUAL_OF = {"residual_model": "model", "residual_persistence": "persistence"}
+#: Least share of the panes' height the price pane keeps.
+PRICE_SHARE = 0.5
+#: Least heights of the error and equity panes (the equity's includes the date axis).
+RESIDUAL_MIN, EQUITY_MIN = 46, 80
 EMPTY_TEXT = (
     "Run a backtest (Backtest settings → Run backtest) or open a saved run (File > Runs…) to "
     "see its forecasts, their errors and the trading rule's equity here."
 )
-
-_AXIS_FONT_PT = 9
-_LABEL_COLOUR = "#222222"
-#: A hidden series keeps its legend entry, drawn faded, so a click can bring it back.
-_HIDDEN_LABEL_COLOUR = "#a0a0a0"
-_HIDDEN_ALPHA = 70
-
-
-def short_labels(model_name: str) -> dict[str, str]:
-    """Legend names: the forecaster labels without their explanation in brackets."""
-    return {k: v.split(" (")[0] for k, v in forecaster_labels(model_name).items()}
-
-
-def _pen(key: str) -> pg.QtGui.QPen:
-    colour, width, style = STYLES[key]
-    pen = pg.mkPen(colour, width=width, style=style)
-    pen.setCosmetic(True)
-    return pen
-
-
-def price_decimals(prices: np.ndarray) -> int:
-    """Decimals for every price and error of one result: 2, or 4 for prices under one."""
-    finite = np.abs(prices[np.isfinite(prices)])
-    return 2 if not finite.size or float(np.median(finite)) >= 1 else 4
-
-
-def _fmt_price(v: float, decimals: int = 2) -> str:
-    return "n/a" if not math.isfinite(v) else f"{v:,.{decimals}f}"
-
-
-def _fmt_signed(v: float, decimals: int = 2) -> str:
-    if not math.isfinite(v):
-        return "n/a"
-    return ("+" if v >= 0 else "−") + _fmt_price(abs(v), decimals)
-
-
-class ToggleSample(pg.ItemSample):
-    """A legend sample that stays a line sample when its series is hidden, only faded.
-
-    pyqtgraph's own sample swaps in a crossed-out eye icon for a hidden item, which reads as an
-    error in a chart legend; a faded line reads as "switched off" and clicks back on the same.
-    """
-
-    def paint(self, p: pg.QtGui.QPainter, *args: object) -> None:
-        if self.item.isVisible():
-            super().paint(p, *args)
-            return
-        pen = pg.mkPen(self.item.opts["pen"])
-        colour = pen.color()
-        colour.setAlpha(_HIDDEN_ALPHA)
-        pen.setColor(colour)
-        p.setPen(pen)
-        p.drawLine(0, 11, 20, 11)
 
 
 class BacktestView(QWidget):
@@ -144,11 +74,11 @@ class BacktestView(QWidget):
         self._result: BacktestResult | None = None
         self._labels = short_labels("Model")
         self._x = np.empty(0)
-        self._checks: dict[str, QCheckBox] = {}
         self._wanted = {key: key not in HIDDEN_BY_DEFAULT for key in STYLES}
         self._applying = False
         self._index: int | None = None
         self._decimals = 2
+        self._controls_visible = True
 
         # One line, always: a long readout is cut at the right (full text in the tooltip)
         # rather than wrapping and pushing the plots down as the mouse moves.
@@ -163,9 +93,12 @@ class BacktestView(QWidget):
         self.graphics.ci.layout.setVerticalSpacing(2)
         self._curves: dict[str, pg.PlotDataItem] = {}
         # Each plot sits under its own legend row, so no legend ever hides data.
-        self.price_plot = self._add_plot(0, "close", stretch=5)
+        self.price_plot = self._add_plot(0, "close", stretch=4)
         self.residual_plot = self._add_plot(1, "error", stretch=2)
         self.equity_plot = self._add_plot(2, "equity", stretch=3)
+        # The price pane keeps over half of the panes' height however short the window
+        # (issue 20: 25 pixels with the bands shown); see _keep_price_height.
+        self.graphics.installEventFilter(self)
         self.residual_plot.getAxis("left").setToolTip("forecast − realised close")
         self.equity_plot.getAxis("left").setToolTip("value of 1 invested at the start")
         for plot in (self.residual_plot, self.equity_plot):
@@ -175,7 +108,10 @@ class BacktestView(QWidget):
             plot.setAutoVisible(y=True)
             plot.hideButtons()  # the Reset zoom button replaces pyqtgraph's tiny "A"
         self.equity_plot.getAxis("bottom").setStyle(showValues=True)
-        self.equity_plot.setLabel("bottom", "date", color="#333333")
+        # Room for readable value labels in the smaller panes (the equity's height includes
+        # the date axis, whose dates need no "date" title).
+        self.residual_plot.setMinimumHeight(RESIDUAL_MIN)
+        self.equity_plot.setMinimumHeight(EQUITY_MIN)
 
         self._add_curve(self.price_plot, "realised", "Realised close")
         for key in ("persistence", "drift", "ar", "model"):
@@ -185,8 +121,10 @@ class BacktestView(QWidget):
         self.bands = BandOverlay(self.price_plot, self)
         self._add_curve(self.residual_plot, "residual_model", "Model")
         self._add_curve(self.residual_plot, "residual_persistence", "Persistence")
-        zero = pg.InfiniteLine(pos=0.0, angle=0, movable=False, pen=pg.mkPen("#b0b0b0", width=1))
-        self.residual_plot.addItem(zero, ignoreBounds=True)
+        self._zero = pg.InfiniteLine(
+            pos=0.0, angle=0, movable=False, pen=pg.mkPen("#b0b0b0", width=1)
+        )
+        self.residual_plot.addItem(self._zero, ignoreBounds=True)
         self._add_curve(self.equity_plot, "strategy", "Trading rule")
         self._add_curve(self.equity_plot, "buy_and_hold", "Buy and hold")
 
@@ -204,25 +142,10 @@ class BacktestView(QWidget):
         self.graphics.scene().sigMouseMoved.connect(self._mouse_moved)
         self.graphics.scene().sigMouseClicked.connect(self._mouse_clicked)
 
-        self._toggle_row = QWidget(self)
-        toggles = QHBoxLayout(self._toggle_row)
-        toggles.setContentsMargins(0, 0, 0, 0)
-        toggles.addWidget(QLabel("Show:", self._toggle_row))
-        for key, text in TOGGLES.items():
-            box = QCheckBox(text or self._labels[key], self._toggle_row)
-            if key in FORECASTERS:
-                box.setToolTip(forecaster_labels("the model")[key])
-            box.setChecked(key not in HIDDEN_BY_DEFAULT)
-            box.toggled.connect(lambda on, k=key: self.set_series_visible(k, on))
-            toggles.addWidget(box)
-            self._checks[key] = box
-        toggles.addStretch(1)
-        self.reset_button = QPushButton("Reset zoom", self._toggle_row)
-        self.reset_button.setToolTip(
-            "Show the whole test span again (the wheel zooms time, dragging pans)"
+        self._toggle_row, self._checks, self.reset_button = series_toggles(
+            self, self._labels, self.set_series_visible
         )
         self.reset_button.clicked.connect(self.reset_zoom)
-        toggles.addWidget(self.reset_button)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -238,46 +161,11 @@ class BacktestView(QWidget):
 
     # ------------------------------------------------------------------ construction
     def _add_plot(self, row: int, ylabel: str, stretch: int) -> pg.PlotItem:
-        legend = pg.LegendItem(
-            offset=None,
-            labelTextSize=f"{_AXIS_FONT_PT}pt",
-            labelTextColor=_LABEL_COLOUR,
-            colCount=6,
-            verSpacing=-6,
-            horSpacing=18,
-            sampleType=ToggleSample,
-        )
-        legend.layout.setContentsMargins(70, 0, 0, 0)  # start above the plot area, not the axis
-        # Ignored: a long legend on a narrow window is cut at the right instead of widening the
-        # whole layout past the window (which would push the plots' right edge out of sight).
-        legend.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
-        self.graphics.addItem(legend, row=2 * row, col=0)
-        self.graphics.ci.layout.setAlignment(legend, Qt.AlignmentFlag.AlignLeft)
-        plot = self.graphics.addPlot(row=2 * row + 1, col=0, axisItems={"bottom": date_axis()})
-        self.graphics.ci.layout.setRowStretchFactor(2 * row, 0)
-        self.graphics.ci.layout.setRowStretchFactor(2 * row + 1, stretch)
-        plot.showGrid(x=True, y=True, alpha=0.2)
-        plot.setMenuEnabled(False)
-        # Draw only the visible span, about one min/max pair per pixel: decades stay smooth.
-        plot.setClipToView(True)
-        plot.setDownsampling(auto=True, mode="peak")
-        plot.legend = legend  # PlotItem.addItem lists named curves in ``plot.legend``
-        font = pg.QtGui.QFont()
-        font.setPointSize(_AXIS_FONT_PT)
-        for name in ("left", "bottom"):
-            ax = plot.getAxis(name)
-            ax.setTickFont(font)
-            ax.setTextPen("#333333")
-            ax.setPen("#888888")
-        plot.setLabel("left", ylabel, color="#333333")
-        plot.getAxis("left").setWidth(64)  # equal widths keep the three x axes aligned
-        if row < 2:
-            plot.getAxis("bottom").setStyle(showValues=False)
-        return plot
+        return add_plot(self.graphics, row, ylabel, stretch, date_axis())
 
     def _add_curve(self, plot: pg.PlotItem, key: str, name: str) -> pg.PlotDataItem:
         curve = pg.PlotDataItem(
-            [], [], pen=_pen(key), name=name, connect="pairs" if key == "refits" else "finite"
+            [], [], pen=pen_of(key), name=name, connect="pairs" if key == "refits" else "finite"
         )
         curve.setVisible(key not in HIDDEN_BY_DEFAULT)
         curve.visibleChanged.connect(lambda k=key: self._visibility_changed(k))
@@ -288,6 +176,22 @@ class BacktestView(QWidget):
         self._curves[key] = curve
         self._style_legend_entry(key)
         return curve
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt's name)
+        if watched is self.graphics and event.type() == QEvent.Type.Resize:
+            self._keep_price_height(event.size().height())
+        return False
+
+    def _keep_price_height(self, height: int) -> None:
+        """Give the price pane at least :data:`PRICE_SHARE` of the height left to the panes
+        (the rest shared by the error and equity panes by their stretch)."""
+        legends = sum(p.legend.boundingRect().height() for p in self._plots())
+        panes = max(height - legends - 24, 0)
+        others = RESIDUAL_MIN + EQUITY_MIN
+        self.price_plot.setMinimumHeight(max(30.0, min(PRICE_SHARE * panes, panes - others)))
+
+    def _plots(self) -> tuple[pg.PlotItem, pg.PlotItem, pg.PlotItem]:
+        return self.price_plot, self.residual_plot, self.equity_plot
 
     # ------------------------------------------------------------------ public API
     @property
@@ -318,6 +222,8 @@ class BacktestView(QWidget):
         self._curves["buy_and_hold"].setData(x, result.buy_and_hold.equity)
         self._set_refits(result)
         self.bands.set_bands(getattr(result, "bands", None), x, result.previous)
+        if not self._controls_visible:
+            self.bands.controls.setVisible(False)
         self._decimals = price_decimals(np.asarray(result.realised, dtype=float))
         self._set_empty(False)
         self.reset_zoom()
@@ -350,9 +256,13 @@ class BacktestView(QWidget):
             self.price_plot.setXRange(self._x[0], self._x[-1], padding=0.01)
 
     def set_controls_visible(self, visible: bool) -> None:
-        """Show or hide the checkboxes and the crosshair readout (hidden in exported pictures)."""
-        self._toggle_row.setVisible(visible)
+        """Show or hide the checkboxes (the series' and the bands') and the crosshair readout
+        (hidden in exported pictures, which cannot be clicked)."""
+        self._controls_visible = visible
+        self._toggle_row.setVisible(visible and not self.is_empty())
         self.readout.setVisible(visible)
+        if not visible:
+            self.bands.controls.setVisible(False)
 
     def drop_unused_from_legends(self) -> None:
         """Remove hidden or empty series from the legends (for still pictures, which cannot
@@ -412,48 +322,34 @@ class BacktestView(QWidget):
 
     # ------------------------------------------------------------------ internals
     def _rename(self, key: str, name: str) -> None:
-        curve = self._curves[key]
-        curve.opts["name"] = name
-        for plot in (self.price_plot, self.residual_plot):
-            for sample, label in plot.legend.items:
-                if sample.item is curve:
-                    label.setText(name)
-
-    def _legend_entry(self, key: str) -> tuple[pg.ItemSample, pg.LabelItem] | None:
-        curve = self._curves[key]
-        for plot in (self.price_plot, self.residual_plot, self.equity_plot):
-            for sample, label in plot.legend.items:
-                if sample.item is curve:
-                    return sample, label
-        return None
+        self._curves[key].opts["name"] = name
+        entry = legend_entry(self._plots(), self._curves[key])
+        if entry is not None:
+            entry[1].setText(name)
 
     def _style_legend_entry(self, key: str) -> None:
         """Grey a hidden series' legend label (its sample fades by itself)."""
-        entry = self._legend_entry(key)
-        if entry is None:
-            return
-        sample, label = entry
-        hidden = not self._curves[key].isVisible()
-        label.setText(label.text, color=_HIDDEN_LABEL_COLOUR if hidden else _LABEL_COLOUR)
-        sample.update()
+        curve = self._curves[key]
+        entry = legend_entry(self._plots(), curve)
+        if entry is not None:
+            sample, label = entry
+            colour = LABEL_COLOUR if curve.isVisible() else HIDDEN_LABEL_COLOUR
+            label.setText(label.text, color=colour)
+            sample.update()
 
     def _set_refits(self, result: BacktestResult) -> None:
         """Refit dates as vertical segments spanning the price range: one item, not one each."""
-        refits = [d for d in result.refit_dates if result.dates[0] < d <= result.dates[-1]]
-        if not refits:
-            self._curves["refits"].setData([], [])
-            return
-        xs = np.repeat(timestamps(pd.DatetimeIndex(refits)), 2)
-        finite = [a[np.isfinite(a)] for a in (result.realised, *result.forecasts.values())]
-        lo = float(min(a.min() for a in finite if a.size))
-        hi = float(max(a.max() for a in finite if a.size))
-        ys = np.tile([lo, hi], len(refits))
-        self._curves["refits"].setData(xs, ys)
+        self._curves["refits"].setData(*refit_segments(result))
 
     def _set_empty(self, empty: bool) -> None:
+        """Empty: the sentence alone, no axes, labels or legends (issue 20)."""
         self.empty_state.set_empty(empty)
-        for plot in (self.price_plot, self.residual_plot, self.equity_plot):
+        for plot in self._plots():
             plot.legend.setVisible(not empty)
+            for name in ("left", "bottom"):
+                plot.getAxis(name).setVisible(not empty)
+        self._zero.setVisible(not empty)
+        self._toggle_row.setVisible(self._controls_visible and not empty)
 
     def _apply_visibility(self) -> None:
         """Make every curve show what was asked for, residuals only with their forecaster."""
@@ -485,13 +381,9 @@ class BacktestView(QWidget):
         """The test bar nearest the scene position ``pos`` on any chart, if it is on one."""
         if self._result is None or not len(self._x):
             return None
-        for plot in (self.price_plot, self.residual_plot, self.equity_plot):
+        for plot in self._plots():
             if plot.sceneBoundingRect().contains(pos):
-                x = plot.vb.mapSceneToView(pos).x()
-                i = int(np.searchsorted(self._x, x))
-                if i > 0 and (i == len(self._x) or x - self._x[i - 1] < self._x[i] - x):
-                    i -= 1
-                return i
+                return nearest_bar(self._x, plot.vb.mapSceneToView(pos).x())
         return None
 
     def _mouse_moved(self, pos: QPointF) -> None:
@@ -513,31 +405,6 @@ class BacktestView(QWidget):
         self.readout.setToolTip(document.toPlainText())
 
     def _readout(self, index: int, rich: bool) -> str:
-        r = self._result
-        if r is None or not 0 <= index < r.n:
-            return ""
-
-        def name(key: str, text: str) -> str:
-            if not rich:
-                return text
-            return f"<b style='color:{STYLES[key][0]}'>{text}</b>"
-
-        realised = float(r.realised[index])
-        d = self._decimals
-        parts = [
-            f"{r.dates[index]:%Y-%m-%d}",
-            f"{name('realised', 'realised')} {_fmt_price(realised, d)}",
-        ]
-        for key in FORECASTERS:
-            if key not in r.forecasts or not self.is_series_visible(key):
-                continue
-            f = float(r.forecasts[key][index])
-            label = self._labels[key]
-            parts.append(
-                f"{name(key, label)} {_fmt_price(f, d)} (error {_fmt_signed(f - realised, d)})"
-            )
-        parts.append(
-            f"{name('strategy', 'rule')} {r.strategy.equity[index]:.3f}, "
-            f"{name('buy_and_hold', 'buy and hold')} {r.buy_and_hold.equity[index]:.3f}"
+        return readout(
+            self._result, index, self._labels, self._decimals, self.is_series_visible, rich
         )
-        return "  ·  ".join(parts)

@@ -1,11 +1,13 @@
-"""Forecast bands in the GUI: the shaded band on the price chart, and the calibration charts.
+"""The Bands page: whether a backtest's forecast bands can be trusted.
 
-:class:`BandOverlay` shades the model's 50% and 80%/95% bands around its forecast on a price
-plot (each toggleable) and outlines GARCH's band dashed when ticked. :class:`BandsView` shows
-whether the bands can be trusted: observed against nominal coverage with the diagonal, the PIT
-histogram (flat when calibrated), and the forecast volatility against the realised absolute
-return, with the scores' sentence under them. Both draw a
-:class:`~stockapp.core.distribution.BandForecasts`; the numbers all come from the core.
+:class:`BandsView` shows, for the bands drawn (the calibrated ones when the backtest calibrated
+them, named so), the coverage by volatility regime (:class:`~.regime_table.RegimeTable`),
+observed against nominal coverage with the diagonal (the model's own, uncalibrated curve dashed
+beside it), the PIT histogram (flat when calibrated) and the forecast volatility against the
+realised absolute return, with the scores' sentences above. Every legend stands in a row of its
+own above its chart, so none covers data; with nothing to show, a sentence replaces the axes.
+The numbers all come from :class:`~stockapp.core.distribution.BandForecasts`.
+:class:`~.overlay.BandOverlay` (the shaded bands on the price chart) lives beside it.
 """
 
 from __future__ import annotations
@@ -13,12 +15,15 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
 
-from stockapp.core.bands import pit_histogram
+from stockapp.core.bands import LEVELS, pit_histogram
 from stockapp.core.distribution import BandForecasts
 from stockapp.core.return_distribution import interval
+from stockapp.gui.bands.overlay import BandOverlay, calibration_word, price_band  # noqa: F401
+from stockapp.gui.bands.regime_table import RegimeTable
 from stockapp.gui.widgets.axes import date_axis, timestamps
+from stockapp.gui.widgets.empty_state import EmptyState
 
 #: Nominal coverages of the calibration chart.
 CALIBRATION_LEVELS = np.array([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99])
@@ -29,121 +34,74 @@ SERIES = {
     "ewma": ("EWMA", "#2ca02c"),
     "rolling": ("Rolling", "#8c8c8c"),
 }
-#: Band toggles -> checkbox text; the 50% and 80% bands are shown at first.
-BAND_TOGGLES = {"50": "50% band", "80": "80% band", "95": "95% band", "garch": "GARCH 80% band"}
-_SHOWN_AT_FIRST = {"50", "80"}
-
-
-def price_band(bands: BandForecasts, previous: np.ndarray, level: float, key: str = "model"):
-    """``(lower, upper)`` price levels of ``key``'s central ``level`` band for each bar."""
-    mu, sigma, nu = bands.dists[key]
-    lo, hi = interval(level, mu, sigma, nu)
-    prev = np.asarray(previous, np.float64)
-    return prev * np.exp(lo), prev * np.exp(hi)
+EMPTY_TEXT = (
+    "Bands appear here after a backtest with a distribution head (Gaussian or Student-t, "
+    "chosen on the Model page)."
+)
+#: Least height of the charts: the calibration chart and the volatility chart keep their labels
+#: apart; on a short screen the page scrolls down instead.
+CHARTS_MIN_HEIGHT = 470
+_UNIT_TICKS = [[(v, f"{v:g}") for v in (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)], []]
 
 
 def observed_coverage(bands: BandForecasts, key: str, levels: np.ndarray) -> np.ndarray:
-    """Share of outcomes inside ``key``'s central band at each nominal level."""
+    """Share of outcomes inside ``key``'s band at each nominal level: the calibrated band
+    (:meth:`BandForecasts.band`) at the scored levels, the distribution's central interval
+    elsewhere."""
     mu, sigma, nu = bands.dists[key]
     y = bands.realised_return
     ok = np.isfinite(y) & np.isfinite(mu) & np.isfinite(sigma) & (sigma > 0)
     out = []
     for level in levels:
-        lo, hi = interval(level, mu[ok], sigma[ok], None if nu is None else nu[ok])
+        scored = next((lv for lv in LEVELS if np.isclose(level, lv)), None)
+        if scored is not None:
+            lo, hi = bands.band(key, scored)
+            lo, hi = lo[ok], hi[ok]
+        else:
+            lo, hi = interval(level, mu[ok], sigma[ok], None if nu is None else nu[ok])
         out.append(float(np.mean((y[ok] >= lo) & (y[ok] <= hi))) if ok.any() else np.nan)
     return np.array(out)
 
 
-class BandOverlay:
-    """The model's shaded bands and GARCH's dashed outline on a price plot, with toggles."""
-
-    def __init__(self, plot: pg.PlotItem, parent: QWidget | None = None) -> None:
-        self.plot = plot
-        self._x = np.empty(0)
-        self._lines: dict[str, tuple[pg.PlotDataItem, pg.PlotDataItem]] = {}
-        self.fills: dict[str, pg.FillBetweenItem] = {}
-        alpha = {"50": 90, "80": 50, "95": 30}
-        for key in ("95", "80", "50"):  # widest first, so narrower bands paint on top
-            lo, hi = pg.PlotDataItem([], []), pg.PlotDataItem([], [])
-            fill = pg.FillBetweenItem(lo, hi, brush=pg.mkBrush(214, 39, 40, alpha[key]))
-            fill.setZValue(-10)
-            plot.addItem(fill, ignoreBounds=True)
-            self._lines[key], self.fills[key] = (lo, hi), fill
-        pen = pg.mkPen("#1f77b4", width=1.2, style=Qt.PenStyle.DashLine)
-        self.garch = (pg.PlotDataItem([], [], pen=pen), pg.PlotDataItem([], [], pen=pen))
-        for item in self.garch:
-            plot.addItem(item, ignoreBounds=True)
-        self.controls = QWidget(parent)
-        row = QHBoxLayout(self.controls)
-        row.setContentsMargins(0, 0, 0, 0)
-        row.addWidget(QLabel("Bands:", self.controls))
-        self.checks: dict[str, QCheckBox] = {}
-        for key, text in BAND_TOGGLES.items():
-            box = QCheckBox(text, self.controls)
-            box.setChecked(key in _SHOWN_AT_FIRST)
-            box.toggled.connect(self._apply)
-            row.addWidget(box)
-            self.checks[key] = box
-        row.addStretch(1)
-        self.checks["garch"].setToolTip("GARCH(1,1) with Student-t errors, fitted on the past")
-        self.set_bands(None, np.empty(0), np.empty(0))
-
-    def set_bands(self, bands: BandForecasts | None, x: np.ndarray, previous: np.ndarray) -> None:
-        """Draw ``bands`` (``None``: nothing, and the toggles hidden) at timestamps ``x``."""
-        self._x = np.asarray(x, np.float64)
-        has = bands is not None
-        self.controls.setVisible(has)
-        for key, (lo, hi) in self._lines.items():
-            if has:
-                lower, upper = price_band(bands, previous, int(key) / 100)
-                lo.setData(self._x, lower)
-                hi.setData(self._x, upper)
-            else:
-                lo.setData([], [])
-                hi.setData([], [])
-        g_lo, g_hi = self.garch
-        if has and "garch" in bands.dists:
-            lower, upper = price_band(bands, previous, 0.8, "garch")
-            g_lo.setData(self._x, lower)
-            g_hi.setData(self._x, upper)
-        else:
-            g_lo.setData([], [])
-            g_hi.setData([], [])
-        self._apply()
-
-    def _apply(self) -> None:
-        for key, fill in self.fills.items():
-            fill.setVisible(self.checks[key].isChecked())
-        for item in self.garch:
-            item.setVisible(self.checks["garch"].isChecked())
-
-    def is_shown(self, key: str) -> bool:
-        """Whether band ``key`` ("50", "80", "95" or "garch") is drawn now."""
-        if key == "garch":
-            return self.garch[0].isVisible() and self.garch[0].xData is not None
-        return self.fills[key].isVisible() and self._lines[key][0].xData is not None
+def _legend(graphics: pg.GraphicsLayoutWidget, row: int, colspan: int) -> pg.LegendItem:
+    """A legend in a layout row of its own (above its chart), so it never covers data."""
+    legend = pg.LegendItem(offset=None, colCount=5, labelTextColor="#222222", horSpacing=16)
+    legend.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+    graphics.addItem(legend, row=row, col=0, colspan=colspan)
+    graphics.ci.layout.setRowStretchFactor(row, 0)
+    return legend
 
 
 class BandsView(QWidget):
-    """Calibration, PIT histogram and volatility charts of a backtest's forecast bands."""
+    """Regime coverage, calibration, PIT histogram and volatility charts of a backtest's bands."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.graphics = pg.GraphicsLayoutWidget(self)
         self.graphics.setBackground("w")
-        self.calibration = self.graphics.addPlot(row=0, col=0, title="Calibration")
+        self.calibration_legend = _legend(self.graphics, 0, 2)
+        self.calibration = self.graphics.addPlot(row=1, col=0, title="Calibration")
+        self.calibration.legend = self.calibration_legend  # named curves list themselves here
         self.calibration.setLabel("bottom", "nominal coverage")
-        self.calibration.setLabel("left", "observed coverage")
-        self.calibration.addLegend(offset=(10, 10))
-        self.calibration.setXRange(0, 1)
-        self.calibration.setYRange(0, 1)
-        self.pit = self.graphics.addPlot(row=0, col=1, title="PIT histogram (flat = calibrated)")
+        self.calibration.setLabel("left", "observed")
+        self.calibration.setXRange(0, 1, padding=0.02)
+        self.calibration.setYRange(0, 1, padding=0.02)
+        self.pit = self.graphics.addPlot(row=1, col=1, title="PIT histogram (flat = calibrated)")
         self.pit.setLabel("bottom", "forecast CDF at the outcome")
         self.pit.setLabel("left", "density")
-        self.vol = self.graphics.addPlot(row=1, col=0, colspan=2, axisItems={"bottom": date_axis()})
-        self.vol.setTitle("Forecast volatility against the realised absolute return")
-        self.vol.setLabel("left", "log return")
-        self.vol.addLegend(offset=(10, 10))
+        self.vol_legend = _legend(self.graphics, 2, 2)
+        self.vol = self.graphics.addPlot(row=3, col=0, colspan=2, axisItems={"bottom": date_axis()})
+        self.vol.legend = self.vol_legend
+        self.vol.setLabel("left", "|log return|")
+        self.vol.setToolTip("Forecast volatility (sigma) against the realised absolute return")
+        for plot in (self.calibration, self.pit, self.vol):
+            plot.setMenuEnabled(False)
+            plot.hideButtons()
+            plot.getAxis("left").setWidth(56)
+            plot.setPreferredHeight(40)  # the stretch factors share the height, not the axes
+        self.graphics.ci.layout.setRowStretchFactor(1, 3)
+        self.graphics.ci.layout.setRowStretchFactor(3, 2)
+        self.vol.setMinimumHeight(110)  # room for three value labels apart
         diag = pg.PlotDataItem([0, 1], [0, 1], pen=pg.mkPen("#888888", style=Qt.PenStyle.DashLine))
         self.calibration.addItem(diag)
         self.curves: dict[str, pg.PlotDataItem] = {}
@@ -152,31 +110,76 @@ class BandsView(QWidget):
                 [], [], pen=pg.mkPen(colour, width=1.6), symbol="o", symbolSize=5,
                 symbolBrush=colour, name=label,
             )  # fmt: skip
+        self.raw_curve = self.calibration.plot(
+            [], [], pen=pg.mkPen("#d62728", width=1.2, style=Qt.PenStyle.DashLine),
+            name="Model, own (raw)",
+        )  # fmt: skip
         self.bars = pg.BarGraphItem(x0=[], x1=[], height=[], brush="#d62728aa")
         self.pit.addItem(self.bars)
         self.pit.addItem(pg.InfiniteLine(1.0, angle=0, pen=pg.mkPen("#888888", width=1)))
-        self.abs_return = self.vol.plot([], [], pen=pg.mkPen("#c0c0c0", width=1), name="|return|")
+        self.abs_return = self.vol.plot(
+            [], [], pen=pg.mkPen("#c0c0c0", width=1), name="realised |return|"
+        )
         self.sigma = self.vol.plot([], [], pen=pg.mkPen("#d62728", width=1.6), name="model sigma")
         self.garch_sigma = self.vol.plot(
             [], [], pen=pg.mkPen("#1f77b4", width=1.2, style=Qt.PenStyle.DashLine),
             name="GARCH sigma",
         )  # fmt: skip
+        self.empty_state = EmptyState(
+            self.graphics, [self.calibration, self.pit, self.vol], EMPTY_TEXT
+        )
+        self.heading = QLabel(self)
+        self.heading.setWordWrap(True)
+        self.heading.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.sentence = QLabel(self)
         self.sentence.setWordWrap(True)
         self.sentence.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(4, 4, 4, 4)
-        layout.addWidget(self.graphics, 1)
+        self.calibration_note = QLabel(self)
+        self.calibration_note.setObjectName("hint")
+        self.calibration_note.setWordWrap(True)
+        self.calibration_note.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.regimes = RegimeTable(self)
+        # The page scrolls (down only) rather than squeezing the charts on a laptop screen.
+        self.graphics.setMinimumHeight(CHARTS_MIN_HEIGHT)
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addWidget(self.heading)
         layout.addWidget(self.sentence)
+        layout.addWidget(self.calibration_note)
+        layout.addWidget(self.regimes)
+        layout.addWidget(self.graphics, 1)
+        self.scroll = QScrollArea(self)
+        self.scroll.setWidget(page)
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(self.scroll)
         self.clear()
 
     def clear(self) -> None:
-        for curve in (*self.curves.values(), self.abs_return, self.sigma, self.garch_sigma):
+        for curve in (
+            *self.curves.values(), self.raw_curve, self.abs_return, self.sigma, self.garch_sigma
+        ):  # fmt: skip
             curve.setData([], [])
         self.bars.setOpts(x0=[], x1=[], height=[])
-        self.sentence.setText(
-            "Bands appear here after a backtest with a distribution head (Gaussian or Student-t)."
-        )
+        self.regimes.set_bands(None)
+        self.regimes.setVisible(False)
+        for legend in (self.calibration_legend, self.vol_legend):
+            legend.setVisible(False)
+        self.heading.setText("")
+        self.heading.setVisible(False)
+        self.calibration_note.setVisible(False)
+        self.sentence.setText(EMPTY_TEXT)
+        self.sentence.setVisible(False)
+        self.empty_state.set_empty(True)
+        self._show_axes(False)  # the sentence alone, no axes
+
+    def is_empty(self) -> bool:
+        """Whether the page shows its empty-state sentence instead of charts."""
+        return self.empty_state.is_empty()
 
     def set_result(self, result, model_name: str = "Model") -> None:
         """Draw a :class:`~stockapp.core.backtest.BacktestResult`'s bands (or clear)."""
@@ -188,12 +191,25 @@ class BandsView(QWidget):
         if bands is None:
             self.clear()
             return
+        self.empty_state.set_empty(False)
+        self._show_axes(True)
+        for axis in ("left", "bottom"):
+            self.calibration.getAxis(axis).setTicks(_UNIT_TICKS)
         for key, curve in self.curves.items():
             if key in bands.dists:
                 curve.setData(CALIBRATION_LEVELS, observed_coverage(bands, key, CALIBRATION_LEVELS))
             else:
                 curve.setData([], [])
-        self.curves["model"].opts["name"] = model_name
+        raw = bands.raw
+        if raw is not None:
+            self.raw_curve.setData(
+                CALIBRATION_LEVELS, observed_coverage(raw, "model", CALIBRATION_LEVELS)
+            )
+        else:
+            self.raw_curve.setData([], [])
+        self._rename(self.curves["model"], model_name)
+        self._rename(self.raw_curve, f"{model_name}, own (raw)")
+        self.raw_curve.setVisible(raw is not None)
         edges, density = pit_histogram(bands.pit("model"))
         self.bars.setOpts(x0=edges[:-1], x1=edges[1:], height=density)
         n = bands.realised_return.size
@@ -202,4 +218,38 @@ class BandsView(QWidget):
         self.sigma.setData(t, bands.dists["model"][1])
         if "garch" in bands.dists:
             self.garch_sigma.setData(t, bands.dists["garch"][1])
+        else:
+            self.garch_sigma.setData([], [])
+        for legend in (self.calibration_legend, self.vol_legend):
+            legend.setVisible(True)
+        word = calibration_word(bands)
+        self.heading.setText(
+            f"<b>Forecast bands: {word}</b> &nbsp; {n:,} test bars. "
+            + (
+                "Each forecaster's bands are calibrated online from past outcomes only; the "
+                "raw rows and the dashed curve are the model's own bands before it."
+                if raw is not None
+                else "The forecasters' own bands (the backtest did not calibrate them)."
+            )
+        )
+        self.heading.setVisible(True)
         self.sentence.setText(bands.sentence(model_name))
+        self.sentence.setVisible(True)
+        note = bands.calibration_sentence(model_name)
+        self.calibration_note.setText(note)
+        self.calibration_note.setVisible(bool(note))
+        self.regimes.set_bands(bands, model_name, dates)
+        self.regimes.setVisible(True)
+
+    def _show_axes(self, shown: bool) -> None:
+        for plot in (self.calibration, self.pit, self.vol):
+            if plot is not self.vol:
+                plot.setTitle(plot.titleLabel.text if shown else None)
+            for name in ("left", "bottom"):
+                plot.getAxis(name).setVisible(shown)
+
+    def _rename(self, curve: pg.PlotDataItem, name: str) -> None:
+        curve.opts["name"] = name
+        for sample, label in self.calibration_legend.items:
+            if sample.item is curve:
+                label.setText(name)

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from stockapp.core.features import FEATURES, TARGETS, FeatureSpec
 from stockapp.errors import DataError
+from stockapp.gui.bands.calibration_choice import CalibrationChoice
 from stockapp.gui.settings import app_settings
 from stockapp.gui.training.tips import HEAD_TIP, LOCKED_NOTE, TIPS, TRAIN_TIP, with_id
 from stockapp.gui.widgets.run_controls import RunControls
@@ -116,6 +117,10 @@ class ModelPanel(QWidget):
             HEAD_TIP + "\n".join(f"{HEAD_LABELS.get(k, k)} ({k}): {v}" for k, v in HEADS.items())
         )
         self.head_combo.currentIndexChanged.connect(self._changed)
+        self.calibration_combo = CalibrationChoice()  # --calibrate, for a distribution head
+        self.head_combo.currentIndexChanged.connect(
+            lambda _i: self.calibration_combo.follow_head(str(self.head_combo.currentData()))
+        )
         self.hidden_spin = self._spin(1, 4096, "hidden")
         self.layers_spin = self._spin(1, 8, "layers")
         self.dropout_spin = QDoubleSpinBox()
@@ -154,6 +159,7 @@ class ModelPanel(QWidget):
         form.addRow(features)
         form.addRow("Target", self.target_combo)
         form.addRow("Output", self.head_combo)
+        form.addRow("Bands", self.calibration_combo)
         form.addRow("Hidden size", self.hidden_spin)
         form.addRow("Layers", self.layers_spin)
         form.addRow("Dropout", self.dropout_spin)
@@ -244,6 +250,10 @@ class ModelPanel(QWidget):
             device=str(self.device_combo.currentData()),
             head=str(self.head_combo.currentData()),
         )
+
+    def calibration(self) -> str:
+        """How a backtest calibrates a distribution head's bands: ``"aci"`` or ``"none"``."""
+        return self.calibration_combo.method()
 
     def set_values(self, spec: FeatureSpec, cfg: TrainConfig) -> None:
         """Show ``spec`` and ``cfg`` (e.g. those of an opened model) and remember them."""

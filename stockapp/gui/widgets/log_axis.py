@@ -4,7 +4,8 @@ pyqtgraph's own log axis labels decades ("10⁻¹") and, with its automatic SI p
 ("8·10²" under "loss (x0.001)"). A loss that moves between 0.78 and 0.83 spans no decade at all,
 so that axis shows one tick or none. :func:`log_ticks` picks ticks the way a person would: whole
 decades on a wide range, 1-2-5 steps on a medium one and evenly spaced plain numbers on a narrow
-one, always at least three of them; :func:`tick_labels` writes them as ordinary decimals.
+one, always at least three of them; :func:`tick_labels` writes them as ordinary decimals, or,
+when the axis reaches below 1e-4 (or above 1e9), every label in one exponent form ("2e-5").
 """
 
 from __future__ import annotations
@@ -97,11 +98,28 @@ def tick_labels(values: np.ndarray) -> list[str]:
     values = np.asarray(values, dtype=np.float64)
     if not len(values):
         return []
+    nonzero = np.abs(values[(values != 0) & np.isfinite(values)])
+    if len(nonzero) and (nonzero.min() < 1e-4 or nonzero.max() >= 1e9):
+        # One form per axis: "1e-7" beside "0.00001" reads as two scales (issue 20).
+        return [exponent_number(v) for v in values]
     positive = values[values > 0]
     if len(positive) and positive.max() / positive.min() > 100:
         return [plain_number(v) for v in values]
     decimals = max(_decimals_of(v) for v in values)
     return [plain_number(v, decimals) for v in values]
+
+
+def exponent_number(value: float) -> str:
+    """``0.00002 -> "2e-5"``, ``1e-7 -> "1e-7"``: a short mantissa and a plain exponent."""
+    if not math.isfinite(value):
+        return "n/a"
+    if value == 0:
+        return "0"
+    exponent = math.floor(math.log10(abs(value)))
+    mantissa = value / 10.0**exponent
+    if round(abs(mantissa), 2) >= 10:  # 9.999e-6 rounds up to the next power
+        mantissa, exponent = mantissa / 10, exponent + 1
+    return f"{mantissa:.3g}e{exponent}"
 
 
 def _decimals_of(value: float) -> int:

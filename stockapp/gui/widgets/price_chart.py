@@ -2,8 +2,9 @@
 
 Both panes share one time axis (x linked, dates as UTC timestamps). The mouse wheel and drags zoom
 and pan through time only; the y axes follow the bars on screen. The line is clipped to the view
-and downsampled by peaks, and candles are one recorded picture, so 20+ years of daily bars stay
-smooth. Without a volume column the price pane takes the whole height and carries the dates.
+and downsampled by peaks, and candles are built from arrays around the view (merged into coarser
+ones when zoomed far out: :mod:`.candlesticks`), so decades of daily bars or a million minute bars
+stay smooth. Without a volume column the price pane takes the whole height and carries the dates.
 
 The crosshair labels its date and price at the edges of the panes, next to the axes. Shaded
 spans (:meth:`PriceChart.set_spans`) show which bars a backtest will forecast and which ones
@@ -30,6 +31,7 @@ from PySide6.QtWidgets import (
 from stockapp.data.series import PriceSeries
 from stockapp.gui.widgets.axes import CompactAxis, compact_number, date_axis, date_label, timestamps
 from stockapp.gui.widgets.candlesticks import CandlestickItem, VolumeBarsItem
+from stockapp.gui.widgets.chart_spans import SpanShading
 from stockapp.gui.widgets.empty_state import EmptyState
 
 STYLES = ("line", "candles")
@@ -39,9 +41,6 @@ EMPTY_TEXT = (
     "Load prices to see them here: on the Data page pick a bundled sample, open a CSV file or "
     "type a Yahoo Finance ticker."
 )
-#: Shading of the spans a backtest will forecast (test) and the first fit validates on.
-TEST_SPAN_BRUSH = (214, 39, 40, 28)
-VALIDATION_SPAN_BRUSH = (255, 127, 14, 30)
 _CROSSHAIR_FILL = "#3c4048"
 
 
@@ -115,7 +114,7 @@ class PriceChart(QWidget):
         self.price_plot.addItem(self.curve)
         self.price_plot.addItem(self.candles)
         self.volume_plot.addItem(self.volume)
-        self._add_spans()
+        self.shading = SpanShading(self.price_plot)
         self._add_crosshair()
         self._volume_shown = True
         self.empty_state = EmptyState(
@@ -210,10 +209,15 @@ class PriceChart(QWidget):
         pad = (self._x[-1] - self._x[0]) * 0.01 or 86400.0
         lo, hi = self._x[0] - pad, self._x[-1] + pad
         for plot in (self.price_plot, self.volume_plot):
-            plot.vb.setLimits(xMin=lo, xMax=hi, minXRange=10 * 86400.0)
+            plot.vb.setLimits(xMin=lo, xMax=hi, minXRange=self._min_x_range())
         self.price_plot.setXRange(lo, hi, padding=0)
         self.price_plot.enableAutoRange(axis="y")
         self.volume_plot.enableAutoRange(axis="y")
+
+    def _min_x_range(self) -> float:
+        """The closest zoom: ten days, or fifty bars of an intraday series."""
+        spacing = float(np.median(np.diff(self._x))) if len(self._x) > 1 else 86400.0
+        return min(10 * 86400.0, 50 * spacing)
 
     def readout_text(self) -> str:
         """The crosshair readout as plain text (for tests and tooltips)."""
@@ -250,37 +254,21 @@ class PriceChart(QWidget):
     def set_spans(
         self, test_start: pd.Timestamp | None, validation_start: pd.Timestamp | None = None
     ) -> None:
-        """Shade the bars a backtest will forecast (``test_start`` to the end) and, before
-        them, the validation slice of its first fit (``validation_start`` to ``test_start``).
-
-        ``None`` removes a span. The spans stay when another series is loaded; the caller
-        sends new ones when the settings or the data change.
-        """
-        far_future = 4.1e9  # 2099: the test span runs to the last bar, whichever series is shown
-        test = None if test_start is None else float(pd.Timestamp(test_start).timestamp())
-        val = (
-            None if validation_start is None else float(pd.Timestamp(validation_start).timestamp())
-        )
-        if test is not None and val is not None and val >= test:
-            val = None  # nothing to validate on before the test span
-        for region, label, span in (
-            (self._test_region, self._test_label, (test, far_future)),
-            (self._validation_region, self._validation_label, (val, test)),
-        ):
-            visible = span[0] is not None and span[1] is not None
-            region.setVisible(visible)
-            label.setVisible(visible)
-            if visible:
-                region.setRegion(span)
-        self._place_span_labels()
+        """Shade the bars a backtest will forecast and its first fit's validation slice (see
+        :meth:`~stockapp.gui.widgets.chart_spans.SpanShading.set_spans`)."""
+        self.shading.set_spans(test_start, validation_start)
 
     def spans(self) -> dict[str, tuple[float, float]]:
         """The shaded spans as ``{"test": (start, end), "validation": ...}`` in timestamps."""
-        out = {}
-        for name, region in (("test", self._test_region), ("validation", self._validation_region)):
-            if region.isVisible():
-                out[name] = tuple(float(v) for v in region.getRegion())
-        return out
+        return self.shading.spans()
+
+    @property
+    def _test_label(self) -> pg.TextItem:
+        return self.shading.test_label
+
+    @property
+    def _validation_label(self) -> pg.TextItem:
+        return self.shading.validation_label
 
     # ---------------------------------------------------------------------- internals
 
@@ -298,45 +286,6 @@ class PriceChart(QWidget):
         self.volume_plot.setXLink(self.price_plot)
         self.volume_plot.setMaximumHeight(200)
         self.volume_plot.getAxis("right").setLabel("")
-
-    def _add_spans(self) -> None:
-        self._test_region = pg.LinearRegionItem(
-            movable=False, brush=pg.mkBrush(*TEST_SPAN_BRUSH), pen=pg.mkPen(None)
-        )
-        self._validation_region = pg.LinearRegionItem(
-            movable=False, brush=pg.mkBrush(*VALIDATION_SPAN_BRUSH), pen=pg.mkPen(None)
-        )
-        self._test_label = pg.TextItem("test span", color="#a02020", anchor=(0, 0))
-        self._test_label.setToolTip(
-            "The backtest forecasts each of these bars from the bars before it only."
-        )
-        self._validation_label = pg.TextItem("validation", color="#b35900", anchor=(0, 1))
-        self._validation_label.setToolTip(
-            "The first fit stops training when its loss on these bars stops improving; they are "
-            "never forecast in the backtest."
-        )
-        for item in (
-            self._test_region,
-            self._validation_region,
-            self._test_label,
-            self._validation_label,
-        ):
-            item.setVisible(False)
-            item.setZValue(-10 if isinstance(item, pg.LinearRegionItem) else 5)
-            self.price_plot.addItem(item, ignoreBounds=True)
-        self.price_plot.vb.sigRangeChanged.connect(self._place_span_labels)
-
-    def _place_span_labels(self, *_: object) -> None:
-        (x0, x1), (y0, y1) = self.price_plot.vb.viewRange()
-        # The test label sits at the top, the validation label at the bottom: a narrow
-        # validation slice then cannot push its label over the test span's.
-        for region, label, y in (
-            (self._test_region, self._test_label, y1),
-            (self._validation_region, self._validation_label, y0),
-        ):
-            if region.isVisible():
-                start = region.getRegion()[0]
-                label.setPos(max(start, x0), y)
 
     def _show_volume_pane(self, show: bool) -> None:
         """Volume below prices, or (no volumes) prices alone, carrying the date axis."""
