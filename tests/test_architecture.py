@@ -145,7 +145,6 @@ OVER_LIMIT_FOR_NOW = {
     "gui/backtest/adapter.py",
     "gui/backtest/metrics_table.py",
     "gui/backtest/view.py",
-    "gui/widgets/price_chart.py",
 }
 
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from stockapp.core.metrics import long_run_variance
 from stockapp.core.multiple_testing import spa_test
+from stockapp.core.significance import long_run_variance
 
 
 def test_spa_sees_no_winner_when_every_model_is_clearly_worse():

@@ -48,6 +48,12 @@ class CalibrationChoice(QComboBox):
         self.setEnabled(banded)
         self.setToolTip(self._tip if banded else POINT_TIP)
 
+    def follow(self, head_combo) -> None:
+        """Follow a head choice (a combo box whose data is the head) from now on."""
+        head_combo.currentIndexChanged.connect(
+            lambda _i: self.follow_head(str(head_combo.currentData()))
+        )
+
     def _save(self, *_: object) -> None:
         settings = app_settings()
         settings.setValue(SETTINGS_KEY, self.method())

@@ -1,8 +1,7 @@
 """The model settings panel: what to train, how, on which device, and how far it has got.
 
-Features and targets are shown in words ("High-low range"); their identifiers (``hl_range``),
-which the command line and saved files use, are in the tooltips. While a model trains the
-settings are locked: what is shown is what is being trained.
+Features and targets show in words, their identifiers (``hl_range``) in tooltips. While a model
+trains the settings are locked: what is shown is what is being trained.
 """
 
 from __future__ import annotations
@@ -118,9 +117,7 @@ class ModelPanel(QWidget):
         )
         self.head_combo.currentIndexChanged.connect(self._changed)
         self.calibration_combo = CalibrationChoice()  # --calibrate, for a distribution head
-        self.head_combo.currentIndexChanged.connect(
-            lambda _i: self.calibration_combo.follow_head(str(self.head_combo.currentData()))
-        )
+        self.calibration_combo.follow(self.head_combo)
         self.hidden_spin = self._spin(1, 4096, "hidden")
         self.layers_spin = self._spin(1, 8, "layers")
         self.dropout_spin = QDoubleSpinBox()
@@ -251,8 +248,7 @@ class ModelPanel(QWidget):
             head=str(self.head_combo.currentData()),
         )
 
-    def calibration(self) -> str:
-        """How a backtest calibrates a distribution head's bands: ``"aci"`` or ``"none"``."""
+    def calibration(self) -> str:  # how a backtest calibrates the bands: "aci" or "none"
         return self.calibration_combo.method()
 
     def set_values(self, spec: FeatureSpec, cfg: TrainConfig) -> None:
