@@ -29,7 +29,7 @@ def stage_inside(window, args: argparse.Namespace) -> None:
     if inside is None:
         raise SystemExit("the window has no Inside tab")
     until(lambda: inside.view.explanation is not None, 120, "the explanation")
-    window.tabs.setCurrentIndex(window.tabs.indexOf(inside.view))
+    window.tabs.setCurrentIndex(window.tabs.indexOf(inside.page))
     worker = inside.compare(epochs=EPOCHS)
     if worker is None:
         raise SystemExit(f"could not start the comparison: {window.last_error}")

@@ -295,3 +295,20 @@ def test_a_reader_that_goes_away_gets_no_traceback():
     proc.stderr.close()
     proc.wait(timeout=60)
     assert "Traceback" not in err and "BrokenPipe" not in err
+
+
+def test_every_option_of_every_command_says_what_it_does():
+    """``--batch-size`` and ``--seed`` once showed in ``--help`` with no words at all."""
+    import argparse
+
+    parser = cli.build_parser()
+    missing = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                missing += [
+                    f"{name} {'/'.join(a.option_strings)}"
+                    for a in sub._actions
+                    if a.option_strings and not a.help
+                ]
+    assert missing == []

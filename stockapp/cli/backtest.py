@@ -224,10 +224,18 @@ def _add_backtest_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--layers", type=int, metavar="N", help="recurrent layers")
     p.add_argument("--dropout", type=float, metavar="X", help="dropout between layers")
     p.add_argument("--epochs", type=int, metavar="N", help="most epochs of the first fit")
-    p.add_argument("--batch-size", type=int, metavar="N")
+    p.add_argument(
+        "--batch-size", type=int, metavar="N", help="windows per training step (default 64)"
+    )
     p.add_argument("--lr", type=float, metavar="X", help="learning rate")
     p.add_argument("--patience", type=int, metavar="N", help="early-stopping patience (0 = off)")
-    p.add_argument("--seed", type=int, metavar="N")
+    p.add_argument(
+        "--seed",
+        type=int,
+        metavar="N",
+        help="seed of the weights' start and the batches' order; the same seed repeats a run "
+        "on the same machine (default 0)",
+    )
     p.add_argument("--target", choices=("return", "price"), help="what the network forecasts")
     p.add_argument(
         "--head",
@@ -252,12 +260,23 @@ def _add_backtest_options(p: argparse.ArgumentParser) -> None:
         "with a distribution head on data with High/Low)",
     )
     p.add_argument("--raw-close", action="store_true", help="raw instead of adjusted closes")
-    p.add_argument("--test-fraction", type=float, default=0.2, metavar="F")
+    p.add_argument(
+        "--test-fraction",
+        type=float,
+        default=0.2,
+        metavar="F",
+        help="the share of the bars at the end forecast out of sample (default 0.2)",
+    )
     p.add_argument(
         "--test-start", metavar="YYYY-MM-DD", help="first test date (beats the fraction)"
     )
     p.add_argument("--refit-every", type=int, default=0, metavar="K", help="0 = train once")
-    p.add_argument("--refit-mode", choices=("expanding", "rolling"), default="expanding")
+    p.add_argument(
+        "--refit-mode",
+        choices=("expanding", "rolling"),
+        default="expanding",
+        help="refits draw on every earlier bar (expanding, the default) or on recent ones",
+    )
     p.add_argument("--refit-epochs", type=int, default=1, metavar="N", help="epochs per refit")
     p.add_argument(
         "--refit-bars", type=int, default=250, metavar="N", help="recent bars a refit tunes on"

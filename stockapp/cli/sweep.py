@@ -61,8 +61,16 @@ def add_sweep_command(commands) -> None:
     p.add_argument("--seeds", default="0", metavar="0-4", help="seeds: 0-4 or 0,2,5")
     p.add_argument("--epochs", type=int, metavar="N", help="most epochs of each first fit")
     p.add_argument("--patience", type=int, metavar="N", help="early-stopping patience")
-    p.add_argument("--batch-size", type=int, metavar="N")
-    p.add_argument("--test-fraction", type=float, default=0.2, metavar="F")
+    p.add_argument(
+        "--batch-size", type=int, metavar="N", help="windows per training step (default 64)"
+    )
+    p.add_argument(
+        "--test-fraction",
+        type=float,
+        default=0.2,
+        metavar="F",
+        help="the share of the bars at the end held out to score on (default 0.2)",
+    )
     p.add_argument(
         "--selection-fraction",
         type=float,
@@ -70,7 +78,12 @@ def add_sweep_command(commands) -> None:
         help="the span before the test span on which the configuration is chosen "
         "(default: as long as the test span)",
     )
-    p.add_argument("--engine", choices=("local", "ray"), default="local")
+    p.add_argument(
+        "--engine",
+        choices=("local", "ray"),
+        default="local",
+        help="runs in processes on this machine (local, the default) or on a Ray cluster",
+    )
     p.add_argument("--ray-address", metavar="ADDR", help="join a Ray cluster (e.g. auto)")
     p.add_argument("--workers", type=int, metavar="N", help="runs side by side (default: cores)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 or mps")

@@ -60,9 +60,9 @@ def fit_size(size: tuple[int, int], room: tuple[int, int]) -> tuple[int, int]:
 
 SIDE_WIDTH = 310
 CLOSE_WAIT_MS = 5000
-#: How long closing waits for the model code's background load, which cannot be interrupted
-#: (a thread still importing torch as the process exits can crash it).
-PRELOAD_WAIT_MS = 120_000
+#: How long closing then waits for work that cannot be interrupted (the model code's load, an
+#: explanation): a thread still inside PyTorch as the process exits crashes it.
+WORK_WAIT_MS = 120_000
 
 
 class MainWindow(WindowChrome, QMainWindow):
@@ -360,13 +360,27 @@ class MainWindow(WindowChrome, QMainWindow):
         settings.setValue("window/splitter", self.splitter.saveState())
         settings.setValue("window/side_page", self.side_tabs.tabText(self.side_tabs.currentIndex()))
         settings.sync()
+        self.stop_all_work()
+        super().closeEvent(event)
+
+    def stop_all_work(self) -> None:
+        """Cancel every job and wait until each thread has ended, the window hidden meanwhile.
+
+        Work that honours its cancel ends within a step; work that cannot be interrupted (an
+        explanation, a file read, the model code's load) is waited for up to
+        :data:`WORK_WAIT_MS`: a thread still inside PyTorch as the process exits aborts it
+        ("terminate called without an active exception").
+        """
         self.data_panel.cancel()
-        workers = list(self._workers)
+        workers = [w for w in self._workers if w.is_running()]
+        if self._preload is not None:
+            workers.append(self._preload)
         for worker in workers:
             worker.cancel()
+        if any(not w.wait(0) for w in workers):
+            self.hide()  # the window goes at once; the work ends behind it
         for worker in workers:
             if not worker.wait(CLOSE_WAIT_MS):
-                log.warning("background work %r still running after closing the window", worker)
-        if self._preload is not None and not self._preload.wait(PRELOAD_WAIT_MS):
-            log.warning("the model code was still loading after closing the window")
-        super().closeEvent(event)
+                log.info("waiting for %s to end before closing", worker.thread_name)
+                if not worker.wait(WORK_WAIT_MS):
+                    log.warning("%s still running after closing the window", worker.thread_name)

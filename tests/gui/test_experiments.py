@@ -97,6 +97,8 @@ def test_a_2x1_sweep_fills_the_table_heatmap_and_verdict(qtbot, app, monkeypatch
     assert verdict == outcome.verdicts[0]  # its spans said once, not repeated
     # the heatmap varies over the one setting that varies (hidden), one cell per value
     assert view.rows_combo.currentText() == "hidden"
+    assert view.cols_combo.currentText() == "model"  # not hidden again: no diagonal of blanks
+    assert (view.heatmap.rowCount(), view.heatmap.columnCount()) == (2, 1)
     cells = [view.heatmap.item(i, j) for i in range(2) for j in range(2)]
     shown = [c for c in cells if c is not None]
     assert len(shown) == 2

@@ -141,3 +141,73 @@ def test_the_gradient_chart_draws_each_training_epoch_faintly_and_the_model_bold
     np.testing.assert_allclose(items[-1].yData, ex.flow)
     assert "Faint line" in ctl.view.flow_text.text()
     qtbot.wait(10)
+
+
+def test_the_empty_tab_is_one_sentence_without_axes(qtbot, inside):
+    ctl, _ = inside
+    ctl.view.show()
+    assert ctl.view.is_empty()
+    assert not ctl.view.charts.isVisible() and not ctl.view.date_box.isVisible()
+    assert "Run a backtest" in ctl.view.heading.text()
+
+
+def test_legends_sit_under_the_axes_not_over_the_curves(inside):
+    from stockapp.gui.widgets.legend import LEGEND_ROW
+
+    view = inside[0].view
+    for plot in (view.attr_plot, view.flow_plot, view.kinds_plot):
+        item = plot.getPlotItem()
+        assert item.legend is not None and item.legend.opts["offset"] is None
+        assert item.layout.itemAt(LEGEND_ROW, 1) is item.legend
+
+
+@pytest.mark.usefixtures("no_leaked_threads")
+def test_other_data_resets_the_tab_and_its_comparison(qtbot, window, inside, outcome, series_of):
+    ctl, backtest = inside
+    backtest.backtest_finished.emit(outcome)
+    _shown(qtbot, ctl, format_dates(outcome.result.dates)[-1])
+    ctl._explain_worker.wait(5000)
+    qtbot.wait(10)
+    assert not ctl.view.is_empty()
+    ctl.view.comparison = object()  # as if a comparison were on the chart
+    window.set_series(series_of("MSFT"))
+    assert ctl.view.is_empty() and ctl.view.comparison is None
+    assert ctl.view.date_box.count() == 0 and not ctl.view.compare_button.isEnabled()
+    assert "Run a backtest" in ctl.view.heading.text()
+    assert not ctl.view.kinds_plot.getPlotItem().listDataItems()
+
+
+def test_the_comparison_progress_text_fits_its_bar(qtbot, inside):
+    view = inside[0].view
+    view.show()
+    text = "Plain RNN (tanh) 3/3 · epoch 10/10"
+    view.set_busy(True, 0.5, text)
+    qtbot.wait(10)
+    room = view.progress.contentsRect().width()
+    assert view.progress.fontMetrics().horizontalAdvance(text) < room
+
+
+def test_the_tab_is_built_when_first_shown_not_at_start_up(qtbot, window, inside):
+    """The Inside charts cost ~0.2 s of the window's first paint; nobody sees them then."""
+    ctl, _ = inside
+    assert not ctl.page.is_built()
+    window.show()
+    window.tabs.setCurrentWidget(ctl.page)
+    qtbot.waitUntil(ctl.page.is_built, timeout=3000)
+    assert ctl.view.parent() is ctl.page and not ctl.view.compare_button.isEnabled()
+
+
+@pytest.mark.usefixtures("no_leaked_threads")
+def test_closing_the_window_mid_comparison_joins_its_thread(qtbot, window, inside, outcome):
+    """Closing while RNN, GRU and LSTM train must not leave a thread inside PyTorch as the
+    process exits (it aborts: "terminate called without an active exception")."""
+    ctl, backtest = inside
+    backtest.backtest_finished.emit(outcome)
+    _shown(qtbot, ctl, format_dates(outcome.result.dates)[-1])
+    ctl._explain_worker.wait(5000)
+    worker = ctl.compare(epochs=50)
+    assert worker is not None and worker.is_running()
+    window.close()
+    assert worker.cancelled and worker.wait(0)
+    with qtbot.waitSignal(worker.done, timeout=5000):
+        pass

@@ -83,7 +83,7 @@ def test_a_clicked_forecast_opens_the_inside_tab_at_its_date(qtbot, window, insi
     _shown(qtbot, ctl, dates[-1])
     assert window.tabs.currentWidget() is backtest.tab
     backtest.view.forecast_clicked.emit(outcome.result.dates[5])
-    assert window.tabs.currentWidget() is ctl.view
+    assert window.tabs.currentWidget() is ctl.page
     assert ctl.view.date_box.currentText() == dates[5]
     _shown(qtbot, ctl, dates[5])
     ctl._explain_worker.wait(5000)
@@ -137,7 +137,7 @@ def test_a_run_on_other_data_says_so_and_offers_to_load_its_data(
     assert view.load_button.text() == f"Load {name} (CSV)"
     # a click on the chart still brings the tab forward, which says why there is nothing yet
     backtest.view.forecast_clicked.emit(outcome.result.dates[3])
-    assert window.tabs.currentWidget() is view
+    assert window.tabs.currentWidget() is ctl.page
 
     view.load_button.click()
     assert window.series.name == name

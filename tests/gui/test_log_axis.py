@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from stockapp.gui.widgets.log_axis import log_ticks, plain_number, tick_labels
+from stockapp.gui.widgets.log_axis import log_ticks, plain_number, scientific_labels, tick_labels
 
 
 def labels(lo: float, hi: float, size: float = 300.0) -> list[str]:
@@ -75,3 +75,17 @@ def test_plain_numbers():
     assert plain_number(1234.5) == "1,234.5"
     assert plain_number(0.7149, 2) == "0.71"
     assert plain_number(float("inf")) == "n/a"
+
+
+def test_one_axis_never_mixes_plain_decimals_with_exponents():
+    """A gradient fading from 1e-2 to 1e-8 once read "0.00001" beside "1e-07"."""
+    text = labels(1e-8, 1e-2)
+    assert all("e" in t for t in text), text
+    assert text == ["1e-8", "1e-7", "1e-6", "1e-5", "1e-4", "1e-3", "1e-2"]
+    # 1-2-5 steps and a narrow range keep their mantissas apart and exact
+    assert scientific_labels(np.array([1e-7, 2e-7, 5e-7])) == ["1e-7", "2e-7", "5e-7"]
+    narrow = 10.0 ** log_ticks(math.log10(1.21e-7), math.log10(1.29e-7), 300.0)
+    text = tick_labels(narrow)
+    assert len(set(text)) == len(text) and all("e-7" in t for t in text)
+    np.testing.assert_allclose([float(t) for t in text], narrow, rtol=1e-6)
+    assert labels(0.0009, 11.0) == ["0.001", "0.01", "0.1", "1", "10"]  # plain numbers stay

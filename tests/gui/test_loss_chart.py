@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6.QtCore import Qt
 
 from stockapp.gui.widgets.loss_chart import LossChart
 from tests.gui.axis_labels import drawn_tick_labels
@@ -170,9 +169,16 @@ def test_tiny_x_range_has_no_scale_factor(shown, qtbot):
         assert "(x" not in axis.labelString()
 
 
-def test_legend_has_a_background(shown):
-    brush = shown.legend.brush()
-    assert brush.style() != Qt.BrushStyle.NoBrush and brush.color().alpha() >= 200
+def test_legend_sits_under_the_axis_not_over_the_curves(shown, qtbot):
+    """A legend floating in the corner hid the curves' fall to the bottom right."""
+    shown.set_history(MSFT_TRAIN, MSFT_VAL)
+    qtbot.wait(20)
+    item = shown.plot.getPlotItem()
+    legend = shown.legend
+    assert legend.isVisible() and legend.opts["offset"] is None
+    data_area = item.vb.sceneBoundingRect()
+    assert not legend.sceneBoundingRect().intersects(data_area)
+    assert legend.sceneBoundingRect().top() >= item.getAxis("bottom").sceneBoundingRect().top()
 
 
 def test_reference_line_is_drawn_listed_and_in_view(shown, qtbot):

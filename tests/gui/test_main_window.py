@@ -284,6 +284,52 @@ def test_closing_during_long_work_cancels_and_waits(make_window, qtbot, no_leake
     assert window.busy_bar.isHidden()
 
 
+def test_closing_joins_work_that_cannot_be_cancelled(
+    make_window, qtbot, monkeypatch, no_leaked_threads
+):
+    """Work that ignores its cancel (an explanation, a file read) outlasting the first wait is
+    still joined before the window goes: a thread left inside PyTorch aborts the process at
+    exit ("terminate called without an active exception")."""
+    from stockapp.gui import main_window
+
+    monkeypatch.setattr(main_window, "CLOSE_WAIT_MS", 1)  # the first wait always runs out
+    window = make_window()
+    window.show()
+    started, release = threading.Event(), threading.Event()
+
+    def explain():
+        started.set()
+        release.wait(10)  # deaf to cancel, like a one-shot explanation
+        return "explained"
+
+    from stockapp.gui.widgets.workers import run_in_background
+
+    worker = run_in_background(explain, window)
+    window.register_worker(worker, busy="Explaining…")
+    assert started.wait(5)
+    threading.Timer(0.2, release.set).start()
+    window.close()
+    assert worker.wait(0)  # already ended: close waited past CLOSE_WAIT_MS for it
+    assert not window.isVisible()
+
+
+def test_interpreter_exit_joins_running_threads(qtbot, no_leaked_threads):
+    """The safety net run at exit cancels every worker's thread and waits for it."""
+    from stockapp.gui.widgets import workers
+
+    def job(should_stop):
+        while not should_stop():
+            yield None
+            threading.Event().wait(0.002)
+
+    worker = GeneratorWorker(job)
+    worker.start()
+    assert workers.join_all(timeout_s=5)
+    assert worker.cancelled and worker.wait(0)
+    with qtbot.waitSignal(worker.done, timeout=5000):
+        pass
+
+
 def test_every_side_page_shows_its_run_button_without_scrolling(window, qtbot):
     """At the default 1400x850 the Train and Run backtest buttons need no scrolling."""
     from stockapp.gui.backtest.adapter import BacktestController

@@ -155,6 +155,29 @@ def test_a_renamed_run_stays_selected_on_its_row(qtbot, tmp_path):
     assert dialog.selected().folder == tmp_path / "z"
 
 
+def test_long_run_names_show_whole_and_fit_the_rename_box(qtbot, tmp_path):
+    """The Run column once cut names short ("backtest_AAPL_lstm_2026-…") and the rename box
+    showed a third of them."""
+    from PySide6.QtWidgets import QLineEdit
+
+    long = "backtest_AAPL_adjusted_lstm_h64x2_w60_2026-12-05_05-30-12"
+    _hand_run(tmp_path, long, "2025-01-01T10:00:00+00:00", rmse=1.0)
+    dialog = runs_library.RunsDialog(tmp_path)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    item = dialog.table.item(0, 0)
+    needed = dialog.table.fontMetrics().horizontalAdvance(long)
+    assert dialog.table.columnWidth(0) >= needed
+    assert item.toolTip() == str(tmp_path / long)
+    box = dialog.rename_box(long)
+    qtbot.addWidget(box)
+    box.show()
+    edit = box.findChild(QLineEdit)
+    assert edit.text() == long and edit.width() > edit.fontMetrics().horizontalAdvance(long)
+    box.close()
+
+
 def _hand_run(root: Path, name: str, created: str, rmse: float, naive: float = 1.0) -> Path:
     folder = root / name
     folder.mkdir(parents=True)

@@ -302,7 +302,14 @@ class SweepResultsView(QWidget):
         varied = [
             k for k in SETTING_ORDER if k in table.columns and table[k].dropna().nunique() > 1
         ]
-        choices = varied or [k for k in ("model", "window") if k in table.columns]
+        # The varied settings first; then the shared ones, so that with one varied setting the
+        # columns default to another (one column) instead of a diagonal of blanks.
+        shared = [
+            k
+            for k in SETTING_ORDER
+            if k in table.columns and k not in varied and table[k].notna().any()
+        ]
+        choices = varied + shared
         for i, (name, _header, _fmt) in enumerate(COLUMNS):
             # a setting every run shares is said once, in the verdicts, not in every row
             constant = name in SETTING_ORDER and name not in varied and name != "model"

@@ -20,6 +20,7 @@ from PySide6.QtCore import QObject
 from stockapp.core.bars import format_dates
 from stockapp.errors import StockappError
 from stockapp.gui.inside.view import EMPTY, TAB_TITLE, InsideView
+from stockapp.gui.widgets.lazy_page import LazyPage
 from stockapp.gui.widgets.workers import GeneratorWorker, run_in_background
 from stockapp.models.config import MODEL_KINDS
 from stockapp.session.data_tag import DataTag
@@ -35,7 +36,9 @@ class InsideController(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.view = InsideView()
+        #: The tab's page; its charts are built when first shown or drawn into (start-up time).
+        self.page = LazyPage(self._make_view)
+        self.page.built.connect(self._update_compare)
         self.session = Session()
         self._window: Any = None
         self._forecaster: Any = None
@@ -47,12 +50,25 @@ class InsideController(QObject):
         self._wanted: Any = None  # a clicked bar to explain once an opened run's data is back
         self._backtest: Any = None
         self._pending: tuple[Any, Any, Any] | None = None  # an opened run awaiting its data
+        self._opened: tuple[Any, Any, Any] | None = None  # the opened run shown (or awaited)
+        self._made_on: DataTag | None = None  # the data the model shown was made on
         self._explain_worker: GeneratorWorker | None = None
         self._kinds_worker: GeneratorWorker | None = None
-        self.view.date_chosen.connect(self.explain)
-        self.view.compare_requested.connect(self.compare)
-        self.view.cancel_requested.connect(self.cancel)
-        self.view.compare_button.setEnabled(False)
+
+    @property
+    def view(self) -> InsideView:
+        """The tab's charts (built now if they were not yet)."""
+        return self.page.content()  # type: ignore[return-value]
+
+    def _make_view(self) -> InsideView:
+        view = InsideView()
+        view.date_chosen.connect(self.explain)
+        view.compare_requested.connect(self.compare)
+        view.cancel_requested.connect(self.cancel)
+        view.compare_button.setEnabled(False)
+        if self._backtest is not None:
+            view.load_button.clicked.connect(self._backtest.load_results_data)
+        return view
 
     def attach(self, window: Any, backtest_controller: Any) -> None:
         """Add the tab to ``window`` and follow ``backtest_controller``'s finished backtests."""
@@ -60,13 +76,12 @@ class InsideController(QObject):
         if self.parent() is None:
             self.setParent(window)
         self.session = window.session
-        window.add_tab(self.view, TAB_TITLE)
+        window.add_tab(self.page, TAB_TITLE)
         self._backtest = backtest_controller
         backtest_controller.backtest_finished.connect(self._backtest_finished)
         backtest_controller.view.forecast_clicked.connect(self.show_forecast)
         backtest_controller.run_opened.connect(self.open_run)
-        self.view.load_button.clicked.connect(backtest_controller.load_results_data)
-        self.session.data_changed.connect(self._follow_pending)
+        self.session.data_changed.connect(self._data_changed)
         self.session.slot.changed.connect(lambda _holder: self._update_compare())
 
     def _backtest_finished(self, outcome: object) -> None:
@@ -74,6 +89,7 @@ class InsideController(QObject):
         if outcome is None or series is None:
             return
         self._pending = None
+        self._opened = None
         self.set_model(
             outcome.forecaster, series.prices(outcome.forecaster.spec.adjusted), outcome.result
         )
@@ -85,8 +101,8 @@ class InsideController(QObject):
         elif self._label(date) in self._dates:
             self.view.date_box.setCurrentText(self._label(date))
         tabs = getattr(self._window, "tabs", None)
-        if tabs is not None and tabs.indexOf(self.view) >= 0:
-            tabs.setCurrentWidget(self.view)
+        if tabs is not None and tabs.indexOf(self.page) >= 0:
+            tabs.setCurrentWidget(self.page)
 
     def _label(self, date: Any) -> str:
         return format_dates(pd.DatetimeIndex([date]), intraday=self._intraday)[0]
@@ -94,7 +110,7 @@ class InsideController(QObject):
     def open_run(self, folder: Any) -> None:
         """Follow a run opened from disk: its saved model, on its data once the window has it."""
         folder = Path(folder)
-        self._pending = self._wanted = None
+        self._pending = self._wanted = self._opened = None
         self._forget_model()
         if not (folder / "model").is_dir():
             self.view.clear(
@@ -111,7 +127,20 @@ class InsideController(QObject):
             self.view.clear(str(exc))
             return
         tag = DataTag.from_manifest(self._backtest.manifest)
-        self._pending = (model, self._backtest.result, tag)
+        self._pending = self._opened = (model, self._backtest.result, tag)
+        self._follow_pending()
+
+    def _data_changed(self) -> None:
+        """Other data on screen: the charts of a model made on other data go, with its
+        comparison; an opened run waits for its data to come back."""
+        if self._pending is None and self._forecaster is not None:
+            if self.session.same_data(self._made_on):
+                return
+            self._forget_model()
+            if self._opened is None:
+                self.view.clear(EMPTY)
+                return
+            self._pending = self._opened
         self._follow_pending()
 
     def _follow_pending(self) -> None:
@@ -149,6 +178,7 @@ class InsideController(QObject):
     def set_model(self, forecaster: Any, prices, result: Any) -> None:
         """Explain ``forecaster``'s forecasts of ``result``'s test bars, drawn from ``prices``."""
         self.view.load_button.setVisible(False)
+        self._made_on = self.session.data_tag()
         self._intraday = bool(result.intraday)
         self._forecaster, self._prices = forecaster, prices
         self._dates = format_dates(result.dates, intraday=result.intraday)
@@ -218,7 +248,8 @@ class InsideController(QObject):
         past = self._prices.iloc[: self._first_test]
         worker = GeneratorWorker(compare_job(past, spec, cfg, epochs), self)
         worker.progress.connect(self._kinds_progress)
-        worker.finished.connect(self._kinds_finished)
+        owner = self._forecaster
+        worker.finished.connect(lambda result: self._kinds_finished(result, owner))
         worker.failed.connect(self._failed)
         worker.done.connect(self._compare_done)
         self._kinds_worker = worker
@@ -243,6 +274,8 @@ class InsideController(QObject):
 
     def _update_compare(self) -> None:
         """Compare needs a model, and the job slot free; its tooltip says why not."""
+        if not self.page.is_built():
+            return  # set when the view is made
         blocked = self.session.slot.blocked_for("compare")
         if not self.is_comparing():
             self.view.compare_button.setEnabled(self._forecaster is not None and not blocked)
@@ -250,9 +283,12 @@ class InsideController(QObject):
 
     def _kinds_progress(self, p: Any) -> None:
         done = (p.index - 1 + (p.epoch - (p.flow is None)) / max(p.epochs, 1)) / p.count
-        self.view.set_busy(True, max(0.0, done), f"{MODEL_KINDS[p.kind]} epoch {p.epoch}")
+        text = f"{MODEL_KINDS[p.kind]} {p.index}/{p.count} · epoch {p.epoch}/{p.epochs}"
+        self.view.set_busy(True, max(0.0, done), text)
 
-    def _kinds_finished(self, result: Any) -> None:
+    def _kinds_finished(self, result: Any, owner: Any = None) -> None:
+        if owner is not None and owner is not self._forecaster:
+            return  # made for a model no longer shown (other data came meanwhile)
         if result.cancelled and not result.flows:
             self.view.kinds_text.setText(
                 "Cancelled before any kind finished; the chart keeps what it showed."

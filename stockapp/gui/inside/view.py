@@ -35,6 +35,7 @@ from stockapp.core.explain_text import (
     inputs_sentence,
     kinds_sentence,
 )
+from stockapp.gui.widgets.legend import legend_below
 from stockapp.gui.widgets.log_axis import PlainLogAxis
 from stockapp.models.config import MODEL_KINDS
 
@@ -43,6 +44,9 @@ if TYPE_CHECKING:  # torch: the view draws what the model code made, once it is 
 
 TAB_TITLE = "Inside"
 EMPTY = "Run a backtest to look inside the model that made its forecasts."
+KINDS_HINT = "Press “Compare RNN, GRU, LSTM” to train the three and compare."
+#: The widest text the comparison's progress bar shows.
+PROGRESS_WIDEST = "Plain RNN (tanh) 3/3 · epoch 10/10"
 KIND_PENS = {
     "rnn": pg.mkPen("#d62728", width=2),
     "gru": pg.mkPen("#2ca02c", width=2),
@@ -107,12 +111,16 @@ class InsideView(QWidget):
         self.cancel_button.setEnabled(False)
         self.cancel_button.clicked.connect(self.cancel_requested)
         self.progress = QProgressBar()
-        self.progress.setMaximumWidth(220)
+        # Room for the longest text it shows ("Plain RNN (tanh) 1/3 · epoch 10/10"), never cut.
+        self.progress.setMinimumWidth(
+            self.progress.fontMetrics().horizontalAdvance(PROGRESS_WIDEST) + 32
+        )
         self.progress.setVisible(False)
         self.controls = QWidget()
         row = QHBoxLayout(self.controls)
         row.setContentsMargins(0, 0, 0, 0)
-        row.addWidget(QLabel("Forecast of"))
+        self.date_label = QLabel("Forecast of")
+        row.addWidget(self.date_label)
         row.addWidget(self.date_box)
         row.addWidget(self.load_button)
         row.addStretch(1)
@@ -122,10 +130,10 @@ class InsideView(QWidget):
 
         inputs, self.inputs_plot, self.inputs_text = _chart("Input window")
         attr, self.attr_plot, self.attr_text = _chart("Attribution per lag")
-        self.attr_plot.addLegend(offset=(8, 8))
+        legend_below(self.attr_plot, columns=3)
         flow, self.flow_plot, self.flow_text = _chart("Gradient through time", log_y=True)
         self.flow_plot.setLabel("left", "|d loss / d input|")
-        self.flow_plot.addLegend(offset=(-10, -10))
+        legend_below(self.flow_plot, columns=2)
         gate = QWidget()
         gate_layout = QVBoxLayout(gate)
         gate_layout.setContentsMargins(4, 4, 4, 4)
@@ -155,10 +163,12 @@ class InsideView(QWidget):
         gate_layout.addWidget(self.gate_text)
         kinds, self.kinds_plot, self.kinds_text = _chart("RNN vs GRU vs LSTM", log_y=True)
         self.kinds_plot.setLabel("left", "|d loss / d input|")
-        self.kinds_plot.addLegend(offset=(-10, -10))  # bottom right: curves rise to lag 1
-        self.kinds_text.setText("Press “Compare RNN, GRU, LSTM” to train the three and compare.")
+        legend_below(self.kinds_plot, columns=3)
+        self.kinds_text.setText(KINDS_HINT)
 
-        grid = QGridLayout()
+        self.charts = QWidget()
+        grid = QGridLayout(self.charts)
+        grid.setContentsMargins(0, 0, 0, 0)
         grid.addWidget(inputs, 0, 0)
         grid.addWidget(attr, 0, 1)
         grid.addWidget(flow, 0, 2)
@@ -172,7 +182,9 @@ class InsideView(QWidget):
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.heading)
         layout.addWidget(self.controls)
-        layout.addLayout(grid, 1)
+        layout.addWidget(self.charts, 1)
+        layout.addStretch(0)
+        self._set_empty(True)
 
     # ------------------------------------------------------------------ input
     def set_dates(self, dates: list[str], current: str | None = None) -> None:
@@ -198,17 +210,37 @@ class InsideView(QWidget):
         if text:
             self.progress.setFormat(text)
 
-    def clear(self, message: str) -> None:
-        """Show no explanation, only ``message`` (why there is nothing to look inside)."""
+    def clear(self, message: str = EMPTY) -> None:
+        """Show no charts, only ``message`` (why there is nothing to look inside); the kinds'
+        comparison, made for the model that is gone, goes too."""
         self.explanation = None
+        self.comparison = None
         self.heading.setText(message)
         self.set_dates([])
-        for plot in (self.inputs_plot, self.attr_plot, self.flow_plot, self.mean_plot):
+        for plot in self.findChildren(pg.PlotWidget):
             plot.clear()
         self.gate_image.clear()
         self.gate_box.clear()
         for label in (self.inputs_text, self.attr_text, self.flow_text, self.gate_text):
             label.setText("")
+        self.kinds_text.setText(KINDS_HINT)
+        self._set_empty(True)
+
+    def is_empty(self) -> bool:
+        """Whether the tab shows only its sentence (no charts, no axes)."""
+        return self.charts.isHidden()
+
+    def _set_empty(self, empty: bool) -> None:
+        for widget in (
+            self.charts,
+            self.date_label,
+            self.date_box,
+            self.compare_button,
+            self.cancel_button,
+        ):
+            widget.setVisible(not empty)
+        if empty:
+            self.progress.setVisible(False)
 
     # ------------------------------------------------------------------ drawing
     def show_explanation(
@@ -220,6 +252,7 @@ class InsideView(QWidget):
         first), drawn faintly, oldest lightest, behind the trained model's bold curve.
         """
         self.explanation = ex
+        self._set_empty(False)
         a = ex.attribution
         w = a.inputs.shape[0]
         x = -np.arange(w, 0, -1, dtype=np.float64)  # -W .. -1: the oldest bar first

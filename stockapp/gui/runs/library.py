@@ -58,6 +58,8 @@ COLUMNS = {
 
 #: Where each cell keeps its run's folder.
 _FOLDER_ROLE = Qt.ItemDataRole.UserRole
+#: The rename box's width in pixels: room for a long name, never wider than a laptop screen.
+RENAME_MIN_WIDTH, RENAME_MAX_WIDTH = 460, 900
 
 
 class _Item(QTableWidgetItem):
@@ -135,8 +137,10 @@ class RunsDialog(QDialog):
         self.table.verticalHeader().setVisible(False)
         self.table.setAlternatingRowColors(True)
         header = self.table.horizontalHeader()
+        # Every column as wide as its contents, the run's name too (it scrolls sideways rather
+        # than cutting names); the last column takes any spare width.
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setStretchLastSection(True)
         # Sorted when the list is read and when a heading is clicked, not whenever a cell
         # changes: a renamed run stays on its row, so the next click still lands on it.
         header.setSectionsClickable(True)
@@ -227,6 +231,8 @@ class RunsDialog(QDialog):
             item.setData(_FOLDER_ROLE, str(run.folder))
             if run.problem:
                 item.setToolTip(run.problem)
+            elif col == 0:
+                item.setToolTip(str(run.folder))
             self.table.setItem(row, col, item)
 
     def row_of(self, folder: Path) -> int:
@@ -339,9 +345,19 @@ class RunsDialog(QDialog):
         run = self.selected()
         if run is None:
             return
-        name, ok = QInputDialog.getText(self, "Rename run", "New name:", text=run.name)
-        if ok:
-            self.rename_selected(name)
+        box = self.rename_box(run.name)
+        if box.exec() == QInputDialog.DialogCode.Accepted:
+            self.rename_selected(box.textValue())
+
+    def rename_box(self, name: str) -> QInputDialog:
+        """The rename question, its text box wide enough for ``name`` and then some."""
+        box = QInputDialog(self)
+        box.setWindowTitle("Rename run")
+        box.setLabelText("New name:")
+        box.setTextValue(name)
+        wide = self.fontMetrics().horizontalAdvance(name + "W" * 12)
+        box.resize(max(RENAME_MIN_WIDTH, min(wide + 60, RENAME_MAX_WIDTH)), box.sizeHint().height())
+        return box
 
     def _say(self, text: str) -> None:
         self.status_label.setText(text)

@@ -26,13 +26,14 @@ from typing import Any
 import pandas as pd
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QLabel, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QTabWidget
 
 from stockapp.core.features import FeatureSpec
 from stockapp.core.walkforward import BacktestSettings
 from stockapp.errors import StockappError
 from stockapp.gui.training.model_files import ModelFiles
 from stockapp.gui.training.model_panel import ModelPanel
+from stockapp.gui.training.tab import TrainingTab
 from stockapp.gui.widgets.loss_chart import LossChart
 from stockapp.gui.widgets.workers import GeneratorWorker
 from stockapp.models.config import EpochEstimate, TrainProgress, TrainResult
@@ -86,14 +87,11 @@ class TrainingController(ModelFiles, QObject):
         super().__init__(parent)
         self.session = Session(BacktestSettings(test_fraction=test_fraction))
         self.panel = ModelPanel()
-        self.chart = LossChart()
         self._summary_text = "No model trained yet."
-        self.summary = QLabel(self._summary_text)
-        self.summary.setWordWrap(True)
-        self.tab = QWidget()
-        layout = QVBoxLayout(self.tab)
-        layout.addWidget(self.chart, 1)
-        layout.addWidget(self.summary)
+        self.training_tab = TrainingTab(self._summary_text)
+        self.summary = self.training_tab.summary
+        #: The Training tab's page; its chart is built when first shown or drawn into.
+        self.tab = self.training_tab.page
         self._window: Any = None
         self._worker: GeneratorWorker | None = None
         self._pending_epochs: list[TrainProgress] = []
@@ -290,6 +288,11 @@ class TrainingController(ModelFiles, QObject):
         )
         self.training_started.emit()
         return True
+
+    @property
+    def chart(self) -> LossChart:
+        """The Training tab's loss chart (built now if it was not yet)."""
+        return self.training_tab.chart
 
     def wait(self, timeout_ms: int = 5000) -> bool:
         """Block until the last job's thread has ended; False if it is still running."""

@@ -21,6 +21,9 @@ _MANTISSAS = ((1.0,), (1.0, 2.0, 5.0), tuple(float(m) for m in range(1, 10)))
 _LINEAR_STEPS = (1.0, 2.0, 2.5, 5.0)
 #: Pixels a tick label needs along a vertical axis before the next one.
 _PIXELS_PER_TICK = 28.0
+#: Tick labels are written with an exponent on an axis with a value under SCIENTIFIC_BELOW or
+#: from SCIENTIFIC_FROM up: "0.00001" is hard to count, and one axis takes one form.
+SCIENTIFIC_BELOW, SCIENTIFIC_FROM = 1e-4, 1e6
 #: Half a tick label's height in pixels (pyqtgraph hides a label that would stick out).
 _LABEL_HALF_HEIGHT = 10.0
 
@@ -93,15 +96,16 @@ def tick_labels(values: np.ndarray) -> list[str]:
     The decimals are the fewest that tell every neighbouring pair apart and write each value
     exactly (1-2-5 ticks across decades: "0.005", "0.010", "0.020"; a narrow range: "0.80",
     "0.81", "0.82"). Across more than two decades each label gets its own decimals instead, so
-    that "100" is not written "100.000".
+    that "100" is not written "100.000". An axis reaching under :data:`SCIENTIFIC_BELOW` (a
+    gradient fading to 1e-7) or up to :data:`SCIENTIFIC_FROM` writes every label with an
+    exponent (:func:`scientific_labels`).
     """
     values = np.asarray(values, dtype=np.float64)
     if not len(values):
         return []
-    nonzero = np.abs(values[(values != 0) & np.isfinite(values)])
-    if len(nonzero) and (nonzero.min() < 1e-4 or nonzero.max() >= 1e9):
-        # One form per axis: "1e-7" beside "0.00001" reads as two scales (issue 20).
-        return [exponent_number(v) for v in values]
+    size = np.abs(values[(values != 0) & np.isfinite(values)])
+    if len(size) and (size.min() < SCIENTIFIC_BELOW or size.max() >= SCIENTIFIC_FROM):
+        return scientific_labels(values)
     positive = values[values > 0]
     if len(positive) and positive.max() / positive.min() > 100:
         return [plain_number(v) for v in values]
@@ -109,17 +113,26 @@ def tick_labels(values: np.ndarray) -> list[str]:
     return [plain_number(v, decimals) for v in values]
 
 
-def exponent_number(value: float) -> str:
-    """``0.00002 -> "2e-5"``, ``1e-7 -> "1e-7"``: a short mantissa and a plain exponent."""
+def scientific_labels(values: np.ndarray) -> list[str]:
+    """``[1e-7, 1e-5, 0.001] -> ["1e-7", "1e-5", "1e-3"]``: every label with an exponent and
+    the fewest mantissa digits that write each value (to 1 part in a million) and tell them
+    apart, so that one axis never mixes "0.00001" with "1e-07"."""
+    values = np.asarray(values, dtype=np.float64)
+    for digits in range(7):
+        text = [_exponent_form(v, digits) for v in values]
+        exact = all(
+            math.isclose(float(t), v, rel_tol=1e-6) for t, v in zip(text, values, strict=True)
+        )
+        if exact and len(set(text)) == len(text):
+            return text
+    return text
+
+
+def _exponent_form(value: float, digits: int) -> str:
     if not math.isfinite(value):
         return "n/a"
-    if value == 0:
-        return "0"
-    exponent = math.floor(math.log10(abs(value)))
-    mantissa = value / 10.0**exponent
-    if round(abs(mantissa), 2) >= 10:  # 9.999e-6 rounds up to the next power
-        mantissa, exponent = mantissa / 10, exponent + 1
-    return f"{mantissa:.3g}e{exponent}"
+    mantissa, exponent = f"{value:.{digits}e}".split("e")
+    return f"{mantissa}e{int(exponent)}"
 
 
 def _decimals_of(value: float) -> int:

@@ -11,6 +11,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from stockapp.gui.widgets.empty_state import EmptyState
+from stockapp.gui.widgets.legend import legend_below
 from stockapp.gui.widgets.log_axis import PlainLogAxis, plain_number
 
 TRAIN_PEN = pg.mkPen("#1f77b4", width=2)
@@ -93,10 +94,8 @@ class LossChart(QWidget):
         self.plot.setLabel("left", "loss (log scale)")
         self.plot.setLogMode(x=False, y=True)
         self.plot.setToolTip(_TOOLTIP)
-        # A white, framed legend: the curves pass under it instead of through its text.
-        self.legend = self.plot.addLegend(
-            offset=(-10, 10), brush=pg.mkBrush(255, 255, 255, 225), pen=pg.mkPen("#c8c8c8")
-        )
+        # Under the x axis, never over the curves (which fall to the bottom right).
+        self.legend = legend_below(self.plot)
         self._train_curve = self.plot.plot(
             [],
             [],

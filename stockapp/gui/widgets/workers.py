@@ -19,6 +19,7 @@ A Python thread rather than a ``QThread`` is used so that tests can see leaked t
 
 from __future__ import annotations
 
+import atexit
 import inspect
 import logging
 import math
@@ -39,6 +40,21 @@ WorkFunction = Callable[[StopCheck], Generator[Any, None, Any]]
 # Workers between start() and delivery of their last signal; keeps them (and so their thread's
 # target) alive even when the caller dropped its reference.
 _RUNNING: set[GeneratorWorker] = set()
+# Every background thread not yet ended, with its stop flag: joined when the interpreter exits,
+# so that no thread is still inside PyTorch while the process tears down (which aborts it).
+_THREADS: dict[threading.Thread, threading.Event] = {}
+#: How long the interpreter's exit waits for each thread still running.
+EXIT_WAIT_S = 120.0
+
+
+@atexit.register
+def join_all(timeout_s: float = EXIT_WAIT_S) -> bool:
+    """Cancel every background thread and wait for each to end; False if one did not."""
+    for stop in list(_THREADS.values()):
+        stop.set()
+    for thread in list(_THREADS):
+        thread.join(timeout_s)
+    return not any(t.is_alive() for t in _THREADS)
 
 
 def failure_message(exc: BaseException) -> str:
@@ -109,6 +125,7 @@ class GeneratorWorker(QObject):
         _RUNNING.add(self)
         name = getattr(self._fn, "__name__", type(self._fn).__name__)
         self._thread = threading.Thread(target=self._work, name=f"stockapp-{name}", daemon=True)
+        _THREADS[self._thread] = self._stop
         self._thread.start()
 
     def cancel(self) -> None:
@@ -124,6 +141,11 @@ class GeneratorWorker(QObject):
         """True from :meth:`start` until ``finished``/``failed`` has been delivered."""
         return self._running
 
+    @property
+    def thread_name(self) -> str:
+        """The background thread's name (``stockapp-<work>``), for logs."""
+        return self._thread.name if self._thread is not None else "a worker not started"
+
     def wait(self, timeout_ms: int = 5000) -> bool:
         """Block until the background thread has ended; False if it is still running.
 
@@ -137,6 +159,12 @@ class GeneratorWorker(QObject):
     # ------------------------------------------------------------ work (background thread)
 
     def _work(self) -> None:
+        try:
+            self._run()
+        finally:
+            _THREADS.pop(threading.current_thread(), None)
+
+    def _run(self) -> None:
         try:
             gen = self._fn(self._stop.is_set)
             if not inspect.isgenerator(gen):
