@@ -5,24 +5,18 @@ after each finished run (a cancellation point) and returns a :class:`SweepOutcom
 :func:`run_job`: one ordinary :func:`~stockapp.models.runner.run_backtest` whose run folder is
 written atomically under ``<out>/runs/<key>/`` (see :mod:`stockapp.core.sweep_plan`). The same
 job function runs in this process (``engine="inline"``), in local worker processes
-(``"local"``) or as Ray tasks (``"ray"``, :mod:`stockapp.models.sweep_ray`).
+(``"local"``) or on Ray actors (``"ray"``, :mod:`stockapp.models.sweep_ray`), which send each
+run's folder back as bytes.
 
-The local engine uses ``spawn``ed worker processes, each given the price series once (at start)
-and ``max(1, cores // workers)`` torch threads. A worker that dies (killed, out of memory) breaks
-the pool; the runs it held are rerun one at a time in a fresh pool, so only the run that kills
-its worker again is failed, with a sentence in its row, and the sweep goes on.
+The local engine (:mod:`stockapp.models.sweep_pool`) keeps a warm pool of worker processes
+that import PyTorch once and run many runs; a worker that dies fails only the run that killed it.
 """
 
 from __future__ import annotations
 
 import json
-import multiprocessing as mp
-import os
 import time
-from collections import deque
 from collections.abc import Callable, Generator, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,10 +43,12 @@ from stockapp.core.sweep_plan import (
 from stockapp.core.trading import TradingRule, periods_per_year
 from stockapp.core.walkforward import BacktestSettings
 from stockapp.errors import StockappError
-from stockapp.models.sweep_job import DIED, Job, JobFn, job_row, run_job
+from stockapp.models.sweep_job import DIED, DIED_TWICE, Job, JobFn, run_job
+from stockapp.models.sweep_pool import available_cores, default_workers, local_engine
 from stockapp.models.trainer import TrainConfig
 
 ENGINES = ("local", "ray", "inline")
+__all__ = ["DIED", "SweepRequest", "available_cores", "default_workers", "run_job", "run_sweep"]
 
 
 @dataclass(frozen=True)
@@ -173,112 +169,6 @@ def inline_engine(
         if should_stop():
             return
         yield job_fn(job, series_list[job.series_index], should_stop)
-
-
-_WORKER: dict = {}
-
-
-def _init_worker(series_list: Sequence[Any], threads: int, stop_event: Any) -> None:
-    import signal
-
-    import torch
-
-    # Ctrl+C reaches the whole process group: the parent alone handles it and sets the stop
-    # event, which the runs in flight read at their next progress point.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    torch.set_num_threads(threads)
-    _WORKER["series"] = series_list
-    _WORKER["stop"] = stop_event
-
-
-def _worker_run(job_fn: JobFn, job: Job) -> dict:
-    stop = _WORKER["stop"]
-    return job_fn(job, _WORKER["series"][job.series_index], stop.is_set)
-
-
-def available_cores() -> int:
-    """The cores this process may run on (``taskset`` and CPU affinity respected)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # macOS and Windows have no affinity call
-        return os.cpu_count() or 1
-
-
-def default_workers(cores: int | None = None) -> int:
-    """One worker per core: the small networks of a sweep gain little from intra-op threads,
-    so cores are best spent on runs side by side (see scripts/bench_sweep.py)."""
-    return max(1, cores or available_cores())
-
-
-def local_engine(
-    jobs: list[Job],
-    series_list: Sequence[Any],
-    job_fn: JobFn,
-    should_stop: Callable[[], bool],
-    workers: int | None = None,
-) -> Iterator[dict]:
-    """Runs in ``workers`` spawned processes, yielded as they finish."""
-    cores = available_cores()
-    workers = max(1, min(workers or default_workers(cores), len(jobs) or 1))
-    threads = max(1, cores // workers)
-    ctx = mp.get_context("spawn")
-    stop_event = ctx.Event()
-    pending: deque[Job] = deque(jobs)
-    suspects: deque[Job] = deque()  # held by a worker that died: rerun one at a time
-    in_flight: dict[Future, tuple[Job, bool]] = {}
-    pool: ProcessPoolExecutor | None = None
-    try:
-        while pending or suspects or in_flight:
-            if should_stop():
-                stop_event.set()
-                pending.clear()
-                suspects.clear()
-            if pool is None and (pending or suspects):
-                pool = ProcessPoolExecutor(
-                    workers,
-                    mp_context=ctx,
-                    initializer=_init_worker,
-                    initargs=(list(series_list), threads, stop_event),
-                )
-            if pool is not None and not in_flight and suspects:
-                job = suspects.popleft()
-                in_flight[pool.submit(_worker_run, job_fn, job)] = (job, True)
-            while pool is not None and not suspects and pending and len(in_flight) < workers:
-                job = pending.popleft()
-                in_flight[pool.submit(_worker_run, job_fn, job)] = (job, False)
-            if not in_flight:
-                continue
-            done, _ = wait(list(in_flight), timeout=0.25, return_when=FIRST_COMPLETED)
-            broken = False
-            for fut in done:
-                job, alone = in_flight.pop(fut)
-                try:
-                    row = fut.result()
-                except BrokenProcessPool:
-                    broken = True
-                    if alone:
-                        yield job_row(job, "failed", DIED)
-                    else:
-                        suspects.append(job)
-                    continue
-                except Exception as exc:  # e.g. a job that cannot be sent to a worker
-                    row = job_row(job, "failed", f"The run could not run in a worker: {exc}"[:300])
-                yield row
-            if broken:  # every run the pool held fails with it: find the one that killed it
-                for fut, (job, alone) in in_flight.items():
-                    if fut.done() and not fut.cancelled() and fut.exception() is None:
-                        yield fut.result()
-                    elif alone:
-                        yield job_row(job, "failed", DIED)
-                    else:
-                        suspects.append(job)
-                in_flight.clear()
-                pool.shutdown(wait=True, cancel_futures=True)
-                pool = None
-    finally:
-        stop_event.set()
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
 
 
 # -- the sweep -----------------------------------------------------------------------------
@@ -406,6 +296,9 @@ def finish_sweep(
         "runs_total": len(plan.jobs),
         "runs_finished": sum(r["status"] == "ok" for r in rows),
         "runs_failed": sum(r["status"] == "failed" for r in rows),
+        # Runs whose worker died and that were run once more (engine "local" or "ray")
+        "runs_retried": sum(r.get("attempts", 1) > 1 for r in rows),
+        "engine_note": engine_note(rows),
         "method": (
             "Each run is one walk-forward backtest over the selection span and the test span "
             "after it; configurations are ranked by their mean RMSE/persistence over seeds on "
@@ -421,6 +314,21 @@ def finish_sweep(
     }
     write_json(out / "summary.json", summary)
     return summary
+
+
+def engine_note(rows: list[dict]) -> str:
+    """What the engine had to do beyond running each run once, in a sentence ("" if nothing)."""
+    retried = [r for r in rows if r.get("attempts", 1) > 1]
+    died = sum(r["status"] == "failed" and r.get("error") in (DIED, DIED_TWICE) for r in rows)
+    parts = []
+    if retried:
+        ok = sum(r["status"] == "ok" for r in retried)
+        parts.append(
+            f"{len(retried)} run(s) lost their worker and were run once more ({ok} finished)"
+        )
+    if died:
+        parts.append(f"{died} run(s) failed because their worker died")
+    return ("; ".join(parts) + ".") if parts else ""
 
 
 def _read_forecasts(folder: Path) -> dict[str, np.ndarray]:

@@ -24,6 +24,11 @@ DIED = (
     "The worker process running this run died (killed, or out of memory); the other runs went on."
 )
 
+DIED_TWICE = (
+    "The worker running this run died, and so did the one it was retried on (killed, or out of "
+    "memory); the other runs went on."
+)
+
 JobFn = Callable[..., dict]
 
 

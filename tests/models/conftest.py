@@ -55,3 +55,13 @@ def aapl(aapl_csv) -> pd.DataFrame:
     """The first 400 real AAPL bars, shaped like ``PriceSeries.prices()`` output."""
     df = pd.read_csv(aapl_csv, parse_dates=["Date"], index_col="Date")
     return df[["Open", "High", "Low", "Close", "Volume"]].iloc[:400]
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    """A local Ray (2 CPUs) for a module's Ray engine tests, shut down after them (a Ray left
+    running would be used by later sweeps in place of the cluster they name)."""
+    ray = pytest.importorskip("ray", reason="Ray is not installed: pip install 'stockapp[ray]'")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield ray
+    ray.shutdown()

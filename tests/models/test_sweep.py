@@ -189,14 +189,6 @@ def test_bad_sweeps_are_refused_in_one_sentence_before_training(tmp_path):
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
 
 
-@pytest.fixture(scope="module")
-def local_ray():
-    ray = pytest.importorskip("ray", reason="Ray is not installed: pip install 'stockapp[ray]'")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield ray
-    ray.shutdown()
-
-
 def test_the_ray_engine_runs_the_same_job(tmp_path, local_ray):
     req = _with_seeds(_request(), (0, 1))
     by_ray = drain(run_sweep([_short()], req, tmp_path / "ray", engine="ray"))

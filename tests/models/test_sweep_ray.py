@@ -1,17 +1,29 @@
-"""Joining a Ray cluster is bounded: a bad address is one sentence within seconds, not minutes."""
+"""The Ray engine: joining is bounded, runs come back as bytes, a dead actor's run is retried."""
 
 from __future__ import annotations
 
+import io
+import json
+import os
 import socket
+import tarfile
 import threading
 import time
+from functools import partial
+from pathlib import Path
 
 import pytest
 
+from stockapp.core.progress import drain
 from stockapp.core.ray_address import ray_endpoint
+from stockapp.core.sweep_plan import ROW_FILE
 from stockapp.errors import StockappError
 from stockapp.models import sweep_ray
+from stockapp.models.sweep import run_job, run_sweep
+from stockapp.models.sweep_actor import pack, receive
+from stockapp.models.sweep_job import DIED_TWICE
 from stockapp.models.sweep_ray import join, probe
+from tests.models.test_sweep import _request, _short, _with_seeds
 
 
 def _closed_port() -> int:
@@ -85,3 +97,109 @@ def test_a_failed_join_raises_ray_s_own_error():
         server.listen(1)
         with pytest.raises(ConnectionError, match="Failed to connect"):
             join(RefusingRay, f"127.0.0.1:{server.getsockname()[1]}", timeout=5)
+
+
+def test_a_run_folder_travels_as_bytes_and_lands_whole(tmp_path):
+    run = tmp_path / "there" / "key1"
+    (run / "model").mkdir(parents=True)
+    (run / "forecasts.csv").write_text("a,b\n1,2\n")
+    (run / "model" / "weights.bin").write_bytes(bytes(range(256)) * 10)
+    data = pack(run)
+    row = {"key": "key1", "status": "ok"}
+    receive(tmp_path / "here", row, data)
+    landed = tmp_path / "here" / "key1"
+    assert (landed / "forecasts.csv").read_text() == "a,b\n1,2\n"
+    assert (landed / "model" / "weights.bin").read_bytes() == bytes(range(256)) * 10
+    assert json.loads((landed / ROW_FILE).read_text()) == row
+    assert sorted(p.name for p in (tmp_path / "here").iterdir()) == ["key1"]  # no partial left
+
+
+def test_a_packed_run_cannot_write_outside_its_folder(tmp_path):
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        info = tarfile.TarInfo("../escape.txt")
+        info.size = 1
+        tar.addfile(info, io.BytesIO(b"x"))
+    with pytest.raises(ValueError, match="unexpected entry"):
+        receive(tmp_path / "runs", {"key": "k", "status": "ok"}, buffer.getvalue())
+    assert not (tmp_path / "escape.txt").exists()
+    assert list((tmp_path / "runs").iterdir()) == []
+
+
+def dies_once_then_always(marks, job, series, should_stop=None):
+    """Seed 1 kills its worker the first time only; seed 2 every time (files mark the tries)."""
+    marker = Path(marks) / f"seed{job.seed}"
+    if job.seed == 2 or (job.seed == 1 and not marker.exists()):
+        marker.touch()
+        os._exit(3)
+    return run_job(job, series, should_stop)
+
+
+def test_a_dead_actor_s_run_is_retried_once_and_never_doubled(tmp_path, local_ray):
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    req = _with_seeds(_request(), (0, 1, 2, 3))
+    job_fn = partial(dies_once_then_always, str(marks))
+    out = drain(run_sweep([_short()], req, tmp_path / "s", engine="ray", job_fn=job_fn))
+    by_seed = {r["seed"]: r for r in out.rows}
+    assert [r["seed"] for r in out.rows] == [0, 1, 2, 3]  # one row each, none lost or doubled
+    assert {s: r["status"] for s, r in by_seed.items()} == {0: "ok", 1: "ok", 2: "failed", 3: "ok"}
+    assert by_seed[1]["attempts"] == 2 and by_seed[0]["attempts"] == 1
+    assert by_seed[2]["error"] == DIED_TWICE
+    assert out.summary["runs_retried"] == 2 and out.summary["runs_failed"] == 1
+    assert out.summary["engine_note"] == (
+        "2 run(s) lost their worker and were run once more (1 finished); "
+        "1 run(s) failed because their worker died."
+    )
+    finished = sorted(p.name for p in (tmp_path / "s" / "runs").iterdir())
+    assert finished == sorted(r["key"] for r in out.rows if r["status"] == "ok")
+    assert (
+        json.loads((tmp_path / "s" / "runs" / by_seed[1]["key"] / ROW_FILE).read_text())["attempts"]
+        == 2
+    )
+
+
+def with_pid(job, series, should_stop=None):
+    return {**run_job(job, series, should_stop), "pid": os.getpid()}
+
+
+def test_actors_are_kept_for_the_next_sweep_while_ray_outlives_it(tmp_path, local_ray):
+    req = _with_seeds(_request(), (0, 1))
+    sweep_ray.release_actors()
+    try:
+        first = drain(run_sweep([_short()], req, tmp_path / "a", engine="ray", job_fn=with_pid))
+        second = drain(run_sweep([_short()], req, tmp_path / "b", engine="ray", job_fn=with_pid))
+        assert [r["status"] for r in first.rows + second.rows] == ["ok"] * 4
+        assert {r["pid"] for r in second.rows} <= {r["pid"] for r in first.rows}
+        # the ready ones (an actor still starting when the last run ended is ended)
+        assert 1 <= sum(len(v) for v in sweep_ray._KEPT.values()) <= 2
+    finally:
+        sweep_ray.release_actors()
+    assert sweep_ray._KEPT == {}
+
+
+def test_stopping_the_ray_engine_keeps_whole_runs_only(tmp_path, local_ray):
+    req = _with_seeds(_request(), (0, 1, 2, 3))
+    seen: list = []
+    job = run_sweep([_short()], req, tmp_path, engine="ray", should_stop=lambda: bool(seen))
+    outcome = drain(job, seen.append)
+    assert outcome.stopped and 1 <= outcome.trained <= 2  # the runs not started never start
+    folders = sorted(p.name for p in (tmp_path / "runs").iterdir())
+    assert folders == sorted(r["key"] for r in outcome.rows)  # nothing half-written left
+    # the actors kept are not stopped for the next sweep: the stop was this sweep's only
+    again = drain(run_sweep([_short()], req, tmp_path, engine="ray"))
+    assert not again.stopped and again.trained == 4 - outcome.trained
+    sweep_ray.release_actors()
+
+
+def test_a_worker_that_cannot_start_is_one_sentence_naming_why():
+    report = (
+        "The actor died because of an error raised in its creation task, \x1b[36mray::"
+        "RunWorker.__init__()\x1b[39m (pid=1)\n  ^^^^\nModuleNotFoundError: No module named "
+        "'stockapp.models.sweep_actor'\n"
+    )
+    assert sweep_ray.could_not_start(RuntimeError(report)) == (
+        "No Ray worker could start (ModuleNotFoundError: No module named "
+        "'stockapp.models.sweep_actor'); install the same stockapp, with its dependencies, on "
+        "every machine of the cluster."
+    )

@@ -1,0 +1,81 @@
+"""The local engine's warm pool: workers kept between sweeps, a dead one replaced, same numbers."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import torch
+
+from stockapp.core.progress import drain
+from stockapp.models import sweep_pool
+from stockapp.models.sweep import DIED, run_job, run_sweep
+from stockapp.models.sweep_pool import shutdown_pools, take_pool, warm_up
+from tests.models.test_sweep import _request, _short, _with_seeds
+
+
+@pytest.fixture(autouse=True)
+def no_kept_pool():
+    shutdown_pools()
+    yield
+    shutdown_pools()
+
+
+def with_pid(job, series, should_stop=None):
+    """The ordinary run, its row naming the worker process that ran it."""
+    return {**run_job(job, series, should_stop), "pid": os.getpid()}
+
+
+def dies_on_seed_1(job, series, should_stop=None):
+    if job.seed == 1:
+        os._exit(3)
+    return with_pid(job, series, should_stop)
+
+
+def test_workers_are_started_once_and_kept_for_the_next_sweep(tmp_path):
+    pids = set(warm_up(2))
+    assert len(pids) == 2 and os.getpid() not in pids
+    req = _with_seeds(_request(), (0, 1, 2))
+    first = drain(run_sweep([_short()], req, tmp_path / "a", workers=2, job_fn=with_pid))
+    second = drain(run_sweep([_short()], req, tmp_path / "b", workers=2, job_fn=with_pid))
+    assert [r["status"] for r in first.rows + second.rows] == ["ok"] * 6
+    assert {r["pid"] for r in first.rows + second.rows} <= pids  # no worker started again
+
+
+def test_a_dead_worker_is_replaced_and_the_pool_kept_for_the_next_sweep(tmp_path):
+    req = _with_seeds(_request(), (0, 1, 2))
+    out = drain(run_sweep([_short()], req, tmp_path / "a", workers=2, job_fn=dies_on_seed_1))
+    status = {r["seed"]: (r["status"], r["error"]) for r in out.rows}
+    assert status == {0: ("ok", ""), 1: ("failed", DIED), 2: ("ok", "")}
+    kept = take_pool(2, max(1, sweep_pool.available_cores() // 2))
+    try:  # the broken pool was replaced, and its replacement works
+        assert len(set(kept.start())) == 2
+    finally:
+        sweep_pool.give_back(kept)
+    again = drain(run_sweep([_short()], req, tmp_path / "b", workers=2, job_fn=with_pid))
+    assert [r["status"] for r in again.rows] == ["ok"] * 3
+
+
+def test_the_local_engine_gives_the_sequential_loop_s_numbers(tmp_path):
+    req = _with_seeds(_request(hidden=[4, 8]), (0, 1))
+    local = drain(run_sweep([_short()], req, tmp_path / "local", workers=2))
+    threads = torch.get_num_threads()
+    cores = sweep_pool.available_cores()
+    torch.set_num_threads(max(1, cores // 2))  # what each of the 2 workers gets
+    try:
+        inline = drain(run_sweep([_short()], req, tmp_path / "inline", engine="inline"))
+    finally:
+        torch.set_num_threads(threads)
+    assert [r["key"] for r in local.rows] == [r["key"] for r in inline.rows]
+    for column in ("rmse", "rmse_ratio", "selection_rmse_ratio", "dm_pvalue"):
+        assert [r[column] for r in local.rows] == [r[column] for r in inline.rows], column
+    assert local.summary["series"] == inline.summary["series"]
+
+
+def test_a_stop_leaves_the_workers_ready_for_the_next_sweep(tmp_path):
+    req = _with_seeds(_request(), (0, 1, 2, 3))
+    seen: list = []
+    job = run_sweep([_short()], req, tmp_path / "a", workers=2, should_stop=lambda: bool(seen))
+    assert drain(job, seen.append).stopped
+    again = drain(run_sweep([_short()], req, tmp_path / "b", workers=2))
+    assert not again.stopped and [r["status"] for r in again.rows] == ["ok"] * 4
