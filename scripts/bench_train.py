@@ -15,6 +15,12 @@ without it, interleaved (``flow_vs_app_ratio``), and the hook's own seconds agai
 the same epochs (``flow_overhead``, the steadiest on a shared machine); issue 13 allows 1.05x.
 Measured (2 shared cores, load ~6, 1 thread): flow_overhead 1.023, wall ratio 1.016.
 
+``--global-six`` times issue 24's global workload instead: one network across the six bundled
+samples (each's first 80% of bars, scaled on its own, the one-hot series identity as six more
+inputs: 7 inputs a bar, 13,007 windows) against the standard workload, interleaved; the report
+gives each epoch's seconds per window and their ratio (``global_per_window_ratio``; issue 24
+allows 1.1).
+
 On CUDA the app is timed twice, eagerly and replaying each step from a CUDA graph, both against
 the plain eager loop. ``--windows N`` tiles the windows to N (e.g. 5000) for a GPU-sized epoch.
 
@@ -50,6 +56,7 @@ from stockapp.core.dataset import TrainingSet, training_set  # noqa: E402
 from stockapp.core.features import FeatureSpec  # noqa: E402
 from stockapp.data.samples import samples_dir  # noqa: E402
 from stockapp.models.device import describe_device, resolve_device  # noqa: E402
+from stockapp.models.global_model import with_identity  # noqa: E402
 from stockapp.models.gradient_flow import epoch_flow_recorder  # noqa: E402
 from stockapp.models.networks import RecurrentNet  # noqa: E402
 from stockapp.models.trainer import TrainConfig, device_tensors, train  # noqa: E402
@@ -72,10 +79,28 @@ def standard_data(windows: int | None) -> TrainingSet:
     return data
 
 
-def new_net(cfg: TrainConfig) -> RecurrentNet:
+def global_six_data() -> TrainingSet:
+    """The six bundled samples' first 80% of bars each (unadjusted Close), each scaled on its
+    own, with the one-hot series identity appended (a global model's inputs), all in one
+    training set."""
+    xs, ys = [], []
+    names = sorted(p.stem for p in samples_dir().glob("*.csv"))
+    for k, name in enumerate(names):
+        prices = pd.read_csv(samples_dir() / f"{name}.csv", parse_dates=["Date"], index_col="Date")
+        train_rows = prices[["Close"]].iloc[: int(len(prices) * 0.8)]
+        part = training_set(train_rows, FeatureSpec(window=60, features=("log_return",)), 0.0)
+        xs.append(with_identity(part.x_train, k, len(names)))
+        ys.append(part.y_train)
+    x, y = np.concatenate(xs), np.concatenate(ys)
+    empty = np.empty((0, *x.shape[1:]), np.float32)
+    return TrainingSet(x, y, empty, np.empty((0, y.shape[1]), np.float32), part.scaler,
+                       np.arange(len(x)), np.empty(0, np.int64))  # fmt: skip
+
+
+def new_net(cfg: TrainConfig, n_features: int = 1) -> RecurrentNet:
     gen = torch.Generator().manual_seed(cfg.seed)
     return RecurrentNet(
-        cfg.model, 1, cfg.hidden, cfg.layers, cfg.dropout, generator=gen, head=cfg.head
+        cfg.model, n_features, cfg.hidden, cfg.layers, cfg.dropout, generator=gen, head=cfg.head
     )
 
 
@@ -136,7 +161,7 @@ def app_loop(
             sync(next(net.parameters()).device)
             flow_s.append(time.perf_counter() - start)
 
-    gen = train(new_net(cfg), data, cfg, on_epoch=hook)
+    gen = train(new_net(cfg, data.x_train.shape[2]), data, cfg, on_epoch=hook)
     while True:
         try:
             event = next(gen)
@@ -186,6 +211,11 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument(
         "--flow", action="store_true", help="also time the per-epoch gradient-flow hook"
     )
+    parser.add_argument(
+        "--global-six",
+        action="store_true",
+        help="time one network across the six samples against the standard workload, per window",
+    )
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -198,6 +228,8 @@ def main(argv: list[str] | None = None) -> dict:
         lr=1e-3, weight_decay=0.0, epochs=args.epochs, patience=0, val_fraction=0.0,
         device=str(device), loss_on=args.loss_on, cuda_graphs=False, head=args.head,
     )  # fmt: skip
+    if args.global_six:
+        return global_report(data, cfg, args.repeats)
     with_point = args.head != "point"  # also time the app's point head, interleaved
     use_graphs = device.type == "cuda" and not args.no_graphs
     keep = slice(1, None) if args.epochs > 1 else slice(None)
@@ -279,6 +311,40 @@ def main(argv: list[str] | None = None) -> dict:
     report.update(
         torch=torch.__version__, threads=torch.get_num_threads(), python=platform.python_version()
     )
+    print(json.dumps(report, indent=2))
+    return report
+
+
+def global_report(data: TrainingSet, cfg: TrainConfig, repeats: int) -> dict:
+    """Seconds per window of an epoch of the global six-sample workload against the standard
+    one, the app's ``train`` for both, interleaved (see the module)."""
+    six = global_six_data()
+    keep = slice(1, None) if cfg.epochs > 1 else slice(None)
+    per: dict[str, list[float]] = {"standard": [], "global": []}
+    cpu_per: dict[str, list[float]] = {"standard": [], "global": []}
+    sizes = {"standard": len(data.x_train), "global": len(six.x_train)}
+    for r in range(repeats):
+        loops = {"standard": app_loop(data, cfg, []), "global": app_loop(six, cfg, [])}
+        order = list(loops) if r % 2 == 0 else list(loops)[::-1]
+        wall, cpu = timed_epochs(loops, order)
+        for name in loops:
+            per[name] += [t / sizes[name] for t in wall[name][keep]]
+            cpu_per[name] += [t / sizes[name] for t in cpu[name][keep]]
+    med = {k: statistics.median(v) for k, v in per.items()}
+    cpu_med = {k: statistics.median(v) for k, v in cpu_per.items()}
+    report = {
+        "device": describe_device(resolve_device(cfg.device)),
+        "standard_windows": sizes["standard"],
+        "global_windows": sizes["global"],
+        "global_inputs": int(six.x_train.shape[2]),
+        "standard_ms_per_window": round(med["standard"] * 1e3, 4),
+        "global_ms_per_window": round(med["global"] * 1e3, 4),
+        "global_per_window_ratio": round(med["global"] / med["standard"], 4),
+        "global_per_window_cpu_ratio": round(cpu_med["global"] / cpu_med["standard"], 4),
+        "epochs_timed": len(per["global"]),
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+    }
     print(json.dumps(report, indent=2))
     return report
 

@@ -46,7 +46,9 @@ def check_run_files(folder: Path) -> tuple[pd.DataFrame, dict]:
     assert not missing, f"metrics.json lacks {missing}"
     for side in ("strategy", "buy_and_hold"):
         assert set(EQUITY_KEYS) <= set(metrics[side]), f"metrics.json {side} lacks a key"
-    assert set(metrics["forecasters"]) == {"model", "persistence", "drift", "ar"}
+    always = {"model", "persistence", "drift", "ar"}
+    # ridge on the model's inputs only when asked for (issue 24)
+    assert always <= set(metrics["forecasters"]) <= always | {"ridge"}
     for key, scores in metrics["forecasters"].items():
         assert set(FORECASTER_KEYS) <= set(scores), f"metrics.json forecaster {key} lacks a key"
     assert (folder / "manifest.json").is_file()

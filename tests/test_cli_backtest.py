@@ -277,3 +277,75 @@ def test_hourly_bars_keep_their_time_and_name_persistence_for_bars(tmp_path, cap
     assert "annualised with 1,826 bars a year: 35 bars a week (the median over the " in printed
     again, _ = load_run(out)
     assert again.dates.is_unique and again.dates[-1] == stamps[-1]
+
+
+def test_backtest_with_other_series_as_inputs(tmp_path, capsys):
+    """Issue 24: another series (and the calendar) as inputs, recorded in the run folder."""
+    out = tmp_path / "run"
+    code = main(
+        ["backtest", "--sample", "AAPL", "--with-sample", "^GSPC:return,range",
+         "--calendar", "dow", *TINY, "--device", "cpu", "--quiet", "--no-png",
+         "--out", str(out)]
+    )  # fmt: skip
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "^GSPC starts on" in printed  # the index sample starts later: one sentence
+    table, metrics = check_run_files(out)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["feature_spec"]["features"] == [
+        "log_return", "with:^GSPC:return", "with:^GSPC:range", "cal:dow"
+    ]  # fmt: skip
+    (cov,) = manifest["covariates"]
+    assert cov["name"] == "^GSPC" and cov["features"] == ["return", "range"]
+    assert cov["data_source"]["kind"] == "sample" and cov["fingerprint"]
+    assert manifest["calendar"] == ["dow"]
+    assert metrics["inputs"]["covariates"][0]["name"] == "^GSPC"
+    assert "ridge" in table.columns and metrics["labels"]["ridge"] == "Ridge (same inputs)"
+    assert "Ridge (same inputs)" in printed and manifest["backtest"]["ridge"] is True
+    result, again = load_run(out)  # the run reopens
+    assert again.covariates[0]["name"] == "^GSPC" and result.n == len(table)
+    assert result.metrics["ridge"].rmse == pytest.approx(metrics["forecasters"]["ridge"]["rmse"])
+
+
+def test_backtest_refuses_an_unknown_covariate_feature(tmp_path, capsys):
+    code = main(
+        ["backtest", "--sample", "MSFT", "--with-sample", "^GSPC:rnage", *TINY,
+         "--out", str(tmp_path / "run")]
+    )  # fmt: skip
+    assert code != 0
+    assert "Unknown covariate feature 'rnage'" in capsys.readouterr().err
+
+
+def test_backtest_of_several_targets_with_one_network(tmp_path, capsys):
+    """Issue 24: three targets, one network across them; one table, per-series metrics and the
+    cross-section scores; a one-series run keeps its layout (the tests above)."""
+    out = tmp_path / "run"
+    code = main(
+        ["backtest", "--sample", "AAPL", "--sample", "GOOG", "--sample", "SPY", "--global",
+         *TINY, "--device", "cpu", "--quiet", "--no-png", "--out", str(out)]
+    )  # fmt: skip
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "3 series, one network across them all." in printed
+    assert "LSTM ranks 3 series on" in printed and printed.count("run written to") == 1
+    table = pd.read_csv(out / "forecasts.csv")
+    assert list(table["series"].unique()) == ["AAPL", "GOOG", "SPY"]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["global"] is True and set(metrics["series"]) == {"AAPL", "GOOG", "SPY"}
+    assert metrics["cross_section"]["rank_ic"]["verdict"] in ("better", "worse", "tie")
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["several"] == {"series": ["AAPL", "GOOG", "SPY"], "global": True}
+    result, m = load_run(out, series="GOOG")
+    assert m.data_name == "GOOG" and result.n == (table["series"] == "GOOG").sum()
+    assert json.loads((out / "model" / "model.json").read_text())["series"] == [
+        "AAPL", "GOOG", "SPY"
+    ]  # fmt: skip
+
+
+def test_start_and_end_apply_to_tickers_only_with_several_targets(tmp_path, capsys):
+    code = main(
+        ["backtest", "--sample", "AAPL", "--sample", "GOOG", "--start", "2010-01-01",
+         "--out", str(tmp_path / "run")]
+    )  # fmt: skip
+    assert code == 2
+    assert "only apply to --ticker" in capsys.readouterr().err

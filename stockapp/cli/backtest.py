@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from stockapp.cli.common import add_source_options, load_source
+from stockapp.cli.common import add_source_options, load_sources
 from stockapp.data.series import PriceSeries
 from stockapp.errors import StockappError
 
@@ -16,7 +16,7 @@ def add_backtest_command(commands) -> None:
     backtest = commands.add_parser(
         "backtest", help="train a model, backtest it walk-forward and write a run folder"
     )
-    add_source_options(backtest, required=True, dates=True)
+    add_source_options(backtest, required=True, dates=True, repeat=True)
     _add_backtest_options(backtest)
     backtest.set_defaults(func=_cmd_backtest, parser=backtest)
 
@@ -70,6 +70,8 @@ def _backtest_inputs(args: argparse.Namespace):
         refit_epochs=args.refit_epochs,
         refit_bars=args.refit_bars,
         rule=rule,
+        # a linear model on the same inputs: asked for, or whenever other series are inputs
+        ridge=bool(args.ridge or args.with_sample or args.with_csv or args.with_ticker),
     )
     return FeatureSpec.from_dict(spec), TrainConfig.from_dict(cfg), settings
 
@@ -102,7 +104,8 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
     from stockapp.models.runner import run_backtest
 
     spec, cfg, settings = _backtest_inputs(args)
-    series = load_source(args, args.parser)
+    targets = load_sources(args, args.parser)
+    series = targets[0]
     if not args.features and cfg.head != "point" and spec.target == "return":
         # a distribution head's default inputs carry volatility (issue 22)
         from dataclasses import replace
@@ -136,9 +139,21 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
             "--calibrate aci calibrates a distribution's bands; choose --head student-t or "
             "gaussian, or leave --calibrate out."
         )
+    covariates, calendar = _inputs(args, spec.adjusted)
+    if len(targets) > 1 or args.global_model:  # several targets (issue 24)
+        from stockapp.cli.backtest_several import run_several_command
+
+        return run_several_command(
+            args, targets, spec, cfg, settings, calibration or "aci", covariates, calendar,
+            report, _print_summary,
+        )  # fmt: skip
     outcome = drain(
-        run_backtest(series, spec, cfg, settings, calibration=calibration or "aci"), report
-    )
+        run_backtest(
+            series, spec, cfg, settings, calibration=calibration or "aci",
+            covariates=covariates, calendar=calendar,
+        ),
+        report,
+    )  # fmt: skip
     picture = None
     if not args.no_png:
         from stockapp.cli.png import backtest_png
@@ -151,12 +166,23 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
     return 0
 
 
+def _inputs(args: argparse.Namespace, adjusted: bool):
+    """The other series (``--with-sample/--with-csv/--with-ticker``) and calendar inputs
+    (``--calendar``) the options ask for, loaded."""
+    from stockapp.session.inputs import covariate_requests, load_covariates
+
+    requests = covariate_requests(args.with_sample, args.with_csv, args.with_ticker)
+    covariates = load_covariates(requests, adjusted, start=args.start, end=args.end)
+    calendar = tuple(c.strip() for c in (args.calendar or "").split(",") if c.strip())
+    return covariates, calendar
+
+
 def _number(v: float) -> str:
     """A score for the summary table: four decimals, or four significant digits when huge."""
     return f"{v:10.4f}" if abs(v) < 1e6 else f"{v:10.4g}"
 
 
-def _print_summary(outcome, series: PriceSeries, out) -> None:
+def _print_summary(outcome, series: PriceSeries, out, where: bool = True) -> None:
     from stockapp.core.bars import format_dates
     from stockapp.core.significance import dm_variance
 
@@ -164,7 +190,7 @@ def _print_summary(outcome, series: PriceSeries, out) -> None:
     labels = result.labels(outcome.model_name)
     first, last = format_dates(result.dates[[0, -1]], intraday=result.intraday)
     print(f"{series.name}: {result.n} test bars {first} .. {last}")
-    warnings = series.report.warnings
+    warnings = outcome.manifest.quality_warnings or series.report.warnings
     if warnings:
         print("data warnings: " + "; ".join(warnings))
     width = max(32, *(len(label) for label in labels.values()))
@@ -213,7 +239,8 @@ def _print_summary(outcome, series: PriceSeries, out) -> None:
         else:
             print("The bands are the forecasters' own (--calibrate none).")
         print(result.bands.vol_sentence())
-    print(f"run written to {out}")
+    if where:  # the folder, once (several targets print it after them all)
+        print(f"run written to {out}")
 
 
 def _add_backtest_options(p: argparse.ArgumentParser) -> None:
@@ -260,6 +287,37 @@ def _add_backtest_options(p: argparse.ArgumentParser) -> None:
         "with a distribution head on data with High/Low)",
     )
     p.add_argument("--raw-close", action="store_true", help="raw instead of adjusted closes")
+    for kind, meta, what in (
+        ("sample", "NAME", "a bundled sample"),
+        ("csv", "PATH", "a CSV file"),
+        ("ticker", "SYMBOL", "a Yahoo Finance ticker"),
+    ):
+        p.add_argument(
+            f"--with-{kind}",
+            action="append",
+            metavar=f"{meta}[:F,G]",
+            help=f"{what} as another input (repeatable); features after a colon from return, "
+            "abs_return, range, volume (default return); the forecast of a bar dated d reads "
+            "its bars dated strictly before d",
+        )
+    p.add_argument(
+        "--global",
+        dest="global_model",
+        action="store_true",
+        help="with several targets: one network trained across all of them (each scaled on its "
+        "own past, the series' identity as an input) instead of a model each",
+    )
+    p.add_argument(
+        "--ridge",
+        action="store_true",
+        help="also score ridge regression on the model's inputs, refitted with it (on by "
+        "default with --with-*)",
+    )
+    p.add_argument(
+        "--calendar",
+        metavar="dow,month",
+        help="calendar inputs known in advance: day of the week and/or month of the bar forecast",
+    )
     p.add_argument(
         "--test-fraction",
         type=float,

@@ -21,6 +21,8 @@ from stockapp.core.trading import EquityCurve, TradingRule, describe_trading, ru
 
 #: Forecast column in ``forecasts.csv`` for each forecaster key.
 COLUMNS = {"model": "forecast", "persistence": "naive", "drift": "drift", "ar": "ar"}
+#: Forecasters a run has only when asked for (issue 24): key -> (column, label).
+OPTIONAL = {"ridge": ("ridge", "Ridge (same inputs)")}
 
 
 @dataclass(frozen=True)
@@ -121,6 +123,9 @@ class BacktestResult:
         for key, col in COLUMNS.items():
             if key in self.forecasts:
                 cols[col] = self.forecasts[key]
+        for key, (col, _) in OPTIONAL.items():
+            if key in self.forecasts:
+                cols[col] = self.forecasts[key]
         cols["error"] = self.forecasts["model"] - self.realised
         cols["position"] = self.strategy.positions
         cols["strategy_equity"] = self.strategy.equity
@@ -132,7 +137,9 @@ class BacktestResult:
 
     def labels(self, model_name: str = "Model") -> dict[str, str]:
         """Display names of the forecasters, persistence named for this result's bar size."""
-        return forecaster_labels(model_name, self.dates)
+        out = forecaster_labels(model_name, self.dates)
+        out.update({k: label for k, (_, label) in OPTIONAL.items() if k in self.forecasts})
+        return out
 
     def sentences(self, model_name: str = "The model") -> list[str]:
         """The significance results and the trading rule's verdict in plain words."""

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 
+from stockapp.core.covariates import check_external, is_external
 from stockapp.errors import DataError
 
 #: Feature name -> what it means (shown as tooltips).
@@ -81,7 +82,9 @@ class FeatureSpec:
         if not self.features:
             raise DataError("Choose at least one input feature.")
         for f in self.features:
-            if f not in ALL_FEATURES:
+            if is_external(f):  # another series' or the calendar's column (issue 24)
+                check_external(f)
+            elif f not in ALL_FEATURES:
                 raise DataError(f"Unknown feature '{f}'; choose from {', '.join(ALL_FEATURES)}.")
         if self.target not in TARGETS:
             raise DataError(f"Unknown target '{self.target}'; choose 'return' or 'price'.")
@@ -98,6 +101,11 @@ class FeatureSpec:
     def check_columns(self, columns: pd.Index | list[str]) -> None:
         """Raise a one-sentence :class:`DataError` if the data lacks a column a feature needs."""
         for f in self.features:
+            if is_external(f) and f not in columns:
+                raise DataError(
+                    f"The input '{f}' is another series' (or the calendar's) column, which this "
+                    "data does not carry; load that series beside it as an input."
+                )
             missing = [c for c in _NEEDS.get(f, ()) if c not in columns]
             if missing:
                 raise DataError(
@@ -160,7 +168,9 @@ def feature_matrix(prices: pd.DataFrame, spec: FeatureSpec, garch=None) -> np.nd
     ret[1:] = np.diff(np.log(close))
     cols = []
     for f in spec.features:
-        if f == "abs_return":
+        if is_external(f):  # aligned by stockapp.core.covariates: row i reads dates <= bar i's
+            col = prices[f].to_numpy(dtype=np.float64)
+        elif f == "abs_return":
             col = np.abs(ret)
         elif f.startswith("rv_"):
             col = realised_vol(ret, int(f[3:]))

@@ -14,7 +14,9 @@ On disk the JSON keeps every key and name it always had (other tools read them),
   Fits saved before ``weights_through`` (or the catch-up epochs) was recorded read as ``None``
   (or none);
 - version 2: the data section also records ``data_source`` (kind, where, interval, adjusted,
-  day-first).
+  day-first);
+- version 3: ``covariates`` (other series given as inputs: name, features, source identity,
+  span, bars carried forward) and ``calendar`` (calendar inputs), absent when none (issue 24).
 
 Keys this version does not know are kept in :attr:`RunManifest.extra` and written back.
 """
@@ -39,7 +41,7 @@ from stockapp.core.walkforward import BacktestSettings
 #: can read at all.
 RUN_FORMAT = 1
 #: This manifest's version (``manifest_version``); manifests without one are version 1.
-MANIFEST_VERSION = 2
+MANIFEST_VERSION = 3
 
 
 def _text(value: Any, default: str = "") -> str:
@@ -179,6 +181,10 @@ class RunManifest:
     # How a distribution head's bands were calibrated (issue 22: method, steps, each
     # forecaster's state after the last bar); None for a point head
     calibration: dict | None = None
+    # Other series given as inputs (issue 24): one dict each (name, features, source,
+    # fingerprint, data_source, first/last date, carried_forward); calendar inputs by key
+    covariates: tuple[dict, ...] = ()
+    calendar: tuple[str, ...] = ()
     created: str | None = None  # ISO time with its UTC offset
     # Completed when the run is saved:
     fit_weights: str | None = None  # "every fit" or "last fit" (a sweep's runs)
@@ -206,6 +212,8 @@ class RunManifest:
         versions: dict,
         timings: Timings,
         calibration: dict | None = None,
+        covariates: tuple[dict, ...] = (),
+        calendar: tuple[str, ...] = (),
         created: datetime | None = None,
     ) -> RunManifest:
         """The manifest of a finished backtest job (the one place one is made)."""
@@ -224,6 +232,8 @@ class RunManifest:
             versions=dict(versions),
             timings=timings,
             calibration=calibration,
+            covariates=tuple(dict(c) for c in covariates),
+            calendar=tuple(calendar),
         )
 
     def completed(self, result: Any, model_name: str) -> RunManifest:
@@ -270,6 +280,13 @@ class RunManifest:
             return [str(w) for w in quality["warnings"]]
         return None
 
+    def inputs_dict(self) -> dict | None:
+        """The other series and calendar inputs the model read (``metrics.json``'s
+        ``inputs``); ``None`` when it read its own prices only."""
+        if not self.covariates and not self.calendar:
+            return None
+        return {"covariates": [dict(c) for c in self.covariates], "calendar": list(self.calendar)}
+
     def spec(self) -> FeatureSpec:
         return FeatureSpec.from_dict(self.feature_spec)
 
@@ -294,6 +311,8 @@ class RunManifest:
             "versions": self.versions or None,
             "timings": None if self.timings is None else self.timings.to_dict(),
             "calibration": self.calibration,
+            "covariates": [dict(c) for c in self.covariates] or None,
+            "calendar": list(self.calendar) or None,
             "fit_weights": self.fit_weights,
             "format": self.format,
             "manifest_version": self.manifest_version,
@@ -331,6 +350,8 @@ class RunManifest:
             versions=_dict(d.get("versions")),
             timings=Timings.from_dict(timings) if isinstance(timings, dict) else None,
             calibration=d["calibration"] if isinstance(d.get("calibration"), dict) else None,
+            covariates=tuple(dict(c) for c in d.get("covariates") or () if isinstance(c, dict)),
+            calendar=tuple(str(c) for c in d.get("calendar") or ()),
             fit_weights=_opt_text(d.get("fit_weights")),
             model_name=_opt_text(d.get("model_name")),
             rule=TradingRule.from_dict(rule) if isinstance(rule, dict) else None,

@@ -107,6 +107,16 @@ def read_summary(folder: Path) -> RunSummary:
         return RunSummary(folder, problem=f"This run lacks {Path(str(exc.filename)).name}.")
     except (OSError, UnicodeDecodeError, ValueError, TypeError, KeyError):
         return RunSummary(folder, problem="This run's manifest or metrics file is damaged.")
+    several = manifest.extra.get("series")
+    if isinstance(several, dict) and several:  # several targets (issue 24): named together
+        first = RunManifest.from_dict(next(iter(several.values())))
+        glob = " (one network)" if (manifest.extra.get("several") or {}).get("global") else ""
+        return RunSummary(
+            folder=folder,
+            data=", ".join(str(k) for k in several),
+            model=(first.model_name or "") + glob,
+            created=_created(manifest, folder),
+        )
     strategy = metrics.get("strategy") if isinstance(metrics.get("strategy"), dict) else {}
     hold = metrics.get("buy_and_hold") if isinstance(metrics.get("buy_and_hold"), dict) else {}
     rmse, naive = _number(metrics.get("rmse")), _number(metrics.get("naive_rmse"))

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from stockapp.core.atomic import atomic_open, replace_folder
-from stockapp.core.backtest import COLUMNS, BacktestResult, FitSummary, assemble_result
+from stockapp.core.backtest import COLUMNS, OPTIONAL, BacktestResult, FitSummary, assemble_result
 from stockapp.core.bars import parse_dates
 from stockapp.core.distribution import BandForecasts
 from stockapp.core.manifest import RUN_FORMAT, RunManifest
@@ -116,7 +116,10 @@ def save_run(
 
     def write(staging: Path) -> None:
         write_csv(staging / "forecasts.csv", result.forecasts_frame(), index=False)
-        write_json(staging / "metrics.json", result.metrics_dict(model_name))
+        metrics = result.metrics_dict(model_name)
+        if manifest.inputs_dict() is not None:  # other series as inputs (issue 24)
+            metrics["inputs"] = manifest.inputs_dict()
+        write_json(staging / "metrics.json", metrics)
         write_json(staging / "manifest.json", manifest.completed(result, model_name).to_dict())
         if save_model is not None:
             save_model(staging / "model")
@@ -179,12 +182,25 @@ def read_manifest(folder: Path) -> RunManifest:
         raise BacktestError(f"{folder} is damaged: {exc}.") from exc
 
 
-def load_run(folder: Path) -> tuple[BacktestResult, RunManifest]:
-    """Reopen a run folder: ``(result, manifest)``; one-sentence BacktestError if it is broken."""
+def load_run(folder: Path, series: str | None = None) -> tuple[BacktestResult, RunManifest]:
+    """Reopen a run folder: ``(result, manifest)``; one-sentence BacktestError if it is broken.
+
+    A run of several targets (issue 24: ``manifest.json`` holds each series' manifest under
+    ``series``) opens one series at a time, named by ``series``."""
     folder = Path(folder)
     if not folder.is_dir():
         raise BacktestError(f"The run folder {folder} does not exist.")
     manifest = read_manifest(folder)
+    several = manifest.extra.get("series")
+    if isinstance(several, dict):
+        if series not in several:
+            names = ", ".join(several)
+            raise BacktestError(
+                f"{folder} holds a run of {len(several)} series ({names}); name the one to open."
+            )
+        manifest = RunManifest.from_dict(several[series])
+    elif series is not None:
+        raise BacktestError(f"{folder} holds a run of one series, not several.")
     path = folder / "forecasts.csv"
     try:
         table = pd.read_csv(path)
@@ -192,6 +208,11 @@ def load_run(folder: Path) -> tuple[BacktestResult, RunManifest]:
         raise BacktestError(f"{folder} is not a backtest run: it has no forecasts.csv.") from exc
     except (OSError, ValueError, pd.errors.ParserError) as exc:
         raise BacktestError(f"{path} is damaged and cannot be read as CSV.") from exc
+    if isinstance(several, dict):
+        if "series" not in table.columns:
+            raise BacktestError(f"{path} is damaged: it lacks the column series.")
+        table = table[table["series"].astype(str) == series].drop(columns="series")
+        table = table.dropna(axis=1, how="all").reset_index(drop=True)
     needed = ["date", "realised", *COLUMNS.values()]
     missing = [c for c in needed if c not in table.columns]
     if missing or table.empty:
@@ -199,6 +220,9 @@ def load_run(folder: Path) -> tuple[BacktestResult, RunManifest]:
     try:
         dates = parse_dates(table["date"].astype(str))
         forecasts = {k: table[c].to_numpy(np.float64) for k, c in COLUMNS.items()}
+        for key, (col, _) in OPTIONAL.items():  # asked-for forecasters (issue 24)
+            if col in table.columns:
+                forecasts[key] = table[col].to_numpy(np.float64)
         realised = table["realised"].to_numpy(np.float64)
         rule = manifest.rule or TradingRule()
         fits: list[FitSummary] = list(manifest.fits)

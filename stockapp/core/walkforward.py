@@ -43,6 +43,7 @@ from stockapp.core.baselines import baseline_forecasts
 from stockapp.core.calibration import CalibrationSettings
 from stockapp.core.distribution import BandForecasts, CalibrationSlice, stitch
 from stockapp.core.features import FeatureSpec
+from stockapp.core.ridge import ridge_forecasts
 from stockapp.core.trading import TradingRule
 from stockapp.core.volatility import vol_forecasts
 from stockapp.errors import BacktestError
@@ -80,6 +81,8 @@ class BacktestSettings:
     # Each refit epoch: the windows of these newest bars + as many sampled from older ones.
     refit_bars: int = 250
     rule: TradingRule = field(default_factory=TradingRule)
+    # Ridge on the model's own inputs beside the baselines (issue 24), refitted with the model
+    ridge: bool = False
 
     def __post_init__(self) -> None:
         if self.test_start is None and not 0.0 < self.test_fraction < 1.0:
@@ -108,6 +111,8 @@ class BacktestSettings:
         d = asdict(self)
         d["rule"] = self.rule.to_dict()
         d["rolling_applied"] = self.rolling_applied
+        if not self.ridge:  # runs without it keep the keys they always had
+            d.pop("ridge")
         return d
 
     @classmethod
@@ -269,6 +274,10 @@ def walk_forward(
             local, seg.train_end - seg.train_start, targets, spec.window
         ).items():
             base.setdefault(name, np.full(n_test, np.nan))[lo:hi] = values
+        if settings.ridge:  # on the same windows, fitted on the same past as the model
+            ridge = ridge_forecasts(prices, spec, seg.train_start, seg.train_end, ends)
+            if ridge is not None:
+                base.setdefault("ridge", np.full(n_test, np.nan))[lo:hi] = ridge
         if with_bands:  # GARCH is refitted on the same past as the model, on the same schedule
             vols = vol_forecasts(local, seg.train_end - seg.train_start, targets)
             parts.append({"model": forecaster.predict_distribution(visible, ends), **vols})

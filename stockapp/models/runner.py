@@ -21,11 +21,13 @@ import torch
 import stockapp
 from stockapp.core.backtest import BacktestResult
 from stockapp.core.calibration import CalibrationSettings
+from stockapp.core.covariates import Covariate, align_covariates
 from stockapp.core.features import FeatureSpec
 from stockapp.core.manifest import DataRecord, RunManifest, Timings
 from stockapp.core.runs import save_run
 from stockapp.core.trading import annualisation
 from stockapp.core.walkforward import BacktestSettings, walk_forward
+from stockapp.errors import ModelError
 from stockapp.models.device import resolve_device
 from stockapp.models.forecaster import RecurrentForecaster
 from stockapp.models.networks import MODEL_KINDS
@@ -80,6 +82,8 @@ def run_backtest(
     should_stop: Callable[[], bool] | None = None,
     forecaster: RecurrentForecaster | None = None,
     calibration: CalibrationSettings | str | None = None,
+    covariates: tuple[Covariate, ...] | list[Covariate] = (),
+    calendar: tuple[str, ...] = (),
 ) -> Generator[Any, None, BacktestOutcome | None]:
     """Train and backtest; yields progress; returns ``None`` when cancelled.
 
@@ -92,11 +96,30 @@ def run_backtest(
     about), the settings, versions and timings, and for a distribution head its
     ``"calibration"`` (method, steps and each forecaster's state after the last bar) with
     ``timings["calibration_seconds"]``.
+
+    ``covariates`` (other series as inputs) and ``calendar`` inputs (``"dow"``, ``"month"``) are
+    aligned to the series' dates by :func:`~stockapp.core.covariates.align_covariates` (the
+    forecast of the bar dated d reads their bars dated strictly before d) and appended to the
+    spec's features; the manifest records them (``covariates``, ``calendar``) and the data
+    quality report counts the bars carried forward.
     """
     if not isinstance(calibration, CalibrationSettings):
         calibration = CalibrationSettings(method=calibration or "aci")
     started = time.perf_counter()
     prices = series.prices(spec.adjusted)
+    alignment = None
+    if covariates or calendar:  # issue 24: other series and the calendar as inputs
+        alignment = align_covariates(prices, tuple(covariates), tuple(calendar), series.name)
+        prices = alignment.frame
+        extra = tuple(c for c in alignment.columns if c not in spec.features)
+        spec = replace(spec, features=spec.features + extra)
+        inner = getattr(forecaster, "model", forecaster)  # an AlreadyFitted wraps its model
+        given = getattr(inner, "spec", getattr(forecaster, "spec", None))
+        if given is not None and tuple(given.features) != spec.features:
+            raise ModelError(
+                "This model was trained without the other series or calendar inputs asked for; "
+                "backtest with a new model to use them."
+            )
     spec.check_columns(prices.columns)
     resolve_device(cfg.device)  # an absent device is refused before any work starts
     annual = annualisation(prices.index)
@@ -112,11 +135,16 @@ def run_backtest(
     total = time.perf_counter() - started
     fit_seconds = float(sum(f.seconds for f in result.fits))
     report = getattr(getattr(series, "report", None), "to_dict", None)
+    quality = report() if report is not None else None
+    if alignment is not None:  # what aligning the inputs carried forward or cut off
+        quality = dict(quality or {})
+        quality["warnings"] = [*quality.get("warnings", []), *alignment.sentences]
+        quality.update(alignment.quality())
     bands = result.bands
     manifest = RunManifest.build(
         data=DataRecord.of(series, spec.adjusted, prices.index),
         # What loading found and did (duplicates removed, rows dropped, warnings).
-        data_quality=report() if report is not None else None,
+        data_quality=quality,
         spec=spec,
         train_config=cfg.to_dict(),
         settings=settings,
@@ -133,5 +161,7 @@ def run_backtest(
         ),
         # issue 22: how the bands were calibrated
         calibration=None if bands is None else bands.calibration_record() or {"method": "none"},
+        covariates=() if alignment is None else alignment.records,
+        calendar=tuple(calendar),
     )
     return BacktestOutcome(result, manifest, forecaster)

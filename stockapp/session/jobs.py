@@ -66,11 +66,15 @@ def backtest_job(
     threads: int,
     forecaster: Any = None,
     calibration: str = "aci",
+    covariates: tuple = (),
+    calendar: tuple[str, ...] = (),
 ) -> Job:
     """One walk-forward backtest (:func:`stockapp.models.runner.run_backtest`) with ``threads``
     torch threads; ``forecaster`` is a model already trained on the first fit's span (then
     wrapped in :class:`~stockapp.core.fitted.AlreadyFitted`), or ``None`` to train one;
-    ``calibration`` (``"aci"`` or ``"none"``, as ``--calibrate``) for a distribution head."""
+    ``calibration`` (``"aci"`` or ``"none"``, as ``--calibrate``) for a distribution head.
+    ``covariates`` (other series as inputs, see :mod:`stockapp.session.inputs`) and
+    ``calendar`` inputs go to the runner as the command line gives them."""
 
     def backtest(should_stop: StopCheck) -> Generator[Any, None, Any]:
         from stockapp.models import runner
@@ -79,8 +83,16 @@ def backtest_job(
         with torch_threads(threads):  # one core left to the window (issue 14)
             return (
                 yield from runner.run_backtest(
-                    series, spec, cfg, settings, should_stop, forecaster, calibration=calibration
-                )
+                    series,
+                    spec,
+                    cfg,
+                    settings,
+                    should_stop,
+                    forecaster=forecaster,
+                    calibration=calibration,
+                    covariates=covariates,
+                    calendar=calendar,
+                )  # fmt: skip
             )
 
     return backtest

@@ -35,3 +35,10 @@ def test_plain_loop_and_app_compute_the_same_losses():
 
 def test_standard_workload_has_the_documented_size():
     assert len(_bench().standard_data(None).x_train) == 2642
+
+
+def test_the_global_workload_is_the_six_samples_with_their_identity():
+    data = _bench().global_six_data()
+    assert data.x_train.shape == (13007, 60, 7)
+    hot = data.x_train[:, 0, 1:]
+    assert (hot.sum(axis=1) == 1).all() and (hot.sum(axis=0) > 1000).all()
