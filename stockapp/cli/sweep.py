@@ -233,6 +233,8 @@ def _print_summary(outcome, out: Path) -> None:
         f"{summary['runs_finished']} of {summary['runs_total']} runs finished"
         f" ({outcome.trained} trained now), {summary['runs_failed']} failed."
     )
+    if summary.get("engine_note"):  # workers lost and runs retried (summary.json has it too)
+        print(summary["engine_note"])
     search = summary.get("search")
     if search:
         print(

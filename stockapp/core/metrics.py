@@ -29,7 +29,6 @@ from stockapp.core.significance import (
     ALPHA,
     as_1d,
     diebold_mariano_signed,
-    dm_variance,  # noqa: F401  re-exported: models/sweep.py imports it from here
     format_pvalue,
     scaled,
     signed_verdict,

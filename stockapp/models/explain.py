@@ -42,7 +42,6 @@ from stockapp.models.attribution import Attribution, attribute
 from stockapp.models.cell_states import cell_states
 from stockapp.models.gradient_flow import (
     EPOCH_FLOW_WINDOWS,
-    epoch_flow_recorder,  # noqa: F401  re-exported: models/forecaster.py imports it from here
     gradient_flow,
     training_flow,
 )

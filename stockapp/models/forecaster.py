@@ -38,7 +38,7 @@ from stockapp.models.checkpoint import (
     save_fits,
 )
 from stockapp.models.device import describe_device, resolve_device
-from stockapp.models.explain import epoch_flow_recorder
+from stockapp.models.gradient_flow import epoch_flow_recorder
 from stockapp.models.networks import MODEL_KINDS, RecurrentNet
 from stockapp.models.trainer import TrainConfig, TrainProgress, TrainResult, train
 

@@ -26,9 +26,9 @@ import pandas as pd
 
 import stockapp
 from stockapp.core.features import FeatureSpec
-from stockapp.core.metrics import dm_variance
 from stockapp.core.runs import write_json
 from stockapp.core.selection import add_holm, span_dm_fields, summarise_series
+from stockapp.core.significance import dm_variance
 from stockapp.core.sweep_plan import (
     RunsFolder,
     Spans,

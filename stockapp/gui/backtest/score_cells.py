@@ -9,7 +9,8 @@ from __future__ import annotations
 import math
 
 from stockapp.core.bands import SUFFIXES
-from stockapp.core.metrics import ForecastMetrics, dm_variance, format_pvalue, signed_verdict
+from stockapp.core.metrics import ForecastMetrics
+from stockapp.core.significance import dm_variance, format_pvalue, signed_verdict
 from stockapp.core.trading import EquityStats, TradingRule
 
 #: Column titles of the direction tests (short lines keep the table narrow).
