@@ -166,7 +166,15 @@ def test_backtest_from_the_window_leaves_a_core_and_thins_its_progress(qtbot, aa
     seen: dict[str, float] = {}
 
     def fake_run_backtest(
-        series, spec, cfg, settings, should_stop, forecaster=None, calibration=None
+        series,
+        spec,
+        cfg,
+        settings,
+        should_stop,
+        forecaster=None,
+        calibration=None,
+        covariates=(),
+        calendar=(),
     ):
         seen["threads"] = torch.get_num_threads()
         t0 = time.monotonic()
