@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWi
 
 from stockapp.gui.widgets.axes import date_axis, timestamps
 from stockapp.gui.widgets.empty_state import EmptyState
+from stockapp.gui.widgets.legend import legend_below
 
 TAB_TITLE = "Forward"
 EMPTY = (
@@ -52,7 +53,9 @@ class ForwardView(QWidget):
         self.plot = self.plot_widget.getPlotItem()
         self.plot.showGrid(x=True, y=True, alpha=0.15)
         self.plot.setLabel("left", "Close")
-        self.legend = self.plot.addLegend(offset=(10, 10))
+        # Prices in their own unit, also with no data yet (not "Close (x0.001)")
+        self.plot.getAxis("left").enableAutoSIPrefix(False)
+        self.legend = legend_below(self.plot, columns=3)  # under the axis, over no forecast
         self._build_items()
         self.empty = EmptyState(self.plot_widget, [self.plot], EMPTY)
 
@@ -93,7 +96,9 @@ class ForwardView(QWidget):
             self.band_lo, self.band_hi, brush=pg.mkBrush(214, 39, 40, 40)
         )
         self.band.setZValue(-10)
-        plot.addItem(self.band)
+        # The fill's own bounds start at (0, 0) while it has no curves: its edges (added below)
+        # already give the view its range, so the fill must not widen it to 1970 and 0.
+        plot.addItem(self.band, ignoreBounds=True)
         for item in (self.band_lo, self.band_hi):
             plot.addItem(item)
         self.realised = plot.plot(
