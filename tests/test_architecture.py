@@ -136,14 +136,6 @@ def test_ray_only_in_the_sweep_engine():
 #: Most lines a module under stockapp/ may have (issue 20.7: "no module over about 400 lines";
 #: the house style's small, single-purpose modules).
 MAX_LINES = 400
-# TEMPORARY (issue 20): the modules over the limit that other branches are splitting now. The
-# lead empties this set when those branches are merged; the test below fails for any entry that
-# is no longer over the limit, so the list cannot go stale.
-OVER_LIMIT_FOR_NOW = {
-    "gui/backtest/adapter.py",
-    "gui/backtest/metrics_table.py",
-    "gui/backtest/view.py",
-}
 
 
 def line_count(path: Path) -> int:
@@ -154,10 +146,7 @@ def test_no_module_is_over_the_line_limit():
     over = {
         str(p.relative_to(PKG).as_posix()): n for p in files() if (n := line_count(p)) > MAX_LINES
     }
-    new = {rel: n for rel, n in over.items() if rel not in OVER_LIMIT_FOR_NOW}
-    assert not new, f"split these modules (over {MAX_LINES} lines): {new}"
-    fixed = sorted(OVER_LIMIT_FOR_NOW - set(over))
-    assert not fixed, f"remove from OVER_LIMIT_FOR_NOW, now within {MAX_LINES} lines: {fixed}"
+    assert not over, f"split these modules (over {MAX_LINES} lines): {over}"
 
 
 @pytest.mark.parametrize(

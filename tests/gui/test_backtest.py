@@ -241,7 +241,7 @@ def test_a_backtest_says_how_long_its_first_fits_epochs_take(window, backtest):
     """The first fit's epoch-time estimate (issue 21) goes under the progress bar and into the
     status bar; a refit's (a short fine-tune) does not."""
     from stockapp.core.walkforward import BacktestProgress
-    from stockapp.gui.backtest.adapter import _always_sent
+    from stockapp.gui.backtest.progress import always_sent as _always_sent
     from stockapp.models.trainer import EpochEstimate
 
     estimate = EpochEstimate(20, 12_500, 800_000, 0.02, 8, 3.0, "CPU")

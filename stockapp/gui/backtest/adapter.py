@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import time
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
@@ -37,38 +36,30 @@ from stockapp.core.backtest import BacktestResult
 from stockapp.core.fitted import AlreadyFitted
 from stockapp.core.manifest import RunManifest
 from stockapp.core.reference import backtest_spans
-from stockapp.core.walkforward import BacktestProgress
 from stockapp.errors import StockappError
 from stockapp.gui.backtest.panel import BacktestPanel
+from stockapp.gui.backtest.progress import (  # noqa: F401  (the pacing, read by tests)
+    PROGRESS_INTERVAL_S,
+    RUNNING_LINE_S,
+    BacktestProgressShower,
+    always_sent,
+)
 from stockapp.gui.backtest.results_tab import ResultsTab
 from stockapp.gui.backtest.run_files import RunFiles
 from stockapp.gui.widgets.workers import GeneratorWorker
-from stockapp.models.config import EpochEstimate, TrainProgress
 from stockapp.models.threads import gui_job_threads
 from stockapp.session.data_tag import DataTag
 from stockapp.session.job_slot import REASONS
-from stockapp.session.jobs import backtest_done_text, backtest_job, backtest_progress
+from stockapp.session.jobs import backtest_done_text, backtest_job
 from stockapp.session.preload import ensure_models
 from stockapp.session.state import Results, Session
 
-#: Least time between two batch progress values the backtest thread sends (s); fit starts and
-#: epoch ends are always sent.
-PROGRESS_INTERVAL_S = 0.1
-#: Least time between two redraws of the small loss chart's in-epoch running line (s).
-RUNNING_LINE_S = 1.0
 #: Why Run backtest is disabled while a model trains, and Train while a backtest runs.
 TRAINING_RUNS = REASONS["training"]
 BACKTEST_RUNS = REASONS["backtest"]
 #: The tab with the charts and scores, and the side page with the settings.
 RESULTS_TAB = "Backtest results"
 SETTINGS_PAGE = "Backtest settings"
-
-
-def _always_sent(value: object) -> bool:
-    return (
-        isinstance(value, (BacktestProgress, EpochEstimate))
-        or getattr(value, "kind", "") == "epoch"
-    )
 
 
 class BacktestController(RunFiles, QObject):
@@ -99,12 +90,10 @@ class BacktestController(RunFiles, QObject):
         self._window: Any = None
         self._training: Any = None
         self._worker: GeneratorWorker | None = None
-        self._segment: BacktestProgress | None = None
-        self._fit: TrainProgress | None = None
-        self._running_drawn = 0.0
         self._job_tag: DataTag | None = None
         self._job_model_history: Any = None
         self.panel = BacktestPanel()
+        self._progress = BacktestProgressShower(self.panel, lambda: self._window)
         self.tab = ResultsTab()
         self.view, self.table = self.tab.view, self.tab.table
         self.splitter = self.tab.splitter
@@ -304,15 +293,13 @@ class BacktestController(RunFiles, QObject):
             backtest_job(series, spec, cfg, settings, threads, forecaster, calibration),
             self,
             min_interval_s=PROGRESS_INTERVAL_S,
-            always=_always_sent,
+            always=always_sent,
         )
         worker.progress.connect(self._on_progress)
         worker.finished.connect(self._on_finished)
         worker.failed.connect(self._on_failed)
         self._worker = worker
-        self._segment = None
-        self._fit = None
-        self._running_drawn = 0.0
+        self._progress = BacktestProgressShower(self.panel, lambda: self._window)
         self.session.show_results(None)
         self.panel.set_busy(True)
         self.panel.show_status(f"Backtesting {self._job_tag.text()}…")
@@ -329,33 +316,7 @@ class BacktestController(RunFiles, QObject):
         return True
 
     def _on_progress(self, p: object) -> None:
-        if isinstance(p, BacktestProgress):
-            self._segment, self._fit = p, None
-            if not p.refit:  # the chart keeps the first, full fit; refits are short fine-tunes
-                self.panel.loss_chart.clear()
-            what = "Refitting" if p.refit else "Training"
-            self.panel.show_status(
-                f"{what} for the bars from {p.first_date:%Y-%m-%d} (fit {p.index} of {p.count})…"
-            )
-        elif isinstance(p, EpochEstimate):  # how long the first fit's epochs take, timed
-            if self._segment is not None and not self._segment.refit:
-                self.panel.show_status(p.sentence())
-                if self._window is not None:
-                    self._window.show_message(p.sentence())
-        elif isinstance(p, TrainProgress):
-            self._fit = p
-            if (self._segment is not None and self._segment.refit) or p.phase == "catch-up":
-                pass  # the chart keeps the first fit's epochs as early stopping chose them
-            elif p.kind == "epoch":
-                self.panel.loss_chart.add_epoch(p.epoch, p.train_loss, p.val_loss)
-                self._running_drawn = time.monotonic()
-            elif time.monotonic() - self._running_drawn >= RUNNING_LINE_S:
-                # Each chart redraw competes with the fit for the GIL: the running line is
-                # drawn once a second at most, the cheap progress bar on every value.
-                self.panel.loss_chart.add_batch(p.epoch, p.batch, p.batches, p.train_loss)
-                self._running_drawn = time.monotonic()
-        fraction, text = backtest_progress(self._segment, self._fit)
-        self.panel.show_progress(fraction, text)
+        self._progress.show(p)
 
     def _on_finished(self, outcome: object) -> None:
         self.session.slot.release("backtest")

@@ -153,3 +153,17 @@ def legend_entry(
             if sample.item is curve:
                 return sample, label
     return None
+
+
+#: Least share of the panes' height the price pane keeps.
+PRICE_SHARE = 0.5
+#: Least heights of the error and equity panes (the equity's includes the date axis).
+RESIDUAL_MIN, EQUITY_MIN = 46, 80
+
+
+def price_min_height(height: float, legends: float) -> float:
+    """The price pane's least height in a chart area ``height`` tall whose legends take
+    ``legends``: :data:`PRICE_SHARE` of what is left to the panes, less only where the error
+    and equity panes would drop below their least heights (they share the rest by stretch)."""
+    panes = max(height - legends - 24, 0)
+    return max(30.0, min(PRICE_SHARE * panes, panes - (RESIDUAL_MIN + EQUITY_MIN)))

@@ -22,10 +22,8 @@ volatility-targeted rule beside the sign rule and buy-and-hold.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QFont, QResizeEvent
+from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -65,29 +63,13 @@ from stockapp.gui.backtest.score_cells import (  # noqa: F401  (re-exported for 
 )
 from stockapp.gui.widgets.fitted_table import (
     VERDICT_COLOURS,  # noqa: F401  (re-exported for callers)
-    FittedTable,
+    RefittingPage,
     fit_height,
     fitted_table,
     flow_rows,
     paint_verdict,
     table_lines,
 )
-
-
-class _Content(QWidget):
-    """The scrolled page of the scores; re-flows the tables and refits their heights whenever
-    its width changes."""
-
-    def __init__(self, tables: tuple[FittedTable, ...], arrange: Callable[[], None]) -> None:
-        super().__init__()
-        self._tables = tables
-        self._arrange = arrange
-
-    def resizeEvent(self, event: QResizeEvent) -> None:
-        super().resizeEvent(event)
-        self._arrange()
-        for table in self._tables:
-            fit_height(table)
 
 
 class MetricsTable(QWidget):
@@ -134,7 +116,7 @@ class MetricsTable(QWidget):
         # so no score is ever off the right edge (:meth:`_arrange`).
         self._rows = [QHBoxLayout() for _ in range(3)]
         self._arranged: list[list[QWidget]] = []
-        self.content = _Content(
+        self.content = RefittingPage(
             (self.forecast_table, self.trading_table, self.bands_table), self._arrange
         )
         self.scroll = QScrollArea(self)

@@ -11,6 +11,9 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF
+from PySide6.QtGui import QTextDocument
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QWidget
 
 from stockapp.core.backtest import BacktestResult, forecaster_labels
@@ -107,3 +110,35 @@ def series_toggles(
     reset.setToolTip("Show the whole test span again (the wheel zooms time, dragging pans)")
     layout.addWidget(reset)
     return row, checks, reset
+
+
+def plain_text(html: str) -> str:
+    """The readout's rich text as plain text (for its tooltip)."""
+    document = QTextDocument()
+    document.setHtml(html)
+    return document.toPlainText()
+
+
+def crosshair_items(plots: tuple[pg.PlotItem, ...]) -> tuple[list[pg.InfiniteLine], pg.TextItem]:
+    """A hidden vertical crosshair line on each of ``plots`` and a hidden date label on the
+    last one (whose bottom axis is the shared date axis)."""
+    lines = []
+    for plot in plots:
+        line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#606060", width=1))
+        line.setVisible(False)
+        plot.addItem(line, ignoreBounds=True)
+        lines.append(line)
+    label = pg.TextItem(color="w", fill="#3c4048", anchor=(0.5, 1))
+    label.setVisible(False)
+    label.setZValue(20)
+    plots[-1].addItem(label, ignoreBounds=True)
+    return lines, label
+
+
+def bar_at(x: np.ndarray, plots: tuple[pg.PlotItem, ...], pos: QPointF) -> int | None:
+    """The bar (of the dates ``x``) nearest the scene position ``pos`` on any of ``plots``,
+    ``None`` when ``pos`` is on none of them."""
+    for plot in plots:
+        if plot.sceneBoundingRect().contains(pos):
+            return nearest_bar(x, plot.vb.mapSceneToView(pos).x())
+    return None

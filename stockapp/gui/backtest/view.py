@@ -20,7 +20,6 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QObject, QPointF, Qt, Signal
-from PySide6.QtGui import QTextDocument
 from PySide6.QtWidgets import (
     QLabel,
     QSizePolicy,
@@ -30,27 +29,33 @@ from PySide6.QtWidgets import (
 
 from stockapp.core.backtest import BacktestResult
 from stockapp.gui.backtest.chart_style import (
+    EQUITY_MIN,
     FORECASTERS,
     HIDDEN_BY_DEFAULT,
     HIDDEN_LABEL_COLOUR,
     LABEL_COLOUR,
+    RESIDUAL_MIN,
     RESIDUAL_OF,
     STYLES,
     add_plot,
     legend_entry,
     pen_of,
     price_decimals,
+    price_min_height,
     short_labels,
 )
-from stockapp.gui.backtest.readout import nearest_bar, readout, refit_segments, series_toggles
+from stockapp.gui.backtest.readout import (
+    bar_at,
+    crosshair_items,
+    plain_text,
+    readout,
+    refit_segments,
+    series_toggles,
+)
 from stockapp.gui.bands.overlay import BandOverlay
 from stockapp.gui.widgets.axes import date_axis, timestamps
 from stockapp.gui.widgets.empty_state import EmptyState
 
-#: Least share of the panes' height the price pane keeps.
-PRICE_SHARE = 0.5
-#: Least heights of the error and equity panes (the equity's includes the date axis).
-RESIDUAL_MIN, EQUITY_MIN = 46, 80
 EMPTY_TEXT = (
     "Run a backtest (Backtest settings → Run backtest) or open a saved run (File > Runs…) to "
     "see its forecasts, their errors and the trading rule's equity here."
@@ -128,17 +133,7 @@ class BacktestView(QWidget):
         self._add_curve(self.equity_plot, "strategy", "Trading rule")
         self._add_curve(self.equity_plot, "buy_and_hold", "Buy and hold")
 
-        self._crosshairs = []
-        for plot in (self.price_plot, self.residual_plot, self.equity_plot):
-            line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#606060", width=1))
-            line.setVisible(False)
-            plot.addItem(line, ignoreBounds=True)
-            self._crosshairs.append(line)
-        # The crosshair's date, at the shared date axis (the bottom of the equity plot).
-        self._date_label = pg.TextItem(color="w", fill="#3c4048", anchor=(0.5, 1))
-        self._date_label.setVisible(False)
-        self._date_label.setZValue(20)
-        self.equity_plot.addItem(self._date_label, ignoreBounds=True)
+        self._crosshairs, self._date_label = crosshair_items(self._plots())
         self.graphics.scene().sigMouseMoved.connect(self._mouse_moved)
         self.graphics.scene().sigMouseClicked.connect(self._mouse_clicked)
 
@@ -183,12 +178,8 @@ class BacktestView(QWidget):
         return False
 
     def _keep_price_height(self, height: int) -> None:
-        """Give the price pane at least :data:`PRICE_SHARE` of the height left to the panes
-        (the rest shared by the error and equity panes by their stretch)."""
         legends = sum(p.legend.boundingRect().height() for p in self._plots())
-        panes = max(height - legends - 24, 0)
-        others = RESIDUAL_MIN + EQUITY_MIN
-        self.price_plot.setMinimumHeight(max(30.0, min(PRICE_SHARE * panes, panes - others)))
+        self.price_plot.setMinimumHeight(price_min_height(height, legends))
 
     def _plots(self) -> tuple[pg.PlotItem, pg.PlotItem, pg.PlotItem]:
         return self.price_plot, self.residual_plot, self.equity_plot
@@ -381,10 +372,7 @@ class BacktestView(QWidget):
         """The test bar nearest the scene position ``pos`` on any chart, if it is on one."""
         if self._result is None or not len(self._x):
             return None
-        for plot in self._plots():
-            if plot.sceneBoundingRect().contains(pos):
-                return nearest_bar(self._x, plot.vb.mapSceneToView(pos).x())
-        return None
+        return bar_at(self._x, self._plots(), pos)
 
     def _mouse_moved(self, pos: QPointF) -> None:
         i = self._bar_at(pos)
@@ -400,9 +388,7 @@ class BacktestView(QWidget):
         self._index = index
         text = self._readout(index, rich=True)
         self.readout.setText(text)
-        document = QTextDocument()
-        document.setHtml(text)
-        self.readout.setToolTip(document.toPlainText())
+        self.readout.setToolTip(plain_text(text))
 
     def _readout(self, index: int, rich: bool) -> str:
         return readout(

@@ -7,16 +7,18 @@ a cell by a signed verdict (green better, red worse).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TypeVar
 
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtGui import QBrush, QColor, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
     QSizePolicy,
     QTableWidget,
     QTableWidgetItem,
+    QWidget,
 )
 
 T = TypeVar("T")
@@ -109,3 +111,19 @@ def flow_rows(blocks: list[tuple[T, int]], width: int, spacing: int) -> list[lis
         used += (spacing if rows[-1] else 0) + w
         rows[-1].append(block)
     return rows
+
+
+class RefittingPage(QWidget):
+    """A scrolled page of tables; re-flows them (``arrange``) and refits their heights whenever
+    its width changes."""
+
+    def __init__(self, tables: tuple[FittedTable, ...], arrange: Callable[[], None]) -> None:
+        super().__init__()
+        self._tables = tables
+        self._arrange = arrange
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._arrange()
+        for table in self._tables:
+            fit_height(table)
