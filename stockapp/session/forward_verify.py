@@ -122,6 +122,14 @@ def verify_ledger(run_dir: Path | str, ledger: Path | str | None = None) -> Veri
         f"{TOLERANCE:g} relative.",
         *(f"Every forward entry was {what}." for what in sorted(clocks)),
     ]
+    legacy = sum(is_legacy(e) for e in entries) if run.calibrator.active else 0
+    if legacy:
+        one = legacy == 1
+        report.checks.append(
+            f"{legacy} {'entry' if one else 'entries'} written before stockapp calibrated forward "
+            f"bands {'carries' if one else 'carry'} the model's own, uncalibrated bands, checked "
+            "as such."
+        )
     return report
 
 
@@ -206,6 +214,8 @@ def _band_problem(
         return {} if bands is None else {i: "has bands though the model forecasts none"}
     mu, sigma, nu = dists
     own = entry.get("calibration")
+    if calibration is not None and is_legacy(entry):
+        calibration = None  # written before forward bands were calibrated: the model's own
     if calibration is None and own is not None:
         return {i: "has calibrated bands though the run's backtest was not calibrated"}
     if calibration is not None:
@@ -227,6 +237,15 @@ def _band_problem(
     if not isinstance(bands, dict) or any(not _close(bands.get(key), made[key]) for key in keys):
         return {i: "has bands the model does not reproduce from its bars"}
     return {}
+
+
+def is_legacy(entry: dict) -> bool:
+    """Whether ``entry`` was written by a stockapp that recorded a calibrated run's forward
+    bands uncalibrated (no ``calibration``, no ``raw_sigma``): its bands are checked as the
+    model's own, and they still count, by their sigma, in the calibration of later entries
+    (:func:`~stockapp.session.forward_bands.row_of`), as the writer counts them."""
+    bands = entry.get("bands")
+    return isinstance(bands, dict) and "calibration" not in entry and "raw_sigma" not in bands
 
 
 def _expected_calibrations(

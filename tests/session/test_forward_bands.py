@@ -14,7 +14,7 @@ import time_machine
 
 from stockapp.core.calibration import apply_state
 from stockapp.core.features import FeatureSpec
-from stockapp.core.ledger import chained
+from stockapp.core.ledger import GENESIS, chained
 from stockapp.core.progress import drain
 from stockapp.core.walkforward import BacktestSettings
 from stockapp.data import load_csv
@@ -221,3 +221,51 @@ def test_verification_reproduces_calibrated_bands(calibrated, tmp_path):
     )
     scores = daily[-1].scores
     assert scores.bands is not None and scores.bands.n == 4
+
+
+def _legacy(entries: list[dict]) -> list[dict]:
+    """``entries`` as a stockapp before calibrated forward bands wrote them: the model's own
+    bands (no ``raw_sigma``) and no ``calibration``."""
+    out = []
+    for e in entries:
+        e = dict(e)
+        if isinstance(e.get("bands"), dict):
+            b = e["bands"]
+            e["bands"] = entry_bands(b["mu"], b["raw_sigma"], b["nu"], e["last_close"], None)
+            e.pop("calibration", None)
+        out.append(e)
+    return out
+
+
+def test_a_ledger_written_before_calibrated_bands_still_verifies(calibrated, tmp_path):
+    """Issue 25 gap: an older stockapp wrote a calibrated run's forward bands uncalibrated;
+    those entries are checked as the model's own bands, and entries appended now are
+    calibrated over them as verification expects."""
+    import shutil
+
+    folder, _, _ = calibrated
+    entries = [json.loads(line) for line in default_ledger(folder).read_text().splitlines()]
+    k = next(i for i, e in enumerate(entries) if e["data_through"] == "2017-12-21")
+    old = chained(_legacy(entries[:k]), GENESIS)
+    assert all("raw_sigma" not in e["bands"] for e in old)
+    ledger = tmp_path / "ledger.jsonl"
+    shutil.copytree(default_ledger(folder).parent / "inputs", tmp_path / "inputs")
+    ledger.write_text("".join(json.dumps(e) + "\n" for e in old))
+    report = verify_ledger(folder, ledger)
+    assert report.ok, report.problem
+    assert any(f"{k} entries written before stockapp calibrated" in c for c in report.checks)
+
+    csv = tmp_path / "SPY.csv"
+    _csv(csv, CAL_DAYS[-1])
+    with at(CAL_DAYS[-1]):
+        added = record_forward(folder, csv_file(str(csv)), ledger).added
+    assert added and all(e["calibration"]["from"] == "online" for e in added)
+    report = verify_ledger(folder, ledger)
+    assert report.ok, report.problem
+
+    # a legacy entry's bands must still be the model's own
+    rows = [json.loads(line) for line in ledger.read_text().splitlines()]
+    rows[1]["bands"]["upper_80"] *= 1.001
+    ledger.write_text("".join(json.dumps(e) + "\n" for e in chained(rows, GENESIS)))
+    problem = verify_ledger(folder, ledger).problem
+    assert "line 2 " in problem and "has bands the model does not reproduce" in problem
