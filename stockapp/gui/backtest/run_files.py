@@ -163,12 +163,17 @@ class RunFiles:
         if self.runs_dialog is None:
             self.runs_dialog = RunsDialog(runs_dir(), self._dialog_parent())
             self.runs_dialog.open_requested.connect(self._open_from_list)
-            self.runs_dialog.forward_requested.connect(self.forward_requested)
+            self.runs_dialog.forward_requested.connect(self._forward_from_list)
         self.runs_dialog.refresh(select=self.last_saved)
         if self.runs_dialog.isVisible():
             self.runs_dialog.activateWindow()
         self.runs_dialog.show()
         return self.runs_dialog
+
+    def _forward_from_list(self, folder: Path) -> None:
+        self.forward_requested.emit(folder)  # the Forward page says what went wrong, if anything
+        if self.runs_dialog is not None:
+            self.runs_dialog.close()
 
     def _open_from_list(self, folder: Path) -> None:
         if self.open_run_from(folder):

@@ -207,6 +207,7 @@ def test_the_runs_lists_forward_record_opens_the_page(qtbot, window, run):
     dialog.forward_button.click()
     assert page.folder == target and window.tabs.currentWidget() is page.view
     assert page.view.verify_button.isEnabled()
+    assert not dialog.isVisible()  # the list goes, as after Open, so the page shows
 
 
 def test_closing_the_window_while_forecasting_joins_the_worker(qtbot, window, page, run, saved):
