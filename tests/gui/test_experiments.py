@@ -445,3 +445,22 @@ def test_closing_the_window_mid_experiment_stops_it_and_keeps_whole_runs(qtbot, 
     assert not [p for p in runs.iterdir() if p.name.startswith(".partial-")]
     for run in runs.iterdir():  # every run folder left is whole and reopens
         assert (run / "sweep_row.json").exists() and (run / "manifest.json").exists()
+
+
+def test_before_any_experiment_the_page_is_one_sentence(qtbot):
+    """Issue 20.6: an empty state draws nothing: no empty heatmap, table or choices."""
+    from stockapp.gui.experiments.results import SweepResultsView
+
+    view = SweepResultsView()
+    qtbot.addWidget(view)
+    view.resize(1000, 700)
+    view.show()
+    assert "No experiment yet" in view.folder_label.text()
+    for widget in (view.heatmap, view.view, view.rows_combo, view.cols_combo):
+        assert not widget.isVisible()
+    table = pd.DataFrame({"series": ["A", "A"], "key": ["k1", "k2"], "hidden": [8, 16],
+                          "rmse_ratio": [1.0, 0.99], "verdict": ["tie", "tie"],
+                          "status": ["ok", "ok"], "error": [None, None],
+                          "seed": [0, 0]})  # fmt: skip
+    view.show_sweep(table, {"series": []})
+    assert view.heatmap.isVisible() and view.view.isVisible()

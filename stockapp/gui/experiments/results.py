@@ -269,20 +269,29 @@ class SweepResultsView(QWidget):
         legend = QLabel(LEGEND)
         legend.setObjectName("hint")
         legend.setWordWrap(True)
+        # Until an experiment is shown the page is its one sentence: no empty heatmap, table
+        # or choices of nothing (issue 20.6: empty states draw nothing).
+        self.results_area = QWidget()
+        area = QVBoxLayout(self.results_area)
+        area.setContentsMargins(0, 0, 0, 0)
+        area.addLayout(pick)
+        area.addWidget(self.heatmap)
+        area.addWidget(self.view, 1)
+        area.addWidget(legend)
+        self.results_area.setVisible(False)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.folder_label)
         layout.addWidget(self.verdict_scroll)
-        layout.addLayout(pick)
-        layout.addWidget(self.heatmap)
-        layout.addWidget(self.view, 1)
-        layout.addWidget(legend)
+        layout.addWidget(self.results_area, 1)
+        layout.addStretch(0)
 
     # ------------------------------------------------------------------ showing
     def show_sweep(self, table: pd.DataFrame, summary: dict, folder: str = "") -> None:
         """Show a sweep's results table and summary (as :func:`read_sweep` returns them)."""
         self.table = table
         self.summary = summary
+        self.results_area.setVisible(True)
         self.model.set_table(table)
         self.view.sortByColumn(-1, Qt.SortOrder.AscendingOrder)
         done, total = summary.get("runs_finished", len(table)), summary.get("runs_total", "?")
