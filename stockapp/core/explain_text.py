@@ -112,7 +112,31 @@ def attribution_sentence(attribution: np.ndarray, features: tuple[str, ...] = ()
         share = np.abs(a).sum(axis=0) / float(np.abs(a).sum())
         best = int(np.argmax(share))
         text += f", and {features[best]} carries {share[best]:.0%} of it"
+        credits = input_credits(share, features)
+        if credits:
+            return f"{text}. By input: {credits}."
     return text + "."
+
+
+def input_credits(share: np.ndarray, features: tuple[str, ...]) -> str:
+    """With other series or calendar inputs (issue 24), each input's share of the attribution:
+    ``its own past 61%, SPY 30%, day of the week 9%`` (a series' features summed); "" when the
+    model read only its own series."""
+    from stockapp.core.covariates import CALENDAR_PREFIX, COVARIATE_PREFIX, is_external
+
+    if not any(is_external(f) for f in features):
+        return ""
+    words = {"cal:dow": "day of the week", "cal:month": "month"}
+    groups: dict[str, float] = {}
+    for name, part in zip(features, share, strict=True):
+        if name.startswith(COVARIATE_PREFIX):
+            key = name[len(COVARIATE_PREFIX) :].rpartition(":")[0]
+        elif name.startswith(CALENDAR_PREFIX):
+            key = words.get(name, name)
+        else:
+            key = "its own past"
+        groups[key] = groups.get(key, 0.0) + float(part)
+    return ", ".join(f"{k} {v:.0%}" for k, v in groups.items())
 
 
 def flow_sentence(flow: np.ndarray) -> str:

@@ -129,6 +129,8 @@ class MainWindow(WindowChrome, QMainWindow):
         self.data_panel.failed.connect(self.show_error)
         self.data_panel.worker_started.connect(self.register_worker)
         self.data_panel.adjusted_changed.connect(self._adjusted_toggled)
+        self.session.set_inputs(self.data_panel.inputs_box.choice)  # remembered from last time
+        self.data_panel.inputs_box.changed.connect(self.session.set_inputs)
         self.chart.style_changed.connect(lambda s: app_settings().setValue("chart/style", s))
         self._restore_settings()
 

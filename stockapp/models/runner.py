@@ -51,6 +51,9 @@ class BacktestOutcome:
     result: BacktestResult
     manifest: RunManifest
     forecaster: RecurrentForecaster
+    #: The frame the model read when other series or calendar inputs were aligned to the
+    #: series (their ``with:``/``cal:`` columns beside its prices); ``None``: the series' own.
+    prices: pd.DataFrame | None = None
 
     @property
     def model_name(self) -> str:
@@ -164,4 +167,6 @@ def run_backtest(
         covariates=() if alignment is None else alignment.records,
         calendar=tuple(calendar),
     )
-    return BacktestOutcome(result, manifest, forecaster)
+    return BacktestOutcome(
+        result, manifest, forecaster, prices=None if alignment is None else prices
+    )

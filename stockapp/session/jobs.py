@@ -11,7 +11,7 @@ runs (see :mod:`stockapp.session.preload` for the window, which loads it once it
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pandas as pd
@@ -68,17 +68,27 @@ def backtest_job(
     calibration: str = "aci",
     covariates: tuple = (),
     calendar: tuple[str, ...] = (),
+    inputs: Any = None,
 ) -> Job:
     """One walk-forward backtest (:func:`stockapp.models.runner.run_backtest`) with ``threads``
     torch threads; ``forecaster`` is a model already trained on the first fit's span (then
     wrapped in :class:`~stockapp.core.fitted.AlreadyFitted`), or ``None`` to train one;
     ``calibration`` (``"aci"`` or ``"none"``, as ``--calibrate``) for a distribution head.
     ``covariates`` (other series as inputs, see :mod:`stockapp.session.inputs`) and
-    ``calendar`` inputs go to the runner as the command line gives them."""
+    ``calendar`` inputs go to the runner as the command line gives them; ``inputs`` (the
+    window's :class:`~stockapp.session.inputs.InputChoice`) adds the series it names, loaded
+    when the job runs (a ticker's download off the window's thread), and its calendar."""
 
     def backtest(should_stop: StopCheck) -> Generator[Any, None, Any]:
         from stockapp.models import runner
         from stockapp.models.threads import torch_threads
+
+        others, days, chosen = tuple(covariates), tuple(calendar), settings
+        if inputs:
+            others += inputs.load(spec.adjusted, series.frame.index)
+            days += tuple(k for k in inputs.calendar if k not in days)
+        if others and not chosen.ridge:  # ridge on the same inputs beside it, as on the CLI
+            chosen = replace(chosen, ridge=True)
 
         with torch_threads(threads):  # one core left to the window (issue 14)
             return (
@@ -86,12 +96,12 @@ def backtest_job(
                     series,
                     spec,
                     cfg,
-                    settings,
+                    chosen,
                     should_stop,
                     forecaster=forecaster,
                     calibration=calibration,
-                    covariates=covariates,
-                    calendar=calendar,
+                    covariates=others,
+                    calendar=days,
                 )  # fmt: skip
             )
 

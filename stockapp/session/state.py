@@ -29,6 +29,7 @@ from stockapp.core.walkforward import BacktestSettings, first_fit_span
 from stockapp.errors import StockappError
 from stockapp.session.data_tag import DataTag, day_text
 from stockapp.session.events import Event
+from stockapp.session.inputs import CALENDAR_WORDS, FEATURE_WORDS, InputChoice
 from stockapp.session.job_slot import JobSlot
 
 #: Why the model just trained cannot be used when there is none (with a training history).
@@ -116,7 +117,9 @@ class Session:
     model_changed(TrainedModel | None)
         a model was trained or opened;
     results_changed(Results | None)
-        results were shown (a backtest finished, a run was opened) or cleared.
+        results were shown (a backtest finished, a run was opened) or cleared;
+    inputs_changed(InputChoice)
+        other series or calendar inputs were added to or taken from the next backtest.
     """
 
     def __init__(self, split: BacktestSettings | None = None) -> None:
@@ -126,6 +129,8 @@ class Session:
         self.slot = JobSlot()
         self.model: TrainedModel | None = None
         self.results: Results | None = None
+        self.inputs = InputChoice()
+        self.inputs_changed = Event()
         self.data_changed = Event()
         self.model_changed = Event()
         self.results_changed = Event()
@@ -157,6 +162,11 @@ class Session:
     def same_data(self, tag: DataTag | None) -> bool:
         """Whether ``tag`` names the data on screen, modelled as it is now."""
         return tag is not None and tag.same_data(self.series, self.adjusted)
+
+    def set_inputs(self, inputs: InputChoice) -> None:
+        """The other series and calendar inputs the next backtest gives its model."""
+        self.inputs = inputs
+        self.inputs_changed.emit(inputs)
 
     # ------------------------------------------------------------------ the model
     def set_model(self, model: TrainedModel | None) -> None:
@@ -198,6 +208,11 @@ class Session:
         model = self.model
         if model is None or model.trained_on is None or model.result is None:
             return None, NO_TRAINED_MODEL
+        if self.inputs:
+            return None, (
+                f"The model just trained reads only {model.trained_on.name}'s own past; with "
+                f"other inputs ({self.inputs.summary()}) Run backtest trains a fresh model."
+            )
         tag = model.trained_on
         if not self.same_data(tag):
             return None, (
@@ -257,7 +272,7 @@ class Session:
             text = "No backtest yet." if results is None else "Data not recorded."
             return DataHeader(text, False)
         if not self.results_are_stale():
-            return DataHeader(f"Results for <b>{tag.text()}</b>", False)
+            return DataHeader(f"Results for <b>{tag.text()}</b>{inputs_text(results)}", False)
         reload_text = tag.reload_text()
         return DataHeader(
             f"⚠ These results belong to the previous data: <b>{tag.text()}</b>. The window "
@@ -277,6 +292,22 @@ class Session:
         return (
             f"These results belong to {results.data_tag.text()}; load that data again to save them."
         )
+
+
+def inputs_text(results: Results) -> str:
+    """`` · with SPY (log return); day of the week``: the other inputs a result's model read
+    ("" when it read only its own series' past)."""
+    manifest = results.manifest
+    others = getattr(manifest, "covariates", ()) or ()
+    days = getattr(manifest, "calendar", ()) or ()
+    if not others and not days:
+        return ""
+    names = []
+    for c in others:
+        taken = ", ".join(FEATURE_WORDS.get(f, f) for f in c.get("features", ()))
+        names.append(f"{c.get('name', '?')} ({taken})")
+    parts = [", ".join(names), ", ".join(CALENDAR_WORDS.get(k, k) for k in days)]
+    return " · with " + "; ".join(p for p in parts if p)
 
 
 def training_prices(

@@ -143,3 +143,13 @@ def test_completeness_says_how_closely_the_attributions_add_up():
     assert completeness_text(8192, float("nan")) == (
         "integrated gradients with 8192 steps; how closely they add up could not be measured"
     )
+
+
+def test_other_inputs_are_credited_with_their_share_of_the_attribution():
+    a = np.zeros((3, 4))
+    a[0] = [3.0, 1.0, 1.0, 5.0]  # own 3, SPY 1 + 1 (two features), day of the week 5
+    text = attribution_sentence(a, ("log_return", "with:SPY:return", "with:SPY:range", "cal:dow"))
+    assert text.endswith(
+        "and cal:dow carries 50% of it. By input: its own past 30%, SPY 20%, day of the week 50%."
+    )
+    assert "By input" not in attribution_sentence(a, ("a", "b", "c", "d"))

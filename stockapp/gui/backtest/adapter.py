@@ -165,6 +165,7 @@ class BacktestController(RunFiles, QObject):
     def _follow(self, session: Session) -> None:
         session.data_changed.connect(self._data_changed)
         session.model_changed.connect(lambda _model: self._offer_trained_model())
+        session.inputs_changed.connect(lambda _inputs: self._offer_trained_model())
         session.results_changed.connect(self._results_changed)
         session.slot.changed.connect(self._slot_changed)
         self._slot_changed()
@@ -290,7 +291,16 @@ class BacktestController(RunFiles, QObject):
         threads = gui_job_threads(self._training.panel.use_all_cores())
         calibration = self._training.panel.calibration()  # the Model page's Bands choice
         worker = GeneratorWorker(
-            backtest_job(series, spec, cfg, settings, threads, forecaster, calibration),
+            backtest_job(
+                series,
+                spec,
+                cfg,
+                settings,
+                threads,
+                forecaster,
+                calibration,
+                inputs=self.session.inputs,
+            ),
             self,
             min_interval_s=PROGRESS_INTERVAL_S,
             always=always_sent,
@@ -302,7 +312,9 @@ class BacktestController(RunFiles, QObject):
         self._progress = BacktestProgressShower(self.panel, lambda: self._window)
         self.session.show_results(None)
         self.panel.set_busy(True)
-        self.panel.show_status(f"Backtesting {self._job_tag.text()}…")
+        others = self.session.inputs.summary()
+        with_text = f" with {others}" if others else ""
+        self.panel.show_status(f"Backtesting {self._job_tag.text()}{with_text}…")
         self._window.show_side_panel(self.panel)
         self._window.show_message("")  # the "Model ready" hint has been followed
         self.session.slot.take("backtest")

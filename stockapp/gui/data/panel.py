@@ -22,6 +22,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from stockapp.data.series import PriceSeries
 from stockapp.errors import AmbiguousDates, StockappError
+from stockapp.gui.data.inputs import InputsBox
 from stockapp.gui.data.view import INTERVALS, MAX_RECENT, DataForm
 from stockapp.gui.settings import app_settings, read_str
 from stockapp.gui.widgets.workers import GeneratorWorker, failure_message, run_in_background
@@ -113,6 +114,10 @@ class DataPanel(DataForm):
         self.load_button.clicked.connect(lambda: self.load_ticker())
         self.recent_list.itemClicked.connect(lambda item: self.load_ticker(item.text()))
         self.adjusted_check.toggled.connect(self._adjusted_toggled)
+        self.inputs_box = InputsBox()  # other series as inputs (issue 24)
+        self.inputs_box.ask_date_order = lambda error: self.ask_date_order(error)
+        self.inputs_box.failed.connect(self.failed)
+        self.layout().addWidget(self.inputs_box)
 
     # ------------------------------------------------------------------ state
 

@@ -90,9 +90,10 @@ class InsideController(QObject):
             return
         self._pending = None
         self._opened = None
-        self.set_model(
-            outcome.forecaster, series.prices(outcome.forecaster.spec.adjusted), outcome.result
-        )
+        prices = getattr(outcome, "prices", None)  # with other inputs: the frame it read
+        if prices is None:
+            prices = series.prices(outcome.forecaster.spec.adjusted)
+        self.set_model(outcome.forecaster, prices, outcome.result)
 
     def show_forecast(self, date: Any) -> None:
         """Bring the tab forward at the forecast of test bar ``date`` (a timestamp)."""
