@@ -181,10 +181,19 @@ def test_the_calibration_is_continued_over_outcomes_alike_day_by_day_or_at_once(
     assert online == ["2017-12-20", "2017-12-21", "2017-12-22", "2017-12-26", "2017-12-27"]
     scales = [day_by_day[t]["calibration"]["scale"] for t in online]
     assert len(set(scales)) == len(scales)  # the state moves with each outcome
+    # The network's raw forecasts agree to float32's rounding (one window at a time or a batch
+    # of them: the CPU's matrix kernels may sum in another order, ~1e-7 here); the calibrated
+    # bands to 1e-4, as the scale's slope reads log sigma standardised by its spread over the
+    # test span, which is tiny for this one-epoch model (it multiplies that rounding by ~100;
+    # seen on the build machine: 8e-8 in raw_sigma became 8e-6 in the scale).
     for through in online:
-        for key in BANDS:
+        for key in ("mu", "raw_sigma"):
             assert day_by_day[through]["bands"][key] == pytest.approx(
                 together[through]["bands"][key], rel=1e-6
+            ), (through, key)
+        for key in BANDS:
+            assert day_by_day[through]["bands"][key] == pytest.approx(
+                together[through]["bands"][key], rel=1e-4
             ), (through, key)
 
 
