@@ -51,8 +51,8 @@ class BacktestOutcome:
     result: BacktestResult
     manifest: RunManifest
     forecaster: RecurrentForecaster
-    #: The frame the model read when other series or calendar inputs were aligned to the
-    #: series (their ``with:``/``cal:`` columns beside its prices); ``None``: the series' own.
+    #: The frame the model read: the series' prices, with other series' and calendar inputs
+    #: aligned beside them (``with:``/``cal:`` columns) when it had any.
     prices: pd.DataFrame | None = None
 
     @property
@@ -167,6 +167,4 @@ def run_backtest(
         covariates=() if alignment is None else alignment.records,
         calendar=tuple(calendar),
     )
-    return BacktestOutcome(
-        result, manifest, forecaster, prices=None if alignment is None else prices
-    )
+    return BacktestOutcome(result, manifest, forecaster, prices=prices)

@@ -77,7 +77,9 @@ def backtest_job(
     ``covariates`` (other series as inputs, see :mod:`stockapp.session.inputs`) and
     ``calendar`` inputs go to the runner as the command line gives them; ``inputs`` (the
     window's :class:`~stockapp.session.inputs.InputChoice`) adds the series it names, loaded
-    when the job runs (a ticker's download off the window's thread), and its calendar."""
+    when the job runs (a ticker's download off the window's thread), and its calendar. When it
+    names series to forecast too, the job backtests ``series`` and them in one run
+    (:func:`~stockapp.models.several.run_several`) and returns its ``SeveralOutcome``."""
 
     def backtest(should_stop: StopCheck) -> Generator[Any, None, Any]:
         from stockapp.models import runner
@@ -89,6 +91,24 @@ def backtest_job(
             days += tuple(k for k in inputs.calendar if k not in days)
         if others and not chosen.ridge:  # ridge on the same inputs beside it, as on the CLI
             chosen = replace(chosen, ridge=True)
+        if inputs is not None and inputs.targets:  # other series forecast too: one run of all
+            from stockapp.models.several import run_several
+
+            targets = [series, *inputs.load_targets(series.frame.index)]
+            with torch_threads(threads):
+                return (
+                    yield from run_several(
+                        targets,
+                        spec,
+                        cfg,
+                        chosen,
+                        should_stop,
+                        calibration=calibration,
+                        covariates=others,
+                        calendar=days,
+                        global_model=inputs.one_network,
+                    )  # fmt: skip
+                )
 
         with torch_threads(threads):  # one core left to the window (issue 14)
             return (
@@ -158,6 +178,14 @@ def backtest_progress(segment: Any, fit: Any) -> tuple[float, str]:
 
 def backtest_done_text(outcome: Any) -> str:
     """How a finished backtest went, in one sentence: bars, fits, device and time."""
+    if hasattr(outcome, "outcomes"):  # several series
+        ones = list(outcome.outcomes.values())
+        seconds = sum(o.manifest.timings.total_seconds for o in ones if o.manifest.timings)
+        how = "one network" if outcome.global_model is not None else "a model each"
+        return (
+            f"Forecast {len(ones)} series ({how}): {', '.join(outcome.outcomes)}, "
+            f"{sum(o.result.n for o in ones):,} bars in all, in {seconds:.1f} s."
+        )
     r = outcome.result
     timings, device = outcome.manifest.timings, outcome.manifest.device
     seconds = 0.0 if timings is None else timings.total_seconds

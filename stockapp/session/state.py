@@ -65,11 +65,19 @@ class Results:
     outcome: Any = None
     folder: Path | None = None
     spans: Any = None
+    #: A backtest of several series (a ``SeveralOutcome``), of which this shows ``shown``.
+    several: Any = None
+    shown: str = ""
 
     @classmethod
     def live(cls, outcome: Any, job_tag: DataTag | None = None) -> Results:
         """A backtest just run (a ``BacktestOutcome``); ``job_tag`` names its data when its
-        manifest does not."""
+        manifest does not. Of several series (a ``SeveralOutcome``) the first, the window's,
+        is shown, and ``job_tag`` names the run's data."""
+        if hasattr(outcome, "outcomes"):
+            first = next(iter(outcome.outcomes))
+            one = cls.live(outcome.outcomes[first], job_tag)
+            return replace(one, data_tag=job_tag or one.data_tag, several=outcome, shown=first)
         manifest = outcome.manifest
         return cls(
             result=outcome.result,
@@ -90,6 +98,27 @@ class Results:
             folder=Path(folder),
             spans=spans,
         )
+
+    @property
+    def series_names(self) -> list[str]:
+        """The series of a backtest of several ([] for one)."""
+        return [] if self.several is None else list(self.several.outcomes)
+
+    def of_series(self, name: str) -> Results:
+        """These results showing series ``name`` of a backtest of several."""
+        one = self.several.outcomes[name]
+        return replace(
+            self, result=one.result, model_name=one.model_name, manifest=one.manifest,
+            outcome=one, shown=name,
+        )  # fmt: skip
+
+    def several_text(self) -> str:
+        """`` and GOOG, MSFT (a model each) · showing <b>GOOG</b>`` ("" for one series)."""
+        if self.several is None:
+            return ""
+        others = ", ".join(n for n in self.series_names[1:])
+        how = "one network" if self.several.global_model is not None else "a model each"
+        return f" and {others} ({how}) · showing <b>{self.shown}</b>"
 
     @property
     def scored(self) -> Any:
@@ -213,6 +242,11 @@ class Session:
                 f"The model just trained reads only {model.trained_on.name}'s own past; with "
                 f"other inputs ({self.inputs.summary()}) Run backtest trains a fresh model."
             )
+        if self.inputs.targets:
+            return None, (
+                f"The model just trained knows {model.trained_on.name} only; forecasting "
+                f"{self.inputs.target_summary()} too, Run backtest trains fresh models."
+            )
         tag = model.trained_on
         if not self.same_data(tag):
             return None, (
@@ -251,6 +285,12 @@ class Session:
         self.results = results
         self.results_changed.emit(results)
 
+    def show_series(self, name: str) -> None:
+        """Show series ``name`` of the backtest of several series shown."""
+        results = self.results
+        if results is not None and name in results.series_names and name != results.shown:
+            self.show_results(results.of_series(name))
+
     def note_saved(self, folder: Path) -> None:
         """The results shown were saved in ``folder`` (a later re-save copies its model)."""
         if self.results is not None:
@@ -272,7 +312,8 @@ class Session:
             text = "No backtest yet." if results is None else "Data not recorded."
             return DataHeader(text, False)
         if not self.results_are_stale():
-            return DataHeader(f"Results for <b>{tag.text()}</b>{inputs_text(results)}", False)
+            more = inputs_text(results) + results.several_text()
+            return DataHeader(f"Results for <b>{tag.text()}</b>{more}", False)
         reload_text = tag.reload_text()
         return DataHeader(
             f"⚠ These results belong to the previous data: <b>{tag.text()}</b>. The window "

@@ -102,3 +102,73 @@ def test_a_backtest_with_inputs_equals_the_command_lines_and_names_them(
     assert said.endswith("%.") and "day of the week" in said
     inside._explain_worker.wait(5000)
     qtbot.wait(10)
+
+
+@pytest.mark.usefixtures("no_leaked_threads")
+def test_series_forecast_too_are_one_run_shown_series_by_series_and_across(
+    qtbot, short_aapl_csv, tmp_path, aapl_csv
+):
+    third = tmp_path / "THIRD.csv"  # a third series over the same dates: AAPL's moves, damped
+    frame = pd.read_csv(aapl_csv, index_col="Date").iloc[:400]
+    frame[["Open", "High", "Low", "Close", "Adj Close"]] **= 0.5
+    frame.to_csv(third)
+    goog = tmp_path / "GOOG_short.csv"  # GOOG over the same 400 dates
+    pd.read_csv(aapl_csv.parent / "GOOG.csv", index_col="Date").iloc[:400].to_csv(goog)
+    window = create_main_window(csv=str(short_aapl_csv), quiet=True)
+    qtbot.addWidget(window)
+    training = window.findChild(TrainingController)
+    backtest = window.findChild(BacktestController)
+    inside = window.findChild(InsideController)
+    _type_settings(training.panel)
+    backtest.panel.set_settings(BacktestSettings(test_fraction=0.2))
+    box = window.data_panel.inputs_box
+    box.role_combo.setCurrentIndex(box.role_combo.findData("target"))
+    assert not box.feature_checks["return"].isEnabled()  # features are an input's only
+    assert box.add_csv(goog) and box.add_csv(third)
+    assert box.one_network_check.isVisibleTo(box)
+    assert box.choice.target_summary() == "GOOG_short.csv, THIRD.csv"
+    with qtbot.waitSignal(backtest.backtest_finished, timeout=90000) as done:
+        assert backtest.start_backtest()
+    assert backtest.wait(5000)
+    assert done.args[0] is not None, window.last_error
+    results = window.session.results
+    assert results.series_names == ["AAPL_short", "GOOG_short", "THIRD"]
+    assert backtest.tab.data_label.text().endswith(
+        " and GOOG_short, THIRD (a model each) · showing <b>AAPL_short</b>"
+    )
+    across = backtest.tab.across
+    rows = across.shown_rows()
+    assert [r[0] for r in rows] == results.series_names
+    scores = results.several.outcomes["GOOG_short"].result.metrics_dict("LSTM")
+    assert rows[1][1] == f"{scores['n']:,}" and rows[1][3] == f"{scores['skill']:+.4f}"
+    assert "ranks 3 series on " in across.summary.text()
+    assert across.summary.text().startswith("Each series had a model of its own. LSTM ranks")
+
+    # Another series: its charts, its table and its Inside explanation.
+    backtest.tab.series_combo.textActivated.emit("GOOG_short")
+    assert window.session.results.shown == "GOOG_short"
+    assert backtest.result is results.several.outcomes["GOOG_short"].result
+    assert backtest.tab.data_label.text().endswith("showing <b>GOOG_short</b>")
+    assert inside._result is backtest.result
+    across.series_chosen.emit("THIRD")
+    assert backtest.result is results.several.outcomes["THIRD"].result
+
+    # Saved as the command line writes several targets, with the same forecasts.
+    gui_folder, cli_folder = tmp_path / "gui", tmp_path / "cli"
+    assert backtest.save_run_to(gui_folder)
+    assert cli.main(["backtest", "--csv", str(short_aapl_csv), "--csv", str(goog),
+                     "--csv", str(third), *CLI_ARGS, "--out", str(cli_folder)]) == 0  # fmt: skip
+    gui = pd.read_csv(gui_folder / "forecasts.csv").sort_values(["series", "date"])
+    ref = pd.read_csv(cli_folder / "forecasts.csv").sort_values(["series", "date"])
+    assert set(gui["series"]) == {"AAPL_short", "GOOG_short", "THIRD"}
+    pd.testing.assert_frame_equal(
+        gui.reset_index(drop=True), ref.reset_index(drop=True),
+        check_exact=False, rtol=1e-12, atol=0.0,
+    )  # fmt: skip
+    metrics = json.loads((gui_folder / "metrics.json").read_text(encoding="utf-8"))
+    assert set(metrics["series"]) == {"AAPL_short", "GOOG_short", "THIRD"}
+    assert metrics["cross_section"] is not None
+    qtbot.waitUntil(
+        lambda: inside._explain_worker is None or not inside._explain_worker.is_running(),
+        timeout=20000,
+    )  # noqa: E501

@@ -99,6 +99,7 @@ class BacktestController(RunFiles, QObject):
         self.splitter = self.tab.splitter
         self.data_label, self.reload_button = self.tab.data_label, self.tab.reload_button
         self.reload_button.clicked.connect(self.load_results_data)
+        self.tab.series_chosen.connect(lambda name: self.session.show_series(name))
         self.panel.run_requested.connect(self.start_backtest)
         self.panel.cancel_requested.connect(self.cancel)
         self.panel.settings_changed.connect(self._share_split)
@@ -344,7 +345,7 @@ class BacktestController(RunFiles, QObject):
                     trained.train_losses, trained.val_losses, trained.best_epoch or None
                 )
             self._show_tab()  # the results, not the training's loss, are what was asked for
-            self.backtest_finished.emit(outcome)
+            self.backtest_finished.emit(self.outcome)  # of several series, the one shown
             return
         self.panel.show_progress(0.0, "cancelled")
         self.panel.show_status("The backtest was cancelled; nothing was kept.")

@@ -11,9 +11,10 @@ price chart keeps its height on a laptop screen. It shows what it is given.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
+    QComboBox,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -23,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from stockapp.gui.backtest.across_series import AcrossSeries
 from stockapp.gui.backtest.metrics_table import MetricsTable
 from stockapp.gui.backtest.view import BacktestView
 from stockapp.gui.bands.view import BandsView
@@ -30,11 +32,17 @@ from stockapp.session.state import DataHeader, Results
 
 FORECASTS_PAGE = "Forecasts and scores"
 BANDS_PAGE = "Bands"
+ACROSS_PAGE = "Across series"
 
 
 class ResultsTab(QWidget):
     """The tab's widgets: ``data_label`` and ``reload_button`` above ``pages``: the
-    ``splitter`` (``view`` over ``table``) and, for a distribution head, ``bands_view``."""
+    ``splitter`` (``view`` over ``table``) and, for a distribution head, ``bands_view``; for a
+    backtest of several series a ``series_combo`` in the header picks the series shown and the
+    ``across`` page compares them."""
+
+    #: The series to show, picked in the header or on the Across series page.
+    series_chosen = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -51,6 +59,12 @@ class ResultsTab(QWidget):
         header.setContentsMargins(6, 4, 6, 0)
         header.addWidget(self.data_label, 1)
         header.addWidget(self.reload_button)
+        self.series_combo = QComboBox()  # which series of a backtest of several
+        self.series_combo.setToolTip("Which of the series forecast the charts and scores show")
+        self.series_combo.setVisible(False)
+        self.series_combo.textActivated.connect(self.series_chosen)
+        header.addWidget(self.series_combo)
+        self._across: AcrossSeries | None = None  # made for the first backtest of several
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.setChildrenCollapsible(False)
         self.splitter.addWidget(self.view)
@@ -114,12 +128,42 @@ class ResultsTab(QWidget):
             if bands is not None:
                 bands.set_result(scored, name)
         self._has_results = results is not None
+        self._show_several(results)
         self._share_height()
         if bands is None:
             return
         if not banded and self.pages.currentWidget() is bands:
             self.pages.setCurrentWidget(self.splitter)
         self.pages.setTabVisible(self.pages.indexOf(bands), banded)
+
+    def _show_several(self, results: Results | None) -> None:
+        names = [] if results is None else results.series_names
+        self.series_combo.blockSignals(True)
+        self.series_combo.clear()
+        self.series_combo.addItems(names)
+        if names:
+            self.series_combo.setCurrentText(results.shown)
+            self.across.set_several(results.several, results.shown)
+        self.series_combo.blockSignals(False)
+        self.series_combo.setVisible(bool(names))
+        if self._across is None:
+            return
+        if not names and self.pages.currentWidget() is self._across:
+            self.pages.setCurrentWidget(self.splitter)
+        self.pages.setTabVisible(self.pages.indexOf(self._across), bool(names))
+
+    @property
+    def across(self) -> AcrossSeries:
+        """The Across series page (made when first needed)."""
+        if self._across is None:
+            self._across = AcrossSeries()
+            self._across.series_chosen.connect(self.series_chosen)
+            self.pages.addTab(self._across, ACROSS_PAGE)
+            self.pages.setTabToolTip(
+                self.pages.indexOf(self._across),
+                "Every series' scores side by side, and how well the forecasts rank them",
+            )
+        return self._across
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt's name)
         super().resizeEvent(event)

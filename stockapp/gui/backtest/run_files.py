@@ -108,7 +108,9 @@ class RunFiles:
             render_backtest_png(result, name, png, data=data)
 
         try:
-            if results.outcome is not None:  # with the manifest shown: one record of the run
+            if results.several is not None:  # every series, as `backtest` repeated writes it
+                results.several.save(folder)
+            elif results.outcome is not None:  # with the manifest shown: one record of the run
                 dataclasses.replace(results.outcome, manifest=results.manifest).save(
                     folder, picture
                 )

@@ -1,6 +1,7 @@
-"""The Data page's "Other series as inputs" box: series (a bundled sample, a CSV file, a ticker)
+"""The Data page's "Other series" box (issue 24): series (a bundled sample, a CSV file, a ticker)
 and calendar inputs that the next backtest's fresh model reads beside the series' own past, as
-the command line's ``--with-sample/--with-csv/--with-ticker`` and ``--calendar`` do (issue 24).
+the command line's ``--with-sample/--with-csv/--with-ticker`` and ``--calendar`` do, and series
+it forecasts too, as ``backtest --sample A --sample B ...`` (``--global``: one network).
 
 The choice itself is the session's :class:`~stockapp.session.inputs.InputChoice`; this box only
 edits it, remembers it between launches and says what it means. A sample or a file is read when
@@ -42,9 +43,12 @@ log = logging.getLogger(__name__)
 SETTINGS_KEY = "data/inputs"
 #: What the box is for, said under its title.
 HINT = (
-    "A backtest's fresh model also reads these, each forecast only their bars dated before the "
-    "bar it forecasts."
+    "Inputs: a backtest's fresh model also reads them, each forecast only their bars dated "
+    "before the bar it forecasts. Series forecast too are backtested beside this one and, three "
+    "or more, scored across series."
 )
+#: The two roles of a series added, in the order of the role list.
+ROLES = (("as an input to the model", "input"), ("as a series to forecast too", "target"))
 
 
 class InputsBox(QGroupBox):
@@ -62,7 +66,7 @@ class InputsBox(QGroupBox):
     failed = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__("Other series as inputs", parent)
+        super().__init__("Other series", parent)
         self._choice = InputChoice()
         #: Asks whether a CSV's dates are day first; the Data page gives its own dialog.
         self.ask_date_order = lambda error: None
@@ -81,10 +85,11 @@ class InputsBox(QGroupBox):
         self.list.addItems(choice.lines())
         self.list.setVisible(bool(choice.requests))
         self.remove_button.setVisible(bool(choice.requests))
-        for key, box in self.calendar_checks.items():
+        for key, box in [*self.calendar_checks.items(), ("one", self.one_network_check)]:
             box.blockSignals(True)
-            box.setChecked(key in choice.calendar)
+            box.setChecked(choice.one_network if key == "one" else key in choice.calendar)
             box.blockSignals(False)
+        self.one_network_check.setVisible(bool(choice.targets))
         app_settings().setValue(SETTINGS_KEY, choice.to_list())
         self.changed.emit(choice)
 
@@ -97,7 +102,7 @@ class InputsBox(QGroupBox):
         source = sample(name or self.sample_combo.currentData())
         if not self._readable(lambda: load_series(source)):
             return False
-        self.set_choice(self._choice.add(source, self.features()))
+        self._add(source)
         return True
 
     def add_csv(self, path: str | Path, dayfirst: bool | None = None) -> bool:
@@ -118,8 +123,7 @@ class InputsBox(QGroupBox):
             self.failed.emit(failure_message(exc))
             return False
         del series
-        source = csv_file(str(Path(path).resolve()), dayfirst)
-        self.set_choice(self._choice.add(source, self.features()))
+        self._add(csv_file(str(Path(path).resolve()), dayfirst))
         return True
 
     def add_ticker(self, symbol: str | None = None) -> bool:
@@ -129,7 +133,7 @@ class InputsBox(QGroupBox):
             self.failed.emit("Type the ticker of the series to add as an input, such as SPY.")
             return False
         self.ticker_edit.clear()
-        self.set_choice(self._choice.add(ticker(symbol, "1d"), self.features()))
+        self._add(ticker(symbol, "1d"))
         return True
 
     def remove_selected(self) -> None:
@@ -138,6 +142,16 @@ class InputsBox(QGroupBox):
             self.set_choice(self._choice.without(row))
 
     # ------------------------------------------------------------------ internals
+    def _add(self, source) -> None:
+        if self.role_combo.currentData() == "target":
+            self.set_choice(self._choice.add_target(source))
+        else:
+            self.set_choice(self._choice.add(source, self.features()))
+
+    def _role_changed(self) -> None:
+        for box in self.feature_checks.values():
+            box.setEnabled(self.role_combo.currentData() == "input")
+
     def _readable(self, load) -> bool:
         try:
             load()
@@ -216,8 +230,13 @@ class InputsBox(QGroupBox):
         layout.addWidget(hint)
         layout.addWidget(self.list)
         layout.addWidget(self.remove_button, 0, Qt.AlignmentFlag.AlignRight)
-        take = QLabel("Take from the next series added:")
-        layout.addWidget(take)
+        self.role_combo = QComboBox()
+        for words, role in ROLES:
+            self.role_combo.addItem(words, role)
+        self.role_combo.setToolTip("What the next series added is for")
+        self.role_combo.currentIndexChanged.connect(lambda _i: self._role_changed())
+        layout.addWidget(QLabel("Add the next series"))
+        layout.addWidget(self.role_combo)
         layout.addLayout(features)
         for widgets in (
             (self.sample_combo, self.add_sample_button),
@@ -231,3 +250,13 @@ class InputsBox(QGroupBox):
                 row.addStretch(1)
             layout.addLayout(row)
         layout.addLayout(calendar)
+        self.one_network_check = QCheckBox("One network across the series forecast")
+        self.one_network_check.setToolTip(
+            "Train one network on every series forecast (each scaled on its own past, with its "
+            "identity as an input) instead of a model each"
+        )
+        self.one_network_check.toggled.connect(
+            lambda on: self.set_choice(self._choice.with_one_network(on))
+        )
+        self.one_network_check.setVisible(False)
+        layout.addWidget(self.one_network_check)

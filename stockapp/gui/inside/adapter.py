@@ -79,6 +79,9 @@ class InsideController(QObject):
         window.add_tab(self.page, TAB_TITLE)
         self._backtest = backtest_controller
         backtest_controller.backtest_finished.connect(self._backtest_finished)
+        backtest_controller.tab.series_chosen.connect(  # another series of a run of several
+            lambda _name: self._backtest_finished(backtest_controller.outcome)
+        )
         backtest_controller.view.forecast_clicked.connect(self.show_forecast)
         backtest_controller.run_opened.connect(self.open_run)
         self.session.data_changed.connect(self._data_changed)
