@@ -3,19 +3,24 @@
 Parsing and printing only; the job is :func:`stockapp.models.sweep_tune.run_search` over
 :func:`stockapp.models.sweep.run_sweep`. Lists are given as ``--window 20,60``, ranges (for
 ``--search random`` or ``tpe`` with ``--trials N``) as ``--lr 1e-4:1e-2:log``, and seeds as
-``--seeds 0-4`` (or ``0,2,5``); ``--mlflow [URI]`` also logs every run to MLflow
-(:mod:`stockapp.session.sweep_tracking`). Writes ``DIR/runs/<key>/``
-(ordinary run folders), ``DIR/results.csv`` and ``DIR/summary.json``; rerunning the same
-command resumes. The reasons runs failed are printed once per reason; the exit status is 1 when
-no run finished (2 for bad input). Registered in :mod:`stockapp.cli` by :func:`add_sweep_command`.
+``--seeds 0-4`` (or ``0,2,5``); ``--with-sample/--with-csv/--with-ticker`` and ``--calendar``
+give every run the same other series and calendar inputs, as ``stockapp backtest`` takes them
+(loaded once here, sent with each series to the workers); ``--mlflow [URI]`` also logs every
+run to MLflow (:mod:`stockapp.session.sweep_tracking`). Writes ``DIR/runs/<key>/`` (ordinary
+run folders), ``DIR/results.csv`` and ``DIR/summary.json``; rerunning the same command resumes
+(runs made with other inputs are other runs: never mixed in). The reasons runs failed are
+printed once per reason; the exit status is 1 when no run finished (2 for bad input).
+Registered in :mod:`stockapp.cli` by :func:`add_sweep_command`.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from pathlib import Path
 
+from stockapp.cli.common import add_input_options, load_inputs
 from stockapp.core.ray_address import ray_endpoint
 from stockapp.core.sweep_search import Search, Space
 from stockapp.session.formatting import eta_text, p_text, ratio_text
@@ -38,6 +43,7 @@ def add_sweep_command(commands) -> None:
     p.add_argument("--csv", action="append", default=[], metavar="PATH", help="repeatable")
     p.add_argument("--ticker", action="append", default=[], metavar="SYMBOL", help="repeatable")
     p.add_argument("--all-samples", action="store_true", help="every bundled sample")
+    add_input_options(p)  # the same other series and calendar inputs for every run
     p.add_argument("--model", default="lstm", metavar="A,B", help="lstm, gru, rnn (default lstm)")
     ranged = " or a range LOW:HIGH[:log] for --search random/tpe"
     p.add_argument("--window", metavar="N,M", help="input windows in bars (default 60)" + ranged)
@@ -167,6 +173,8 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 
         tracker = open_tracker(out, args.mlflow or None)
     series = _load_series(args)
+    covariates, calendar = load_inputs(args, request.spec.adjusted)  # once, for every run
+    request = replace(request, covariates=tuple(covariates), calendar=calendar)
     show = not args.quiet and sys.stderr.isatty()
     job = run_search(
         series,
