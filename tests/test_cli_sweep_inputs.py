@@ -71,11 +71,14 @@ def test_resuming_with_other_inputs_runs_again_and_never_mixes_them_in(tmp_path,
     plain = {r["key"] for r in _rows(out)}
     capsys.readouterr()
     assert main([*argv, "--with-sample", "SPY"]) == 0
-    assert "1 of 1 runs finished (1 trained now)" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "1 of 1 runs finished (1 trained now)" in printed
+    assert "The sweep written here before read other inputs (none, now SPY:return); " in printed
     with_spy = {r["key"] for r in _rows(out)}
     assert len(with_spy) == 1 and with_spy.isdisjoint(plain)
     assert main([*argv, "--with-sample", "SPY"]) == 0  # the same inputs again: resumed
-    assert "1 of 1 runs finished (0 trained now)" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "1 of 1 runs finished (0 trained now)" in printed and "other inputs" not in printed
     for other in (["--with-sample", "SPY:range"], ["--with-sample", "SPY", "--calendar", "dow"]):
         assert main([*argv, *other]) == 0, other  # other features, or a calendar: new runs
         assert "1 of 1 runs finished (1 trained now)" in capsys.readouterr().out, other

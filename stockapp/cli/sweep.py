@@ -22,6 +22,7 @@ from pathlib import Path
 
 from stockapp.cli.common import add_input_options, load_inputs
 from stockapp.core.ray_address import ray_endpoint
+from stockapp.core.sweep_plan import inputs_change
 from stockapp.core.sweep_search import Search, Space
 from stockapp.session.formatting import eta_text, p_text, ratio_text
 from stockapp.session.grid import FIELDS, parse_seeds, parse_space
@@ -176,6 +177,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     covariates, calendar = load_inputs(args, request.spec.adjusted)  # once, for every run
     request = replace(request, covariates=tuple(covariates), calendar=calendar)
     show = not args.quiet and sys.stderr.isatty()
+    note = inputs_change(_earlier_inputs(out), request.inputs())
     job = run_search(
         series,
         request,
@@ -208,7 +210,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 130
-    _print_summary(outcome, out)
+    _print_summary(outcome, out, note)
     if tracker is not None:
         from stockapp.session.sweep_tracking import log_sweep
 
@@ -235,12 +237,26 @@ def _print_failures(outcome) -> int:
     return 1
 
 
-def _print_summary(outcome, out: Path) -> None:
+def _earlier_inputs(out: Path) -> dict | None:
+    """The inputs the sweep last written to ``out`` read (none recorded: none), or ``None``."""
+    import json
+
+    try:
+        summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    inputs = summary.get("inputs") if isinstance(summary, dict) else None
+    return inputs if isinstance(inputs, dict) else {"covariates": [], "calendar": []}
+
+
+def _print_summary(outcome, out: Path, note: str = "") -> None:
     summary = outcome.summary
     print(
         f"{summary['runs_finished']} of {summary['runs_total']} runs finished"
         f" ({outcome.trained} trained now), {summary['runs_failed']} failed."
     )
+    if note:  # the folder's earlier sweep read other inputs
+        print(note)
     if summary.get("engine_note"):  # workers lost and runs retried (summary.json has it too)
         print(summary["engine_note"])
     search = summary.get("search")

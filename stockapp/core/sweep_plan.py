@@ -189,6 +189,38 @@ def inputs_record(covariates: Sequence[Covariate], calendar: Sequence[str]) -> d
 _INPUT_KEYS = ("name", "features", "fingerprint", "adjusted")
 
 
+def _keyed_inputs(inputs: dict | None) -> dict | None:
+    """What of an :func:`inputs_record` a run key hashes; ``None`` without inputs."""
+    if not inputs or not (inputs.get("covariates") or inputs.get("calendar")):
+        return None
+    return {
+        "covariates": [{k: c.get(k) for k in _INPUT_KEYS} for c in inputs.get("covariates", ())],
+        "calendar": list(inputs.get("calendar", ())),
+    }
+
+
+def _inputs_text(inputs: dict) -> str:
+    named = [f"{c.get('name')}:{','.join(c.get('features', ()))}" for c in inputs["covariates"]]
+    if inputs["calendar"]:
+        named.append("calendar " + ",".join(inputs["calendar"]))
+    return "; ".join(named) or "none"
+
+
+def inputs_change(earlier: dict | None, now: dict) -> str:
+    r"""One sentence when the sweep last written to a folder read other inputs than ``now``
+    (both :func:`inputs_record`\ s; ``earlier`` ``None`` for a new folder), else ``""``."""
+    if earlier is None:
+        return ""
+    before = {"covariates": earlier.get("covariates", []), "calendar": earlier.get("calendar", [])}
+    if _keyed_inputs(before) == _keyed_inputs(now):
+        return ""
+    return (
+        f"The sweep written here before read other inputs ({_inputs_text(before)}, now "
+        f"{_inputs_text(now)}); runs are keyed by their inputs, so these runs are its own and "
+        "the earlier ones stay in runs/ but out of results.csv."
+    )
+
+
 def run_key(
     fingerprint: str,
     spec: dict,
@@ -209,13 +241,9 @@ def run_key(
         "seed": seed,
         "stockapp": version,
     }
-    if inputs and (inputs.get("covariates") or inputs.get("calendar")):  # none: the old keys
-        payload["inputs"] = {
-            "covariates": [
-                {k: c.get(k) for k in _INPUT_KEYS} for c in inputs.get("covariates", ())
-            ],
-            "calendar": list(inputs.get("calendar", ())),
-        }
+    keyed = _keyed_inputs(inputs)
+    if keyed is not None:  # without inputs, the keys sweeps had before them
+        payload["inputs"] = keyed
     text = json.dumps(payload, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:20]
 

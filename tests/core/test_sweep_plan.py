@@ -14,6 +14,7 @@ from stockapp.core.sweep_plan import (
     RunsFolder,
     config_label,
     expand_grid,
+    inputs_change,
     inputs_record,
     plan_spans,
     run_key,
@@ -110,6 +111,16 @@ def test_run_key_changes_with_the_other_series_and_calendar_inputs():
     }
     moved = {**record, "covariates": [{**record["covariates"][0], "source": "y"}]}
     assert run_key(*base, inputs=moved) == run_key(*base, inputs=record)  # where is not what
+    # resuming with other inputs is said in one sentence; the same ones, or a new folder, not
+    none = inputs_record((), ())
+    assert inputs_change(None, record) == "" and inputs_change(moved, record) == ""
+    assert inputs_change({}, none) == "" and inputs_change(none, none) == ""
+    assert inputs_change(none, record) == (
+        "The sweep written here before read other inputs (none, now SPY:return; calendar dow); "
+        "runs are keyed by their inputs, so these runs are its own and the earlier ones stay in "
+        "runs/ but out of results.csv."
+    )
+    assert "(SPY:return; calendar dow, now none)" in inputs_change(record, none)
 
 
 def test_config_label_names_the_varied_settings():
