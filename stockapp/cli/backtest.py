@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from stockapp.cli.common import add_source_options, load_sources
+from stockapp.cli.common import add_input_options, add_source_options, load_inputs, load_sources
 from stockapp.data.series import PriceSeries
 from stockapp.errors import StockappError
 
@@ -139,7 +139,7 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
             "--calibrate aci calibrates a distribution's bands; choose --head student-t or "
             "gaussian, or leave --calibrate out."
         )
-    covariates, calendar = _inputs(args, spec.adjusted)
+    covariates, calendar = load_inputs(args, spec.adjusted)
     if len(targets) > 1 or args.global_model:  # several targets (issue 24)
         from stockapp.cli.backtest_several import run_several_command
 
@@ -164,17 +164,6 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
     outcome.save(out, picture)  # the whole folder, picture included, then swapped in
     _print_summary(outcome, series, out)
     return 0
-
-
-def _inputs(args: argparse.Namespace, adjusted: bool):
-    """The other series (``--with-sample/--with-csv/--with-ticker``) and calendar inputs
-    (``--calendar``) the options ask for, loaded."""
-    from stockapp.session.inputs import covariate_requests, load_covariates
-
-    requests = covariate_requests(args.with_sample, args.with_csv, args.with_ticker)
-    covariates = load_covariates(requests, adjusted, start=args.start, end=args.end)
-    calendar = tuple(c.strip() for c in (args.calendar or "").split(",") if c.strip())
-    return covariates, calendar
 
 
 def _number(v: float) -> str:
@@ -287,19 +276,7 @@ def _add_backtest_options(p: argparse.ArgumentParser) -> None:
         "with a distribution head on data with High/Low)",
     )
     p.add_argument("--raw-close", action="store_true", help="raw instead of adjusted closes")
-    for kind, meta, what in (
-        ("sample", "NAME", "a bundled sample"),
-        ("csv", "PATH", "a CSV file"),
-        ("ticker", "SYMBOL", "a Yahoo Finance ticker"),
-    ):
-        p.add_argument(
-            f"--with-{kind}",
-            action="append",
-            metavar=f"{meta}[:F,G]",
-            help=f"{what} as another input (repeatable); features after a colon from return, "
-            "abs_return, range, volume (default return); the forecast of a bar dated d reads "
-            "its bars dated strictly before d",
-        )
+    add_input_options(p)  # --with-sample/--with-csv/--with-ticker and --calendar
     p.add_argument(
         "--global",
         dest="global_model",
@@ -312,11 +289,6 @@ def _add_backtest_options(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="also score ridge regression on the model's inputs, refitted with it (on by "
         "default with --with-*)",
-    )
-    p.add_argument(
-        "--calendar",
-        metavar="dow,month",
-        help="calendar inputs known in advance: day of the week and/or month of the bar forecast",
     )
     p.add_argument(
         "--test-fraction",

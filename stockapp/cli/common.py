@@ -1,5 +1,7 @@
 """What every command shares: one-line usage errors, the ``--sample/--csv/--ticker`` choice
-and loading the series it names (as the window loads it: :mod:`stockapp.session.loading`)."""
+and loading the series it names (as the window loads it: :mod:`stockapp.session.loading`), and
+the other series and calendar inputs of ``backtest`` and ``sweep`` (``--with-*``,
+``--calendar``)."""
 
 from __future__ import annotations
 
@@ -107,6 +109,49 @@ def load_sources(args: argparse.Namespace, parser: argparse.ArgumentParser) -> l
                 setattr(one, k, None)
         out.append(load_source(one, parser))
     return out
+
+
+def add_input_options(p: argparse.ArgumentParser) -> None:
+    """``--with-sample/--with-csv/--with-ticker`` (other series as inputs, repeatable) and
+    ``--calendar``; read them with :func:`load_inputs`."""
+    for kind, meta, what in (
+        ("sample", "NAME", "a bundled sample"),
+        ("csv", "PATH", "a CSV file"),
+        ("ticker", "SYMBOL", "a Yahoo Finance ticker"),
+    ):
+        p.add_argument(
+            f"--with-{kind}",
+            action="append",
+            metavar=f"{meta}[:F,G]",
+            help=f"{what} as another input (repeatable); features after a colon from return, "
+            "abs_return, range, volume (default return); the forecast of a bar dated d reads "
+            "its bars dated strictly before d",
+        )
+    p.add_argument(
+        "--calendar",
+        metavar="dow,month",
+        help="calendar inputs known in advance: day of the week and/or month of the bar forecast",
+    )
+
+
+def load_inputs(args: argparse.Namespace, adjusted: bool) -> tuple[list, tuple[str, ...]]:
+    """The other series (loaded once, a ticker's over ``--start .. --end`` where the command
+    has them) and the calendar inputs :func:`add_input_options` asked for; raises a
+    one-sentence StockappError for an unknown sample, an unreadable file or calendar input."""
+    from stockapp.core.covariates import CALENDAR_FEATURES
+    from stockapp.errors import DataError
+    from stockapp.session.inputs import covariate_requests, load_covariates
+
+    calendar = tuple(c.strip() for c in (args.calendar or "").split(",") if c.strip())
+    for key in calendar:
+        if key not in CALENDAR_FEATURES:
+            raise DataError(
+                f"Unknown calendar input '{key}' in --calendar; choose from "
+                f"{', '.join(CALENDAR_FEATURES)}."
+            )
+    requests = covariate_requests(args.with_sample, args.with_csv, args.with_ticker)
+    start, end = getattr(args, "start", None), getattr(args, "end", None)
+    return load_covariates(requests, adjusted, start=start, end=end), calendar
 
 
 def one_line(text: str) -> str:

@@ -3,20 +3,26 @@
 Parsing and printing only; the job is :func:`stockapp.models.sweep_tune.run_search` over
 :func:`stockapp.models.sweep.run_sweep`. Lists are given as ``--window 20,60``, ranges (for
 ``--search random`` or ``tpe`` with ``--trials N``) as ``--lr 1e-4:1e-2:log``, and seeds as
-``--seeds 0-4`` (or ``0,2,5``); ``--mlflow [URI]`` also logs every run to MLflow
-(:mod:`stockapp.session.sweep_tracking`). Writes ``DIR/runs/<key>/``
-(ordinary run folders), ``DIR/results.csv`` and ``DIR/summary.json``; rerunning the same
-command resumes. The reasons runs failed are printed once per reason; the exit status is 1 when
-no run finished (2 for bad input). Registered in :mod:`stockapp.cli` by :func:`add_sweep_command`.
+``--seeds 0-4`` (or ``0,2,5``); ``--with-sample/--with-csv/--with-ticker`` and ``--calendar``
+give every run the same other series and calendar inputs, as ``stockapp backtest`` takes them
+(loaded once here, sent with each series to the workers); ``--mlflow [URI]`` also logs every
+run to MLflow (:mod:`stockapp.session.sweep_tracking`). Writes ``DIR/runs/<key>/`` (ordinary
+run folders), ``DIR/results.csv`` and ``DIR/summary.json``; rerunning the same command resumes
+(runs made with other inputs are other runs: never mixed in). The reasons runs failed are
+printed once per reason; the exit status is 1 when no run finished (2 for bad input).
+Registered in :mod:`stockapp.cli` by :func:`add_sweep_command`.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from pathlib import Path
 
+from stockapp.cli.common import add_input_options, load_inputs
 from stockapp.core.ray_address import ray_endpoint
+from stockapp.core.sweep_plan import inputs_change
 from stockapp.core.sweep_search import Search, Space
 from stockapp.session.formatting import eta_text, p_text, ratio_text
 from stockapp.session.grid import FIELDS, parse_seeds, parse_space
@@ -38,6 +44,7 @@ def add_sweep_command(commands) -> None:
     p.add_argument("--csv", action="append", default=[], metavar="PATH", help="repeatable")
     p.add_argument("--ticker", action="append", default=[], metavar="SYMBOL", help="repeatable")
     p.add_argument("--all-samples", action="store_true", help="every bundled sample")
+    add_input_options(p)  # the same other series and calendar inputs for every run
     p.add_argument("--model", default="lstm", metavar="A,B", help="lstm, gru, rnn (default lstm)")
     ranged = " or a range LOW:HIGH[:log] for --search random/tpe"
     p.add_argument("--window", metavar="N,M", help="input windows in bars (default 60)" + ranged)
@@ -167,7 +174,10 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 
         tracker = open_tracker(out, args.mlflow or None)
     series = _load_series(args)
+    covariates, calendar = load_inputs(args, request.spec.adjusted)  # once, for every run
+    request = replace(request, covariates=tuple(covariates), calendar=calendar)
     show = not args.quiet and sys.stderr.isatty()
+    note = inputs_change(_earlier_inputs(out), request.inputs())
     job = run_search(
         series,
         request,
@@ -200,7 +210,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 130
-    _print_summary(outcome, out)
+    _print_summary(outcome, out, note)
     if tracker is not None:
         from stockapp.session.sweep_tracking import log_sweep
 
@@ -227,12 +237,26 @@ def _print_failures(outcome) -> int:
     return 1
 
 
-def _print_summary(outcome, out: Path) -> None:
+def _earlier_inputs(out: Path) -> dict | None:
+    """The inputs the sweep last written to ``out`` read (none recorded: none), or ``None``."""
+    import json
+
+    try:
+        summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    inputs = summary.get("inputs") if isinstance(summary, dict) else None
+    return inputs if isinstance(inputs, dict) else {"covariates": [], "calendar": []}
+
+
+def _print_summary(outcome, out: Path, note: str = "") -> None:
     summary = outcome.summary
     print(
         f"{summary['runs_finished']} of {summary['runs_total']} runs finished"
         f" ({outcome.trained} trained now), {summary['runs_failed']} failed."
     )
+    if note:  # the folder's earlier sweep read other inputs
+        print(note)
     if summary.get("engine_note"):  # workers lost and runs retried (summary.json has it too)
         print(summary["engine_note"])
     search = summary.get("search")

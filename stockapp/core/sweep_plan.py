@@ -1,10 +1,11 @@
 """A sweep's plan and its files: the grid, the spans, content-hash run keys, atomic run folders.
 
 A sweep runs one ordinary walk-forward backtest per (series, configuration, seed). Each run is
-keyed by a SHA-256 of what determines its numbers: the data fingerprint, every setting, the seed
-and the stockapp version (not the device or the number of workers). A run is written into a
-``.partial-*`` folder beside ``runs/<key>/`` and renamed into place when complete, so a folder
-named by a key is always whole; a sweep that was interrupted leaves only whole runs plus
+keyed by a SHA-256 of what determines its numbers: the data fingerprint, every setting, the other
+series and calendar inputs (names, features, fingerprints), the seed and the stockapp version (not
+the device or the number of workers), so a sweep resumed with other inputs runs anew. A run is
+written into a ``.partial-*`` folder beside ``runs/<key>/`` and renamed into place when complete,
+so a folder named by a key is always whole; a sweep that was interrupted leaves only whole runs plus
 ``.partial-*`` leftovers, which the next sweep deletes unread.
 
 **Spans.** The last ``test_fraction`` of the bars is the test span; the ``selection_fraction``
@@ -26,12 +27,14 @@ import json
 import os
 import shutil
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from stockapp.core.atomic import atomic_open, rename
+from stockapp.core.covariates import Covariate
 from stockapp.errors import BacktestError, StockappError
 
 #: Grid settings that belong to the feature spec, the backtest, or else the training config.
@@ -171,10 +174,64 @@ def split_settings(
     return spec, train, backtest
 
 
+def inputs_record(covariates: Sequence[Covariate], calendar: Sequence[str]) -> dict:
+    """The other series and calendar inputs every run of a sweep reads, as ``summary.json``
+    records them: each series' name, features and source identity (fingerprint...)."""
+    return {
+        "covariates": [
+            {"name": c.name, "features": list(c.features), **c.identity} for c in covariates
+        ],
+        "calendar": list(calendar),
+    }
+
+
+#: What of an input determines a run's numbers (where it was read from does not).
+_INPUT_KEYS = ("name", "features", "fingerprint", "adjusted")
+
+
+def _keyed_inputs(inputs: dict | None) -> dict | None:
+    """What of an :func:`inputs_record` a run key hashes; ``None`` without inputs."""
+    if not inputs or not (inputs.get("covariates") or inputs.get("calendar")):
+        return None
+    return {
+        "covariates": [{k: c.get(k) for k in _INPUT_KEYS} for c in inputs.get("covariates", ())],
+        "calendar": list(inputs.get("calendar", ())),
+    }
+
+
+def _inputs_text(inputs: dict) -> str:
+    named = [f"{c.get('name')}:{','.join(c.get('features', ()))}" for c in inputs["covariates"]]
+    if inputs["calendar"]:
+        named.append("calendar " + ",".join(inputs["calendar"]))
+    return "; ".join(named) or "none"
+
+
+def inputs_change(earlier: dict | None, now: dict) -> str:
+    r"""One sentence when the sweep last written to a folder read other inputs than ``now``
+    (both :func:`inputs_record`\ s; ``earlier`` ``None`` for a new folder), else ``""``."""
+    if earlier is None:
+        return ""
+    before = {"covariates": earlier.get("covariates", []), "calendar": earlier.get("calendar", [])}
+    if _keyed_inputs(before) == _keyed_inputs(now):
+        return ""
+    return (
+        f"The sweep written here before read other inputs ({_inputs_text(before)}, now "
+        f"{_inputs_text(now)}); runs are keyed by their inputs, so these runs are its own and "
+        "the earlier ones stay in runs/ but out of results.csv."
+    )
+
+
 def run_key(
-    fingerprint: str, spec: dict, train: dict, backtest: dict, seed: int, version: str
+    fingerprint: str,
+    spec: dict,
+    train: dict,
+    backtest: dict,
+    seed: int,
+    version: str,
+    inputs: dict | None = None,
 ) -> str:
-    """A content hash of what determines a run's numbers (the device is left out)."""
+    """A content hash of what determines a run's numbers (the device is left out), the other
+    series and calendar inputs (an :func:`inputs_record`) included when there are any."""
     train = {k: v for k, v in train.items() if k != "device"}
     payload = {
         "data": fingerprint,
@@ -184,6 +241,9 @@ def run_key(
         "seed": seed,
         "stockapp": version,
     }
+    keyed = _keyed_inputs(inputs)
+    if keyed is not None:  # without inputs, the keys sweeps had before them
+        payload["inputs"] = keyed
     text = json.dumps(payload, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:20]
 

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 import stockapp
+from stockapp.core.covariates import Covariate, align_covariates
 from stockapp.core.features import FeatureSpec
 from stockapp.core.runs import write_json
 from stockapp.core.selection import add_holm, span_dm_fields, summarise_series
@@ -34,6 +35,7 @@ from stockapp.core.sweep_plan import (
     Spans,
     config_label,
     expand_grid,
+    inputs_record,
     plan_spans,
     run_key,
     split_settings,
@@ -43,7 +45,7 @@ from stockapp.core.sweep_plan import (
 from stockapp.core.trading import TradingRule, periods_per_year
 from stockapp.core.walkforward import BacktestSettings
 from stockapp.errors import StockappError
-from stockapp.models.sweep_job import DIED, DIED_TWICE, Job, JobFn, run_job
+from stockapp.models.sweep_job import DIED, DIED_TWICE, Job, JobFn, RunData, run_job
 from stockapp.models.sweep_pool import available_cores, default_workers, local_engine
 from stockapp.models.trainer import TrainConfig
 
@@ -72,6 +74,14 @@ class SweepRequest:
     # the grid's every combination; ``search`` describes how, for summary.json.
     configs: tuple[dict, ...] | None = None
     search: dict | None = None
+    # Other series and calendar inputs every run reads (issue 24), as ``stockapp backtest``
+    # passes them to run_backtest; part of each run's key, so resuming never mixes inputs.
+    covariates: tuple[Covariate, ...] = ()
+    calendar: tuple[str, ...] = ()
+
+    def inputs(self) -> dict:
+        """The inputs as ``summary.json`` records them and run keys hash them."""
+        return inputs_record(self.covariates, self.calendar)
 
 
 @dataclass
@@ -121,9 +131,13 @@ def plan_sweep(series_list: Sequence[Any], request: SweepRequest, out: Path) -> 
     jobs: list[Job] = []
     spans_all = []
     root = str(Path(out) / "runs")
+    inputs = request.inputs()
     for index, series in enumerate(series_list):
         spans = plan_spans(series.dates, request.test_fraction, request.selection_fraction)
         spans_all.append(spans)
+        if request.covariates or request.calendar:  # a series sharing no span: one sentence
+            prices = series.prices(request.spec.adjusted)
+            align_covariates(prices, request.covariates, request.calendar, series.name)
         for config in configs:
             spec_d, train_d, bt_d = split_settings(
                 config, request.spec.to_dict(), request.train.to_dict(), base_bt
@@ -138,8 +152,9 @@ def plan_sweep(series_list: Sequence[Any], request: SweepRequest, out: Path) -> 
             for seed in request.seeds:
                 train_seed = {**train_d, "seed": int(seed)}
                 key = run_key(
-                    series.fingerprint, spec_d, train_seed, bt_d, int(seed), stockapp.__version__
-                )
+                    series.fingerprint, spec_d, train_seed, bt_d, int(seed), stockapp.__version__,
+                    inputs,
+                )  # fmt: skip
                 jobs.append(
                     Job(
                         key,
@@ -201,6 +216,8 @@ def run_sweep(
     runs = RunsFolder(out / "runs")
     runs.clean_partials()
     stop = should_stop or (lambda: False)
+    # each series with the inputs its runs read, sent to the workers as the series alone was
+    data = [RunData(s, tuple(request.covariates), tuple(request.calendar)) for s in series_list]
     rows: dict[str, dict] = {}
     todo = []
     for job in plan.jobs:
@@ -213,13 +230,13 @@ def run_sweep(
     started = time.perf_counter()
     ran = trained = 0  # runs that came back this call; those of them that finished
     if engine == "inline" or (engine == "local" and workers == 1):
-        stream = inline_engine(todo, series_list, job_fn, stop)
+        stream = inline_engine(todo, data, job_fn, stop)
     elif engine == "local":
-        stream = local_engine(todo, series_list, job_fn, stop, workers)
+        stream = local_engine(todo, data, job_fn, stop, workers)
     else:
         from stockapp.models.sweep_ray import ray_engine
 
-        stream = ray_engine(todo, series_list, job_fn, stop, ray_address, workers)
+        stream = ray_engine(todo, data, job_fn, stop, ray_address, workers)
     try:
         for row in stream:
             if row["status"] == "cancelled":
@@ -293,6 +310,7 @@ def finish_sweep(
         "grid": request.grid,
         **({"search": request.search} if request.search else {}),
         "seeds": list(request.seeds),
+        "inputs": request.inputs(),  # other series and calendar inputs of every run (issue 24)
         "runs_total": len(plan.jobs),
         "runs_finished": sum(r["status"] == "ok" for r in rows),
         "runs_failed": sum(r["status"] == "failed" for r in rows),

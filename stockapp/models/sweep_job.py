@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from stockapp.core.covariates import Covariate
 from stockapp.core.features import FeatureSpec
 from stockapp.core.progress import drain
 from stockapp.core.selection import span_scores
@@ -49,6 +50,17 @@ class Job:
     runs_root: str
 
 
+@dataclass(frozen=True)
+class RunData:
+    """What a run reads: a price series and the other series (covariates) and calendar inputs
+    every run of the sweep reads beside it. Loaded once by the sweep that asks, it travels to
+    the workers as one object, as the series alone did before (issue 24)."""
+
+    series: Any
+    covariates: tuple[Covariate, ...] = ()
+    calendar: tuple[str, ...] = ()
+
+
 def settings_columns(job: Job) -> dict:
     merged = {**job.train, **job.spec, **job.backtest}
     return {k: merged.get(k) for k in SETTING_ORDER}
@@ -71,15 +83,21 @@ def job_row(job: Job, status: str, error: str = "", **scores) -> dict:
 
 
 def run_job(job: Job, series: Any, should_stop: Callable[[], bool] | None = None) -> dict:
-    """Run one backtest and commit its folder; the result row (``status`` ok, failed or
-    cancelled). Never raises for a bad run: the row carries the sentence."""
+    """Run one backtest of ``series`` (a price series, or a :class:`RunData` with its inputs)
+    and commit its folder; the result row (``status`` ok, failed or cancelled). Never raises
+    for a bad run: the row carries the sentence."""
     from stockapp.models.runner import run_backtest
 
+    data = series if isinstance(series, RunData) else RunData(series)
     try:
         spec = FeatureSpec.from_dict(job.spec)
         cfg = TrainConfig.from_dict(job.train)
         settings = BacktestSettings.from_dict(job.backtest)
-        outcome = drain(run_backtest(series, spec, cfg, settings, should_stop))
+        run = run_backtest(
+            data.series, spec, cfg, settings, should_stop,
+            covariates=data.covariates, calendar=data.calendar,
+        )  # fmt: skip
+        outcome = drain(run)
         if outcome is None:
             return job_row(job, "cancelled", "Cancelled before it finished.")
         result = outcome.result

@@ -11,7 +11,8 @@ and kept:
   Windows has no forkserver and spawns workers, each importing once.
 * :class:`WarmPool` keeps its workers for every sweep this process runs (the window's second
   sweep finds them warm; :func:`warm_up` starts them ahead of the first). The price series go
-  with each run, a few hundred kilobytes pickled.
+  with each run, a few hundred kilobytes pickled, with the other series its runs read as inputs
+  (a :class:`~stockapp.models.sweep_job.RunData`).
 * Each worker gets ``max(1, cores // workers)`` torch threads, so workers x threads = cores.
 
 What the engine promised before the pool stays: a worker that dies (killed, out of memory)

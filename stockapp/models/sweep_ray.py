@@ -7,11 +7,11 @@ without an address a local Ray is started for the sweep and shut down after it.
 One actor (:class:`~stockapp.models.sweep_actor.RunWorker`) per CPU the cluster offers, each with
 ``num_cpus`` 1 (and ``num_gpus`` when the runs train on a GPU), imports PyTorch once and runs the
 same job function as the local engine, one run after another. Each price series is put once into
-the object store; each run's folder comes back as bytes and is written into the sweep folder of
-this machine (the machines share no folder). A run whose actor dies (its process killed, its
-machine gone) is run once more on another actor, and a replacement actor is started; a run that
-kills its actor twice is failed with a sentence; the run's ``attempts`` (1 or 2) go into its
-row, and the summary counts the runs retried.
+the object store, with the other series its runs read as inputs; each run's folder comes back as
+bytes and is written into the sweep folder of this machine (the machines share no folder). A run
+whose actor dies (its process killed, its machine gone) is run once more on another actor, and a
+replacement actor is started; a run that kills its actor twice is failed with a sentence; the
+run's ``attempts`` (1 or 2) go into its row, and the summary counts the runs retried.
 
 **Joining a cluster is bounded.** Given an address where nothing answers, ``ray.init`` retries
 for minutes, logging "Failed to connect to GCS", and cannot be interrupted (it waits in C++). So
@@ -168,7 +168,8 @@ def ray_engine(
         if any(_needs_gpu(job) for job in jobs):
             options["num_gpus"] = gpus_per_run
         actor = ray.remote(RunWorker).options(**options)
-        refs = [ray.put(s) for s in series_list]  # each series sent once to each machine
+        # each series (a RunData, with its inputs) sent once to each machine
+        refs = [ray.put(s) for s in series_list]
         context = ray.get_runtime_context()  # a job id alone repeats across local Rays
         kind = (context.get_node_id(), context.get_job_id(), tuple(sorted(options.items())))
         # Actors kept from an earlier sweep of this process, when Ray outlives the sweep

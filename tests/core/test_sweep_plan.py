@@ -14,6 +14,8 @@ from stockapp.core.sweep_plan import (
     RunsFolder,
     config_label,
     expand_grid,
+    inputs_change,
+    inputs_record,
     plan_spans,
     run_key,
     split_settings,
@@ -76,6 +78,49 @@ def test_run_key_changes_with_what_changes_the_numbers_only():
     assert key not in others and len(others) == 5
     # the device does not change what a run means
     assert key == run_key("fp", base["spec"], {"model": "gru", "device": "cuda"}, {}, 0, "1")
+
+
+def test_run_key_changes_with_the_other_series_and_calendar_inputs():
+    """Issue 24: a run made with other inputs is another run, so resuming never mixes them."""
+    from stockapp.core.covariates import Covariate
+
+    dates = pd.date_range("2020-01-01", periods=5, freq="B")
+    prices = pd.DataFrame({"Close": [1.0, 2, 3, 4, 5], "High": 6.0, "Low": 0.5}, index=dates)
+
+    def cov(name="SPY", features=("return",), fingerprint="a"):
+        return Covariate(name, prices, features, {"source": "x", "fingerprint": fingerprint})
+
+    base = ("fp", {"window": 10}, {"model": "gru"}, {}, 0, "1")
+    plain = run_key(*base)
+    assert plain == run_key(*base, inputs=inputs_record((), ()))  # no inputs: the old key
+    keys = {
+        run_key(*base, inputs=inputs_record([cov()], ())),
+        run_key(*base, inputs=inputs_record([cov(name="QQQ")], ())),
+        run_key(*base, inputs=inputs_record([cov(features=("range",))], ())),
+        run_key(*base, inputs=inputs_record([cov(fingerprint="b")], ())),
+        run_key(*base, inputs=inputs_record([cov()], ("dow",))),
+        run_key(*base, inputs=inputs_record([], ("dow",))),
+        run_key(*base, inputs=inputs_record([cov(), cov(name="QQQ")], ())),
+        run_key(*base, inputs=inputs_record([cov(name="QQQ"), cov()], ())),
+    }
+    assert plain not in keys and len(keys) == 8
+    record = inputs_record([cov()], ("dow",))
+    assert record == {
+        "covariates": [{"name": "SPY", "features": ["return"], "source": "x", "fingerprint": "a"}],
+        "calendar": ["dow"],
+    }
+    moved = {**record, "covariates": [{**record["covariates"][0], "source": "y"}]}
+    assert run_key(*base, inputs=moved) == run_key(*base, inputs=record)  # where is not what
+    # resuming with other inputs is said in one sentence; the same ones, or a new folder, not
+    none = inputs_record((), ())
+    assert inputs_change(None, record) == "" and inputs_change(moved, record) == ""
+    assert inputs_change({}, none) == "" and inputs_change(none, none) == ""
+    assert inputs_change(none, record) == (
+        "The sweep written here before read other inputs (none, now SPY:return; calendar dow); "
+        "runs are keyed by their inputs, so these runs are its own and the earlier ones stay in "
+        "runs/ but out of results.csv."
+    )
+    assert "(SPY:return; calendar dow, now none)" in inputs_change(record, none)
 
 
 def test_config_label_names_the_varied_settings():

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from stockapp.core.progress import drain
+from stockapp.core.runs import load_run
 from stockapp.models import sweep_pool
 from stockapp.models.sweep import DIED, run_job, run_sweep
 from stockapp.models.sweep_pool import shutdown_pools, take_pool, warm_up
@@ -79,3 +80,27 @@ def test_a_stop_leaves_the_workers_ready_for_the_next_sweep(tmp_path):
     assert drain(job, seen.append).stopped
     again = drain(run_sweep([_short()], req, tmp_path / "b", workers=2))
     assert not again.stopped and [r["status"] for r in again.rows] == ["ok"] * 4
+
+
+def test_the_other_series_travel_with_each_run_to_the_workers(tmp_path):
+    """Issue 24: the inputs, loaded once here, reach every worker; same numbers as inline."""
+    from dataclasses import replace
+
+    from stockapp.data import load_sample
+    from stockapp.session.inputs import covariate_of
+
+    spy = covariate_of(load_sample("SPY"), ("return", "range"), True)
+    req = replace(_with_seeds(_request(), (0, 1)), covariates=(spy,), calendar=("dow",))
+    local = drain(run_sweep([_short()], req, tmp_path / "local", workers=2))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(max(1, sweep_pool.available_cores() // 2))  # as each worker has
+    try:
+        inline = drain(run_sweep([_short()], req, tmp_path / "inline", engine="inline"))
+    finally:
+        torch.set_num_threads(threads)
+    assert [r["status"] for r in local.rows] == ["ok"] * 2
+    assert [r["rmse"] for r in local.rows] == [r["rmse"] for r in inline.rows]
+    for row in local.rows:
+        _, manifest = load_run(tmp_path / "local" / "runs" / row["key"])
+        assert [c["name"] for c in manifest.covariates] == ["SPY"]
+    assert local.summary["inputs"]["calendar"] == ["dow"]

@@ -203,3 +203,22 @@ def test_a_worker_that_cannot_start_is_one_sentence_naming_why():
         "'stockapp.models.sweep_actor'); install the same stockapp, with its dependencies, on "
         "every machine of the cluster."
     )
+
+
+def test_the_other_series_travel_with_the_prices_to_the_actors(tmp_path, local_ray):
+    """Issue 24: the inputs go once into the object store with each series; inline's numbers."""
+    from dataclasses import replace
+
+    from stockapp.data import load_sample
+    from stockapp.session.inputs import covariate_of
+
+    spy = covariate_of(load_sample("SPY"), ("return",), True)
+    req = replace(_request(), covariates=(spy,), calendar=("month",))
+    out = drain(run_sweep([_short()], req, tmp_path / "ray", engine="ray", workers=1))
+    inline = drain(run_sweep([_short()], req, tmp_path / "inline", engine="inline"))
+    assert [r["status"] for r in out.rows] == ["ok"]
+    assert [r["key"] for r in out.rows] == [r["key"] for r in inline.rows]
+    manifest = json.loads(
+        (tmp_path / "ray" / "runs" / out.rows[0]["key"] / "manifest.json").read_text()
+    )
+    assert manifest["covariates"][0]["name"] == "SPY" and manifest["calendar"] == ["month"]
