@@ -1,9 +1,10 @@
 """``stockapp explain``: look inside the model of a saved run, or compare RNN, GRU and LSTM.
 
 ``stockapp explain RUN_DIR [--date YYYY-MM-DD] --out DIR`` reopens the run's model and prices
-(the prices it names, checked against the fingerprint it saved) and writes, for the forecast of
-one test bar (default: the last), with the weights of the fit that made it (a run keeps every
-fit's weights; ``explain.json`` names it: ``fit_index``, its ``trained_through``):
+(the prices it names, checked against the fingerprint it saved, and so the other series it read
+as inputs) and writes, for the forecast of one test bar (default: the last), with the weights of
+the fit that made it (a run keeps every fit's weights; ``explain.json`` names it:
+``fit_index``, its ``trained_through``):
 ``attribution.csv`` (lag, feature, input, attribution, gradient_x_input), ``explain.json``,
 ``states.npz`` (``layer0_forget`` ...: time x units), ``gradient_flow.csv`` (lag, grad_norm),
 ``gradient_flow_epochs.csv`` (epoch, lag, grad_norm: that fit's curve after each epoch of its
@@ -77,11 +78,13 @@ def _cmd_explain(args: argparse.Namespace) -> int:
 
 
 def load_run_model(folder: Path):
-    """``(forecaster, prices, result)`` of a saved run, its prices reloaded and checked; the
-    forecaster keeps every fit's weights the run saved (see ``choose_fit``)."""
+    """``(forecaster, prices, result)`` of a saved run, its prices (and the other series it
+    read as inputs) reloaded and checked; the forecaster keeps every fit's weights the run
+    saved (see ``choose_fit``)."""
     from stockapp.core.runs import load_run
     from stockapp.models.forecaster import RecurrentForecaster
     from stockapp.session.loading import load_series
+    from stockapp.session.run_inputs import reload_inputs
 
     result, manifest = load_run(folder)
     if not (folder / "model").is_dir():
@@ -100,7 +103,9 @@ def load_run_model(folder: Path):
             f"The prices in {source} have changed since the run was made, so its forecasts "
             "cannot be explained from them."
         )
-    return model, series.prices(model.spec.adjusted), result
+    # the other series and calendar inputs it was trained with, aligned as in training
+    inputs = reload_inputs(manifest, model.spec.adjusted, whole=True)
+    return model, inputs.align(series.prices(model.spec.adjusted), series.name), result
 
 
 def _explain_run(args: argparse.Namespace) -> int:

@@ -189,11 +189,14 @@ def _columns(cov: Covariate, pos: np.ndarray) -> list[np.ndarray]:
     return out
 
 
-def next_bar_dates(index: pd.DatetimeIndex) -> pd.DatetimeIndex:
-    """The date of each bar's next bar: the following bar's, and for the last one the next
-    weekday (daily bars) or one typical bar later."""
+def next_bar_dates(index: pd.DatetimeIndex, last: pd.Timestamp | None = None) -> pd.DatetimeIndex:
+    """The date of each bar's next bar: the following bar's, and for the last one ``last``
+    when known (a forward record's exchange calendar), else the next weekday (daily bars) or
+    one typical bar later."""
     if len(index) == 0:
         return index
+    if last is not None:
+        return pd.DatetimeIndex([*index[1:], pd.Timestamp(last)])
     step = pd.Series(index).diff().median() if len(index) > 1 else pd.Timedelta(days=1)
     if pd.isna(step) or step <= pd.Timedelta(0):
         step = pd.Timedelta(days=1)
@@ -201,9 +204,12 @@ def next_bar_dates(index: pd.DatetimeIndex) -> pd.DatetimeIndex:
     return pd.DatetimeIndex([*index[1:], last])
 
 
-def calendar_column(index: pd.DatetimeIndex, key: str) -> np.ndarray:
-    """Calendar input ``key`` (``dow``, ``month``) of the bar after each bar."""
-    nxt = next_bar_dates(pd.DatetimeIndex(index))
+def calendar_column(
+    index: pd.DatetimeIndex, key: str, last: pd.Timestamp | None = None
+) -> np.ndarray:
+    """Calendar input ``key`` (``dow``, ``month``) of the bar after each bar (``last``: the
+    date of the bar after the last one, when known)."""
+    nxt = next_bar_dates(pd.DatetimeIndex(index), last)
     if key == "dow":
         return nxt.day_of_week.to_numpy(np.float64)
     if key == "month":
@@ -216,9 +222,12 @@ def align_covariates(
     covariates: list[Covariate] | tuple[Covariate, ...] = (),
     calendar: tuple[str, ...] = (),
     target_name: str = "the target",
+    next_date: pd.Timestamp | None = None,
 ) -> Alignment:
     """``prices`` (the target's, by date) with one column per covariate feature and calendar
     input, aligned under the module's rule; the span starts where every covariate has a value.
+    ``next_date`` is the date of the bar after the last one when it is known (the forward
+    record's exchange calendar): the last row's calendar inputs describe it.
 
     Raises a one-sentence :class:`DataError` when a covariate shares no span with the target
     or two covariates have the same name.
@@ -259,7 +268,7 @@ def align_covariates(
         rec["first_date"], rec["last_date"] = _iso(cidx[0]), _iso(cidx[-1])
         done.append(rec)
     for key in calendar:
-        added[CALENDAR_PREFIX + key] = calendar_column(index, key)
+        added[CALENDAR_PREFIX + key] = calendar_column(index, key, next_date)
     frame = prices.iloc[start:].copy()
     for name, col in added.items():
         frame[name] = col[start:]

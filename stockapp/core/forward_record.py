@@ -51,11 +51,15 @@ REQUIRED = (
 
 
 def frame_record(frame: pd.DataFrame) -> dict:
-    """Prices as plain JSON (full float precision): ``{"columns", "dates", "rows"}``."""
+    """Prices as plain JSON (full float precision): ``{"columns", "dates", "rows"}``; a value
+    that is not a number (an input column's first row, which no window reads) is ``null``."""
+    values = frame.to_numpy(dtype=np.float64)
+    rows = values.astype(object)
+    rows[~np.isfinite(values)] = None
     return {
         "columns": [str(c) for c in frame.columns],
         "dates": format_dates(pd.DatetimeIndex(frame.index)),
-        "rows": frame.to_numpy(dtype=np.float64).tolist(),
+        "rows": rows.tolist(),
     }
 
 

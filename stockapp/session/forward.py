@@ -14,6 +14,12 @@ by the exchange calendar although the data had no bar for it yet (the data lagge
 Each entry's inputs are kept: the bars every forecast of one call read are written once as
 ``inputs/<sha256>.json`` beside the ledger, so ``--verify`` reproduces each forecast from
 exactly the data it saw even after the source is re-adjusted or gone.
+
+A run made with other series (and the calendar) as inputs loads them again from its manifest
+(:mod:`stockapp.session.run_inputs`), keeps their closed bars and aligns them as in training:
+the forecast of the bar dated d reads their bars dated strictly before d. Their aligned columns
+are kept with the bars in ``inputs/``, and each entry names the fingerprint of every input's
+bars its forecast could read (``covariates``).
 """
 
 from __future__ import annotations
@@ -52,6 +58,7 @@ from stockapp.session.forward_bands import (
 )
 from stockapp.session.forward_source import check_matches, chosen_source
 from stockapp.session.loading import load_series
+from stockapp.session.run_inputs import RunInputs, reload_inputs
 
 if TYPE_CHECKING:  # torch is imported when a run's model is opened, not with this module
     from stockapp.models.forecaster import RecurrentForecaster
@@ -167,6 +174,13 @@ def closed_prices(prices: pd.DataFrame, clock: BarClock, now: pd.Timestamp) -> p
     return prices[clock.closed(prices.index, now).to_numpy()]
 
 
+def _closed(source: DataSource, dates: pd.DatetimeIndex, run: SavedRun, now) -> np.ndarray:
+    """Which bars of an input series have closed by ``now`` on its own exchange."""
+    weekends = bool((dates.day_of_week >= 5).any())
+    clock = BarClock(source.exchange, weekly=run.bars == "weekly", weekends=weekends)
+    return clock.closed(dates, now).to_numpy()
+
+
 def _check_ledger(entries: list[dict], run: SavedRun, now: pd.Timestamp, path: Path) -> None:
     for number, entry in enumerate(entries, start=1):
         if entry["run_id"] != run.run_id:
@@ -194,9 +208,21 @@ def first_end(entries: list[dict], prices: pd.DataFrame, run: SavedRun) -> int:
 
 
 def _payloads(
-    run, source, series_name, prices, ends, clock, now, snapshot_id, old=(), outcomes=None
+    run,
+    source,
+    series_name,
+    prices,
+    ends,
+    clock,
+    now,
+    snapshot_id,
+    old=(),
+    outcomes=None,
+    inputs: RunInputs | None = None,
 ) -> list[dict]:
-    """The entries for windows ending at ``ends`` (the last may target a bar not in the data).
+    """The entries for windows ending at ``ends`` (the last may target a bar not in the data);
+    a run with other series as inputs records, per entry, the fingerprint of each one's bars
+    the forecast could read (``covariates``).
 
     A distribution head's bands are calibrated as the run's backtest's were, continued over the
     outcomes of the ``old`` entries (``outcomes``: their log returns scored so far, by hash)
@@ -238,6 +264,7 @@ def _payloads(
             "issued_at": issued,
             "backfill": reason is not None,
             "backfill_reason": reason,
+            **({"covariates": inputs.read_by(prices.index[e])} if inputs else {}),
         })  # fmt: skip
     if dists is not None:
         _band_entries(run, out, dists, old, outcomes or {}, prices)
@@ -299,6 +326,10 @@ def record_forward(
     weekends = bool((prices.index.day_of_week >= 5).any())
     clock = BarClock(source.exchange, weekly=run.bars == "weekly", weekends=weekends)
     prices = closed_prices(prices, clock, now)
+    inputs = reload_inputs(run.manifest, run.adjusted, session=session,
+                           closed=lambda src, dates: _closed(src, dates, run, now))  # fmt: skip
+    if inputs and len(prices):  # aligned as in training: bar d reads their bars before d
+        prices = inputs.align(prices, series.name, clock.next_bar(prices.index[-1]))
     window = run.model.spec.window
     if len(prices) <= window:
         raise DataError(
@@ -323,7 +354,7 @@ def record_forward(
         if ends.size:
             outcomes = {r["entry"]: r["realised_return"] for r in tx.results + report.scored}
             payloads = _payloads(run, source, series.name, prices, ends, clock, now, snapshot_id,
-                                 tx.entries, outcomes)  # fmt: skip
+                                 tx.entries, outcomes, inputs)  # fmt: skip
             report.added = tx.append(payloads)
         entries = tx.entries + tx.new_entries
         report.scored += _scores_due(tx.new_entries, done, prices, stamp)

@@ -130,6 +130,11 @@ def test_calendar_inputs_describe_the_bar_being_forecast():
     dates = pd.DatetimeIndex(["2024-01-29", "2024-01-30", "2024-01-31", "2024-02-02"])
     assert calendar_column(dates, "dow").tolist() == [1, 2, 4, 0]  # the last: next weekday
     assert calendar_column(dates, "month").tolist() == [1, 1, 2, 2]
+    # a forward record knows the next bar from the exchange calendar (Monday a holiday)
+    holiday = pd.Timestamp("2024-02-06")
+    assert calendar_column(dates, "dow", holiday).tolist() == [1, 2, 4, 1]
+    frame = align_covariates(_frame(dates), calendar=("dow",), next_date=holiday).frame
+    assert frame["cal:dow"].tolist() == [1, 2, 4, 1]
 
 
 def test_requests_name_the_series_and_its_features():

@@ -48,6 +48,12 @@ def test_prices_round_trip_and_the_data_hash_sees_only_its_window():
     frame = pd.DataFrame({"Close": np.linspace(100, 107, 8) / 3, "Volume": 1e7}, index=idx)
     back = frame_from_record(frame_record(frame))
     pd.testing.assert_frame_equal(back, frame, check_freq=False)
+    # an input column's first row is not a number (no window reads it): kept as null
+    frame["with:SPY:return"] = [np.nan, *np.linspace(-0.01, 0.01, 7)]
+    record = frame_record(frame)
+    assert record["rows"][0][-1] is None and window_hash(frame, 7, 7)
+    pd.testing.assert_frame_equal(frame_from_record(record), frame, check_freq=False)
+    frame = frame.drop(columns="with:SPY:return")
     h = window_hash(frame, 5, 3)  # rows 2..5
     later = frame.copy()
     later.iloc[6:, 0] *= 2  # the future moves: the hash does not
