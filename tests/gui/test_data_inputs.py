@@ -101,6 +101,18 @@ def test_a_backtest_with_inputs_equals_the_command_lines_and_names_them(
     assert "By input: its own past " in said and ", GOOG " in said, said
     assert said.endswith("%.") and "day of the week" in said
     inside._explain_worker.wait(5000)
+
+    # Opened again from its folder, the run's inputs are loaded again for the Inside tab.
+    assert backtest.open_run_from(gui_folder)
+    qtbot.waitUntil(lambda: inside._forecaster is not None and inside._opened is None
+                    or inside.view.explanation is not None and inside._pending is None,
+                    timeout=20000)  # fmt: skip
+    inside.show_forecast(backtest.result.dates[-1])
+    qtbot.waitUntil(lambda: inside.view.explanation is not None, timeout=20000)
+    assert inside.view.explanation.features == ("log_return", "with:GOOG:return", "cal:dow")
+    assert "with:GOOG:return" in inside._prices.columns
+    if inside._explain_worker is not None:
+        inside._explain_worker.wait(5000)
     qtbot.wait(10)
 
 

@@ -131,7 +131,8 @@ class InsideController(QObject):
             self.view.clear(str(exc))
             return
         tag = DataTag.from_manifest(self._backtest.manifest)
-        self._pending = self._opened = (model, self._backtest.result, tag)
+        manifest = self._backtest.manifest
+        self._pending = self._opened = (model, self._backtest.result, tag, manifest)
         self._follow_pending()
 
     def _data_changed(self) -> None:
@@ -151,12 +152,22 @@ class InsideController(QObject):
         """Explain the opened run once the window shows the data it was made on."""
         if self._pending is None or self._window is None:
             return
-        model, result, tag = self._pending
+        model, result, tag, manifest = self._pending
         series = self.session.series
         if self.session.same_data(tag):
             self._pending = None
             self.view.load_button.setVisible(False)
-            self.set_model(model, series.prices(model.spec.adjusted), result)
+            prices = series.prices(model.spec.adjusted)
+            if getattr(manifest, "covariates", None) or getattr(manifest, "calendar", None):
+                from stockapp.session.run_inputs import reload_inputs
+
+                try:  # the other series it read, loaded again and aligned as in training
+                    inputs = reload_inputs(manifest, model.spec.adjusted, whole=True)
+                    prices = inputs.align(prices, series.name)
+                except StockappError as exc:
+                    self.view.clear(str(exc))
+                    return
+            self.set_model(model, prices, result)
             return
         self._forget_model()
         if tag is None:
