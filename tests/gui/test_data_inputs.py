@@ -138,6 +138,8 @@ def test_series_forecast_too_are_one_run_shown_series_by_series_and_across(
     assert not box.feature_checks["return"].isEnabled()  # features are an input's only
     assert box.add_csv(goog) and box.add_csv(third)
     assert box.one_network_check.isVisibleTo(box)
+    assert box.list.isVisibleTo(box) and box.list.count() == 2  # seen missing under Xvfb
+    assert box.list.item(1).text() == "THIRD.csv (CSV): forecast too"
     assert box.choice.target_summary() == "GOOG_short.csv, THIRD.csv"
     with qtbot.waitSignal(backtest.backtest_finished, timeout=90000) as done:
         assert backtest.start_backtest()

@@ -83,8 +83,9 @@ class InputsBox(QGroupBox):
         self._choice = choice
         self.list.clear()
         self.list.addItems(choice.lines())
-        self.list.setVisible(bool(choice.requests))
-        self.remove_button.setVisible(bool(choice.requests))
+        listed = bool(choice.requests or choice.targets)
+        self.list.setVisible(listed)
+        self.remove_button.setVisible(listed)
         for key, box in [*self.calendar_checks.items(), ("one", self.one_network_check)]:
             box.blockSignals(True)
             box.setChecked(choice.one_network if key == "one" else key in choice.calendar)
