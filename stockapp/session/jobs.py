@@ -91,39 +91,21 @@ def backtest_job(
             days += tuple(k for k in inputs.calendar if k not in days)
         if others and not chosen.ridge:  # ridge on the same inputs beside it, as on the CLI
             chosen = replace(chosen, ridge=True)
-        if inputs is not None and inputs.targets:  # other series forecast too: one run of all
-            from stockapp.models.several import run_several
-
-            targets = [series, *inputs.load_targets(series.frame.index)]
-            with torch_threads(threads):
-                return (
-                    yield from run_several(
-                        targets,
-                        spec,
-                        cfg,
-                        chosen,
-                        should_stop,
-                        calibration=calibration,
-                        covariates=others,
-                        calendar=days,
-                        global_model=inputs.one_network,
-                    )  # fmt: skip
-                )
-
         with torch_threads(threads):  # one core left to the window (issue 14)
-            return (
-                yield from runner.run_backtest(
-                    series,
-                    spec,
-                    cfg,
-                    chosen,
-                    should_stop,
-                    forecaster=forecaster,
-                    calibration=calibration,
-                    covariates=others,
-                    calendar=days,
+            if inputs is not None and inputs.targets:  # other series forecast too: one run
+                from stockapp.models.several import run_several
+
+                targets = [series, *inputs.load_targets(series.frame.index)]
+                run = run_several(
+                    targets, spec, cfg, chosen, should_stop, calibration=calibration,
+                    covariates=others, calendar=days, global_model=inputs.one_network,
                 )  # fmt: skip
-            )
+            else:
+                run = runner.run_backtest(
+                    series, spec, cfg, chosen, should_stop, forecaster=forecaster,
+                    calibration=calibration, covariates=others, calendar=days,
+                )  # fmt: skip
+            return (yield from run)
 
     return backtest
 

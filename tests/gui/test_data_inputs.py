@@ -55,17 +55,21 @@ def test_the_box_edits_the_choice_and_remembers_it(qtbot, tmp_path):
     assert again.inputs_box.choice.summary() == "day of the week"
 
 
+def _window(qtbot, csv):
+    """The window on ``csv`` with the tiny model and test span the command line is given."""
+    window = create_main_window(csv=str(csv), quiet=True)
+    qtbot.addWidget(window)
+    backtest = window.findChild(BacktestController)
+    _type_settings(window.findChild(TrainingController).panel)
+    backtest.panel.set_settings(BacktestSettings(test_fraction=0.2))
+    return window, backtest, window.findChild(InsideController)
+
+
 @pytest.mark.usefixtures("no_leaked_threads")
 def test_a_backtest_with_inputs_equals_the_command_lines_and_names_them(
     qtbot, short_aapl_csv, tmp_path
 ):
-    window = create_main_window(csv=str(short_aapl_csv), quiet=True)
-    qtbot.addWidget(window)
-    training = window.findChild(TrainingController)
-    backtest = window.findChild(BacktestController)
-    inside = window.findChild(InsideController)
-    _type_settings(training.panel)
-    backtest.panel.set_settings(BacktestSettings(test_fraction=0.2))
+    window, backtest, inside = _window(qtbot, short_aapl_csv)
     box = window.data_panel.inputs_box
     box.sample_combo.setCurrentIndex(box.sample_combo.findData("GOOG"))
     box.add_sample_button.click()
@@ -126,13 +130,7 @@ def test_series_forecast_too_are_one_run_shown_series_by_series_and_across(
     frame.to_csv(third)
     goog = tmp_path / "GOOG_short.csv"  # GOOG over the same 400 dates
     pd.read_csv(aapl_csv.parent / "GOOG.csv", index_col="Date").iloc[:400].to_csv(goog)
-    window = create_main_window(csv=str(short_aapl_csv), quiet=True)
-    qtbot.addWidget(window)
-    training = window.findChild(TrainingController)
-    backtest = window.findChild(BacktestController)
-    inside = window.findChild(InsideController)
-    _type_settings(training.panel)
-    backtest.panel.set_settings(BacktestSettings(test_fraction=0.2))
+    window, backtest, inside = _window(qtbot, short_aapl_csv)
     box = window.data_panel.inputs_box
     box.role_combo.setCurrentIndex(box.role_combo.findData("target"))
     assert not box.feature_checks["return"].isEnabled()  # features are an input's only

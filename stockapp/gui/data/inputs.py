@@ -18,7 +18,6 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QFileDialog,
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
@@ -33,7 +32,8 @@ from PySide6.QtWidgets import (
 from stockapp.core.covariates import COVARIATE_FEATURES
 from stockapp.data.samples import list_samples
 from stockapp.errors import AmbiguousDates, StockappError
-from stockapp.gui.settings import app_settings, read_list, read_str
+from stockapp.gui.data.view import ask_csv_path
+from stockapp.gui.settings import app_settings, read_list
 from stockapp.gui.widgets.workers import failure_message
 from stockapp.session.inputs import CALENDAR_WORDS, FEATURE_WORDS, InputChoice
 from stockapp.session.loading import csv_file, load_series, sample, ticker
@@ -108,24 +108,20 @@ class InputsBox(QGroupBox):
 
     def add_csv(self, path: str | Path, dayfirst: bool | None = None) -> bool:
         """Add a CSV file; its dates' order is asked when the file does not tell it."""
+        name = Path(path).name
         try:
-            series = load_series(csv_file(str(path), dayfirst))
+            readable = self._readable(
+                lambda: load_series(csv_file(str(path), dayfirst)), f"{name} cannot be an input: "
+            )
         except AmbiguousDates as exc:
             dayfirst = self.ask_date_order(exc)
             if dayfirst is None:
-                self.failed.emit(f"{Path(path).name} was not added: no date order was chosen.")
+                self.failed.emit(f"{name} was not added: no date order was chosen.")
                 return False
             return self.add_csv(path, dayfirst)
-        except StockappError as exc:
-            self.failed.emit(f"{Path(path).name} cannot be an input: {exc}")
-            return False
-        except Exception as exc:  # a bug: logged, one sentence
-            log.error("reading an input CSV failed", exc_info=exc)
-            self.failed.emit(failure_message(exc))
-            return False
-        del series
-        self._add(csv_file(str(Path(path).resolve()), dayfirst))
-        return True
+        if readable:
+            self._add(csv_file(str(Path(path).resolve()), dayfirst))
+        return readable
 
     def add_ticker(self, symbol: str | None = None) -> bool:
         """Add a Yahoo Finance ticker (downloaded when the backtest runs, over its dates)."""
@@ -153,23 +149,24 @@ class InputsBox(QGroupBox):
         for box in self.feature_checks.values():
             box.setEnabled(self.role_combo.currentData() == "input")
 
-    def _readable(self, load) -> bool:
+    def _readable(self, load, prefix: str = "") -> bool:
+        """Whether ``load()`` reads the series; else False after one sentence (``prefix`` before
+        a data error's own). A CSV's ambiguous dates are raised for the caller to ask."""
         try:
             load()
+        except AmbiguousDates:
+            raise
         except StockappError as exc:
-            self.failed.emit(str(exc))
+            self.failed.emit(prefix + str(exc))
             return False
-        except Exception as exc:
+        except Exception as exc:  # a bug: logged, one sentence
             log.error("reading an input failed", exc_info=exc)
             self.failed.emit(failure_message(exc))
             return False
         return True
 
     def _open_csv(self) -> None:
-        folder = read_str(app_settings(), "data/last_dir", str(Path.home()))
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Add a CSV file as an input", folder, "CSV files (*.csv *.txt);;All files (*)"
-        )
+        path = ask_csv_path(self, "Add a CSV file as an input")
         if path:
             self.add_csv(path)
 

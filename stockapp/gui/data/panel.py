@@ -18,12 +18,12 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from PySide6.QtCore import QDate, Signal
-from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
+from PySide6.QtWidgets import QMessageBox, QWidget
 
 from stockapp.data.series import PriceSeries
 from stockapp.errors import AmbiguousDates, StockappError
 from stockapp.gui.data.inputs import InputsBox
-from stockapp.gui.data.view import INTERVALS, MAX_RECENT, DataForm
+from stockapp.gui.data.view import INTERVALS, MAX_RECENT, DataForm, ask_csv_path
 from stockapp.gui.settings import app_settings, read_str
 from stockapp.gui.widgets.workers import GeneratorWorker, failure_message, run_in_background
 from stockapp.session.data_tag import DataTag
@@ -226,10 +226,7 @@ class DataPanel(DataForm):
 
     def open_csv_dialog(self) -> None:
         """Ask for a CSV file and load it."""
-        folder = read_str(app_settings(), "data/last_dir", str(Path.home()))
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Open price CSV", folder, "CSV files (*.csv *.txt);;All files (*)"
-        )
+        path = ask_csv_path(self, "Open price CSV")
         if path:
             self.load_csv_path(path)
 

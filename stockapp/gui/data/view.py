@@ -7,11 +7,14 @@ recent tickers, adjusted); what pressing its buttons does is
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import QDate, Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDateEdit,
+    QFileDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -28,6 +31,15 @@ from stockapp.gui.settings import app_settings, read_bool, read_list, read_str
 
 INTERVALS = (("Daily", "1d"), ("Weekly", "1wk"))
 MAX_RECENT = 8
+
+
+def ask_csv_path(parent: QWidget, title: str) -> str:
+    """Ask for a price CSV file in the folder last opened; "" when none was chosen."""
+    folder = read_str(app_settings(), "data/last_dir", str(Path.home()))
+    path, _ = QFileDialog.getOpenFileName(
+        parent, title, folder, "CSV files (*.csv *.txt);;All files (*)"
+    )
+    return path
 
 
 class DataForm(QWidget):
