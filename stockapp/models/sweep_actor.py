@@ -65,11 +65,10 @@ class RunWorker:
     """Runs one sweep run after another in one process; PyTorch is imported once, here."""
 
     def __init__(self, threads: int) -> None:
-        import torch
-
         import stockapp.models.runner  # noqa: F401  the run's imports, paid once per worker
+        from stockapp.models.threads import limit_worker_threads
 
-        torch.set_num_threads(max(1, int(threads)))
+        limit_worker_threads(threads)  # torch's and NumPy's BLAS alike, as the local workers
         self._stopped: set[str] = set()
 
     def ready(self) -> tuple[str, int]:

@@ -13,7 +13,8 @@ and kept:
   sweep finds them warm; :func:`warm_up` starts them ahead of the first). The price series go
   with each run, a few hundred kilobytes pickled, with the other series its runs read as inputs
   (a :class:`~stockapp.models.sweep_job.RunData`).
-* Each worker gets ``max(1, cores // workers)`` torch threads, so workers x threads = cores.
+* Each worker gets ``max(1, cores // workers)`` threads, torch's and the BLAS's under NumPy
+  alike (:func:`~stockapp.models.threads.limit_worker_threads`), so workers x threads = cores.
 
 What the engine promised before the pool stays: a worker that dies (killed, out of memory)
 breaks the pool; the runs it held are rerun one at a time in a fresh pool, so only the run that
@@ -43,12 +44,12 @@ _WORKER: dict = {}
 
 
 def _init_worker(threads: int, stop_event: Any, barrier: Any) -> None:
-    import torch
+    from stockapp.models.threads import limit_worker_threads
 
     # Ctrl+C reaches the whole process group: the parent alone handles it and sets the stop
     # event, which the runs in flight read at their next progress point.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    torch.set_num_threads(threads)
+    limit_worker_threads(threads)  # torch's and NumPy's BLAS alike
     _WORKER["stop"] = stop_event
     _WORKER["barrier"] = barrier
 

@@ -33,6 +33,25 @@ def dies_on_seed_1(job, series, should_stop=None):
     return with_pid(job, series, should_stop)
 
 
+def with_threads(job, series, should_stop=None):
+    """The ordinary run, its row naming the thread counts in force in its worker."""
+    from threadpoolctl import threadpool_info
+
+    blas = max((p["num_threads"] for p in threadpool_info()), default=0)
+    return {**run_job(job, series, should_stop), "torch": torch.get_num_threads(), "blas": blas}
+
+
+def test_each_worker_caps_numpy_s_blas_threads_as_well_as_torch_s(tmp_path):
+    # Two workers on two cores get one thread each: torch's call alone left NumPy's OpenBLAS at
+    # one thread per core in every worker, four spinning threads on two cores (issue 23).
+    cores = sweep_pool.available_cores()
+    req = _with_seeds(_request(), (0, 1))
+    out = drain(run_sweep([_short()], req, tmp_path, workers=2, job_fn=with_threads))
+    assert [r["status"] for r in out.rows] == ["ok"] * 2
+    want = max(1, cores // 2)
+    assert {(r["torch"], r["blas"]) for r in out.rows} <= {(want, want), (want, 0)}
+
+
 def test_workers_are_started_once_and_kept_for_the_next_sweep(tmp_path):
     pids = set(warm_up(2))
     assert len(pids) == 2 and os.getpid() not in pids

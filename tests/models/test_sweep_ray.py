@@ -13,6 +13,7 @@ from functools import partial
 from pathlib import Path
 
 import pytest
+import torch
 
 from stockapp.core.progress import drain
 from stockapp.core.ray_address import ray_endpoint
@@ -161,6 +162,26 @@ def test_a_dead_actor_s_run_is_retried_once_and_never_doubled(tmp_path, local_ra
 
 def with_pid(job, series, should_stop=None):
     return {**run_job(job, series, should_stop), "pid": os.getpid()}
+
+
+def with_threads(job, series, should_stop=None):
+    from threadpoolctl import threadpool_info
+
+    blas = max((p["num_threads"] for p in threadpool_info()), default=0)
+    return {**run_job(job, series, should_stop), "torch": torch.get_num_threads(), "blas": blas}
+
+
+def test_each_actor_caps_numpy_s_blas_threads_as_well_as_torch_s(tmp_path, local_ray):
+    req = _with_seeds(_request(), (0, 1))
+    sweep_ray.release_actors()
+    try:
+        out = drain(
+            run_sweep([_short()], req, tmp_path, engine="ray", workers=2, job_fn=with_threads)
+        )
+    finally:
+        sweep_ray.release_actors()
+    assert [r["status"] for r in out.rows] == ["ok"] * 2
+    assert {(r["torch"], r["blas"]) for r in out.rows} <= {(1, 1), (1, 0)}
 
 
 def test_actors_are_kept_for_the_next_sweep_while_ray_outlives_it(tmp_path, local_ray):
