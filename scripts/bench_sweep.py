@@ -10,9 +10,11 @@ Small: 8 runs, GRU 16 units (1 layer), window 20, 3 epochs, seeds 0-3 on the AAP
 samples. Standard: 4 runs of the app's default network (LSTM 64 units, 2 layers, window 60)
 with 5 epochs, seeds 0-1 on the same samples. Every sweep writes into a fresh temporary folder,
 so nothing is skipped. Ray is started once, outside the times (a cluster exists before a sweep
-is sent to it). The first round starts the local pool and the Ray actors ("started"); then
-``--rounds`` rounds run the sequential loop and the warm engines in turn (rotated), and the best
-time of each is kept: on a machine shared with other work, that is the least disturbed one.
+is sent to it). ``--rounds`` rounds run, in turn (rotated), the sequential loop, the local
+engine with a pool the sweep starts and with the pool kept from the sweep before ("warm"), all
+before Ray is started (so this process forks its workers as ``stockapp sweep`` does); then as
+many rounds run Ray with actors the sweep starts and kept ones, beside the warm local pool. The
+best time of each is kept: on a machine shared with other work, that is the least disturbed one.
 
 "One thread" means one torch thread and one BLAS thread under NumPy (threadpoolctl), as each
 worker of the engines has on two cores with two workers.
@@ -35,6 +37,7 @@ from threadpoolctl import threadpool_limits
 from stockapp.core.features import FeatureSpec
 from stockapp.core.progress import drain
 from stockapp.data import load_sample
+from stockapp.models import sweep_pool
 from stockapp.models.sweep import SweepRequest, available_cores, run_sweep
 from stockapp.models.sweep_actor import pack, receive
 from stockapp.models.sweep_pool import shutdown_pools
@@ -54,6 +57,9 @@ WORKLOADS = {
 }
 TARGET_LOCAL = {"small": 1.6, "standard": 1.3}
 TARGET_RAY = 1.2
+#: The warm local pool timed again while Ray runs (its daemons take CPU too): Ray's warm actors
+#: are compared with it, so both carry the same load.
+BESIDE_RAY = "local, pool warm, Ray up"
 
 
 def request(name: str) -> SweepRequest:
@@ -108,10 +114,6 @@ def main() -> None:
 
         from stockapp.models.sweep_ray import release_actors
 
-        started = time.perf_counter()
-        ray.init(num_cpus=w, include_dashboard=False, log_to_driver=False)
-        print(f"(Ray started in {time.perf_counter() - started:.1f} s, not counted)", flush=True)
-
     def one(name: str, engine: str) -> None:
         req = request(name)
         if engine.startswith("sequential"):
@@ -123,31 +125,38 @@ def main() -> None:
                 torch.set_num_threads(default_threads)
         else:
             if engine == "local, pool started":
-                shutdown_pools()  # this sweep starts the forkserver and its workers
+                shutdown_pools()  # this sweep starts its workers
             if engine == "ray, actors started":
                 release_actors()  # this sweep starts its actors
             seconds = timed(series, req, engine.split(",")[0], w)[0]
         all_times.setdefault((name, engine), []).append(seconds)
         load = os.getloadavg()[0]
-        print(f"{name:9} {engine:24} {seconds:7.1f} s   (load {load:.1f})", flush=True)
+        how = ""
+        if engine.startswith("local"):
+            how = ", " + "/".join(p.start_method for p in sweep_pool._SHARED.values())
+        print(f"{name:9} {engine:24} {seconds:7.1f} s   (load {load:.1f}{how})", flush=True)
+
+    def rounds(name: str, engines: list[str]) -> None:
+        # in turn, rotated, so that what the other users of a shared machine do falls on every
+        # engine alike
+        for r in range(args.rounds):
+            for engine in engines[r % len(engines) :] + engines[: r % len(engines)]:
+                one(name, engine)
 
     try:
+        # The local engine first, before Ray starts threads in this process: a process with no
+        # other thread forks its workers, as `stockapp sweep` does
         for name in names:
-            # the first round starts the pool and the actors; then rounds in turn, so that what
-            # the other users of a shared machine do falls on every engine alike
-            first = ["sequential, 1 thread", "local, pool started"]
-            warm = ["sequential, 1 thread", "local, pool warm"]
-            if ray is not None:
-                first.append("ray, actors started")
-                warm.append("ray, actors warm")
-            for engine in first:
-                one(name, engine)
-            for r in range(args.rounds):
-                for engine in warm[r % len(warm) :] + warm[: r % len(warm)]:
-                    one(name, engine)
+            rounds(name, ["sequential, 1 thread", "local, pool started", "local, pool warm"])
+        if ray is not None:
+            started = time.perf_counter()
+            ray.init(num_cpus=w, include_dashboard=False, log_to_driver=False)
+            print(f"(Ray started in {time.perf_counter() - started:.1f} s, not counted)")
+            for name in names:
+                rounds(name, ["ray, actors started", "ray, actors warm", BESIDE_RAY])
     finally:
         shutdown_pools()
-        if ray is not None:
+        if ray is not None and ray.is_initialized():
             release_actors()
             ray.shutdown()
     times = {key: min(values) for key, values in all_times.items()}  # the best of the rounds
@@ -171,9 +180,9 @@ def report(names, times, infos, w) -> None:
             verdict = "met" if ratio >= TARGET_LOCAL[name] else "MISSED"
             print(f"{name}: local ({how}) {ratio:.2f}x sequential; target "
                   f">= {TARGET_LOCAL[name]}x: {verdict}")  # fmt: skip
-        for how, local in (("started", "pool started"), ("warm", "pool warm")):
+        for how, local in (("started", "local, pool started"), ("warm", BESIDE_RAY)):
             if (name, f"ray, actors {how}") in times:
-                ratio = times[name, f"ray, actors {how}"] / times[name, f"local, {local}"]
+                ratio = times[name, f"ray, actors {how}"] / times[name, local]
                 verdict = "met" if ratio <= TARGET_RAY else "MISSED"
                 print(f"{name}: ray (actors {how}) {ratio:.2f}x the local engine's time "
                       f"({local}); target <= {TARGET_RAY}x: {verdict}")  # fmt: skip

@@ -9,6 +9,7 @@ a job started before that is done waits for it.
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import TYPE_CHECKING
 
@@ -41,6 +42,9 @@ def application(argv: list[str] | None = None) -> QApplication:
     app = QApplication.instance()
     if app is None:
         app = QApplication(sys.argv[:1] if argv is None else argv)
+    # The window's sweeps fork their workers from the forkserver, never from this process:
+    # a fork would copy Qt's threads half-way (stockapp.models.sweep_pool.fork_is_safe).
+    os.environ["STOCKAPP_SWEEP_FORK"] = "0"
     app.setApplicationName("stockapp")
     app.setOrganizationName("stockapp")
     app.setApplicationDisplayName("stockapp")

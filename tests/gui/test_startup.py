@@ -43,3 +43,15 @@ def test_splash_is_visible_and_says_what_loads(qtbot):
     assert splash.message.text() == "Loading\u2026"
     set_message(splash, "Opening the window\u2026")
     assert splash.message.text() == "Opening the window\u2026"
+
+
+def test_the_window_s_process_never_forks_its_sweep_workers(qtbot, monkeypatch):
+    # Issue 23: a command-line sweep forks its workers; the window's sweeps keep the forkserver,
+    # since a fork would copy Qt's threads half-way.
+    from stockapp.gui.app import application
+    from stockapp.models.sweep_pool import fork_is_safe
+
+    monkeypatch.setenv("STOCKAPP_SWEEP_FORK", "1")  # undone after the test, as it was before
+    application()
+    assert os.environ["STOCKAPP_SWEEP_FORK"] == "0"
+    assert not fork_is_safe(1)

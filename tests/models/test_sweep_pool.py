@@ -92,6 +92,54 @@ def test_the_local_engine_gives_the_sequential_loop_s_numbers(tmp_path):
     assert local.summary["series"] == inline.summary["series"]
 
 
+@pytest.mark.parametrize("other_thread", [False, True], ids=["forked", "forkserver"])
+def test_a_sweep_forks_its_workers_only_from_a_process_with_no_other_thread(
+    tmp_path, other_thread, monkeypatch
+):
+    # Issue 23: `stockapp sweep` (one thread) forks its workers, which start with its imports;
+    # a process with another thread (the window's job thread here) keeps the forkserver.
+    import sys
+    import threading
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("fork is used on Linux only")
+    monkeypatch.delenv("STOCKAPP_SWEEP_FORK", raising=False)
+    workers = 2
+    threads = max(1, sweep_pool.available_cores() // workers)
+    assert threading.active_count() == 1  # pytest's main thread alone
+    release = threading.Event()
+    helper = threading.Thread(target=release.wait)
+    if other_thread:
+        helper.start()
+    try:
+        req = _with_seeds(_request(), (0, 1))
+        out = drain(run_sweep([_short()], req, tmp_path / "a", workers=workers, job_fn=with_pid))
+    finally:
+        release.set()
+        if other_thread:
+            helper.join()
+    kept = take_pool(workers, threads)
+    try:
+        forked = threads == 1 and not other_thread
+        assert kept.start_method == ("fork" if forked else "forkserver")
+        assert [r["status"] for r in out.rows] == ["ok", "ok"]
+        assert {r["pid"] for r in out.rows} <= set(kept.start())  # ran in the kept workers
+    finally:
+        sweep_pool.give_back(kept)
+
+
+def test_fork_is_refused_where_it_is_not_safe(monkeypatch):
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("fork is used on Linux only")
+    monkeypatch.delenv("STOCKAPP_SWEEP_FORK", raising=False)
+    assert sweep_pool.fork_is_safe(1)
+    assert not sweep_pool.fork_is_safe(2)  # a child would use an OpenMP pool its parent used
+    monkeypatch.setenv("STOCKAPP_SWEEP_FORK", "0")
+    assert not sweep_pool.fork_is_safe(1)
+
+
 def test_a_stop_leaves_the_workers_ready_for_the_next_sweep(tmp_path):
     req = _with_seeds(_request(), (0, 1, 2, 3))
     seen: list = []
