@@ -172,6 +172,38 @@ def head_summary(results: list[dict]) -> list[str]:
     return out
 
 
+def within(n: int, level: float, tolerance: float) -> float:
+    """The chance that a band exactly right at ``level``, its misses independent, holds a share
+    of ``n`` outcomes within ``tolerance`` of ``level`` (binomial, summed exactly)."""
+    import numpy as np
+    from scipy.stats import binom
+
+    k = np.arange(n + 1)
+    return float(binom.pmf(k, n, level)[np.abs(k / n - level) <= tolerance + 1e-12].sum())
+
+
+def thirds_within(n: int, level: float, tolerance: float) -> float:
+    """The same for every third of ``n`` outcomes at once (thirds taken as independent)."""
+    sizes = (n // 3, n // 3, n - 2 * (n // 3))
+    import numpy as np
+
+    return float(np.prod([within(m, level, tolerance) for m in sizes])) if n >= 3 else 0.0
+
+
+def chance_line(rs: list[dict]) -> str:
+    """What chance alone allows: how many of these samples a forecaster whose bands are exactly
+    right (misses independent) would be expected to miss each coverage target on, over the
+    same number of test bars. The yardstick for the misses above."""
+    c80 = sum(1 - within(r["test_bars"], 0.8, 0.02) for r in rs)
+    t80 = sum(1 - thirds_within(r["test_bars"], 0.8, 0.05) for r in rs)
+    c95 = sum(1 - within(r["test_bars"], 0.95, 0.015) for r in rs)
+    return (
+        f"  - by chance alone (bands exactly right, misses independent, over the same test "
+        f"bars) a forecaster is expected to miss 80 +/- 2% on {c80:.1f} of {len(rs)} samples, "
+        f"80 +/- 5% in some third on {t80:.1f} and 95 +/- 1.5% on {c95:.1f}"
+    )
+
+
 def targets(rs: list[dict]) -> list[str]:
     """Issue 22's targets for one head's runs, met or missed, in words."""
 
@@ -190,6 +222,7 @@ def targets(rs: list[dict]) -> list[str]:
             f"  - {label}: 80% band within 80 +/- 2% {c80}; within 80 +/- 5% in every sigma "
             f"third {t80}; 95% band within 95 +/- 1.5% {c95}"
         )
+    lines.append(chance_line(rs))
     worse = [
         r["sample"] for r in rs if r["scores"]["model"]["verdict_log_score_vs_garch"] == "worse"
     ]

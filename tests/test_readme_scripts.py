@@ -7,6 +7,7 @@ import math
 from pathlib import Path
 
 import pytest
+from scipy.stats import binom
 
 SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
 
@@ -89,7 +90,8 @@ def test_bands_table_shows_calibrated_and_raw_scores_and_the_targets(tmp_path):
     result = {"sample": "AAPL", "head": "student-t", "model": "LSTM",
               "scores": {"model": scores, "garch": garch, "ewma": scores},
               "raw": {"model": raw, "garch": graw, "ewma": raw},
-              "backtest_seconds": 100.0, "calibration_seconds": 1.5}  # fmt: skip
+              "backtest_seconds": 100.0, "calibration_seconds": 1.5,
+              "test_bars": 676}  # fmt: skip
     lines = bands_table.table([result]).splitlines()
     assert lines[2] == (
         "| AAPL | LSTM (student-t) | 81.2 (88.8)% | 80/81/83 | 95.3 (97.9)% | 0.008 "
@@ -105,11 +107,25 @@ def test_bands_table_shows_calibrated_and_raw_scores_and_the_targets(tmp_path):
         "GARCH: 80% band within 80 +/- 2% met everywhere; within 80 +/- 5% in every sigma "
         "third missed on AAPL" in summary[2]
     )
+    # what chance alone allows over 676 bars: 80 +/- 2% is 528..554 hits of a Binomial(676, 0.8)
+    assert bands_table.within(676, 0.8, 0.02) == pytest.approx(
+        binom.cdf(554, 676, 0.8) - binom.cdf(527, 676, 0.8), abs=1e-12
+    )
+    thirds = binom.cdf(191, 225, 0.8) - binom.cdf(168, 225, 0.8)  # 169..191 of 225
+    thirds_last = binom.cdf(192, 226, 0.8) - binom.cdf(169, 226, 0.8)  # 170..192 of 226
+    assert bands_table.thirds_within(676, 0.8, 0.05) == pytest.approx(
+        thirds**2 * thirds_last, abs=1e-12
+    )
+    assert summary[3] == (
+        "  - by chance alone (bands exactly right, misses independent, over the same test bars) "
+        "a forecaster is expected to miss 80 +/- 2% on 0.2 of 1 samples, 80 +/- 5% in some "
+        "third on 0.2 and 95 +/- 1.5% on 0.1"
+    )
     assert (
         "not significantly worse than GARCH's (DM, 5%): met everywhere; higher than "
-        "GARCH's on 1 of 1 (AAPL), significantly on 0" in summary[3]
+        "GARCH's on 1 of 1 (AAPL), significantly on 0" in summary[4]
     )
-    assert summary[4].startswith("  - calibrating took at most 1.50% of a backtest's time (AAPL")
+    assert summary[5].startswith("  - calibrating took at most 1.50% of a backtest's time (AAPL")
     readme = tmp_path / "README.md"
     readme.write_text("<!-- bands-table -->\nold\n<!-- /bands-table -->\n")
     bands_table.replace_block(readme, "new")
