@@ -107,6 +107,18 @@ def ewma_sigma(r: np.ndarray, train_end: int, targets: np.ndarray, lam: float = 
     return np.sqrt(after[t - 1])
 
 
+def load_band_libraries() -> None:
+    """Import what every band forecast needs, whether calibrated or not (``arch`` for GARCH,
+    SciPy's signal filter and distributions for the baselines and the scores), so that their
+    first import, a second or so, is not timed as the online calibration's cost when a
+    backtest's first use of them falls inside its clock (issue 22's "at most 5%")."""
+    import arch  # noqa: F401
+
+    from stockapp.core.lazy import stats
+
+    stats.t, signal.lfilter  # noqa: B018  the lazy modules, imported now
+
+
 def garch_t(r: np.ndarray, train_end: int, targets: np.ndarray) -> Dist:
     """GARCH(1,1) with Student-t errors from ``arch``, fitted on the returns before
     ``train_end`` and filtered (parameters fixed) up to the bar before each target."""

@@ -45,7 +45,7 @@ from stockapp.core.distribution import BandForecasts, CalibrationSlice, stitch
 from stockapp.core.features import FeatureSpec
 from stockapp.core.ridge import ridge_forecasts
 from stockapp.core.trading import TradingRule
-from stockapp.core.volatility import vol_forecasts
+from stockapp.core.volatility import load_band_libraries, vol_forecasts
 from stockapp.errors import BacktestError
 
 REFIT_MODES = ("expanding", "rolling")
@@ -259,6 +259,7 @@ def walk_forward(
         if should_stop is not None and should_stop():
             return None
         if k == 0 and with_bands and calibration.method != "none":
+            load_band_libraries()  # their import is the bands' cost, not calibrating's
             clock = time.perf_counter()
             before = calibration_slice(prices, start, spec, forecaster, calibration.slice_bars)
             slice_seconds = time.perf_counter() - clock
