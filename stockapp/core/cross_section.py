@@ -169,6 +169,17 @@ def _sharpe(daily: np.ndarray, periods_per_year: float) -> float:
     return float(np.mean(daily) / sd * math.sqrt(periods_per_year)) if sd > 0 else math.nan
 
 
+def returns_panel(results: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``(forecast, realised)`` log returns, dates x series, from every series' backtest result
+    (``{name: BacktestResult}``) over its test span: what :func:`cross_section_scores` reads,
+    for a backtest just run and for one opened from its folder alike."""
+    f, r = {}, {}
+    for name, res in results.items():
+        f[name] = pd.Series(np.log(res.forecasts["model"] / res.previous), index=res.dates)
+        r[name] = pd.Series(np.log(res.realised / res.previous), index=res.dates)
+    return pd.DataFrame(f), pd.DataFrame(r)
+
+
 def cross_section_scores(
     forecast: pd.DataFrame,
     realised: pd.DataFrame,

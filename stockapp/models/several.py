@@ -21,12 +21,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from stockapp.core.atomic import replace_folder
 from stockapp.core.covariates import Covariate, align_covariates
-from stockapp.core.cross_section import CrossSection, cross_section_scores
+from stockapp.core.cross_section import CrossSection, cross_section_scores, returns_panel
 from stockapp.core.features import FeatureSpec
 from stockapp.core.manifest import MANIFEST_VERSION, RUN_FORMAT
 from stockapp.core.runs import check_run_target, write_csv, write_json
@@ -58,6 +57,11 @@ class SeveralOutcome:
     cross_section: CrossSection | None
     global_model: GlobalModel | None = None
     notes: tuple[str, ...] = ()
+
+    @property
+    def one_network(self) -> bool:
+        """Whether one network learnt across the series (else a model each)."""
+        return self.global_model is not None
 
     def metrics_dict(self) -> dict:
         out: dict[str, Any] = {"series": {}, "global": self.global_model is not None}
@@ -114,16 +118,6 @@ class SeveralOutcome:
                 f"Could not write the run to {folder}: {exc.strerror or exc}."
             ) from exc
         return folder
-
-
-def returns_panel(outcomes: dict[str, BacktestOutcome]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """``(forecast, realised)`` log returns, dates x series, from every series' test span."""
-    f, r = {}, {}
-    for name, o in outcomes.items():
-        res = o.result
-        f[name] = pd.Series(np.log(res.forecasts["model"] / res.previous), index=res.dates)
-        r[name] = pd.Series(np.log(res.realised / res.previous), index=res.dates)
-    return pd.DataFrame(f), pd.DataFrame(r)
 
 
 def common_dates(frames: dict[str, pd.DataFrame]) -> tuple[dict[str, pd.DataFrame], list[str]]:
@@ -197,7 +191,7 @@ def run_several(
             outcomes[s.name] = out
     cross = None
     if len(outcomes) >= 3:
-        f, r = returns_panel(outcomes)
+        f, r = returns_panel({n: o.result for n, o in outcomes.items()})
         first = next(iter(outcomes.values())).manifest
         cross = cross_section_scores(f, r, settings.rule.cost_bps, first.bars_per_year)
     return SeveralOutcome(outcomes, cross, model, tuple(notes))

@@ -88,6 +88,15 @@ class Results:
         )
 
     @classmethod
+    def opened_several(cls, several: Any) -> Results:
+        """A run of several series opened from its folder (an ``OpenedSeveral``): the first
+        series shown, as after a backtest of several just run."""
+        first = next(iter(several.outcomes))
+        one = cls.opened(several.outcomes[first].result, several.outcomes[first].manifest,
+                         several.folder)  # fmt: skip
+        return replace(one, several=several, shown=first)
+
+    @classmethod
     def opened(cls, result: Any, manifest: RunManifest, folder: Path, spans: Any = None) -> Results:
         """A run opened from ``folder`` (no model in memory)."""
         return cls(
@@ -107,9 +116,10 @@ class Results:
     def of_series(self, name: str) -> Results:
         """These results showing series ``name`` of a backtest of several."""
         one = self.several.outcomes[name]
+        opened = getattr(self.several, "opened", False)  # from disk: no model in memory
         return replace(
             self, result=one.result, model_name=one.model_name, manifest=one.manifest,
-            outcome=one, shown=name,
+            outcome=None if opened else one, shown=name,
         )  # fmt: skip
 
     def several_text(self) -> str:
@@ -117,7 +127,7 @@ class Results:
         if self.several is None:
             return ""
         others = ", ".join(n for n in self.series_names[1:])
-        how = "one network" if self.several.global_model is not None else "a model each"
+        how = "one network" if self.several.one_network else "a model each"
         return f" and {others} ({how}) · showing <b>{self.shown}</b>"
 
     @property

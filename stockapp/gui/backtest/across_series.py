@@ -111,7 +111,7 @@ class AcrossSeries(QWidget):
             self.table.blockSignals(False)
         cross = several.cross_section
         model = next(iter(several.outcomes.values())).model_name if names else "The model"
-        how = "One network learnt across them." if several.global_model is not None else (
+        how = "One network learnt across them." if several.one_network else (
             "Each series had a model of its own."
         )  # fmt: skip
         said = NEEDS_THREE if cross is None else " ".join(cross.sentences(model))

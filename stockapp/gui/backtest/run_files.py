@@ -27,6 +27,7 @@ from stockapp.gui.pictures import render_backtest_png
 from stockapp.gui.runs.library import RunsDialog
 from stockapp.gui.settings import app_settings, read_str
 from stockapp.paths import runs_dir
+from stockapp.session.opened_several import open_several, series_in_run
 from stockapp.session.state import Results
 
 #: Where the export dialogs remember the folder last written to.
@@ -195,6 +196,8 @@ class RunFiles:
             self._error("Wait for the running backtest to finish or cancel it first.")
             return False
         try:
+            if series_in_run(Path(path)):  # a backtest of several series: every one of them
+                return self._open_several(Path(path))
             result, manifest = load_run(Path(path))
         except StockappError as exc:
             self._error(str(exc))
@@ -209,6 +212,18 @@ class RunFiles:
             + (f" {lacks}" if lacks else "")
         )
         self.run_opened.emit(Path(path))
+        return True
+
+    def _open_several(self, folder: Path) -> bool:
+        several = open_several(folder)
+        results = Results.opened_several(several)
+        self.session.show_results(results)
+        names = ", ".join(several.outcomes)
+        self.panel.show_status(
+            f"Opened the run of {len(several.outcomes)} series saved in {folder} ({names}); "
+            f"showing {results.shown}: choose another in the list above the charts."
+        )
+        self.run_opened.emit(folder)
         return True
 
     # ------------------------------------------------------------------ exporting

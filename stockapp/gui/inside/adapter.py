@@ -116,6 +116,15 @@ class InsideController(QObject):
         folder = Path(folder)
         self._pending = self._wanted = self._opened = None
         self._forget_model()
+        results = getattr(getattr(self._backtest, "session", None), "results", None)
+        several = None if results is None else results.several
+        if several is not None:
+            self.view.clear(
+                f"The run in {folder.name} forecast {len(several.outcomes)} series; Inside looks "
+                "at a model of one series, so run the backtest again to look inside (its "
+                "forecasts and scores are on the other pages)."
+            )
+            return
         if not (folder / "model").is_dir():
             self.view.clear(
                 f"The run in {folder.name} was saved without its model, so there is nothing "
