@@ -111,10 +111,18 @@ def read_summary(folder: Path) -> RunSummary:
     if isinstance(several, dict) and several:  # several targets (issue 24): named together
         first = RunManifest.from_dict(next(iter(several.values())))
         glob = " (one network)" if (manifest.extra.get("several") or {}).get("global") else ""
+        # the test span covering every series' (no one score stands for them all: those are
+        # on the Across series page once opened)
+        each = metrics.get("series") if isinstance(metrics.get("series"), dict) else {}
+        spans = [m for m in each.values() if isinstance(m, dict)]
+        firsts = sorted(str(m["first_date"])[:10] for m in spans if m.get("first_date"))
+        lasts = sorted(str(m["last_date"])[:10] for m in spans if m.get("last_date"))
         return RunSummary(
             folder=folder,
             data=", ".join(str(k) for k in several),
             model=(first.model_name or "") + glob,
+            first_date=firsts[0] if firsts and lasts else "",
+            last_date=lasts[-1] if firsts and lasts else "",
             created=_created(manifest, folder),
         )
     strategy = metrics.get("strategy") if isinstance(metrics.get("strategy"), dict) else {}

@@ -82,6 +82,25 @@ def test_hand_worked_summary_newest_first_and_hidden_folders_skipped(tmp_path):
     assert (runs[1].strategy_return, runs[1].buyhold_return) == (0.1, -0.05)
 
 
+def test_a_run_of_several_series_is_listed_with_the_span_of_them_all(tmp_path):
+    folder = tmp_path / "three"
+    folder.mkdir()
+    one = {"data": {"name": "A"}, "model_name": "LSTM", "format": 1}
+    manifest = {
+        "created": "2026-01-01T10:00:00+00:00", "format": 1,
+        "several": {"series": ["A", "B", "C"], "global": False},
+        "series": {n: {**one, "data": {"name": n}} for n in "ABC"},
+    }  # fmt: skip
+    spans = {"A": ("2020-01-02", "2020-12-31"), "B": ("2019-06-03", "2020-06-30")}
+    metrics = {"series": {n: {"first_date": a, "last_date": b} for n, (a, b) in spans.items()}}
+    metrics["series"]["C"] = {"rmse": 1.0}  # a series without dates is passed over
+    (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    (folder / "metrics.json").write_text(json.dumps(metrics), encoding="utf-8")
+    (run,) = list_runs(tmp_path)
+    assert (run.data, run.model, run.span) == ("A, B, C", "LSTM", "2019-06-03 to 2020-12-31")
+    assert math.isnan(run.rmse_ratio)  # no one score stands for three series
+
+
 def test_a_damaged_run_is_listed_with_a_sentence(tmp_path):
     folder = _hand_run(tmp_path / "broken", "2025-01-01T10:00:00+00:00")
     (folder / "metrics.json").write_text("{not json", encoding="utf-8")
