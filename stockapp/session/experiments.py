@@ -8,7 +8,7 @@ series named twice) and check the grid with :mod:`stockapp.session.grid`.
 from __future__ import annotations
 
 from collections.abc import Generator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,7 @@ from stockapp.core.features import FeatureSpec
 from stockapp.core.run_index import free_folder, slug
 from stockapp.core.sweep_search import Search, Space
 from stockapp.paths import runs_dir
+from stockapp.session.inputs import CALENDAR_WORDS, FEATURE_WORDS
 from stockapp.session.jobs import Job, StopCheck
 from stockapp.session.loading import experiment_sources, load_several
 
@@ -66,9 +67,14 @@ def default_folder(choices: ExperimentChoices, when: datetime | None = None) -> 
     return free_folder(runs_dir(), f"Experiment_{names}_{when:%Y-%m-%d_%H-%M}")
 
 
-def experiment_job(choices: ExperimentChoices, out: Path) -> Job:
+def experiment_job(choices: ExperimentChoices, out: Path, inputs: Any = None) -> Job:
     """Load the series (samples, files, tickers), then run the sweep; yields its progress and
-    returns its outcome (also when stopped: the finished runs are kept)."""
+    returns its outcome (also when stopped: the finished runs are kept).
+
+    ``inputs`` (the Data page's :class:`~stockapp.session.inputs.InputChoice`) gives every run
+    the same other series and calendar inputs, loaded once here (a ticker over the series'
+    dates), as ``stockapp sweep --with-sample/--with-csv/--with-ticker --calendar`` does; the
+    series it would forecast too are the Experiment page's to choose, so they are not read."""
 
     def experiment(should_stop: StopCheck) -> Generator[Any, None, Any]:
         from stockapp.models.sweep import SweepRequest
@@ -84,6 +90,12 @@ def experiment_job(choices: ExperimentChoices, out: Path) -> Job:
             test_fraction=choices.test_fraction,
             selection_fraction=choices.test_fraction,
         )
+        if inputs:
+            dates = series[0].frame.index
+            for other in series[1:]:
+                dates = dates.union(other.frame.index)
+            covariates = inputs.load(request.spec.adjusted, dates)
+            request = replace(request, covariates=tuple(covariates), calendar=inputs.calendar)
         return (
             yield from run_search(
                 series,
@@ -98,3 +110,16 @@ def experiment_job(choices: ExperimentChoices, out: Path) -> Job:
         )
 
     return experiment
+
+
+def inputs_text(summary: dict) -> str:
+    """`` Every run also read SPY (log return); day of the week.`` from ``summary.json``'s
+    ``inputs`` ("" when the runs read their series' own past only)."""
+    inputs = summary.get("inputs") or {}
+    names = [
+        f"{c.get('name')} ({', '.join(FEATURE_WORDS.get(f, f) for f in c.get('features', ()))})"
+        for c in inputs.get("covariates", ())
+    ]
+    calendar = [CALENDAR_WORDS.get(k, k) for k in inputs.get("calendar", ())]
+    said = "; ".join(p for p in (", ".join(names), ", ".join(calendar)) if p)
+    return f" Every run also read {said}." if said else ""

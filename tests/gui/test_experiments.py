@@ -464,3 +464,49 @@ def test_before_any_experiment_the_page_is_one_sentence(qtbot):
                           "seed": [0, 0]})  # fmt: skip
     view.show_sweep(table, {"series": []})
     assert view.heatmap.isVisible() and view.view.isVisible()
+
+
+@pytest.mark.usefixtures("no_leaked_threads")
+def test_the_data_page_s_inputs_reach_every_run_as_the_command_line_s(
+    qtbot, app, short_aapl_csv, tmp_path
+):
+    """Issue 24's gap: an experiment from the window reads the Data page's other series and
+    calendar inputs, with the numbers `stockapp sweep --with-sample GOOG:return,range --calendar
+    dow` gives, and names them before and after it runs."""
+    import json
+
+    from stockapp import cli
+    from stockapp.core.data_source import DataSource
+    from stockapp.session.inputs import InputChoice
+
+    window, ctl, _training, _backtest = app
+    assert "its series' own past only" in ctl.panel.inputs_label.text()
+    choice = InputChoice().add(DataSource("sample", "GOOG"), ("return", "range"))
+    window.session.set_inputs(choice.with_calendar(["dow"]))
+    said = "Every run also reads GOOG; day of the week (the Data page's Other series)."
+    assert ctl.panel.inputs_label.text() == said
+    outcome = _run(qtbot, ctl)
+    assert outcome is not None and outcome.trained == 2, (
+        window.last_error,
+        ctl.panel.controls.status_label.text(),
+    )
+    gui = tmp_path / "sweep"
+    ref = tmp_path / "cli"
+    args = ["sweep", "--csv", str(short_aapl_csv), "--model", "gru", "--window", "10",
+            "--hidden", "8,12", "--layers", "1", "--dropout", "0", "--lr", "0.01", "--seeds", "0",
+            "--epochs", "1", "--test-fraction", "0.2", "--selection-fraction", "0.2",
+            "--workers", "1", "--with-sample", "GOOG:return,range", "--calendar", "dow",
+            "--out", str(ref), "--quiet"]  # fmt: skip
+    assert cli.main(args) == 0
+    mine = json.loads((gui / "summary.json").read_text(encoding="utf-8"))
+    theirs = json.loads((ref / "summary.json").read_text(encoding="utf-8"))
+    assert mine["inputs"] == theirs["inputs"]
+    assert [c["name"] for c in mine["inputs"]["covariates"]] == ["GOOG"]
+    a = pd.read_csv(gui / "results.csv").sort_values("key").reset_index(drop=True)
+    b = pd.read_csv(ref / "results.csv").sort_values("key").reset_index(drop=True)
+    assert list(a["key"]) == list(b["key"])  # the inputs are in every run's key alike
+    for column in ("rmse", "rmse_ratio", "selection_rmse_ratio"):
+        np.testing.assert_allclose(a[column], b[column], rtol=1e-9, err_msg=column)
+    assert "Every run also read GOOG (log return, high-low range); day of the week." in (
+        ctl.results.folder_label.text()
+    )

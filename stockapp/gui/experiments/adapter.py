@@ -81,6 +81,8 @@ class ExperimentsController(QObject):
         window.add_file_action(self.open_action)
         self.session.slot.changed.connect(self._slot_changed)
         self._slot_changed()
+        self.session.inputs_changed.connect(lambda inputs: self.panel.show_inputs(inputs.summary()))
+        self.panel.show_inputs(self.session.inputs.summary())
 
     def _slot_changed(self, *_: object) -> None:
         self.panel.controls.set_blocked(self.session.slot.blocked_for("sweep"))
@@ -116,13 +118,15 @@ class ExperimentsController(QObject):
             return False
         self.folder = out
         ensure_models()  # waits for the model code when the window was quicker
-        worker = GeneratorWorker(experiment_job(choices, out), self)
+        inputs = self.session.inputs  # the Data page's other series and calendar inputs
+        worker = GeneratorWorker(experiment_job(choices, out, inputs), self)
         worker.progress.connect(self._on_progress)
         worker.finished.connect(self._on_finished)
         worker.failed.connect(self._on_failed)
         self._worker = worker
         self.panel.set_busy(True)
-        self.panel.show_status(f"Loading {choices.describe()} and planning the runs…")
+        also = f" with the inputs {inputs.summary()}" if inputs else ""
+        self.panel.show_status(f"Loading {choices.describe()}{also} and planning the runs…")
         self.session.slot.take("sweep")
         worker.start()
         if self._window is not None:

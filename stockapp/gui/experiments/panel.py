@@ -182,7 +182,19 @@ class ExperimentsPanel(QWidget):
         self.controls.cancel_clicked.connect(self.cancel_requested)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        for widget in (series_box, grid_box, runs_box, self.count_label, self.controls):
+        # The Data page's other series and calendar inputs, which every run reads (issue 24)
+        self.inputs_label = QLabel()
+        self.inputs_label.setObjectName("hint")
+        self.inputs_label.setWordWrap(True)
+        self.show_inputs("")
+        for widget in (
+            series_box,
+            grid_box,
+            runs_box,
+            self.count_label,
+            self.inputs_label,
+            self.controls,
+        ):
             layout.addWidget(widget)
         for edit in (*self.grid_edits.values(), self.seeds_edit, self.ray_edit):
             edit.textChanged.connect(self._update_count)
@@ -240,6 +252,15 @@ class ExperimentsPanel(QWidget):
 
     def show_status(self, message: str) -> None:
         self.controls.set_status(message)
+
+    def show_inputs(self, summary: str) -> None:
+        """Name the inputs every run reads besides its series' own past ("" for none)."""
+        self.inputs_label.setText(
+            f"Every run also reads {summary} (the Data page's Other series)."
+            if summary
+            else "Every run reads its series' own past only (add other series or calendar "
+            "inputs on the Data page)."
+        )
 
     def _search_changed(self) -> None:
         searching = self.search_combo.currentData() != "grid"

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from stockapp.core.sweep_plan import SETTING_ORDER
+from stockapp.session.experiments import inputs_text
 
 #: (column in results.csv, header, format) shown in the table.
 COLUMNS = (
@@ -300,7 +301,8 @@ class SweepResultsView(QWidget):
         self.folder_label.setText(
             f"{done} of {total} runs finished, {failed} failed"
             + (f"; in {folder}" if folder else "")
-            + ("." if old else "")
+            + ("." if old or inputs_text(summary) else "")
+            + inputs_text(summary)
             + old
         )
         lines = []
