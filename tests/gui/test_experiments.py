@@ -510,3 +510,21 @@ def test_the_data_page_s_inputs_reach_every_run_as_the_command_line_s(
     assert "Every run also read GOOG (log return, high-low range); day of the week." in (
         ctl.results.folder_label.text()
     )
+
+
+def test_every_side_page_fits_the_side_column_at_1280x800(app):
+    """The Experiment settings page was wider than the side column (a group box's long title
+    sets its minimum width), so at 1280x800 its right edge, the CSV Add button and Cancel, were
+    cut off: seen under Xvfb. No side page may need more than the side column's width."""
+    from stockapp.gui.main_window import SIDE_WIDTH
+
+    window = app[0]
+    # the column the window opens with: wide enough for every page's title, at most 40% of
+    # a 1280-pixel window (MainWindow._show_every_side_title)
+    column = min(max(SIDE_WIDTH, window.side_tabs.tabBar().sizeHint().width() + 8), 512)
+    pages = [window.side_tabs.widget(i) for i in range(window.side_tabs.count())]
+    assert len(pages) >= 4
+    for i, page in enumerate(pages):
+        inner = page.widget() if hasattr(page, "widget") else page
+        need = inner.minimumSizeHint().width()
+        assert need <= column, (window.side_tabs.tabText(i), need, column)

@@ -100,8 +100,14 @@ class ExperimentsPanel(QWidget):
         series_form.addRow("Tickers", self.ticker_edit)
 
         self.grid_edits: dict[str, QLineEdit] = {}
-        grid_box = QGroupBox("Values to try (comma-separated; low:high[:log] ranges to search)")
+        # A group box's title sets its minimum width: the long words go in a wrapped line
+        # under it, or the page is wider than the side panel at 1280x800 and cut off.
+        grid_box = QGroupBox("Values to try")
         grid_form = QFormLayout(grid_box)
+        how = QLabel("Comma-separated values; low:high[:log] ranges for a random or TPE search.")
+        how.setObjectName("hint")
+        how.setWordWrap(True)
+        grid_form.addRow(how)
         for f in GRID_FIELDS:
             edit = QLineEdit(DEFAULTS[f.name])
             tip = f"{f.label}: {f.what}, separated by commas"
