@@ -47,6 +47,15 @@ def aapl_csv() -> Path:
 
 
 @pytest.fixture
+def short_csv(tmp_path, aapl_csv):
+    """The header and last 300 bars of the AAPL sample as a CSV file (the sweep tests')."""
+    lines = aapl_csv.read_text().splitlines()
+    path = tmp_path / "SHORT.csv"
+    path.write_text("\n".join([lines[0], *lines[-300:]]) + "\n")
+    return path
+
+
+@pytest.fixture
 def no_leaked_threads():
     """Fail a test that leaves Python threads running behind it."""
     before = set(threading.enumerate())

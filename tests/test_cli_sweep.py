@@ -16,14 +16,6 @@ from stockapp.core.sweep_plan import RESULT_COLUMNS
 TINY = ["--model", "gru", "--hidden", "4,8", "--window", "10", "--layers", "1", "--epochs", "1"]
 
 
-@pytest.fixture
-def short_csv(tmp_path, aapl_csv):
-    lines = aapl_csv.read_text().splitlines()
-    path = tmp_path / "SHORT.csv"
-    path.write_text("\n".join([lines[0], *lines[-300:]]) + "\n")
-    return path
-
-
 def test_sweep_writes_runs_results_and_summary(tmp_path, short_csv, capsys):
     out = tmp_path / "sweep"
     argv = ["sweep", "--csv", str(short_csv), *TINY, "--seeds", "0-1", "--workers", "1"]

@@ -17,14 +17,6 @@ TINY = ["--model", "gru", "--hidden", "8", "--window", "10", "--layers", "1", "-
 INPUTS = ["--with-sample", "SPY:return,range", "--calendar", "dow"]
 
 
-@pytest.fixture
-def short_csv(tmp_path, aapl_csv):
-    lines = aapl_csv.read_text().splitlines()
-    path = tmp_path / "SHORT.csv"
-    path.write_text("\n".join([lines[0], *lines[-300:]]) + "\n")
-    return path
-
-
 def _rows(out) -> list[dict]:
     with open(out / "results.csv", newline="") as fh:
         return list(csv.DictReader(fh))

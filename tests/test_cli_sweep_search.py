@@ -10,14 +10,6 @@ import pytest
 from stockapp.cli import main
 
 
-@pytest.fixture
-def short_csv(tmp_path, aapl_csv):
-    lines = aapl_csv.read_text().splitlines()
-    path = tmp_path / "SHORT.csv"
-    path.write_text("\n".join([lines[0], *lines[-300:]]) + "\n")
-    return path
-
-
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -111,8 +111,6 @@ def save_run(
     appears complete or not at all. An earlier run in ``folder`` is replaced, nothing of it
     kept; a folder of other files is refused (:func:`check_run_target`).
     """
-    folder = Path(folder)
-    check_run_target(folder)
 
     def write(staging: Path) -> None:
         write_csv(staging / "forecasts.csv", result.forecasts_frame(), index=False)
@@ -126,6 +124,15 @@ def save_run(
         if picture is not None:
             picture(staging / "backtest.png")
 
+    return write_run_folder(folder, write)
+
+
+def write_run_folder(folder: Path, write: Callable[[Path], None]) -> Path:
+    """Write the run folder ``folder`` whole with ``write(staging)`` and swap it in
+    (:func:`~stockapp.core.atomic.replace_folder`): an earlier run there is replaced, a folder
+    of other files refused (:func:`check_run_target`), a failure is one sentence."""
+    folder = Path(folder)
+    check_run_target(folder)
     try:
         folder.parent.mkdir(parents=True, exist_ok=True)
         replace_folder(folder, write)

@@ -23,14 +23,13 @@ from typing import Any
 
 import pandas as pd
 
-from stockapp.core.atomic import replace_folder
 from stockapp.core.covariates import Covariate, align_covariates
 from stockapp.core.cross_section import CrossSection, cross_section_scores, returns_panel
 from stockapp.core.features import FeatureSpec
 from stockapp.core.manifest import MANIFEST_VERSION, RUN_FORMAT
-from stockapp.core.runs import check_run_target, write_csv, write_json
+from stockapp.core.runs import write_csv, write_json, write_run_folder
 from stockapp.core.walkforward import BacktestSettings
-from stockapp.errors import BacktestError, DataError
+from stockapp.errors import DataError
 from stockapp.models.global_model import GlobalModel
 from stockapp.models.runner import BacktestOutcome, run_backtest
 from stockapp.models.trainer import TrainConfig
@@ -84,8 +83,6 @@ class SeveralOutcome:
 
     def save(self, folder: Path, every_fit: bool = True) -> Path:
         """Write the run folder whole (see the module), replacing an earlier run there."""
-        folder = Path(folder)
-        check_run_target(folder)
         names = list(self.outcomes)
 
         def write(staging: Path) -> None:
@@ -110,14 +107,7 @@ class SeveralOutcome:
                 for k, o in enumerate(self.outcomes.values()):
                     o.forecaster.save(staging / "model" / str(k), every_fit=every_fit)
 
-        try:
-            folder.parent.mkdir(parents=True, exist_ok=True)
-            replace_folder(folder, write)
-        except OSError as exc:
-            raise BacktestError(
-                f"Could not write the run to {folder}: {exc.strerror or exc}."
-            ) from exc
-        return folder
+        return write_run_folder(folder, write)
 
 
 def common_dates(frames: dict[str, pd.DataFrame]) -> tuple[dict[str, pd.DataFrame], list[str]]:

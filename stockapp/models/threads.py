@@ -33,15 +33,14 @@ def torch_threads(n: int) -> Iterator[int]:
         torch.set_num_threads(before)
 
 
-def limit_worker_threads(n: int) -> dict[str, int]:
+def limit_worker_threads(n: int) -> None:
     """For the rest of this process's life: ``n`` torch intra-op threads *and* ``n`` threads in
     every BLAS/OpenMP pool loaded (NumPy's OpenBLAS among them), through threadpoolctl.
 
     A sweep worker is one of ``cores // n`` processes side by side. ``torch.set_num_threads``
     alone left NumPy's BLAS at one thread per core in each of them: two workers on two cores ran
     four BLAS threads that spin while they wait, and a small run cost ~40% more CPU than under
-    Ray, whose workers start with ``OMP_NUM_THREADS`` set (issue 23, measured). Returns the
-    counts now in force (``torch`` and ``blas``, the highest BLAS pool's).
+    Ray, whose workers start with ``OMP_NUM_THREADS`` set (issue 23, measured).
     """
     import torch
     from threadpoolctl import threadpool_limits
@@ -49,13 +48,3 @@ def limit_worker_threads(n: int) -> dict[str, int]:
     n = max(1, int(n))
     torch.set_num_threads(n)
     threadpool_limits(limits=n)  # process-wide until changed; nothing to restore in a worker
-    return worker_threads()
-
-
-def worker_threads() -> dict[str, int]:
-    """This process's torch thread count and its largest BLAS/OpenMP pool's (0 when none)."""
-    import torch
-    from threadpoolctl import threadpool_info
-
-    pools = [p.get("num_threads", 0) for p in threadpool_info()]
-    return {"torch": torch.get_num_threads(), "blas": max(pools, default=0)}

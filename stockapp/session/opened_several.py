@@ -19,9 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from stockapp.core.atomic import replace_folder
 from stockapp.core.cross_section import CrossSection, cross_section_scores, returns_panel
-from stockapp.core.runs import check_run_target, load_run, read_manifest
+from stockapp.core.runs import load_run, read_manifest, write_run_folder
 from stockapp.errors import BacktestError
 
 
@@ -52,25 +51,18 @@ class OpenedSeveral:
         folder = Path(folder)
         if folder.resolve() == self.folder.resolve():
             return folder
-        check_run_target(folder)
         source = self.folder
 
         def write(staging: Path) -> None:
             shutil.copytree(source, staging, dirs_exist_ok=True, copy_function=shutil.copyfile)
 
-        try:
-            folder.parent.mkdir(parents=True, exist_ok=True)
-            replace_folder(folder, write)
-        except OSError as exc:
-            raise BacktestError(
-                f"Could not write the run to {folder}: {exc.strerror or exc}."
-            ) from exc
-        return folder
+        return write_run_folder(folder, write)
 
 
-def series_in_run(folder: Path) -> list[str]:
-    """The series a run folder holds when it is a run of several ([] for a run of one)."""
-    several = read_manifest(Path(folder)).extra.get("series")
+def series_in_run(folder: Path, manifest: Any = None) -> list[str]:
+    """The series a run folder holds when it is a run of several ([] for a run of one);
+    ``manifest``, when given, is the folder's, already read."""
+    several = (manifest or read_manifest(Path(folder))).extra.get("series")
     return list(several) if isinstance(several, dict) else []
 
 
@@ -79,7 +71,7 @@ def open_several(folder: Path) -> OpenedSeveral:
     not one, or is damaged."""
     folder = Path(folder)
     manifest = read_manifest(folder)
-    names = series_in_run(folder)
+    names = series_in_run(folder, manifest)
     if not names:
         raise BacktestError(f"{folder} holds a run of one series, not several.")
     outcomes = {}
